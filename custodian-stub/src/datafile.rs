@@ -1,0 +1,506 @@
+//! The on-disk format of a custodian's data file (TOML, one file per custodian).
+//!
+//! Every struct refuses unknown fields, so a misspelt key is an error that names the key,
+//! not a silently ignored line. Ids and years are kept with their position in the file
+//! (`Spanned`) so that the validation in [`crate::validate`] can point at the exact line.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A whole data file: the custodian and the sources it publishes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianFile {
+    /// Facts about the custodian.
+    pub custodian: CustodianEntry,
+    /// The published data sources (`[[source]]` tables).
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceEntry>,
+}
+
+/// The `[custodian]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianEntry {
+    /// Stable custodian id, for example `fhi`.
+    pub id: Spanned<String>,
+    /// Name in Norwegian Bokmål.
+    pub name_nb: String,
+    /// Name in English.
+    pub name_en: String,
+    /// Contact e-mail.
+    #[serde(default)]
+    pub contact_email: String,
+    /// Website.
+    #[serde(default)]
+    pub website: String,
+    /// Catalogue revision; change it whenever the file changes.
+    pub revision: String,
+    /// When the catalogue last changed (RFC 3339 date-time).
+    pub last_modified: Spanned<toml::value::Datetime>,
+}
+
+/// How a fact came to be stated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Stated in the custodian's published documentation.
+    #[default]
+    Stated,
+    /// Inferred from other facts.
+    Inferred,
+    /// Inherited from the parent source.
+    Inherited,
+    /// From other public sources.
+    External,
+}
+
+/// An organisation with the basis of its naming.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgEntry {
+    /// Name.
+    pub name: String,
+    /// How the name came to be stated.
+    #[serde(default)]
+    pub basis: Basis,
+    /// Why.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// An identifier in another scheme.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierEntry {
+    /// Scheme.
+    pub scheme: String,
+    /// Value.
+    pub value: String,
+}
+
+/// Kind of data source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindEntry {
+    /// Central health register.
+    CentralHealthRegister,
+    /// National medical quality register.
+    NationalQualityRegister,
+    /// Population health survey.
+    PopulationHealthSurvey,
+    /// Statistics dataset.
+    StatisticsDataset,
+    /// Administrative register.
+    AdministrativeRegister,
+    /// Anything else.
+    Other,
+}
+
+/// Consent requirement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentEntry {
+    /// Consent required.
+    Required,
+    /// Consent not required.
+    NotRequired,
+    /// Not stated.
+    #[default]
+    Unknown,
+}
+
+/// Identifiability of the stored data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifiabilityEntry {
+    /// Directly identifiable.
+    DirectlyIdentifiable,
+    /// Pseudonymous.
+    Pseudonymous,
+    /// De-identified.
+    DeIdentified,
+    /// Anonymous.
+    Anonymous,
+    /// Differs between parts.
+    Mixed,
+    /// Not stated.
+    #[default]
+    Unknown,
+}
+
+/// Biological material.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BiomaterialEntry {
+    /// Can be applied for with the data.
+    ApplyWithData,
+    /// A biobank is mentioned, with no route.
+    BiobankMentioned,
+    /// None published.
+    #[default]
+    None,
+}
+
+/// HAP realisation phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HapPhaseEntry {
+    /// Phase 1.
+    Phase1,
+    /// Phase 2.
+    Phase2,
+    /// Phase 3.
+    Phase3,
+    /// Phase 4.
+    Phase4,
+    /// Not to be on HAP.
+    NotHap,
+    /// Not decided.
+    Undecided,
+    /// Not prioritised for now.
+    NotPrioritised,
+    /// Not in the plan.
+    #[default]
+    NotListed,
+}
+
+/// The legal basis.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalBasisEntry {
+    /// Statutes.
+    #[serde(default)]
+    pub statutes: Vec<String>,
+    /// Regulations.
+    #[serde(default)]
+    pub regulations: Vec<String>,
+    /// Purpose provision.
+    #[serde(default)]
+    pub purpose_provision: String,
+    /// Other legal facts.
+    #[serde(default)]
+    pub other: Vec<String>,
+}
+
+/// A `[[source]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceEntry {
+    /// Stable id, unique across all custodians.
+    pub id: Spanned<String>,
+    /// Name in Norwegian Bokmål.
+    pub name_nb: String,
+    /// Name in English.
+    pub name_en: String,
+    /// Abbreviation.
+    #[serde(default)]
+    pub abbreviation: String,
+    /// Other names.
+    #[serde(default)]
+    pub alt_names: Vec<String>,
+    /// Identifiers in other schemes.
+    #[serde(default, rename = "identifier")]
+    pub identifiers: Vec<IdentifierEntry>,
+    /// Kind.
+    pub kind: KindEntry,
+    /// Kind in the custodian's own words.
+    #[serde(default)]
+    pub kind_as_stated: String,
+    /// Parent source id.
+    #[serde(default)]
+    pub parent: Option<Spanned<String>>,
+    /// The custodian that publishes the parent, when it is not this one.
+    #[serde(default)]
+    pub parent_custodian: Option<String>,
+    /// Related source ids (may be held by other custodians).
+    #[serde(default)]
+    pub related: Vec<String>,
+    /// Data controller.
+    pub controller: OrgEntry,
+    /// Processor.
+    #[serde(default)]
+    pub processor: Option<OrgEntry>,
+    /// Legal basis.
+    #[serde(default)]
+    pub legal_basis: LegalBasisEntry,
+    /// Consent requirement.
+    #[serde(default)]
+    pub consent: ConsentEntry,
+    /// Detail on consent.
+    #[serde(default)]
+    pub consent_note: String,
+    /// Identifiability.
+    #[serde(default)]
+    pub identifiability: IdentifiabilityEntry,
+    /// Detail on identifiability.
+    #[serde(default)]
+    pub identifiability_note: String,
+    /// First year covered.
+    #[serde(default)]
+    pub data_from_year: Option<Spanned<i64>>,
+    /// Last year covered.
+    #[serde(default)]
+    pub data_to_year: Option<Spanned<i64>>,
+    /// Coverage in nb.
+    #[serde(default)]
+    pub coverage_nb: String,
+    /// Coverage in en.
+    #[serde(default)]
+    pub coverage_en: String,
+    /// Description in nb.
+    pub description_nb: String,
+    /// Description in en.
+    pub description_en: String,
+    /// Topics.
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// Biological material.
+    #[serde(default)]
+    pub biomaterial: BiomaterialEntry,
+    /// Detail on biological material.
+    #[serde(default)]
+    pub biomaterial_note: String,
+    /// Open statistics.
+    #[serde(default)]
+    pub open_statistics: String,
+    /// Where variable documentation lives.
+    #[serde(default)]
+    pub variable_documentation: Vec<String>,
+    /// HAP phase.
+    #[serde(default)]
+    pub hap_phase: HapPhaseEntry,
+    /// Known inconsistencies.
+    #[serde(default)]
+    pub discrepancies: Vec<String>,
+    /// Access rules.
+    pub access: AccessEntry,
+    /// Variables (`[[source.variable]]` tables).
+    #[serde(default, rename = "variable")]
+    pub variables: Vec<VariableEntry>,
+}
+
+/// Application channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelEntry {
+    /// helsedata.no common form.
+    HelsedataForm,
+    /// Altinn e-form.
+    AltinnForm,
+    /// E-mail to the register.
+    EmailToRegister,
+    /// The register's website.
+    RegisterWebsite,
+    /// No route published.
+    Unknown,
+}
+
+/// Condition of a conditional route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionEntry {
+    /// New research project.
+    NewResearchProject,
+    /// Project change, new data period or non-research purpose.
+    ChangeNewPeriodOrNonResearch,
+    /// Older page's route, kept for reference.
+    Legacy,
+}
+
+/// Linkage policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkagePolicyEntry {
+    /// Linkage allowed with approvals.
+    Allowed,
+    /// De-identified; no linkage.
+    NotPossible,
+    /// Only via the register's own pseudonym model.
+    OwnPseudonymModelOnly,
+    /// Linked data must leave in anonymous form.
+    AnonymousOutputOnly,
+    /// Not stated.
+    #[default]
+    Unknown,
+}
+
+/// The `[source.access]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessEntry {
+    /// Default channel.
+    pub channel: ChannelEntry,
+    /// Who processes applications on the default route.
+    #[serde(default)]
+    pub processed_by: String,
+    /// Form or instructions address.
+    #[serde(default)]
+    pub url: String,
+    /// Basis of the route.
+    #[serde(default)]
+    pub basis: Basis,
+    /// Detail on the route.
+    #[serde(default)]
+    pub note: String,
+    /// Conditional routes (`[[source.access.conditional_route]]`).
+    #[serde(default, rename = "conditional_route")]
+    pub conditional_routes: Vec<ConditionalRouteEntry>,
+    /// Who prepares and delivers the data.
+    #[serde(default)]
+    pub delivered_by: String,
+    /// Contact e-mail.
+    #[serde(default)]
+    pub contact_email: String,
+    /// Deadlines (`[[source.access.deadline]]`).
+    #[serde(default, rename = "deadline")]
+    pub deadlines: Vec<DeadlineEntry>,
+    /// Prices (`[[source.access.price]]`).
+    #[serde(default, rename = "price")]
+    pub prices: Vec<PriceEntry>,
+    /// Linkage rules.
+    #[serde(default)]
+    pub linkage: LinkageEntry,
+    /// Whether to contact the custodian before applying.
+    #[serde(default)]
+    pub contact_before_applying: bool,
+    /// Source-specific requirements.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    /// Other notes.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// A conditional route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionalRouteEntry {
+    /// When it applies.
+    pub condition: ConditionEntry,
+    /// Channel.
+    pub channel: ChannelEntry,
+    /// Who processes.
+    #[serde(default)]
+    pub processed_by: String,
+    /// Address.
+    #[serde(default)]
+    pub url: String,
+    /// Detail.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A deadline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineEntry {
+    /// What it applies to.
+    pub applies_to: String,
+    /// Days, if a number is given.
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// Working days rather than calendar days.
+    #[serde(default)]
+    pub working_days: bool,
+    /// In words.
+    pub text: String,
+}
+
+/// A price.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceEntry {
+    /// Who invoices.
+    pub invoiced_by: String,
+    /// What is invoiced.
+    pub text: String,
+    /// Amount in NOK excl. VAT per unit.
+    #[serde(default)]
+    pub amount_nok: Option<f64>,
+    /// Unit.
+    #[serde(default)]
+    pub unit: String,
+    /// Minimum units.
+    #[serde(default)]
+    pub minimum_units: Option<f64>,
+}
+
+/// Linkage rules.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkageEntry {
+    /// Policy.
+    #[serde(default)]
+    pub policy: LinkagePolicyEntry,
+    /// Who links.
+    #[serde(default)]
+    pub linked_by: String,
+    /// Detail.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// Value type of a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueTypeEntry {
+    /// Text.
+    Text,
+    /// Integer.
+    Integer,
+    /// Decimal.
+    Decimal,
+    /// Date.
+    Date,
+    /// Date and time.
+    Datetime,
+    /// Boolean.
+    Boolean,
+    /// Code.
+    Code,
+    /// Identifier.
+    Identifier,
+}
+
+/// Identifiability class of a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableIdentifiabilityEntry {
+    /// Direct identifier.
+    Direct,
+    /// Indirect identifier.
+    Indirect,
+    /// None.
+    None,
+}
+
+/// A `[[source.variable]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariableEntry {
+    /// Machine name, unique within the source (`[a-z0-9_]+`).
+    pub name: Spanned<String>,
+    /// Label in nb.
+    pub label_nb: String,
+    /// Label in en.
+    pub label_en: String,
+    /// Value type.
+    pub value_type: ValueTypeEntry,
+    /// Unit.
+    #[serde(default)]
+    pub unit: String,
+    /// Code system.
+    #[serde(default)]
+    pub code_system: String,
+    /// First valid year.
+    #[serde(default)]
+    pub valid_from_year: Option<Spanned<i64>>,
+    /// Last valid year.
+    #[serde(default)]
+    pub valid_to_year: Option<Spanned<i64>>,
+    /// Identifiability class.
+    pub identifiability: VariableIdentifiabilityEntry,
+    /// Whether the custodian's documentation names this variable (false: illustrative).
+    pub documented: bool,
+}

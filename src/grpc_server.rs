@@ -1,0 +1,42 @@
+//! Server settings shared by the custodian service and the gateway: TLS, HTTP/2 limits,
+//! tracing spans that continue the caller's trace, reflection (v1 and v1alpha) and health.
+
+use std::time::Duration;
+
+use tonic::transport::{Server, server::Router};
+use tonic_health::server::HealthReporter;
+
+use crate::{telemetry, tls::TlsMaterial};
+
+/// Most concurrent HTTP/2 streams per connection (tonic's default is unlimited).
+pub const MAX_CONCURRENT_STREAMS: u32 = 200;
+/// Largest header list accepted, in bytes.
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
+/// A server builder with mutual TLS and hardened HTTP/2 settings.
+pub fn builder(tls: &TlsMaterial) -> Result<Server, tonic::transport::Error> {
+    Ok(Server::builder()
+        .tls_config(tls.server_config())?
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .http2_max_pending_accept_reset_streams(Some(20))
+        .http2_keepalive_interval(Some(Duration::from_secs(60)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .tcp_nodelay(true)
+        .trace_fn(telemetry::server_span))
+}
+
+/// Registers reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha) for the contract and
+/// grpc.health.v1, and the health service itself. Returns the reporter to set statuses with.
+pub fn add_common_services(router: Router) -> Result<(Router, HealthReporter), tonic_reflection::server::Error> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    Ok((router.add_service(health).add_service(v1).add_service(v1alpha), reporter))
+}

@@ -1,0 +1,11 @@
+//! Shared library of the helsedata federation: the generated contract, text folding for
+//! search, paging, request errors, workload identity, mutual TLS, server defaults and telemetry.
+
+pub mod grpc_server;
+pub mod identity;
+pub mod paging;
+pub mod proto;
+pub mod status;
+pub mod telemetry;
+pub mod text;
+pub mod tls;
