@@ -5,6 +5,7 @@ pub mod grpc_server;
 pub mod identity;
 pub mod paging;
 pub mod proto;
+pub mod search;
 pub mod status;
 pub mod telemetry;
 pub mod text;

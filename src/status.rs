@@ -131,6 +131,17 @@ pub fn check_id(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Checks that an enum field holds a value the contract defines.
+pub fn check_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<(), FieldError> {
+    if E::try_from(value).is_err() {
+        return Err(FieldError::new(
+            field,
+            format!("{field} = {value} is not a known value; see the contract for the accepted values"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

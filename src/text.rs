@@ -73,6 +73,11 @@ impl SearchDocument {
         }
     }
 
+    /// Every folded word of every field.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().flat_map(|f| words(&f.folded))
+    }
+
     /// Scores the document against query terms: `None` unless every term matches some field.
     ///
     /// A term scores the best weight among the fields it matches: a whole-word match counts

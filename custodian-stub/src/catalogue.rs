@@ -1,0 +1,227 @@
+//! One custodian's catalogue in memory, indexed for the queries the service answers.
+//!
+//! Built once at start-up from a validated data file and never mutated, so every request
+//! reads it without locks.
+
+use std::collections::HashMap;
+
+use helsedata::{
+    paging::{self, PageLimits, PageRequest},
+    proto as pb,
+    search::{self, SearchIndex},
+    status::{FieldError, RequestError, check_enum, check_id, check_text_len},
+};
+
+/// Page limits of ListDataSources.
+pub const SOURCE_PAGE: PageLimits = PageLimits { default_size: 50, max_size: 500 };
+/// Page limits of ListVariables.
+pub const VARIABLE_PAGE: PageLimits = PageLimits { default_size: 100, max_size: 1000 };
+/// Page limits of SearchVariables.
+pub const SEARCH_PAGE: PageLimits = PageLimits { default_size: 50, max_size: 1000 };
+/// Longest free-text query accepted.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Most data source ids accepted in one filter.
+pub const MAX_FILTER_IDS: usize = 500;
+
+/// A data source with its access rules and variable list.
+#[derive(Debug, Clone)]
+pub struct SourceBundle {
+    /// The source (without access rules).
+    pub source: pb::DataSource,
+    /// Its access rules.
+    pub access: pb::AccessRules,
+    /// Its variables, in published order.
+    pub variables: Vec<pb::Variable>,
+}
+
+/// The indexed catalogue of one custodian.
+#[derive(Debug)]
+pub struct Catalogue {
+    info: pb::CustodianInfo,
+    sources: Vec<SourceBundle>,
+    by_id: HashMap<String, usize>,
+    source_index: SearchIndex,
+    variable_index: SearchIndex,
+    variable_locations: Vec<(u32, u32)>,
+}
+
+impl Catalogue {
+    /// Indexes the sources (sorted by id). Counts in `info` are recomputed.
+    pub fn new(mut info: pb::CustodianInfo, mut sources: Vec<SourceBundle>) -> Self {
+        sources.sort_by(|a, b| a.source.id.cmp(&b.source.id));
+        let mut source_index = SearchIndex::new();
+        let mut variable_index = SearchIndex::new();
+        let mut variable_locations = Vec::new();
+        let mut by_id = HashMap::with_capacity(sources.len());
+        for (s, bundle) in sources.iter().enumerate() {
+            by_id.insert(bundle.source.id.clone(), s);
+            source_index.add(search::data_source_document(&bundle.source));
+            for (v, variable) in bundle.variables.iter().enumerate() {
+                variable_index.add(search::variable_document(variable));
+                variable_locations.push((s as u32, v as u32));
+            }
+        }
+        info.data_source_count = sources.len() as u32;
+        info.variable_count = variable_locations.len() as u32;
+        Self {
+            info,
+            sources,
+            by_id,
+            source_index,
+            variable_index,
+            variable_locations,
+        }
+    }
+
+    /// Facts about the custodian.
+    pub fn info(&self) -> &pb::CustodianInfo {
+        &self.info
+    }
+
+    /// The custodian id.
+    pub fn custodian_id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// All sources, ordered by id.
+    pub fn sources(&self) -> impl Iterator<Item = &SourceBundle> {
+        self.sources.iter()
+    }
+
+    fn bundle(&self, field: &str, id: &str) -> Result<&SourceBundle, RequestError> {
+        check_id(field, id)?;
+        self.by_id.get(id).map(|&i| &self.sources[i]).ok_or_else(|| {
+            RequestError::data_source_not_found(
+                id,
+                format!("custodian `{}` publishes no such source; call ListDataSources to see the ids it publishes", self.info.id),
+            )
+        })
+    }
+
+    fn view(bundle: &SourceBundle, view: i32) -> pb::DataSource {
+        let mut source = bundle.source.clone();
+        if view == pb::DataSourceView::Full as i32 {
+            source.access_rules = Some(bundle.access.clone());
+        }
+        source
+    }
+
+    /// ListDataSources.
+    pub fn list_sources(&self, req: &pb::ListDataSourcesRequest) -> Result<pb::ListDataSourcesResponse, RequestError> {
+        let filter = req.filter.clone().unwrap_or_default();
+        check_text_len("filter.text", &filter.text, MAX_QUERY_CHARS)?;
+        check_text_len("filter.topic", &filter.topic, MAX_QUERY_CHARS)?;
+        check_enum::<pb::DataSourceKind>("filter.kind", filter.kind)?;
+        check_enum::<pb::DataSourceView>("view", req.view)?;
+        let page = PageRequest::parse(
+            req.page_size,
+            &req.page_token,
+            SOURCE_PAGE,
+            paging::fingerprint(&(&filter.text, &filter.topic, filter.kind, &self.info.catalogue_revision)),
+        )?;
+        let terms = search::terms(&filter.text);
+        let matching: Vec<&SourceBundle> = self
+            .source_index
+            .search(&terms)
+            .into_iter()
+            .map(|(n, _)| &self.sources[n as usize])
+            .filter(|b| filter.kind == 0 || b.source.kind == filter.kind)
+            .filter(|b| search::has_topic(&b.source, &filter.topic))
+            .collect();
+        let range = page.range(matching.len());
+        Ok(pb::ListDataSourcesResponse {
+            data_sources: matching[range].iter().map(|b| Self::view(b, req.view)).collect(),
+            next_page_token: page.next_token(matching.len()),
+            total_size: matching.len() as u32,
+            catalogue_revision: self.info.catalogue_revision.clone(),
+        })
+    }
+
+    /// GetDataSource.
+    pub fn get_source(&self, req: &pb::GetDataSourceRequest) -> Result<pb::DataSource, RequestError> {
+        check_enum::<pb::DataSourceView>("view", req.view)?;
+        Ok(Self::view(self.bundle("id", &req.id)?, req.view))
+    }
+
+    /// GetAccessRules.
+    pub fn access_rules(&self, req: &pb::GetAccessRulesRequest) -> Result<pb::AccessRules, RequestError> {
+        Ok(self.bundle("data_source_id", &req.data_source_id)?.access.clone())
+    }
+
+    /// ListVariables.
+    pub fn list_variables(&self, req: &pb::ListVariablesRequest) -> Result<pb::ListVariablesResponse, RequestError> {
+        let bundle = self.bundle("data_source_id", &req.data_source_id)?;
+        let page = PageRequest::parse(
+            req.page_size,
+            &req.page_token,
+            VARIABLE_PAGE,
+            paging::fingerprint(&(&req.data_source_id, &self.info.catalogue_revision)),
+        )?;
+        let total = bundle.variables.len();
+        Ok(pb::ListVariablesResponse {
+            variables: bundle.variables[page.range(total)].to_vec(),
+            next_page_token: page.next_token(total),
+            total_size: total as u32,
+            catalogue_revision: self.info.catalogue_revision.clone(),
+        })
+    }
+
+    /// SearchVariables.
+    pub fn search_variables(&self, req: &pb::SearchVariablesRequest) -> Result<pb::SearchVariablesResponse, RequestError> {
+        let terms = validate_variable_query(req)?;
+        let page = PageRequest::parse(
+            req.page_size,
+            &req.page_token,
+            SEARCH_PAGE,
+            paging::fingerprint(&(&terms, &req.data_source_ids, &self.info.catalogue_revision)),
+        )?;
+        let wanted: Option<Vec<u32>> = (!req.data_source_ids.is_empty()).then(|| {
+            req.data_source_ids
+                .iter()
+                .filter_map(|id| self.by_id.get(id).map(|&i| i as u32))
+                .collect()
+        });
+        let mut hits: Vec<(f64, &pb::Variable)> = self
+            .variable_index
+            .search(&terms)
+            .into_iter()
+            .filter_map(|(n, score)| {
+                let (s, v) = self.variable_locations[n as usize];
+                if wanted.as_ref().is_some_and(|w| !w.contains(&s)) {
+                    return None;
+                }
+                Some((score, &self.sources[s as usize].variables[v as usize]))
+            })
+            .collect();
+        hits.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        let range = page.range(hits.len());
+        Ok(pb::SearchVariablesResponse {
+            hits: hits[range]
+                .iter()
+                .map(|(score, v)| pb::VariableHit {
+                    variable: Some((*v).clone()),
+                    score: *score,
+                })
+                .collect(),
+            next_page_token: page.next_token(hits.len()),
+            total_size: hits.len() as u32,
+            catalogue_revision: self.info.catalogue_revision.clone(),
+        })
+    }
+}
+
+/// Validates a variable search and returns its folded terms.
+pub fn validate_variable_query(req: &pb::SearchVariablesRequest) -> Result<Vec<String>, RequestError> {
+    check_text_len("query", &req.query, MAX_QUERY_CHARS)?;
+    let terms = search::terms(&req.query);
+    if terms.is_empty() {
+        return Err(FieldError::new("query", "query is required: give at least one word to search variable names and labels for (for example `fødselsvekt` or `ICD-10`)").into());
+    }
+    if req.data_source_ids.len() > MAX_FILTER_IDS {
+        return Err(FieldError::new("data_source_ids", format!("at most {MAX_FILTER_IDS} data source ids may be given; got {}", req.data_source_ids.len())).into());
+    }
+    for id in &req.data_source_ids {
+        check_id("data_source_ids", id)?;
+    }
+    Ok(terms)
+}

@@ -1,0 +1,443 @@
+//! Loading and validating a custodian data file.
+//!
+//! Every error names the file, the line and column, and the field at fault, so that the
+//! person editing the file can go straight to it. A file with any error is refused whole:
+//! the stub never serves half a catalogue.
+
+use std::{
+    collections::HashSet,
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use helsedata::proto as pb;
+use toml::Spanned;
+
+use crate::{catalogue::SourceBundle, datafile::*};
+
+/// Earliest year a data source or variable may cover.
+pub const EARLIEST_YEAR: i64 = 1850;
+
+/// Why a data file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, 0 when the error concerns the whole file.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// The field at fault, as a dotted path (for example `source[mfr].data_to_year`).
+    pub field: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: field `{}`: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.field,
+            self.message
+        )
+    }
+}
+
+/// A validated data file.
+#[derive(Debug)]
+pub struct LoadedCatalogue {
+    /// Facts about the custodian (counts filled in).
+    pub info: pb::CustodianInfo,
+    /// Sources with their rules and variables, in file order.
+    pub sources: Vec<SourceBundle>,
+}
+
+/// Reads, parses and validates a data file.
+pub fn load_file(path: &Path) -> Result<LoadedCatalogue, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        field: "(file)".into(),
+        message: format!("cannot read the data file: {e}"),
+    })?;
+    load_str(path, &text)
+}
+
+/// Parses and validates data-file text; `path` is used in errors only.
+pub fn load_str(path: &Path, text: &str) -> Result<LoadedCatalogue, LoadError> {
+    let positions = Positions::new(path, text);
+    let file: CustodianFile = toml::from_str(text).map_err(|e| positions.parse_error(&e))?;
+    Validator { pos: &positions }.validate(file)
+}
+
+/// Turns byte offsets into lines and columns.
+struct Positions<'a> {
+    path: &'a Path,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Positions<'a> {
+    fn new(path: &'a Path, text: &str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { path, line_starts }
+    }
+
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let start = self.line_starts[line.saturating_sub(1)];
+        (line, offset - start + 1)
+    }
+
+    fn error(&self, offset: usize, field: impl Into<String>, message: impl Into<String>) -> LoadError {
+        let (line, column) = self.line_col(offset);
+        LoadError {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn parse_error(&self, err: &toml::de::Error) -> LoadError {
+        let offset = err.span().map(|s| s.start).unwrap_or(0);
+        let message = err.message().trim().to_string();
+        let field = backticked_after(&message, "unknown field")
+            .or_else(|| backticked_after(&message, "missing field"))
+            .or_else(|| backticked_after(&message, "duplicate key"))
+            .unwrap_or_else(|| "(syntax)".to_string());
+        let hint = if message.starts_with("unknown field") {
+            " (remove the field or fix its spelling)"
+        } else if message.starts_with("missing field") {
+            " (add the field; it is required)"
+        } else {
+            ""
+        };
+        self.error(offset, field, format!("{message}{hint}"))
+    }
+}
+
+fn backticked_after(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    let start = rest.find('`')? + 1;
+    let end = rest[start..].find('`')? + start;
+    Some(rest[start..end].to_string())
+}
+
+struct Validator<'a> {
+    pos: &'a Positions<'a>,
+}
+
+fn latest_year() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // Days to civil year is overkill here: 365.2425-day years are exact enough for a bound.
+    1970 + (secs as f64 / 31_556_952.0) as i64 + 1
+}
+
+fn is_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 100
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_variable_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 100
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl Validator<'_> {
+    fn validate(&self, file: CustodianFile) -> Result<LoadedCatalogue, LoadError> {
+        let custodian = &file.custodian;
+        let cid = custodian.id.get_ref();
+        let cid_at = custodian.id.span().start;
+        if !is_id(cid) {
+            return Err(self.pos.error(cid_at, "custodian.id", format!("`{cid}` is not a valid id: use lowercase letters, digits and '-'")));
+        }
+        for (field, value) in [
+            ("custodian.name_nb", &custodian.name_nb),
+            ("custodian.name_en", &custodian.name_en),
+            ("custodian.revision", &custodian.revision),
+        ] {
+            if value.trim().is_empty() {
+                return Err(self.pos.error(cid_at, field, "must not be empty"));
+            }
+        }
+        let last_modified = timestamp(&custodian.last_modified).ok_or_else(|| {
+            self.pos.error(
+                custodian.last_modified.span().start,
+                "custodian.last_modified",
+                "must be a full RFC 3339 date-time with offset, for example 2026-11-01T00:00:00Z",
+            )
+        })?;
+
+        let mut ids = HashSet::new();
+        for source in &file.sources {
+            let id = source.id.get_ref();
+            if !ids.insert(id.as_str()) {
+                return Err(self.pos.error(source.id.span().start, format!("source[{id}].id"), format!("duplicate data source id `{id}`: every source id must be unique")));
+            }
+        }
+        let mut bundles = Vec::with_capacity(file.sources.len());
+        for source in file.sources.iter() {
+            bundles.push(self.source(cid, source, &ids)?);
+        }
+        let variable_count: usize = bundles.iter().map(|b| b.variables.len()).sum();
+        let info = pb::CustodianInfo {
+            id: cid.clone(),
+            name: Some(pb::LocalizedText {
+                nb: custodian.name_nb.clone(),
+                en: custodian.name_en.clone(),
+            }),
+            contact_email: custodian.contact_email.clone(),
+            website: custodian.website.clone(),
+            catalogue_revision: custodian.revision.clone(),
+            last_modified: Some(last_modified),
+            data_source_count: bundles.len() as u32,
+            variable_count: variable_count as u32,
+        };
+        Ok(LoadedCatalogue { info, sources: bundles })
+    }
+
+    fn source(&self, custodian_id: &str, s: &SourceEntry, ids: &HashSet<&str>) -> Result<SourceBundle, LoadError> {
+        let id = s.id.get_ref();
+        let at = s.id.span().start;
+        let field = |name: &str| format!("source[{id}].{name}");
+        if !is_id(id) {
+            return Err(self.pos.error(at, field("id"), format!("`{id}` is not a valid id: use lowercase letters, digits and '-'")));
+        }
+        for (name, value) in [
+            ("name_nb", &s.name_nb),
+            ("name_en", &s.name_en),
+            ("description_nb", &s.description_nb),
+            ("description_en", &s.description_en),
+            ("controller.name", &s.controller.name),
+        ] {
+            if value.trim().is_empty() {
+                return Err(self.pos.error(at, field(name), "is required and must not be empty"));
+            }
+        }
+        if let Some(parent) = &s.parent {
+            let p = parent.get_ref();
+            if p == id {
+                return Err(self.pos.error(parent.span().start, field("parent"), "a source cannot be its own parent"));
+            }
+            if s.parent_custodian.is_none() && !ids.contains(p.as_str()) {
+                return Err(self.pos.error(parent.span().start, field("parent"), format!("parent `{p}` is not a source in this file; add it, or set parent_custodian to the custodian that publishes it")));
+            }
+        }
+        let years = self.years(&s.data_from_year, &s.data_to_year, &field("data_from_year"), &field("data_to_year"))?;
+        if !s.access.contact_email.is_empty() && !s.access.contact_email.contains('@') {
+            return Err(self.pos.error(at, field("access.contact_email"), format!("`{}` is not an e-mail address", s.access.contact_email)));
+        }
+        let mut names = HashSet::new();
+        let mut variables = Vec::with_capacity(s.variables.len());
+        for v in &s.variables {
+            let name = v.name.get_ref();
+            let vat = v.name.span().start;
+            let vfield = |f: &str| format!("source[{id}].variable[{name}].{f}");
+            if !is_variable_name(name) {
+                return Err(self.pos.error(vat, vfield("name"), format!("`{name}` is not a valid variable name: use lowercase letters, digits and '_'")));
+            }
+            if !names.insert(name.as_str()) {
+                return Err(self.pos.error(vat, vfield("name"), format!("duplicate variable name `{name}` in source `{id}`")));
+            }
+            for (f, value) in [("label_nb", &v.label_nb), ("label_en", &v.label_en)] {
+                if value.trim().is_empty() {
+                    return Err(self.pos.error(vat, vfield(f), "is required and must not be empty"));
+                }
+            }
+            let valid_years = self.years(&v.valid_from_year, &v.valid_to_year, &vfield("valid_from_year"), &vfield("valid_to_year"))?;
+            variables.push(crate::convert::variable(id, v, valid_years));
+        }
+        Ok(crate::convert::bundle(custodian_id, s, years, variables))
+    }
+
+    fn years(
+        &self,
+        from: &Option<Spanned<i64>>,
+        to: &Option<Spanned<i64>>,
+        from_field: &str,
+        to_field: &str,
+    ) -> Result<pb::YearRange, LoadError> {
+        let latest = latest_year();
+        for (value, name) in [(from, from_field), (to, to_field)] {
+            if let Some(y) = value {
+                let year = *y.get_ref();
+                if !(EARLIEST_YEAR..=latest).contains(&year) {
+                    return Err(self.pos.error(y.span().start, name, format!("year {year} is impossible: it must lie between {EARLIEST_YEAR} and {latest}")));
+                }
+            }
+        }
+        if let (Some(f), Some(t)) = (from, to) {
+            if f.get_ref() > t.get_ref() {
+                return Err(self.pos.error(t.span().start, to_field, format!("last year {} is before first year {}", t.get_ref(), f.get_ref())));
+            }
+        }
+        Ok(pb::YearRange {
+            from_year: from.as_ref().map(|y| *y.get_ref() as i32),
+            to_year: to.as_ref().map(|y| *y.get_ref() as i32),
+        })
+    }
+}
+
+fn timestamp(value: &Spanned<toml::value::Datetime>) -> Option<prost_types::Timestamp> {
+    let dt = value.get_ref();
+    let date = dt.date?;
+    let time = dt.time?;
+    let offset_minutes = match dt.offset? {
+        toml::value::Offset::Z => 0i64,
+        toml::value::Offset::Custom { minutes } => i64::from(minutes),
+    };
+    let days = days_from_civil(i64::from(date.year), i64::from(date.month), i64::from(date.day));
+    let seconds = days * 86_400
+        + i64::from(time.hour) * 3600
+        + i64::from(time.minute) * 60
+        + i64::from(time.second)
+        - offset_minutes * 60;
+    Some(prost_types::Timestamp {
+        seconds,
+        nanos: time.nanosecond as i32,
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = r#"[custodian]
+id = "test"
+name_nb = "Test"
+name_en = "Test"
+revision = "1"
+last_modified = 2026-11-01T00:00:00Z
+"#;
+
+    fn source(id: &str, extra: &str) -> String {
+        format!(
+            r#"
+[[source]]
+id = "{id}"
+name_nb = "Register {id}"
+name_en = "Register {id}"
+kind = "central_health_register"
+description_nb = "Et register."
+description_en = "A register."
+{extra}
+[source.controller]
+name = "Test"
+[source.access]
+channel = "helsedata_form"
+"#
+        )
+    }
+
+    fn load(text: &str) -> Result<LoadedCatalogue, LoadError> {
+        load_str(Path::new("data/test.toml"), text)
+    }
+
+    #[test]
+    fn a_valid_file_loads() {
+        let text = format!("{HEADER}{}{}", source("a", ""), source("b", "parent = \"a\""));
+        let loaded = load(&text).unwrap();
+        assert_eq!(loaded.sources.len(), 2);
+        assert_eq!(loaded.info.data_source_count, 2);
+        assert_eq!(loaded.info.last_modified.unwrap().seconds, 1_793_491_200);
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused_at_the_second_id() {
+        let text = format!("{HEADER}{}{}", source("a", ""), source("a", ""));
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "source[a].id");
+        assert_eq!(err.line, text.lines().rposition(|l| l == "id = \"a\"").unwrap() + 1);
+        assert!(err.message.contains("duplicate"));
+        assert!(err.to_string().starts_with("data/test.toml:"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_by_name() {
+        let text = format!("{HEADER}{}", source("a", "colour = \"red\""));
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "colour");
+        let line = text.lines().position(|l| l.starts_with("colour")).unwrap() + 1;
+        assert_eq!(err.line, line);
+    }
+
+    #[test]
+    fn dangling_parents_are_refused() {
+        let text = format!("{HEADER}{}", source("a", "parent = \"nowhere\""));
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "source[a].parent");
+        assert!(err.message.contains("nowhere"));
+        let line = text.lines().position(|l| l.starts_with("parent")).unwrap() + 1;
+        assert_eq!(err.line, line);
+    }
+
+    #[test]
+    fn parents_held_by_another_custodian_are_allowed_when_declared() {
+        let text = format!("{HEADER}{}", source("a", "parent = \"hkr\"\nparent_custodian = \"fhi\""));
+        assert!(load(&text).is_ok());
+    }
+
+    #[test]
+    fn impossible_years_are_refused() {
+        let backwards = format!("{HEADER}{}", source("a", "data_from_year = 2010\ndata_to_year = 2001"));
+        let err = load(&backwards).unwrap_err();
+        assert_eq!(err.field, "source[a].data_to_year");
+        let future = format!("{HEADER}{}", source("a", "data_from_year = 3024"));
+        let err = load(&future).unwrap_err();
+        assert_eq!(err.field, "source[a].data_from_year");
+        assert!(err.message.contains("3024"));
+    }
+
+    #[test]
+    fn missing_required_fields_are_refused_by_name() {
+        let text = format!("{HEADER}{}", source("a", "")).replace("name_en = \"Register a\"\n", "");
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "name_en");
+        assert!(err.message.contains("required"));
+        let empty = format!("{HEADER}{}", source("a", "")).replace("description_nb = \"Et register.\"", "description_nb = \"  \"");
+        let err = load(&empty).unwrap_err();
+        assert_eq!(err.field, "source[a].description_nb");
+    }
+
+    #[test]
+    fn duplicate_variable_names_are_refused() {
+        let var = "[[source.variable]]\nname = \"sex\"\nlabel_nb = \"Kjønn\"\nlabel_en = \"Sex\"\nvalue_type = \"code\"\nidentifiability = \"none\"\ndocumented = true\n";
+        let text = format!("{HEADER}{}{var}{var}", source("a", ""));
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "source[a].variable[sex].name");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let text = format!("{HEADER}[[source]\nid = 1\n");
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.line, HEADER.lines().count() + 1);
+    }
+}

@@ -1,0 +1,57 @@
+//! Running a custodian: mutual TLS, reflection, health and graceful shutdown.
+
+use std::{future::Future, path::Path, sync::Arc, time::Duration};
+
+use helsedata::{grpc_server, proto::custodian_catalogue_server::CustodianCatalogueServer, tls::TlsMaterial};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::{
+    catalogue::Catalogue,
+    load::{LoadError, load_file},
+    service::CatalogueService,
+};
+
+/// Why a custodian could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data file was refused.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The server failed.
+    #[error("custodian server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection could not be set up.
+    #[error("reflection cannot be set up: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Loads and indexes a data file.
+pub fn load_catalogue(path: &Path) -> Result<Catalogue, LoadError> {
+    let loaded = load_file(path)?;
+    Ok(Catalogue::new(loaded.info, loaded.sources))
+}
+
+/// Serves `catalogue` on `listener` until `shutdown` completes, then drains in-flight calls.
+pub async fn serve(
+    catalogue: Arc<Catalogue>,
+    tls: &TlsMaterial,
+    listener: TcpListener,
+    added_latency: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let custodian = catalogue.custodian_id().to_string();
+    let service = CustodianCatalogueServer::new(CatalogueService::new(catalogue, added_latency))
+        .max_decoding_message_size(1 << 20);
+    let router = grpc_server::builder(tls)?.add_service(service);
+    let (router, health) = grpc_server::add_common_services(router)?;
+    health
+        .set_serving::<CustodianCatalogueServer<CatalogueService>>()
+        .await;
+    tracing::info!(custodian = %custodian, addr = ?listener.local_addr().ok(), "custodian serving over mutual TLS");
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    tracing::info!(custodian = %custodian, "custodian stopped");
+    Ok(())
+}
