@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use tonic::transport::{Server, server::Router};
-use tonic_health::server::HealthReporter;
 
 use crate::{telemetry, tls::TlsMaterial};
 
@@ -26,10 +25,9 @@ pub fn builder(tls: &TlsMaterial) -> Result<Server, tonic::transport::Error> {
         .trace_fn(telemetry::server_span))
 }
 
-/// Registers reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha) for the contract and
-/// grpc.health.v1, and the health service itself. Returns the reporter to set statuses with.
-pub fn add_common_services(router: Router) -> Result<(Router, HealthReporter), tonic_reflection::server::Error> {
-    let (reporter, health) = tonic_health::server::health_reporter();
+/// Registers reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha) for the contract
+/// and for grpc.health.v1.
+pub fn add_reflection<L>(router: Router<L>) -> Result<Router<L>, tonic_reflection::server::Error> {
     let v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -38,5 +36,25 @@ pub fn add_common_services(router: Router) -> Result<(Router, HealthReporter), t
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    Ok((router.add_service(health).add_service(v1).add_service(v1alpha), reporter))
+    Ok(router.add_service(v1).add_service(v1alpha))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested; draining in-flight calls");
 }

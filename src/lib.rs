@@ -1,6 +1,7 @@
 //! Shared library of the helsedata federation: the generated contract, text folding for
 //! search, paging, request errors, workload identity, mutual TLS, server defaults and telemetry.
 
+pub mod deadline;
 pub mod grpc_server;
 pub mod identity;
 pub mod paging;

@@ -374,7 +374,8 @@ channel = "helsedata_form"
         let text = format!("{HEADER}{}{}", source("a", ""), source("a", ""));
         let err = load(&text).unwrap_err();
         assert_eq!(err.field, "source[a].id");
-        assert_eq!(err.line, text.lines().rposition(|l| l == "id = \"a\"").unwrap() + 1);
+        let last = text.lines().enumerate().filter(|(_, l)| *l == "id = \"a\"").map(|(i, _)| i).last().unwrap();
+        assert_eq!(err.line, last + 1);
         assert!(err.message.contains("duplicate"));
         assert!(err.to_string().starts_with("data/test.toml:"));
     }

@@ -69,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let tls = TlsMaterial::load(&files).context("run `cargo run -p dev-certs` to create the dev certificates")?;
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-            custodian_stub::server::serve(catalogue, &tls, listener, Duration::from_millis(latency_ms), shutdown_signal()).await?;
+            custodian_stub::server::serve(catalogue, &tls, listener, Duration::from_millis(latency_ms), helsedata::grpc_server::shutdown_signal()).await?;
             Ok(())
         }
     }
@@ -88,24 +88,4 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     }
     anyhow::ensure!(failed == 0, "{failed} of {} data files refused", files.len());
     Ok(())
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutdown requested; draining in-flight calls");
 }

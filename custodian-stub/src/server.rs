@@ -43,8 +43,11 @@ pub async fn serve(
     let custodian = catalogue.custodian_id().to_string();
     let service = CustodianCatalogueServer::new(CatalogueService::new(catalogue, added_latency))
         .max_decoding_message_size(1 << 20);
-    let router = grpc_server::builder(tls)?.add_service(service);
-    let (router, health) = grpc_server::add_common_services(router)?;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let router = grpc_server::builder(tls)?
+        .add_service(health_service)
+        .add_service(service);
+    let router = grpc_server::add_reflection(router)?;
     health
         .set_serving::<CustodianCatalogueServer<CatalogueService>>()
         .await;

@@ -1,1 +1,17 @@
-pub fn x(){}
+//! The helsedata federation gateway: concurrent mutual-TLS fan-out to every custodian, one
+//! merged catalogue with provenance, and application routing.
+//!
+//! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
+//! the custodians through [`cache`] and [`fanout`] over [`upstream`] channels → [`merge`] and
+//! [`merged`] combine and rank the answers → [`routing`] plans applications.
+
+pub mod cache;
+pub mod config;
+pub mod demo;
+pub mod fanout;
+pub mod federation;
+pub mod merge;
+pub mod merged;
+pub mod routing;
+pub mod server;
+pub mod upstream;

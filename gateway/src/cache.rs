@@ -1,0 +1,303 @@
+//! The gateway's cache of custodian answers: time to live, last known good answers served
+//! (marked stale) when a custodian fails, and single-flight: concurrent identical misses
+//! make one upstream call, whose result every waiter shares.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use dashmap::{DashMap, mapref::entry::Entry};
+use futures::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
+use tokio::time::Instant;
+
+use crate::upstream::LegError;
+
+/// An answer as stored.
+#[derive(Debug)]
+pub struct Cached<V> {
+    /// The answer.
+    pub value: V,
+    /// Wall-clock time it was fetched (reported to callers).
+    pub fetched_at: SystemTime,
+    /// Monotonic time it was fetched (used for TTL and age).
+    pub fetched: Instant,
+    /// Catalogue revision it came from.
+    pub revision: String,
+    /// A number unique to this fetch, so that derived data can tell when it changed.
+    pub generation: u64,
+}
+
+impl<V> Cached<V> {
+    /// Age now.
+    pub fn age(&self) -> Duration {
+        self.fetched.elapsed()
+    }
+}
+
+/// A failed fetch, with how long it took.
+#[derive(Debug, Clone)]
+pub struct FetchFailure {
+    /// Why.
+    pub error: LegError,
+    /// How long the call took.
+    pub latency: Duration,
+}
+
+/// What a lookup served.
+#[derive(Debug, Clone)]
+pub enum Served<V> {
+    /// Fetched during this lookup (by this caller or one it joined).
+    Live(Arc<Cached<V>>, Duration),
+    /// From the cache within its time to live.
+    Fresh(Arc<Cached<V>>),
+    /// The fetch failed; the last known good answer, past its time to live.
+    Stale(Arc<Cached<V>>, FetchFailure),
+    /// The fetch failed and nothing is cached.
+    Failed(FetchFailure),
+}
+
+impl<V> Served<V> {
+    /// The value served, if any.
+    pub fn cached(&self) -> Option<&Arc<Cached<V>>> {
+        match self {
+            Self::Live(c, _) | Self::Fresh(c) | Self::Stale(c, _) => Some(c),
+            Self::Failed(_) => None,
+        }
+    }
+}
+
+/// How a lookup should treat the cache.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Time to live of an entry.
+    pub ttl: Duration,
+    /// How long past its TTL an entry may still be served when the custodian fails.
+    pub max_stale: Duration,
+    /// Skip fresh entries and ask the custodian (the answer still refreshes the cache).
+    pub bypass: bool,
+}
+
+type FetchResult<V> = Result<Arc<Cached<V>>, FetchFailure>;
+type InFlight<V> = Shared<BoxFuture<'static, FetchResult<V>>>;
+
+struct Inner<V> {
+    entries: DashMap<String, Arc<Cached<V>>>,
+    in_flight: DashMap<String, InFlight<V>>,
+    generations: std::sync::atomic::AtomicU64,
+}
+
+/// A cache of answers of type `V`, keyed by strings.
+pub struct Cache<V> {
+    inner: Arc<Inner<V>>,
+}
+
+impl<V> Clone for Cache<V> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<V> Default for Cache<V> {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                entries: DashMap::new(),
+                in_flight: DashMap::new(),
+                generations: std::sync::atomic::AtomicU64::new(1),
+            }),
+        }
+    }
+}
+
+impl<V: Send + Sync + 'static> Cache<V> {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.inner.entries.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.inner.entries.is_empty()
+    }
+
+    /// The entry for `key`, fresh or not.
+    pub fn peek(&self, key: &str) -> Option<Arc<Cached<V>>> {
+        self.inner.entries.get(key).map(|e| e.clone())
+    }
+
+    /// Serves `key` from the cache when fresh; otherwise fetches it once for all concurrent
+    /// callers, waiting at most `wait`. On failure, serves the last known good answer when
+    /// it is younger than TTL + max_stale.
+    ///
+    /// `fetch` runs in its own task, so a caller that gives up does not cancel it: the answer
+    /// still lands in the cache for the next caller.
+    pub async fn get<F>(&self, key: &str, policy: Policy, wait: Duration, fetch: F) -> Served<V>
+    where
+        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure>>,
+    {
+        let existing = self.peek(key);
+        if let Some(entry) = &existing {
+            if !policy.bypass && entry.age() < policy.ttl {
+                return Served::Fresh(entry.clone());
+            }
+        }
+        let started = Instant::now();
+        let shared = self.in_flight(key, fetch);
+        let result = match tokio::time::timeout(wait, shared).await {
+            Ok(result) => result,
+            Err(_) => Err(FetchFailure {
+                error: LegError::Timeout(wait),
+                latency: started.elapsed(),
+            }),
+        };
+        match result {
+            Ok(entry) => Served::Live(entry, started.elapsed()),
+            Err(failure) => match existing.or_else(|| self.peek(key)) {
+                Some(entry) if entry.age() < policy.ttl + policy.max_stale => Served::Stale(entry, failure),
+                _ => Served::Failed(failure),
+            },
+        }
+    }
+
+    fn in_flight<F>(&self, key: &str, fetch: F) -> InFlight<V>
+    where
+        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure>>,
+    {
+        match self.inner.in_flight.entry(key.to_string()) {
+            Entry::Occupied(e) => e.get().clone(),
+            Entry::Vacant(slot) => {
+                let inner = self.inner.clone();
+                let owned_key = key.to_string();
+                let task = tokio::spawn(fetch().map(move |result| {
+                    let stored = result.map(|(value, revision)| {
+                        let entry = Arc::new(Cached {
+                            value,
+                            fetched_at: SystemTime::now(),
+                            fetched: Instant::now(),
+                            revision,
+                            generation: inner.generations.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                        });
+                        inner.entries.insert(owned_key.clone(), entry.clone());
+                        entry
+                    });
+                    inner.in_flight.remove(&owned_key);
+                    stored
+                }));
+                let shared = async move {
+                    task.await.unwrap_or_else(|join| {
+                        Err(FetchFailure {
+                            error: LegError::Unavailable(format!("fetch task ended abnormally: {join}")),
+                            latency: Duration::ZERO,
+                        })
+                    })
+                }
+                .boxed()
+                .shared();
+                slot.insert(shared.clone());
+                shared
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const POLICY: Policy = Policy {
+        ttl: Duration::from_secs(60),
+        max_stale: Duration::from_secs(3600),
+        bypass: false,
+    };
+
+    fn ok(value: u32) -> BoxFuture<'static, Result<(u32, String), FetchFailure>> {
+        async move { Ok((value, "r1".to_string())) }.boxed()
+    }
+
+    fn fail() -> BoxFuture<'static, Result<(u32, String), FetchFailure>> {
+        async {
+            Err(FetchFailure {
+                error: LegError::Unavailable("down".into()),
+                latency: Duration::ZERO,
+            })
+        }
+        .boxed()
+    }
+
+    #[tokio::test]
+    async fn second_lookup_is_served_from_cache() {
+        let cache = Cache::new();
+        assert!(matches!(cache.get("k", POLICY, Duration::from_secs(1), || ok(1)).await, Served::Live(..)));
+        match cache.get("k", POLICY, Duration::from_secs(1), || ok(2)).await {
+            Served::Fresh(c) => assert_eq!(c.value, 1),
+            other => panic!("expected fresh, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_make_one_call() {
+        let cache: Cache<u32> = Cache::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let lookups = (0..20).map(|_| {
+            let calls = calls.clone();
+            let cache = cache.clone();
+            async move {
+                cache
+                    .get("k", POLICY, Duration::from_secs(1), move || {
+                        async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok((7, "r".to_string()))
+                        }
+                        .boxed()
+                    })
+                    .await
+            }
+        });
+        let results = futures::future::join_all(lookups).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(results.iter().all(|r| r.cached().is_some_and(|c| c.value == 7)));
+    }
+
+    #[tokio::test]
+    async fn failure_serves_last_known_good_marked_stale() {
+        let cache = Cache::new();
+        cache.get("k", POLICY, Duration::from_secs(1), || ok(1)).await;
+        let bypass = Policy { bypass: true, ..POLICY };
+        match cache.get("k", bypass, Duration::from_secs(1), fail).await {
+            Served::Stale(c, failure) => {
+                assert_eq!(c.value, 1);
+                assert_eq!(failure.error.outcome(), helsedata::proto::OutcomeStatus::Unavailable);
+            }
+            other => panic!("expected stale, got {other:?}"),
+        }
+        assert!(matches!(cache.get("other", POLICY, Duration::from_secs(1), fail).await, Served::Failed(_)));
+    }
+
+    #[tokio::test]
+    async fn a_slow_fetch_gives_up_at_the_wait_but_still_fills_the_cache() {
+        let cache: Cache<u32> = Cache::new();
+        let slow = || {
+            async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok((3, "r".to_string()))
+            }
+            .boxed()
+        };
+        assert!(matches!(cache.get("k", POLICY, Duration::from_millis(10), slow).await, Served::Failed(_)));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(cache.peek("k").map(|c| c.value), Some(3));
+    }
+}

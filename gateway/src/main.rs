@@ -1,0 +1,58 @@
+//! `gateway`: serve the federation gateway, run the embedded demo, or check a configuration.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gateway::config::GatewayConfig;
+use helsedata::{grpc_server::shutdown_signal, telemetry};
+
+#[derive(Parser)]
+#[command(version, about = "Federation gateway over the helsedata custodians")]
+struct Args {
+    /// Configuration file; the bundled default when omitted. HELSEDATA_GATEWAY__* variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gateway.
+    Serve,
+    /// Start every bundled custodian and the gateway, with dev certificates.
+    Demo {
+        /// Directory of custodian data files.
+        #[arg(long, default_value = "custodian-stub/data")]
+        data_dir: PathBuf,
+        /// Directory of the dev PKI (written when missing).
+        #[arg(long, default_value = "certs/dev")]
+        certs_dir: PathBuf,
+    },
+    /// Validate the configuration and the national rules file, then exit.
+    CheckConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = GatewayConfig::load(args.config.as_deref())?;
+    let _telemetry = telemetry::init("helsedata-gateway", &config.telemetry)?;
+    match args.command {
+        Command::CheckConfig => {
+            gateway::routing::rules::NationalRules::load(&config.national_rules)?;
+            println!("configuration ok: {} custodians, listening on {}", config.custodians.len(), config.listen);
+        }
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            gateway::server::serve(config, listener, shutdown_signal()).await?;
+        }
+        Command::Demo { data_dir, certs_dir } => {
+            gateway::demo::run(config, &data_dir, &certs_dir, shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}

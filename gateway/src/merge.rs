@@ -1,0 +1,178 @@
+//! Merging custodian answers into one catalogue: provenance on every record, ownership
+//! enforced (a custodian cannot publish another custodian's source), duplicates reported,
+//! and a deterministic order.
+
+use std::collections::BTreeMap;
+
+use helsedata::proto as pb;
+
+use crate::upstream::Ownership;
+
+/// One custodian's answer, ready to merge.
+#[derive(Debug, Clone, Copy)]
+pub struct Contribution<'a> {
+    /// The custodian, as authenticated by its certificate.
+    pub custodian_id: &'a str,
+    /// What it may publish.
+    pub ownership: &'a Ownership,
+    /// Its records.
+    pub sources: &'a [pb::DataSource],
+    /// Where and when the records came from.
+    pub provenance: &'a pb::Provenance,
+}
+
+/// A record in the merged catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedRecord {
+    /// The data source; `custodian_id` is the authenticated custodian.
+    pub source: pb::DataSource,
+    /// Provenance.
+    pub provenance: pb::Provenance,
+}
+
+/// The merged records, ordered by id, and the problems found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Merged {
+    /// Records, ordered by id.
+    pub records: Vec<MergedRecord>,
+    /// Problems, ordered by record id, then custodian.
+    pub issues: Vec<pb::MergeIssue>,
+}
+
+/// Merges contributions. The result does not depend on the order of `contributions`.
+pub fn merge(contributions: &[Contribution<'_>]) -> Merged {
+    let mut ordered: Vec<&Contribution<'_>> = contributions.iter().collect();
+    ordered.sort_by_key(|c| c.custodian_id);
+    let owner_published: BTreeMap<&str, &str> = ordered
+        .iter()
+        .flat_map(|c| {
+            c.sources
+                .iter()
+                .filter(|s| c.ownership.owns(&s.id))
+                .map(|s| (s.id.as_str(), c.custodian_id))
+        })
+        .rev()
+        .collect();
+    let mut kept: BTreeMap<String, MergedRecord> = BTreeMap::new();
+    let mut issues = Vec::new();
+    for contribution in ordered {
+        for source in contribution.sources {
+            if !contribution.ownership.owns(&source.id) {
+                let owner = owner_published.get(source.id.as_str()).copied().unwrap_or_default();
+                issues.push(pb::MergeIssue {
+                    kind: pb::merge_issue::Kind::NotOwned as i32,
+                    custodian_id: contribution.custodian_id.to_string(),
+                    record_id: source.id.clone(),
+                    other_custodian_id: owner.to_string(),
+                    message: format!(
+                        "custodian `{}` published data source `{}`, which it does not own; the record was dropped. Fix the custodian's data file or the gateway's `owns` list",
+                        contribution.custodian_id, source.id
+                    ),
+                });
+                continue;
+            }
+            if let Some(existing) = kept.get(&source.id) {
+                issues.push(pb::MergeIssue {
+                    kind: pb::merge_issue::Kind::DuplicateId as i32,
+                    custodian_id: contribution.custodian_id.to_string(),
+                    record_id: source.id.clone(),
+                    other_custodian_id: existing.provenance.custodian_id.clone(),
+                    message: format!(
+                        "data source `{}` is published by both `{}` and `{}`; the record of `{}` was kept. Give each custodian disjoint `owns` lists",
+                        source.id, existing.provenance.custodian_id, contribution.custodian_id, existing.provenance.custodian_id
+                    ),
+                });
+                continue;
+            }
+            let mut record = source.clone();
+            record.custodian_id = contribution.custodian_id.to_string();
+            kept.insert(
+                source.id.clone(),
+                MergedRecord {
+                    source: record,
+                    provenance: contribution.provenance.clone(),
+                },
+            );
+        }
+    }
+    issues.sort_by(|a, b| (&a.record_id, &a.custodian_id).cmp(&(&b.record_id, &b.custodian_id)));
+    Merged {
+        records: kept.into_values().collect(),
+        issues,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(id: &str) -> pb::DataSource {
+        pb::DataSource {
+            id: id.to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn provenance(custodian: &str) -> pb::Provenance {
+        pb::Provenance {
+            custodian_id: custodian.to_string(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn records_carry_provenance_and_come_out_ordered_by_id() {
+        let fhi_owns = Ownership::new(vec!["mfr".into(), "msis".into()]);
+        let ssb_owns = Ownership::new(vec!["ssb-*".into()]);
+        let fhi = [source("msis"), source("mfr")];
+        let ssb = [source("ssb-inntekt")];
+        let (pf, ps) = (provenance("fhi"), provenance("ssb"));
+        let merged = merge(&[
+            Contribution { custodian_id: "ssb", ownership: &ssb_owns, sources: &ssb, provenance: &ps },
+            Contribution { custodian_id: "fhi", ownership: &fhi_owns, sources: &fhi, provenance: &pf },
+        ]);
+        let ids: Vec<_> = merged.records.iter().map(|r| r.source.id.as_str()).collect();
+        assert_eq!(ids, ["mfr", "msis", "ssb-inntekt"]);
+        assert_eq!(merged.records[2].provenance.custodian_id, "ssb");
+        assert_eq!(merged.records[0].source.custodian_id, "fhi");
+        assert!(merged.issues.is_empty());
+    }
+
+    #[test]
+    fn a_record_for_another_custodians_source_is_dropped_and_reported() {
+        let fhi_owns = Ownership::new(vec!["mfr".into()]);
+        let rogue_owns = Ownership::new(vec!["rogue-*".into()]);
+        let fhi = [source("mfr")];
+        let rogue = [source("mfr"), source("rogue-1")];
+        let (pf, pr) = (provenance("fhi"), provenance("rogue"));
+        let merged = merge(&[
+            Contribution { custodian_id: "rogue", ownership: &rogue_owns, sources: &rogue, provenance: &pr },
+            Contribution { custodian_id: "fhi", ownership: &fhi_owns, sources: &fhi, provenance: &pf },
+        ]);
+        assert_eq!(merged.records.len(), 2);
+        assert_eq!(merged.records[0].provenance.custodian_id, "fhi");
+        assert_eq!(merged.issues.len(), 1);
+        let issue = &merged.issues[0];
+        assert_eq!(issue.kind, pb::merge_issue::Kind::NotOwned as i32);
+        assert_eq!((issue.custodian_id.as_str(), issue.other_custodian_id.as_str()), ("rogue", "fhi"));
+    }
+
+    #[test]
+    fn overlapping_ownership_keeps_the_first_custodian_by_id_and_reports_a_duplicate() {
+        let all = Ownership::new(vec!["*".into()]);
+        let a = [source("x")];
+        let b = [source("x")];
+        let (pa, pb_) = (provenance("a"), provenance("b"));
+        let forward = merge(&[
+            Contribution { custodian_id: "b", ownership: &all, sources: &b, provenance: &pb_ },
+            Contribution { custodian_id: "a", ownership: &all, sources: &a, provenance: &pa },
+        ]);
+        let backward = merge(&[
+            Contribution { custodian_id: "a", ownership: &all, sources: &a, provenance: &pa },
+            Contribution { custodian_id: "b", ownership: &all, sources: &b, provenance: &pb_ },
+        ]);
+        assert_eq!(forward, backward);
+        assert_eq!(forward.records[0].provenance.custodian_id, "a");
+        assert_eq!(forward.issues[0].kind, pb::merge_issue::Kind::DuplicateId as i32);
+    }
+}

@@ -1,0 +1,224 @@
+//! The `FederatedCatalogue` gRPC service: one short handler per RPC (read the deadline,
+//! call the federation, shape the answer), and the gateway's server set-up.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use helsedata::{
+    deadline::Deadline,
+    grpc_server,
+    proto::{self as pb, federated_catalogue_server::{FederatedCatalogue, FederatedCatalogueServer}},
+    status::RequestError,
+    tls::TlsMaterial,
+};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+
+use crate::{
+    config::{GatewayConfig, LimitsConfig},
+    fanout,
+    federation::{self, Federation, RequestContext},
+    routing::rules::NationalRules,
+    upstream::health_service_name,
+};
+
+/// Longest deadline a caller may ask for.
+pub const MAX_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Why the gateway could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// TLS material was refused.
+    #[error(transparent)]
+    Tls(#[from] helsedata::tls::TlsError),
+    /// The national rules file was refused.
+    #[error(transparent)]
+    Rules(#[from] crate::routing::rules::RulesError),
+    /// The server failed.
+    #[error("gateway server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection could not be set up.
+    #[error("reflection cannot be set up: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// The FederatedCatalogue service.
+pub struct GatewayService {
+    federation: Arc<Federation>,
+    limits: LimitsConfig,
+}
+
+impl GatewayService {
+    fn context<T>(&self, request: &Request<T>) -> RequestContext {
+        let bypass_cache = request
+            .metadata()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        RequestContext {
+            deadline: Deadline::from_metadata(request.metadata(), Duration::from_millis(self.limits.default_deadline_ms), MAX_DEADLINE),
+            bypass_cache,
+        }
+    }
+}
+
+async fn answer<T>(work: impl Future<Output = Result<T, RequestError>>) -> Result<Response<T>, Status> {
+    work.await.map(Response::new).map_err(|e| {
+        tracing::info!(error = %e, "request refused");
+        Status::from(e)
+    })
+}
+
+fn shape(mut source: pb::DataSource, view: i32) -> pb::DataSource {
+    if view != pb::DataSourceView::Full as i32 {
+        source.access_rules = None;
+    }
+    source
+}
+
+#[tonic::async_trait]
+impl FederatedCatalogue for GatewayService {
+    async fn list_custodians(&self, request: Request<pb::ListCustodiansRequest>) -> Result<Response<pb::ListCustodiansResponse>, Status> {
+        let ctx = self.context(&request);
+        answer(async {
+            if request.get_ref().refresh {
+                self.federation.probe_all(ctx.deadline).await;
+            }
+            let mut custodians: Vec<pb::CustodianStatus> = self.federation.upstreams().iter().map(|u| custodian_status(u)).collect();
+            custodians.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(pb::ListCustodiansResponse { custodians })
+        })
+        .await
+    }
+
+    async fn search_data_sources(&self, request: Request<pb::SearchDataSourcesRequest>) -> Result<Response<pb::SearchDataSourcesResponse>, Status> {
+        let ctx = self.context(&request);
+        let req = request.get_ref();
+        answer(async {
+            let view = self.federation.catalogue(ctx).await;
+            let page = view.catalogue.search(req, view.generation)?;
+            let results = page
+                .hits
+                .iter()
+                .map(|(score, record)| {
+                    let mut provenance = record.provenance.clone();
+                    if let Some(f) = view.freshness.get(&provenance.custodian_id) {
+                        provenance.freshness = *f as i32;
+                    }
+                    pb::FederatedDataSource {
+                        data_source: Some(shape(record.source.clone(), req.view)),
+                        provenance: Some(provenance),
+                        score: *score,
+                    }
+                })
+                .collect();
+            Ok(pb::SearchDataSourcesResponse {
+                results,
+                next_page_token: page.next_page_token,
+                total_size: page.total as u32,
+                custodians: view.outcomes,
+                merge_issues: view.catalogue.issues().to_vec(),
+            })
+        })
+        .await
+    }
+
+    async fn get_data_source(&self, request: Request<pb::GetDataSourceRequest>) -> Result<Response<pb::GetDataSourceResponse>, Status> {
+        let ctx = self.context(&request);
+        let req = request.get_ref();
+        answer(async {
+            federation::check_view(req.view)?;
+            let (source, provenance, outcome) = self.federation.data_source(&req.id, ctx).await?;
+            Ok(pb::GetDataSourceResponse {
+                result: Some(pb::FederatedDataSource {
+                    data_source: Some(shape(source, req.view)),
+                    provenance: Some(provenance),
+                    score: 0.0,
+                }),
+                custodians: vec![outcome],
+            })
+        })
+        .await
+    }
+
+    async fn list_variables(&self, request: Request<pb::ListVariablesRequest>) -> Result<Response<pb::FederatedListVariablesResponse>, Status> {
+        let ctx = self.context(&request);
+        answer(async {
+            let (page, provenance, outcome) = self.federation.list_variables(request.get_ref(), ctx).await?;
+            Ok(pb::FederatedListVariablesResponse {
+                variables: page.variables,
+                next_page_token: page.next_page_token,
+                total_size: page.total_size,
+                provenance: Some(provenance),
+                custodians: vec![outcome],
+            })
+        })
+        .await
+    }
+
+    async fn search_variables(&self, request: Request<pb::SearchVariablesRequest>) -> Result<Response<pb::FederatedSearchVariablesResponse>, Status> {
+        let ctx = self.context(&request);
+        answer(self.federation.search_variables(request.get_ref(), ctx)).await
+    }
+
+    async fn plan_application(&self, request: Request<pb::PlanApplicationRequest>) -> Result<Response<pb::ApplicationPlan>, Status> {
+        let ctx = self.context(&request);
+        answer(self.federation.plan(request.get_ref(), ctx)).await
+    }
+}
+
+fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus {
+    let state = upstream.state();
+    let healthy = state.last_status == pb::OutcomeStatus::Ok as i32;
+    pb::CustodianStatus {
+        id: upstream.id.clone(),
+        name: state.name.clone(),
+        endpoint: upstream.endpoint.clone(),
+        expected_identity: upstream.identity.clone(),
+        healthy,
+        last_outcome: Some(pb::CustodianOutcome {
+            custodian_id: upstream.id.clone(),
+            status: if state.last_call.is_none() { pb::OutcomeStatus::NotAsked as i32 } else { state.last_status },
+            message: state.last_message.clone(),
+            latency: Some(fanout::duration(state.last_latency)),
+            freshness: pb::Freshness::Live as i32,
+            as_of: state.last_call.map(fanout::timestamp),
+            age: state.last_call.and_then(|t| t.elapsed().ok()).map(fanout::duration),
+            catalogue_revision: state.revision.clone(),
+        }),
+        last_success: state.last_success.map(fanout::timestamp),
+        catalogue_revision: state.revision,
+        latency: Some(fanout::duration(state.last_latency)),
+        data_source_count: state.data_source_count,
+        owns: upstream.ownership.patterns().to_vec(),
+    }
+}
+
+/// Loads rules and TLS, then serves the gateway on `listener` until `shutdown` completes.
+pub async fn serve(config: GatewayConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    let tls = TlsMaterial::load(&config.tls)?;
+    let rules = Arc::new(NationalRules::load(&config.national_rules)?);
+    let mut router_builder = grpc_server::builder(&tls)?
+        .concurrency_limit_per_connection(256)
+        .load_shed(true)
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.limits.max_concurrent_requests));
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let federation = Arc::new(Federation::new(&config, &tls, rules, Some(reporter.clone()))?);
+    for upstream in federation.upstreams() {
+        reporter
+            .set_service_status(health_service_name(&upstream.id), tonic_health::ServingStatus::Unknown)
+            .await;
+    }
+    let service = FederatedCatalogueServer::new(GatewayService {
+        federation: federation.clone(),
+        limits: config.limits.clone(),
+    })
+    .max_decoding_message_size(1 << 20);
+    let mut router = router_builder.add_service(health_service).add_service(service);
+    router = grpc_server::add_reflection(router)?;
+    reporter.set_serving::<FederatedCatalogueServer<GatewayService>>().await;
+    tracing::info!(addr = ?listener.local_addr().ok(), custodians = federation.upstreams().len(), "gateway serving over mutual TLS");
+    router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown).await?;
+    tracing::info!("gateway stopped");
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! One custodian as seen from the gateway: a long-lived mTLS channel that verifies the
+//! custodian's certificate identity, per-call deadlines, outcome classification and the
+//! custodian's live status.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use helsedata::{
+    deadline::Deadline,
+    proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient},
+    telemetry,
+    tls::{TlsError, TlsMaterial},
+};
+use tokio::time::Instant;
+use tonic::{Code, Request, Response, Status, transport::Channel};
+use tracing::Instrument;
+
+use crate::config::{CustodianConfig, UpstreamDefaults};
+
+/// The data source ids a custodian may publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    patterns: Vec<String>,
+}
+
+impl Ownership {
+    /// From configured ids and `prefix*` patterns.
+    pub fn new(patterns: Vec<String>) -> Self {
+        Self { patterns }
+    }
+
+    /// Whether `id` is owned.
+    pub fn owns(&self, id: &str) -> bool {
+        self.patterns.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => id.starts_with(prefix),
+            None => p == id,
+        })
+    }
+
+    /// The configured patterns.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+}
+
+/// Why a call to a custodian produced no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LegError {
+    /// No answer before the deadline.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// Not reachable.
+    #[error("unreachable: {0}")]
+    Unavailable(String),
+    /// The custodian's identity or records were refused.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The custodian answered with an error status.
+    #[error("answered {code:?}: {message}")]
+    Error {
+        /// gRPC status code.
+        code: Code,
+        /// Message.
+        message: String,
+    },
+}
+
+impl LegError {
+    /// The outcome status this error reports.
+    pub fn outcome(&self) -> pb::OutcomeStatus {
+        match self {
+            Self::Timeout(_) => pb::OutcomeStatus::Timeout,
+            Self::Unavailable(_) => pb::OutcomeStatus::Unavailable,
+            Self::Rejected(_) => pb::OutcomeStatus::Rejected,
+            Self::Error { .. } => pb::OutcomeStatus::Error,
+        }
+    }
+
+    /// Whether the custodian itself answered (the record is missing or the request was bad):
+    /// such answers are facts, not failures of the custodian.
+    pub fn is_answer(&self) -> bool {
+        matches!(self, Self::Error { code: Code::NotFound | Code::InvalidArgument, .. })
+    }
+
+    fn classify(status: &Status) -> Self {
+        let mut text = status.message().to_string();
+        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+        while let Some(err) = source {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            source = err.source();
+        }
+        let lower = text.to_lowercase();
+        if lower.contains("identity rejected") || lower.contains("certificate") || lower.contains("invalidcertificate") {
+            return Self::Rejected(format!("TLS handshake refused the custodian's certificate: {text}"));
+        }
+        match status.code() {
+            Code::DeadlineExceeded | Code::Cancelled => Self::Timeout(Duration::ZERO),
+            Code::Unavailable | Code::Unknown if lower.contains("transport") || lower.contains("connect") || lower.contains("tcp") || status.code() == Code::Unavailable => {
+                Self::Unavailable(text)
+            }
+            code => Self::Error { code, message: text },
+        }
+    }
+}
+
+/// The result of one call, with its duration.
+#[derive(Debug)]
+pub struct Leg<T> {
+    /// Answer or error.
+    pub result: Result<T, LegError>,
+    /// How long the call took.
+    pub latency: Duration,
+}
+
+/// What the gateway last saw of a custodian.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamState {
+    /// Last outcome status.
+    pub last_status: i32,
+    /// Message of the last failure.
+    pub last_message: String,
+    /// Latency of the last call.
+    pub last_latency: Duration,
+    /// When the last call ended.
+    pub last_call: Option<SystemTime>,
+    /// When the last successful call ended.
+    pub last_success: Option<SystemTime>,
+    /// Catalogue revision last seen.
+    pub revision: String,
+    /// Name last seen.
+    pub name: Option<pb::LocalizedText>,
+    /// Number of sources last seen.
+    pub data_source_count: u32,
+}
+
+/// One configured custodian.
+#[derive(Debug)]
+pub struct Upstream {
+    /// Custodian id.
+    pub id: String,
+    /// Endpoint.
+    pub endpoint: String,
+    /// Identity its certificate must carry.
+    pub identity: String,
+    /// Deadline of one call.
+    pub timeout: Duration,
+    /// What it may publish.
+    pub ownership: Ownership,
+    client: CustodianCatalogueClient<Channel>,
+    state: Mutex<UpstreamState>,
+    health: Option<tonic_health::server::HealthReporter>,
+}
+
+/// Health service name under which a custodian's status is reported.
+pub fn health_service_name(custodian_id: &str) -> String {
+    format!("custodian/{custodian_id}")
+}
+
+impl Upstream {
+    /// A custodian with a lazily connected, long-lived channel (the gateway starts even when
+    /// custodians are down).
+    pub fn new(
+        config: &CustodianConfig,
+        defaults: &UpstreamDefaults,
+        tls: &TlsMaterial,
+        health: Option<tonic_health::server::HealthReporter>,
+    ) -> Result<Self, TlsError> {
+        let identity = config.expected_identity();
+        let endpoint = tls
+            .client_endpoint(&config.endpoint, &identity, config.server_name.as_deref())?
+            .connect_timeout(Duration::from_millis(defaults.connect_timeout_ms))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .keep_alive_while_idle(false)
+            .http2_adaptive_window(true);
+        let channel = endpoint.connect_lazy();
+        Ok(Self {
+            id: config.id.clone(),
+            endpoint: config.endpoint.clone(),
+            identity,
+            timeout: config.timeout(defaults),
+            ownership: Ownership::new(config.owns.clone()),
+            client: CustodianCatalogueClient::new(channel)
+                .max_decoding_message_size(64 << 20),
+            state: Mutex::new(UpstreamState::default()),
+            health,
+        })
+    }
+
+    /// The deadline of a call made now on behalf of a request due at `deadline`.
+    pub fn leg_timeout(&self, deadline: Deadline) -> Duration {
+        self.timeout.min(deadline.remaining())
+    }
+
+    /// Calls the custodian once, within the smaller of its timeout and the caller's deadline,
+    /// with the trace context in the metadata, and records the outcome.
+    pub async fn call<M, T, F, Fut>(&self, deadline: Deadline, message: M, rpc: F) -> Leg<T>
+    where
+        F: FnOnce(CustodianCatalogueClient<Channel>, Request<M>) -> Fut,
+        Fut: Future<Output = Result<Response<T>, Status>>,
+    {
+        let timeout = self.leg_timeout(deadline);
+        let span = tracing::info_span!("custodian.leg", custodian = %self.id, otel.kind = "client", timeout_ms = timeout.as_millis() as u64);
+        let started = Instant::now();
+        let result = async {
+            if timeout.is_zero() {
+                return Err(LegError::Timeout(timeout));
+            }
+            let mut request = Request::new(message);
+            request.set_timeout(timeout);
+            telemetry::inject_current_context(request.metadata_mut());
+            match tokio::time::timeout(timeout, rpc(self.client.clone(), request)).await {
+                Err(_) => Err(LegError::Timeout(timeout)),
+                Ok(Ok(response)) => Ok(response.into_inner()),
+                Ok(Err(status)) => Err(match LegError::classify(&status) {
+                    LegError::Timeout(_) => LegError::Timeout(timeout),
+                    other => other,
+                }),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        let latency = started.elapsed();
+        match &result {
+            Ok(_) => tracing::debug!(parent: &span, latency_ms = latency.as_millis() as u64, "custodian answered"),
+            Err(e) if e.is_answer() => tracing::debug!(parent: &span, error = %e, "custodian answered with an error"),
+            Err(e) => tracing::warn!(parent: &span, error = %e, latency_ms = latency.as_millis() as u64, "custodian call failed"),
+        }
+        self.record(&result, latency);
+        Leg { result, latency }
+    }
+
+    fn record<T>(&self, result: &Result<T, LegError>, latency: Duration) {
+        let healthy = match result {
+            Ok(_) => true,
+            Err(e) => e.is_answer(),
+        };
+        let changed = {
+            let Ok(mut state) = self.state.lock() else { return };
+            let was_healthy = state.last_status == pb::OutcomeStatus::Ok as i32;
+            let first = state.last_call.is_none();
+            let now = SystemTime::now();
+            state.last_call = Some(now);
+            state.last_latency = latency;
+            if healthy {
+                state.last_status = pb::OutcomeStatus::Ok as i32;
+                state.last_message.clear();
+                state.last_success = Some(now);
+            } else if let Err(e) = result {
+                state.last_status = e.outcome() as i32;
+                state.last_message = e.to_string();
+            }
+            first || was_healthy != healthy
+        };
+        if changed {
+            if let Some(reporter) = self.health.clone() {
+                let name = health_service_name(&self.id);
+                let status = if healthy {
+                    tonic_health::ServingStatus::Serving
+                } else {
+                    tonic_health::ServingStatus::NotServing
+                };
+                tokio::spawn(async move { reporter.set_service_status(name, status).await });
+            }
+        }
+    }
+
+    /// Records facts learnt from a successful catalogue fetch.
+    pub fn note_catalogue(&self, info: &pb::CustodianInfo) {
+        if let Ok(mut state) = self.state.lock() {
+            state.revision = info.catalogue_revision.clone();
+            state.name = info.name.clone();
+            state.data_source_count = info.data_source_count;
+        }
+    }
+
+    /// What the gateway last saw.
+    pub fn state(&self) -> UpstreamState {
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+/// Whether an `Upstream` list has an owner for `id`; the first match by configuration order.
+pub fn owner_of<'a>(upstreams: &'a [Arc<Upstream>], id: &str) -> Option<&'a Arc<Upstream>> {
+    upstreams.iter().find(|u| u.ownership.owns(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ownership_matches_ids_and_prefixes() {
+        let owns = Ownership::new(vec!["npr*".into(), "kpr".into()]);
+        assert!(owns.owns("npr"));
+        assert!(owns.owns("npr-somatikk"));
+        assert!(owns.owns("kpr"));
+        assert!(!owns.owns("kpr2"));
+        assert!(!owns.owns("mfr"));
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        assert_eq!(LegError::classify(&Status::deadline_exceeded("late")).outcome(), pb::OutcomeStatus::Timeout);
+        assert_eq!(LegError::classify(&Status::unavailable("connection refused")).outcome(), pb::OutcomeStatus::Unavailable);
+        assert_eq!(LegError::classify(&Status::unavailable("identity rejected: x")).outcome(), pb::OutcomeStatus::Rejected);
+        let not_found = LegError::classify(&Status::not_found("no such source"));
+        assert!(not_found.is_answer());
+        assert_eq!(LegError::classify(&Status::internal("boom")).outcome(), pb::OutcomeStatus::Error);
+    }
+}
