@@ -17,13 +17,25 @@ impl Deadline {
 
     /// The caller's deadline from its `grpc-timeout` metadata, capped at `max`, or `default`
     /// when none was sent or it does not parse.
-    pub fn from_metadata(metadata: &tonic::metadata::MetadataMap, default: Duration, max: Duration) -> Self {
+    pub fn from_metadata(
+        metadata: &tonic::metadata::MetadataMap,
+        default: Duration,
+        max: Duration,
+    ) -> Self {
         let timeout = metadata
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_grpc_timeout)
             .unwrap_or(default);
         Self::after(timeout.min(max))
+    }
+
+    /// This deadline moved earlier by `headroom` (so that work done on its behalf leaves time
+    /// to assemble and send the answer), but never into the past.
+    pub fn with_headroom(self, headroom: Duration) -> Self {
+        let now = Instant::now();
+        let moved = self.0.checked_sub(headroom).unwrap_or(now);
+        Self(moved.max(now))
     }
 
     /// Time left, zero once passed.
@@ -63,6 +75,22 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn headroom_moves_the_deadline_earlier_but_not_into_the_past() {
+        let deadline = Deadline::after(Duration::from_secs(1));
+        assert!(
+            deadline
+                .with_headroom(Duration::from_millis(100))
+                .remaining()
+                <= Duration::from_millis(900)
+        );
+        assert!(
+            Deadline::after(Duration::from_millis(5))
+                .with_headroom(Duration::from_secs(1))
+                .passed()
+        );
+    }
 
     #[test]
     fn parses_every_unit_and_refuses_junk() {

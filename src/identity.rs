@@ -32,7 +32,9 @@ pub enum IdentityError {
     #[error("certificate cannot be parsed: {0}")]
     Unparsable(String),
     /// The certificate carries no URI SAN.
-    #[error("certificate carries no URI subject alternative name, so it names no workload identity")]
+    #[error(
+        "certificate carries no URI subject alternative name, so it names no workload identity"
+    )]
     Missing,
     /// The certificate carries several URI SANs (ambiguous identity).
     #[error("certificate carries {0} URI subject alternative names; exactly one is allowed")]

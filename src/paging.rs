@@ -43,7 +43,10 @@ impl PageRequest {
             n if n < 0 => {
                 return Err(FieldError::new(
                     "page_size",
-                    format!("page_size must not be negative (got {n}); use 0 for the default of {}", limits.default_size),
+                    format!(
+                        "page_size must not be negative (got {n}); use 0 for the default of {}",
+                        limits.default_size
+                    ),
                 )
                 .into());
             }

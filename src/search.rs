@@ -25,7 +25,10 @@ impl SearchIndex {
         let mut seen = HashSet::new();
         for word in doc.words() {
             if seen.insert(word) {
-                self.postings.entry(word.to_string()).or_default().push(number);
+                self.postings
+                    .entry(word.to_string())
+                    .or_default()
+                    .push(number);
             }
         }
         self.docs.push(doc);
@@ -161,9 +164,17 @@ mod tests {
         index.add(doc(&["Nasjonalt kvalitetsregister for brystkreft"]));
         index.add(doc(&["Medisinsk fødselsregister", "MFR"]));
         index.add(doc(&["Kreftregisteret"]));
-        let hits: Vec<u32> = index.search(&terms("kreft")).into_iter().map(|h| h.0).collect();
+        let hits: Vec<u32> = index
+            .search(&terms("kreft"))
+            .into_iter()
+            .map(|h| h.0)
+            .collect();
         assert_eq!(hits, vec![0, 2]);
-        let hits: Vec<u32> = index.search(&terms("fodselsregister mfr")).into_iter().map(|h| h.0).collect();
+        let hits: Vec<u32> = index
+            .search(&terms("fodselsregister mfr"))
+            .into_iter()
+            .map(|h| h.0)
+            .collect();
         assert_eq!(hits, vec![1]);
         assert!(index.search(&terms("kreft mfr")).is_empty());
         assert_eq!(index.search(&[]).len(), 3);

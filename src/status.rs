@@ -125,7 +125,10 @@ pub fn check_id(field: &str, value: &str) -> Result<(), FieldError> {
     {
         return Err(FieldError::new(
             field,
-            format!("{field} `{}` is not a data source id: ids are lowercase letters, digits and '-', at most 100 characters (for example `mfr`)", value.chars().take(120).collect::<String>()),
+            format!(
+                "{field} `{}` is not a data source id: ids are lowercase letters, digits and '-', at most 100 characters (for example `mfr`)",
+                value.chars().take(120).collect::<String>()
+            ),
         ));
     }
     Ok(())
@@ -136,7 +139,9 @@ pub fn check_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<(), FieldE
     if E::try_from(value).is_err() {
         return Err(FieldError::new(
             field,
-            format!("{field} = {value} is not a known value; see the contract for the accepted values"),
+            format!(
+                "{field} = {value} is not a known value; see the contract for the accepted values"
+            ),
         ));
     }
     Ok(())

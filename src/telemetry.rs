@@ -70,7 +70,10 @@ impl Drop for TelemetryGuard {
 }
 
 /// Installs the global subscriber. Call once, at the start of a binary.
-pub fn init(service_name: &'static str, config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(
+    service_name: &'static str,
+    config: &TelemetryConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
     global::set_text_map_propagator(TraceContextPropagator::new());
     let filter_text = std::env::var("RUST_LOG")
         .ok()
@@ -84,7 +87,11 @@ pub fn init(service_name: &'static str, config: &TelemetryConfig) -> Result<Tele
         .otlp_endpoint
         .clone()
         .filter(|e| !e.is_empty())
-        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()));
+        .or_else(|| {
+            std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .ok()
+                .filter(|e| !e.is_empty())
+        });
     let provider = match &endpoint {
         Some(endpoint) => Some(otlp_provider(service_name, endpoint)?),
         None => None,
@@ -104,7 +111,10 @@ pub fn init(service_name: &'static str, config: &TelemetryConfig) -> Result<Tele
     Ok(TelemetryGuard { provider })
 }
 
-fn otlp_provider(service_name: &'static str, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
+fn otlp_provider(
+    service_name: &'static str,
+    endpoint: &str,
+) -> Result<SdkTracerProvider, TelemetryError> {
     use opentelemetry_otlp::WithExportConfig;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
@@ -130,7 +140,8 @@ pub fn server_span(request: &http::Request<()>) -> tracing::Span {
         rpc.method = %request.uri().path(),
         otel.kind = "server",
     );
-    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+    let parent =
+        global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
     // Without an OpenTelemetry layer there is no context to attach; that is not an error.
     let _ = span.set_parent(parent);
     span
@@ -139,7 +150,9 @@ pub fn server_span(request: &http::Request<()>) -> tracing::Span {
 /// Writes the current span's trace context into outgoing gRPC metadata.
 pub fn inject_current_context(metadata: &mut tonic::metadata::MetadataMap) {
     let context = tracing::Span::current().context();
-    global::get_text_map_propagator(|p| p.inject_context(&context, &mut MetadataInjector(metadata)));
+    global::get_text_map_propagator(|p| {
+        p.inject_context(&context, &mut MetadataInjector(metadata))
+    });
 }
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);

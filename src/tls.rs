@@ -13,8 +13,8 @@ use std::{
 
 use rustls::{
     DigitallySignedStruct, RootCertStore, SignatureScheme,
-    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     client::WebPkiServerVerifier,
+    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     crypto::CryptoProvider,
     pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject},
 };
@@ -104,7 +104,14 @@ impl TlsMaterial {
         let ca_pem = read("CA certificate", &files.ca)?;
         let cert_pem = read("certificate", &files.cert)?;
         let key_pem = read("private key", &files.key)?;
-        Self::from_pem(&files.ca, ca_pem, &files.cert, cert_pem, &files.key, key_pem)
+        Self::from_pem(
+            &files.ca,
+            ca_pem,
+            &files.cert,
+            cert_pem,
+            &files.key,
+            key_pem,
+        )
     }
 
     fn from_pem(
@@ -126,7 +133,12 @@ impl TlsMaterial {
             .collect::<Result<_, _>>()
             .map_err(|e| pem_err("CA certificate", ca_path, "certificate", e.to_string()))?;
         if cas.is_empty() {
-            return Err(pem_err("CA certificate", ca_path, "certificate", "no CERTIFICATE block".into()));
+            return Err(pem_err(
+                "CA certificate",
+                ca_path,
+                "certificate",
+                "no CERTIFICATE block".into(),
+            ));
         }
         for ca in cas {
             roots
@@ -137,7 +149,12 @@ impl TlsMaterial {
             .collect::<Result<_, _>>()
             .map_err(|e| pem_err("certificate", cert_path, "certificate", e.to_string()))?;
         if chain.is_empty() {
-            return Err(pem_err("certificate", cert_path, "certificate", "no CERTIFICATE block".into()));
+            return Err(pem_err(
+                "certificate",
+                cert_path,
+                "certificate",
+                "no CERTIFICATE block".into(),
+            ));
         }
         rustls::pki_types::PrivateKeyDer::from_pem_slice(&key_pem)
             .map_err(|e| pem_err("private key", key_path, "private key", e.to_string()))?;
@@ -222,8 +239,13 @@ impl ServerCertVerifier for ExpectedIdentityVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
         identity::verify_identity(end_entity, &self.expected)
             .map_err(|e| rustls::Error::General(format!("identity rejected: {e}")))?;
         Ok(ServerCertVerified::assertion())

@@ -7,10 +7,15 @@ use std::{collections::BTreeMap, time::Duration};
 
 use common::{Pki, bundled, custodian_client, seed_catalogue, start_custodian};
 use helsedata::proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient};
-use tonic::{Code, transport::{Certificate, ClientTlsConfig, Endpoint}};
+use tonic::{
+    Code,
+    transport::{Certificate, ClientTlsConfig, Endpoint},
+};
 use tonic_types::StatusExt;
 
-async fn all_sources(client: &mut CustodianCatalogueClient<tonic::transport::Channel>) -> Vec<pb::DataSource> {
+async fn all_sources(
+    client: &mut CustodianCatalogueClient<tonic::transport::Channel>,
+) -> Vec<pb::DataSource> {
     let mut sources = Vec::new();
     let mut token = String::new();
     loop {
@@ -45,7 +50,10 @@ fn channel_of(route: &str) -> pb::ApplicationChannel {
 #[tokio::test]
 async fn every_seed_record_is_served_by_exactly_one_bundled_custodian() {
     let catalogues = bundled();
-    let ids: Vec<String> = catalogues.iter().map(|c| c.custodian_id().to_string()).collect();
+    let ids: Vec<String> = catalogues
+        .iter()
+        .map(|c| c.custodian_id().to_string())
+        .collect();
     let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let pki = Pki::new(&id_refs);
     let mut served: BTreeMap<String, (String, pb::DataSource)> = BTreeMap::new();
@@ -53,14 +61,25 @@ async fn every_seed_record_is_served_by_exactly_one_bundled_custodian() {
         let id = catalogue.custodian_id().to_string();
         let running = start_custodian(&pki, &id, catalogue, Duration::ZERO).await;
         let mut client = custodian_client(&pki, &running, &id).await;
-        let info = client.get_custodian_info(pb::GetCustodianInfoRequest {}).await.expect("info").into_inner();
+        let info = client
+            .get_custodian_info(pb::GetCustodianInfoRequest {})
+            .await
+            .expect("info")
+            .into_inner();
         assert_eq!(info.id, id);
         assert!(info.last_modified.is_some() && !info.catalogue_revision.is_empty());
         let sources = all_sources(&mut client).await;
-        assert_eq!(sources.len() as u32, info.data_source_count, "{id}: count matches info");
+        assert_eq!(
+            sources.len() as u32,
+            info.data_source_count,
+            "{id}: count matches info"
+        );
         for source in sources {
             assert_eq!(source.custodian_id, id);
-            assert!(source.access_rules.is_some(), "FULL view carries access rules");
+            assert!(
+                source.access_rules.is_some(),
+                "FULL view carries access rules"
+            );
             let previous = served.insert(source.id.clone(), (id.clone(), source));
             assert!(previous.is_none(), "a source is served by two custodians");
         }
@@ -71,34 +90,83 @@ async fn every_seed_record_is_served_by_exactly_one_bundled_custodian() {
     assert_eq!(served.len(), 104, "exactly the seed records are served");
     for seed in &seeds {
         let id = seed["id"].as_str().expect("id");
-        let (_, source) = served.get(id).unwrap_or_else(|| panic!("seed record `{id}` is not served"));
+        let (_, source) = served
+            .get(id)
+            .unwrap_or_else(|| panic!("seed record `{id}` is not served"));
         let name = source.name.as_ref().expect("name");
-        let seed_name = seed["name_nb"].as_str().or(seed["name_nb_inferred"].as_str()).expect("name");
+        let seed_name = seed["name_nb"]
+            .as_str()
+            .or(seed["name_nb_inferred"].as_str())
+            .expect("name");
         assert_eq!(name.nb, seed_name, "{id}: nb name");
-        assert_eq!(name.en, seed["name_en"].as_str().unwrap_or_default(), "{id}: en name");
-        assert_eq!(source.abbreviation, seed["abbreviation"].as_str().unwrap_or_default(), "{id}: abbreviation");
-        assert_eq!(source.parent_id, seed["parent_id"].as_str().unwrap_or_default(), "{id}: parent");
-        let years = source.coverage_years.clone().unwrap_or_default();
-        assert_eq!(years.from_year.map(i64::from), seed["data_from_year"].as_i64(), "{id}: first year");
-        assert_eq!(years.to_year.map(i64::from), seed["data_to_year"].as_i64(), "{id}: last year");
+        assert_eq!(
+            name.en,
+            seed["name_en"].as_str().unwrap_or_default(),
+            "{id}: en name"
+        );
+        assert_eq!(
+            source.abbreviation,
+            seed["abbreviation"].as_str().unwrap_or_default(),
+            "{id}: abbreviation"
+        );
+        assert_eq!(
+            source.parent_id,
+            seed["parent_id"].as_str().unwrap_or_default(),
+            "{id}: parent"
+        );
+        let years = source.coverage_years.unwrap_or_default();
+        assert_eq!(
+            years.from_year.map(i64::from),
+            seed["data_from_year"].as_i64(),
+            "{id}: first year"
+        );
+        assert_eq!(
+            years.to_year.map(i64::from),
+            seed["data_to_year"].as_i64(),
+            "{id}: last year"
+        );
         if let Some(controller) = seed["controller"].as_str() {
             let served = &source.controller.as_ref().expect("controller").name;
-            assert!(controller.starts_with(served.as_str()), "{id}: controller `{served}` vs seed `{controller}`");
+            assert!(
+                controller.starts_with(served.as_str()),
+                "{id}: controller `{served}` vs seed `{controller}`"
+            );
         }
         let rules = source.access_rules.as_ref().expect("rules");
         let route = seed["access_route"]["route"].as_str().expect("route");
-        assert_eq!(rules.route.as_ref().expect("route").channel, channel_of(route) as i32, "{id}: route");
+        assert_eq!(
+            rules.route.as_ref().expect("route").channel,
+            channel_of(route) as i32,
+            "{id}: route"
+        );
         if let Some(email) = seed["access_route"]["contact_email"].as_str() {
             assert_eq!(rules.contact_email, email, "{id}: contact e-mail");
         }
-        let documented = seed["variables_mentioned"].as_array().map(Vec::len).unwrap_or(0);
-        assert!(source.variable_count as usize >= documented.max(1), "{id}: every source has variables, all named ones included");
-        assert!(!source.description.as_ref().expect("description").en.is_empty(), "{id}: description");
+        let documented = seed["variables_mentioned"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0);
+        assert!(
+            source.variable_count as usize >= documented.max(1),
+            "{id}: every source has variables, all named ones included"
+        );
+        assert!(
+            !source
+                .description
+                .as_ref()
+                .expect("description")
+                .en
+                .is_empty(),
+            "{id}: description"
+        );
     }
 }
 
 async fn one_custodian(id: &str) -> (Pki, common::Running) {
-    let catalogue = bundled().into_iter().find(|c| c.custodian_id() == id).expect("bundled custodian");
+    let catalogue = bundled()
+        .into_iter()
+        .find(|c| c.custodian_id() == id)
+        .expect("bundled custodian");
     let pki = Pki::new(&[id]);
     let running = start_custodian(&pki, id, catalogue, Duration::ZERO).await;
     (pki, running)
@@ -110,16 +178,25 @@ async fn paging_filters_and_variable_search_work() {
     let mut client = custodian_client(&pki, &running, "fhi").await;
     let surveys = client
         .list_data_sources(pb::ListDataSourcesRequest {
-            filter: Some(pb::DataSourceFilter { kind: pb::DataSourceKind::PopulationHealthSurvey as i32, ..Default::default() }),
+            filter: Some(pb::DataSourceFilter {
+                kind: pb::DataSourceKind::PopulationHealthSurvey as i32,
+                ..Default::default()
+            }),
             ..Default::default()
         })
         .await
         .expect("list")
         .into_inner();
-    assert_eq!(surveys.total_size, 9, "FHI publishes nine population surveys");
+    assert_eq!(
+        surveys.total_size, 9,
+        "FHI publishes nine population surveys"
+    );
     let birth = client
         .list_data_sources(pb::ListDataSourcesRequest {
-            filter: Some(pb::DataSourceFilter { text: "fodselsregister".into(), ..Default::default() }),
+            filter: Some(pb::DataSourceFilter {
+                text: "fodselsregister".into(),
+                ..Default::default()
+            }),
             ..Default::default()
         })
         .await
@@ -127,25 +204,48 @@ async fn paging_filters_and_variable_search_work() {
         .into_inner();
     assert!(birth.data_sources.iter().any(|s| s.id == "mfr"));
     let hits = client
-        .search_variables(pb::SearchVariablesRequest { query: "fødselsvekt".into(), ..Default::default() })
+        .search_variables(pb::SearchVariablesRequest {
+            query: "fødselsvekt".into(),
+            ..Default::default()
+        })
         .await
         .expect("search")
         .into_inner();
-    assert!(hits.hits.iter().any(|h| h.variable.as_ref().is_some_and(|v| v.data_source_id == "mfr")), "birth weight is in MFR");
+    assert!(
+        hits.hits.iter().any(|h| h
+            .variable
+            .as_ref()
+            .is_some_and(|v| v.data_source_id == "mfr")),
+        "birth weight is in MFR"
+    );
     let page1 = client
-        .list_variables(pb::ListVariablesRequest { data_source_id: "mfr".into(), page_size: 3, page_token: String::new() })
+        .list_variables(pb::ListVariablesRequest {
+            data_source_id: "mfr".into(),
+            page_size: 3,
+            page_token: String::new(),
+        })
         .await
         .expect("page")
         .into_inner();
     assert_eq!(page1.variables.len(), 3);
     let page2 = client
-        .list_variables(pb::ListVariablesRequest { data_source_id: "mfr".into(), page_size: 3, page_token: page1.next_page_token.clone() })
+        .list_variables(pb::ListVariablesRequest {
+            data_source_id: "mfr".into(),
+            page_size: 3,
+            page_token: page1.next_page_token.clone(),
+        })
         .await
         .expect("page")
         .into_inner();
     assert_ne!(page1.variables[0].id, page2.variables[0].id);
     assert!(page1.variables.iter().all(|v| v.id.starts_with("mfr/")));
-    let rules = client.get_access_rules(pb::GetAccessRulesRequest { data_source_id: "mfr".into() }).await.expect("rules").into_inner();
+    let rules = client
+        .get_access_rules(pb::GetAccessRulesRequest {
+            data_source_id: "mfr".into(),
+        })
+        .await
+        .expect("rules")
+        .into_inner();
     assert_eq!(rules.data_source_id, "mfr");
     running.stop().await;
 }
@@ -156,28 +256,63 @@ async fn bad_requests_get_actionable_errors() {
     let mut client = custodian_client(&pki, &running, "ssb").await;
     for page_size in [-1, 501] {
         let status = client
-            .list_data_sources(pb::ListDataSourcesRequest { page_size, ..Default::default() })
+            .list_data_sources(pb::ListDataSourcesRequest {
+                page_size,
+                ..Default::default()
+            })
             .await
             .expect_err("bad page size");
         assert_eq!(status.code(), Code::InvalidArgument);
         let details = status.get_error_details();
-        assert_eq!(details.bad_request().expect("BadRequest").field_violations[0].field, "page_size");
+        assert_eq!(
+            details.bad_request().expect("BadRequest").field_violations[0].field,
+            "page_size"
+        );
     }
     let status = client
-        .list_data_sources(pb::ListDataSourcesRequest { page_token: "garbage".into(), ..Default::default() })
+        .list_data_sources(pb::ListDataSourcesRequest {
+            page_token: "garbage".into(),
+            ..Default::default()
+        })
         .await
         .expect_err("bad token");
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("page_token"));
-    let status = client.get_data_source(pb::GetDataSourceRequest { id: "no-such-source".into(), view: 0 }).await.expect_err("unknown id");
+    let status = client
+        .get_data_source(pb::GetDataSourceRequest {
+            id: "no-such-source".into(),
+            view: 0,
+        })
+        .await
+        .expect_err("unknown id");
     assert_eq!(status.code(), Code::NotFound);
-    assert!(status.message().contains("ListDataSources"), "{}", status.message());
-    let status = client.get_data_source(pb::GetDataSourceRequest { id: "Not An Id".into(), view: 0 }).await.expect_err("malformed id");
-    assert_eq!(status.code(), Code::InvalidArgument);
-    let status = client.search_variables(pb::SearchVariablesRequest { query: "  ".into(), ..Default::default() }).await.expect_err("empty query");
+    assert!(
+        status.message().contains("ListDataSources"),
+        "{}",
+        status.message()
+    );
+    let status = client
+        .get_data_source(pb::GetDataSourceRequest {
+            id: "Not An Id".into(),
+            view: 0,
+        })
+        .await
+        .expect_err("malformed id");
     assert_eq!(status.code(), Code::InvalidArgument);
     let status = client
-        .list_variables(pb::ListVariablesRequest { data_source_id: "ssb-inntekt".into(), page_size: 5000, page_token: String::new() })
+        .search_variables(pb::SearchVariablesRequest {
+            query: "  ".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("empty query");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let status = client
+        .list_variables(pb::ListVariablesRequest {
+            data_source_id: "ssb-inntekt".into(),
+            page_size: 5000,
+            page_token: String::new(),
+        })
         .await
         .expect_err("page too large");
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -187,11 +322,21 @@ async fn bad_requests_get_actionable_errors() {
 #[tokio::test]
 async fn plaintext_connections_are_refused() {
     let (_pki, running) = one_custodian("ssb").await;
-    let channel = Endpoint::from_shared(format!("http://{}", running.addr)).expect("uri").connect().await;
+    let channel = Endpoint::from_shared(format!("http://{}", running.addr))
+        .expect("uri")
+        .connect()
+        .await;
     if let Ok(channel) = channel {
         let mut client = CustodianCatalogueClient::new(channel);
-        let result = tokio::time::timeout(Duration::from_secs(5), client.get_custodian_info(pb::GetCustodianInfoRequest {})).await;
-        assert!(matches!(result, Ok(Err(_)) | Err(_)), "a plaintext call must fail");
+        let result = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.get_custodian_info(pb::GetCustodianInfoRequest {}),
+        )
+        .await;
+        assert!(
+            matches!(result, Ok(Err(_)) | Err(_)),
+            "a plaintext call must fail"
+        );
     }
     running.stop().await;
 }
@@ -200,11 +345,19 @@ async fn plaintext_connections_are_refused() {
 async fn connections_without_a_client_certificate_are_refused() {
     let (pki, running) = one_custodian("ssb").await;
     let ca = std::fs::read(pki.pki.ca_cert()).expect("ca");
-    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).domain_name("localhost");
-    let endpoint = Endpoint::from_shared(running.endpoint()).expect("uri").tls_config(tls).expect("tls");
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca))
+        .domain_name("localhost");
+    let endpoint = Endpoint::from_shared(running.endpoint())
+        .expect("uri")
+        .tls_config(tls)
+        .expect("tls");
     let result = match endpoint.connect().await {
         Err(_) => true,
-        Ok(channel) => CustodianCatalogueClient::new(channel).get_custodian_info(pb::GetCustodianInfoRequest {}).await.is_err(),
+        Ok(channel) => CustodianCatalogueClient::new(channel)
+            .get_custodian_info(pb::GetCustodianInfoRequest {})
+            .await
+            .is_err(),
     };
     assert!(result, "a client without a certificate must be refused");
     running.stop().await;
@@ -221,10 +374,16 @@ async fn client_certificates_from_another_ca_are_refused() {
         .ca_certificate(Certificate::from_pem(ca))
         .identity(tonic::transport::Identity::from_pem(cert, key))
         .domain_name("localhost");
-    let endpoint = Endpoint::from_shared(running.endpoint()).expect("uri").tls_config(tls).expect("tls");
+    let endpoint = Endpoint::from_shared(running.endpoint())
+        .expect("uri")
+        .tls_config(tls)
+        .expect("tls");
     let refused = match endpoint.connect().await {
         Err(_) => true,
-        Ok(channel) => CustodianCatalogueClient::new(channel).get_custodian_info(pb::GetCustodianInfoRequest {}).await.is_err(),
+        Ok(channel) => CustodianCatalogueClient::new(channel)
+            .get_custodian_info(pb::GetCustodianInfoRequest {})
+            .await
+            .is_err(),
     };
     assert!(refused, "a certificate from another CA must be refused");
     running.stop().await;

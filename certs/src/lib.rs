@@ -14,8 +14,8 @@ use std::{
 };
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
 /// The trust domain used in the URI SANs.
@@ -41,7 +41,9 @@ pub enum CertError {
         source: std::io::Error,
     },
     /// A custodian id cannot be used in a certificate.
-    #[error("custodian id `{0}` is not usable in a certificate: use lowercase letters, digits and '-'")]
+    #[error(
+        "custodian id `{0}` is not usable in a certificate: use lowercase letters, digits and '-'"
+    )]
     BadId(String),
 }
 
@@ -150,7 +152,13 @@ impl DevPki {
         self.write(&self.dir.join("ca.key"), &ca_key.serialize_pem())?;
         let issuer = Issuer::new(ca_params, ca_key);
         for id in custodians {
-            let leaf = issue(&issuer, &format!("custodian {id}"), &format!("custodian/{id}"), true, false)?;
+            let leaf = issue(
+                &issuer,
+                &format!("custodian {id}"),
+                &format!("custodian/{id}"),
+                true,
+                false,
+            )?;
             self.write(&self.custodian_cert(id), &leaf.0)?;
             self.write(&self.custodian_key(id), &leaf.1)?;
         }
@@ -165,11 +173,16 @@ impl DevPki {
 
     /// Issues one more leaf from the CA in this directory's memory-less form: used by tests
     /// that need a certificate with an arbitrary identity. Writes `<name>.pem/.key`.
-    pub fn issue_with_identity(&self, name: &str, identity_path: &str) -> Result<(PathBuf, PathBuf), CertError> {
-        let ca_key_pem = fs::read_to_string(self.dir.join("ca.key")).map_err(|source| CertError::Write {
-            path: self.dir.join("ca.key"),
-            source,
-        })?;
+    pub fn issue_with_identity(
+        &self,
+        name: &str,
+        identity_path: &str,
+    ) -> Result<(PathBuf, PathBuf), CertError> {
+        let ca_key_pem =
+            fs::read_to_string(self.dir.join("ca.key")).map_err(|source| CertError::Write {
+                path: self.dir.join("ca.key"),
+                source,
+            })?;
         let ca_key = KeyPair::from_pem(&ca_key_pem).map_err(|source| CertError::Generate {
             what: "CA key from PEM".into(),
             source,
@@ -202,7 +215,10 @@ fn ca_params() -> CertificateParams {
     let mut params = CertificateParams::default();
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, "helsedata dev CA");
-    name.push(DnType::OrganizationName, "helsedata federation (development only)");
+    name.push(
+        DnType::OrganizationName,
+        "helsedata federation (development only)",
+    );
     params.distinguished_name = name;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -227,18 +243,26 @@ fn issue(
             what: format!("URI SAN of {common_name}"),
             source,
         })?),
-        SanType::DnsName("localhost".try_into().map_err(|source| CertError::Generate {
-            what: "DNS SAN".into(),
-            source,
-        })?),
+        SanType::DnsName(
+            "localhost"
+                .try_into()
+                .map_err(|source| CertError::Generate {
+                    what: "DNS SAN".into(),
+                    source,
+                })?,
+        ),
         SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
     ];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     if server {
-        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ServerAuth);
     }
     if client {
-        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ClientAuth);
     }
     let cert = params
         .signed_by(&leaf_key, issuer)
@@ -269,6 +293,9 @@ mod tests {
     #[test]
     fn refuses_ids_that_cannot_be_a_uri_path() {
         let pki = DevPki::new(std::env::temp_dir().join("dev-certs-bad-id"));
-        assert!(matches!(pki.generate(&["Bad Id".into()]), Err(CertError::BadId(_))));
+        assert!(matches!(
+            pki.generate(&["Bad Id".into()]),
+            Err(CertError::BadId(_))
+        ));
     }
 }

@@ -34,24 +34,38 @@ fn main() -> anyhow::Result<()> {
     if args.force {
         pki.generate(&custodians)?;
     } else if !pki.ensure(&custodians)? {
-        println!("{} is complete for {} custodians; use --force to replace it", args.out.display(), custodians.len());
+        println!(
+            "{} is complete for {} custodians; use --force to replace it",
+            args.out.display(),
+            custodians.len()
+        );
         return Ok(());
     }
-    println!("wrote dev CA and certificates for {} custodians, the gateway and a developer into {}", custodians.len(), args.out.display());
+    println!(
+        "wrote dev CA and certificates for {} custodians, the gateway and a developer into {}",
+        custodians.len(),
+        args.out.display()
+    );
     Ok(())
 }
 
 fn custodian_ids(data_dir: &PathBuf) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
-    for entry in std::fs::read_dir(data_dir).with_context(|| format!("cannot list {}", data_dir.display()))? {
+    for entry in std::fs::read_dir(data_dir)
+        .with_context(|| format!("cannot list {}", data_dir.display()))?
+    {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                ids.push(stem.to_string());
-            }
+        if path.extension().is_some_and(|e| e == "toml")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            ids.push(stem.to_string());
         }
     }
     ids.sort();
-    anyhow::ensure!(!ids.is_empty(), "no custodian data files (*.toml) in {}", data_dir.display());
+    anyhow::ensure!(
+        !ids.is_empty(),
+        "no custodian data files (*.toml) in {}",
+        data_dir.display()
+    );
     Ok(ids)
 }

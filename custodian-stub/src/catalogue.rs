@@ -13,11 +13,20 @@ use helsedata::{
 };
 
 /// Page limits of ListDataSources.
-pub const SOURCE_PAGE: PageLimits = PageLimits { default_size: 50, max_size: 500 };
+pub const SOURCE_PAGE: PageLimits = PageLimits {
+    default_size: 50,
+    max_size: 500,
+};
 /// Page limits of ListVariables.
-pub const VARIABLE_PAGE: PageLimits = PageLimits { default_size: 100, max_size: 1000 };
+pub const VARIABLE_PAGE: PageLimits = PageLimits {
+    default_size: 100,
+    max_size: 1000,
+};
 /// Page limits of SearchVariables.
-pub const SEARCH_PAGE: PageLimits = PageLimits { default_size: 50, max_size: 1000 };
+pub const SEARCH_PAGE: PageLimits = PageLimits {
+    default_size: 50,
+    max_size: 1000,
+};
 /// Longest free-text query accepted.
 pub const MAX_QUERY_CHARS: usize = 200;
 /// Most data source ids accepted in one filter.
@@ -107,7 +116,10 @@ impl Catalogue {
     }
 
     /// ListDataSources.
-    pub fn list_sources(&self, req: &pb::ListDataSourcesRequest) -> Result<pb::ListDataSourcesResponse, RequestError> {
+    pub fn list_sources(
+        &self,
+        req: &pb::ListDataSourcesRequest,
+    ) -> Result<pb::ListDataSourcesResponse, RequestError> {
         let filter = req.filter.clone().unwrap_or_default();
         check_text_len("filter.text", &filter.text, MAX_QUERY_CHARS)?;
         check_text_len("filter.topic", &filter.topic, MAX_QUERY_CHARS)?;
@@ -117,7 +129,12 @@ impl Catalogue {
             req.page_size,
             &req.page_token,
             SOURCE_PAGE,
-            paging::fingerprint(&(&filter.text, &filter.topic, filter.kind, &self.info.catalogue_revision)),
+            paging::fingerprint(&(
+                &filter.text,
+                &filter.topic,
+                filter.kind,
+                &self.info.catalogue_revision,
+            )),
         )?;
         let terms = search::terms(&filter.text);
         let matching: Vec<&SourceBundle> = self
@@ -130,7 +147,10 @@ impl Catalogue {
             .collect();
         let range = page.range(matching.len());
         Ok(pb::ListDataSourcesResponse {
-            data_sources: matching[range].iter().map(|b| Self::view(b, req.view)).collect(),
+            data_sources: matching[range]
+                .iter()
+                .map(|b| Self::view(b, req.view))
+                .collect(),
             next_page_token: page.next_token(matching.len()),
             total_size: matching.len() as u32,
             catalogue_revision: self.info.catalogue_revision.clone(),
@@ -138,18 +158,30 @@ impl Catalogue {
     }
 
     /// GetDataSource.
-    pub fn get_source(&self, req: &pb::GetDataSourceRequest) -> Result<pb::DataSource, RequestError> {
+    pub fn get_source(
+        &self,
+        req: &pb::GetDataSourceRequest,
+    ) -> Result<pb::DataSource, RequestError> {
         check_enum::<pb::DataSourceView>("view", req.view)?;
         Ok(Self::view(self.bundle("id", &req.id)?, req.view))
     }
 
     /// GetAccessRules.
-    pub fn access_rules(&self, req: &pb::GetAccessRulesRequest) -> Result<pb::AccessRules, RequestError> {
-        Ok(self.bundle("data_source_id", &req.data_source_id)?.access.clone())
+    pub fn access_rules(
+        &self,
+        req: &pb::GetAccessRulesRequest,
+    ) -> Result<pb::AccessRules, RequestError> {
+        Ok(self
+            .bundle("data_source_id", &req.data_source_id)?
+            .access
+            .clone())
     }
 
     /// ListVariables.
-    pub fn list_variables(&self, req: &pb::ListVariablesRequest) -> Result<pb::ListVariablesResponse, RequestError> {
+    pub fn list_variables(
+        &self,
+        req: &pb::ListVariablesRequest,
+    ) -> Result<pb::ListVariablesResponse, RequestError> {
         let bundle = self.bundle("data_source_id", &req.data_source_id)?;
         let page = PageRequest::parse(
             req.page_size,
@@ -167,7 +199,10 @@ impl Catalogue {
     }
 
     /// SearchVariables.
-    pub fn search_variables(&self, req: &pb::SearchVariablesRequest) -> Result<pb::SearchVariablesResponse, RequestError> {
+    pub fn search_variables(
+        &self,
+        req: &pb::SearchVariablesRequest,
+    ) -> Result<pb::SearchVariablesResponse, RequestError> {
         let terms = validate_variable_query(req)?;
         let page = PageRequest::parse(
             req.page_size,
@@ -211,14 +246,23 @@ impl Catalogue {
 }
 
 /// Validates a variable search and returns its folded terms.
-pub fn validate_variable_query(req: &pb::SearchVariablesRequest) -> Result<Vec<String>, RequestError> {
+pub fn validate_variable_query(
+    req: &pb::SearchVariablesRequest,
+) -> Result<Vec<String>, RequestError> {
     check_text_len("query", &req.query, MAX_QUERY_CHARS)?;
     let terms = search::terms(&req.query);
     if terms.is_empty() {
         return Err(FieldError::new("query", "query is required: give at least one word to search variable names and labels for (for example `fødselsvekt` or `ICD-10`)").into());
     }
     if req.data_source_ids.len() > MAX_FILTER_IDS {
-        return Err(FieldError::new("data_source_ids", format!("at most {MAX_FILTER_IDS} data source ids may be given; got {}", req.data_source_ids.len())).into());
+        return Err(FieldError::new(
+            "data_source_ids",
+            format!(
+                "at most {MAX_FILTER_IDS} data source ids may be given; got {}",
+                req.data_source_ids.len()
+            ),
+        )
+        .into());
     }
     for id in &req.data_source_ids {
         check_id("data_source_ids", id)?;

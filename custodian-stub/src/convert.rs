@@ -92,7 +92,9 @@ fn channel(c: ChannelEntry) -> i32 {
 fn condition(c: ConditionEntry) -> i32 {
     (match c {
         ConditionEntry::NewResearchProject => pb::RouteCondition::NewResearchProject,
-        ConditionEntry::ChangeNewPeriodOrNonResearch => pb::RouteCondition::ChangeNewPeriodOrNonResearch,
+        ConditionEntry::ChangeNewPeriodOrNonResearch => {
+            pb::RouteCondition::ChangeNewPeriodOrNonResearch
+        }
         ConditionEntry::Legacy => pb::RouteCondition::Legacy,
     }) as i32
 }
@@ -149,7 +151,13 @@ pub fn variable(source_id: &str, v: &VariableEntry, valid_years: pb::YearRange) 
     }
 }
 
-fn route(c: ChannelEntry, processed_by: &str, url: &str, b: Basis, note: &str) -> pb::ApplicationRoute {
+fn route(
+    c: ChannelEntry,
+    processed_by: &str,
+    url: &str,
+    b: Basis,
+    note: &str,
+) -> pb::ApplicationRoute {
     pb::ApplicationRoute {
         channel: channel(c),
         processed_by: processed_by.to_string(),
@@ -206,7 +214,12 @@ fn access_rules(source_id: &str, a: &AccessEntry) -> pb::AccessRules {
 }
 
 /// A source with its rules and variables.
-pub fn bundle(custodian_id: &str, s: &SourceEntry, years: pb::YearRange, variables: Vec<pb::Variable>) -> SourceBundle {
+pub fn bundle(
+    custodian_id: &str,
+    s: &SourceEntry,
+    years: pb::YearRange,
+    variables: Vec<pb::Variable>,
+) -> SourceBundle {
     let id = s.id.get_ref().clone();
     let source = pb::DataSource {
         id: id.clone(),
@@ -224,7 +237,11 @@ pub fn bundle(custodian_id: &str, s: &SourceEntry, years: pb::YearRange, variabl
             .collect(),
         kind: kind(s.kind) as i32,
         kind_as_stated: s.kind_as_stated.clone(),
-        parent_id: s.parent.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default(),
+        parent_id: s
+            .parent
+            .as_ref()
+            .map(|p| p.get_ref().clone())
+            .unwrap_or_default(),
         related_ids: s.related.clone(),
         controller: Some(org(&s.controller)),
         processor: s.processor.as_ref().map(org),

@@ -94,7 +94,12 @@ impl<'a> Positions<'a> {
         (line, offset - start + 1)
     }
 
-    fn error(&self, offset: usize, field: impl Into<String>, message: impl Into<String>) -> LoadError {
+    fn error(
+        &self,
+        offset: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> LoadError {
         let (line, column) = self.line_col(offset);
         LoadError {
             file: self.path.to_path_buf(),
@@ -165,7 +170,11 @@ impl Validator<'_> {
         let cid = custodian.id.get_ref();
         let cid_at = custodian.id.span().start;
         if !is_id(cid) {
-            return Err(self.pos.error(cid_at, "custodian.id", format!("`{cid}` is not a valid id: use lowercase letters, digits and '-'")));
+            return Err(self.pos.error(
+                cid_at,
+                "custodian.id",
+                format!("`{cid}` is not a valid id: use lowercase letters, digits and '-'"),
+            ));
         }
         for (field, value) in [
             ("custodian.name_nb", &custodian.name_nb),
@@ -188,7 +197,11 @@ impl Validator<'_> {
         for source in &file.sources {
             let id = source.id.get_ref();
             if !ids.insert(id.as_str()) {
-                return Err(self.pos.error(source.id.span().start, format!("source[{id}].id"), format!("duplicate data source id `{id}`: every source id must be unique")));
+                return Err(self.pos.error(
+                    source.id.span().start,
+                    format!("source[{id}].id"),
+                    format!("duplicate data source id `{id}`: every source id must be unique"),
+                ));
             }
         }
         let mut bundles = Vec::with_capacity(file.sources.len());
@@ -209,15 +222,27 @@ impl Validator<'_> {
             data_source_count: bundles.len() as u32,
             variable_count: variable_count as u32,
         };
-        Ok(LoadedCatalogue { info, sources: bundles })
+        Ok(LoadedCatalogue {
+            info,
+            sources: bundles,
+        })
     }
 
-    fn source(&self, custodian_id: &str, s: &SourceEntry, ids: &HashSet<&str>) -> Result<SourceBundle, LoadError> {
+    fn source(
+        &self,
+        custodian_id: &str,
+        s: &SourceEntry,
+        ids: &HashSet<&str>,
+    ) -> Result<SourceBundle, LoadError> {
         let id = s.id.get_ref();
         let at = s.id.span().start;
         let field = |name: &str| format!("source[{id}].{name}");
         if !is_id(id) {
-            return Err(self.pos.error(at, field("id"), format!("`{id}` is not a valid id: use lowercase letters, digits and '-'")));
+            return Err(self.pos.error(
+                at,
+                field("id"),
+                format!("`{id}` is not a valid id: use lowercase letters, digits and '-'"),
+            ));
         }
         for (name, value) in [
             ("name_nb", &s.name_nb),
@@ -227,21 +252,36 @@ impl Validator<'_> {
             ("controller.name", &s.controller.name),
         ] {
             if value.trim().is_empty() {
-                return Err(self.pos.error(at, field(name), "is required and must not be empty"));
+                return Err(self
+                    .pos
+                    .error(at, field(name), "is required and must not be empty"));
             }
         }
         if let Some(parent) = &s.parent {
             let p = parent.get_ref();
             if p == id {
-                return Err(self.pos.error(parent.span().start, field("parent"), "a source cannot be its own parent"));
+                return Err(self.pos.error(
+                    parent.span().start,
+                    field("parent"),
+                    "a source cannot be its own parent",
+                ));
             }
             if s.parent_custodian.is_none() && !ids.contains(p.as_str()) {
                 return Err(self.pos.error(parent.span().start, field("parent"), format!("parent `{p}` is not a source in this file; add it, or set parent_custodian to the custodian that publishes it")));
             }
         }
-        let years = self.years(&s.data_from_year, &s.data_to_year, &field("data_from_year"), &field("data_to_year"))?;
+        let years = self.years(
+            &s.data_from_year,
+            &s.data_to_year,
+            &field("data_from_year"),
+            &field("data_to_year"),
+        )?;
         if !s.access.contact_email.is_empty() && !s.access.contact_email.contains('@') {
-            return Err(self.pos.error(at, field("access.contact_email"), format!("`{}` is not an e-mail address", s.access.contact_email)));
+            return Err(self.pos.error(
+                at,
+                field("access.contact_email"),
+                format!("`{}` is not an e-mail address", s.access.contact_email),
+            ));
         }
         let mut names = HashSet::new();
         let mut variables = Vec::with_capacity(s.variables.len());
@@ -253,14 +293,27 @@ impl Validator<'_> {
                 return Err(self.pos.error(vat, vfield("name"), format!("`{name}` is not a valid variable name: use lowercase letters, digits and '_'")));
             }
             if !names.insert(name.as_str()) {
-                return Err(self.pos.error(vat, vfield("name"), format!("duplicate variable name `{name}` in source `{id}`")));
+                return Err(self.pos.error(
+                    vat,
+                    vfield("name"),
+                    format!("duplicate variable name `{name}` in source `{id}`"),
+                ));
             }
             for (f, value) in [("label_nb", &v.label_nb), ("label_en", &v.label_en)] {
                 if value.trim().is_empty() {
-                    return Err(self.pos.error(vat, vfield(f), "is required and must not be empty"));
+                    return Err(self.pos.error(
+                        vat,
+                        vfield(f),
+                        "is required and must not be empty",
+                    ));
                 }
             }
-            let valid_years = self.years(&v.valid_from_year, &v.valid_to_year, &vfield("valid_from_year"), &vfield("valid_to_year"))?;
+            let valid_years = self.years(
+                &v.valid_from_year,
+                &v.valid_to_year,
+                &vfield("valid_from_year"),
+                &vfield("valid_to_year"),
+            )?;
             variables.push(crate::convert::variable(id, v, valid_years));
         }
         Ok(crate::convert::bundle(custodian_id, s, years, variables))
@@ -282,10 +335,18 @@ impl Validator<'_> {
                 }
             }
         }
-        if let (Some(f), Some(t)) = (from, to) {
-            if f.get_ref() > t.get_ref() {
-                return Err(self.pos.error(t.span().start, to_field, format!("last year {} is before first year {}", t.get_ref(), f.get_ref())));
-            }
+        if let (Some(f), Some(t)) = (from, to)
+            && f.get_ref() > t.get_ref()
+        {
+            return Err(self.pos.error(
+                t.span().start,
+                to_field,
+                format!(
+                    "last year {} is before first year {}",
+                    t.get_ref(),
+                    f.get_ref()
+                ),
+            ));
         }
         Ok(pb::YearRange {
             from_year: from.as_ref().map(|y| *y.get_ref() as i32),
@@ -302,7 +363,11 @@ fn timestamp(value: &Spanned<toml::value::Datetime>) -> Option<prost_types::Time
         toml::value::Offset::Z => 0i64,
         toml::value::Offset::Custom { minutes } => i64::from(minutes),
     };
-    let days = days_from_civil(i64::from(date.year), i64::from(date.month), i64::from(date.day));
+    let days = days_from_civil(
+        i64::from(date.year),
+        i64::from(date.month),
+        i64::from(date.day),
+    );
     let seconds = days * 86_400
         + i64::from(time.hour) * 3600
         + i64::from(time.minute) * 60
@@ -362,7 +427,11 @@ channel = "helsedata_form"
 
     #[test]
     fn a_valid_file_loads() {
-        let text = format!("{HEADER}{}{}", source("a", ""), source("b", "parent = \"a\""));
+        let text = format!(
+            "{HEADER}{}{}",
+            source("a", ""),
+            source("b", "parent = \"a\"")
+        );
         let loaded = load(&text).unwrap();
         assert_eq!(loaded.sources.len(), 2);
         assert_eq!(loaded.info.data_source_count, 2);
@@ -374,7 +443,13 @@ channel = "helsedata_form"
         let text = format!("{HEADER}{}{}", source("a", ""), source("a", ""));
         let err = load(&text).unwrap_err();
         assert_eq!(err.field, "source[a].id");
-        let last = text.lines().enumerate().filter(|(_, l)| *l == "id = \"a\"").map(|(i, _)| i).last().unwrap();
+        let last = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| *l == "id = \"a\"")
+            .map(|(i, _)| i)
+            .last()
+            .unwrap();
         assert_eq!(err.line, last + 1);
         assert!(err.message.contains("duplicate"));
         assert!(err.to_string().starts_with("data/test.toml:"));
@@ -401,13 +476,19 @@ channel = "helsedata_form"
 
     #[test]
     fn parents_held_by_another_custodian_are_allowed_when_declared() {
-        let text = format!("{HEADER}{}", source("a", "parent = \"hkr\"\nparent_custodian = \"fhi\""));
+        let text = format!(
+            "{HEADER}{}",
+            source("a", "parent = \"hkr\"\nparent_custodian = \"fhi\"")
+        );
         assert!(load(&text).is_ok());
     }
 
     #[test]
     fn impossible_years_are_refused() {
-        let backwards = format!("{HEADER}{}", source("a", "data_from_year = 2010\ndata_to_year = 2001"));
+        let backwards = format!(
+            "{HEADER}{}",
+            source("a", "data_from_year = 2010\ndata_to_year = 2001")
+        );
         let err = load(&backwards).unwrap_err();
         assert_eq!(err.field, "source[a].data_to_year");
         let future = format!("{HEADER}{}", source("a", "data_from_year = 3024"));
@@ -422,7 +503,10 @@ channel = "helsedata_form"
         let err = load(&text).unwrap_err();
         assert_eq!(err.field, "name_en");
         assert!(err.message.contains("required"));
-        let empty = format!("{HEADER}{}", source("a", "")).replace("description_nb = \"Et register.\"", "description_nb = \"  \"");
+        let empty = format!("{HEADER}{}", source("a", "")).replace(
+            "description_nb = \"Et register.\"",
+            "description_nb = \"  \"",
+        );
         let err = load(&empty).unwrap_err();
         assert_eq!(err.field, "source[a].description_nb");
     }

@@ -10,7 +10,10 @@ use helsedata::{
 };
 
 #[derive(Parser)]
-#[command(version, about = "Reference custodian service of the helsedata federation")]
+#[command(
+    version,
+    about = "Reference custodian service of the helsedata federation"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -54,9 +57,21 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Check { files } => check(&files),
-        Command::Serve { data, listen, ca, cert, key, latency_ms, json_logs } => {
+        Command::Serve {
+            data,
+            listen,
+            ca,
+            cert,
+            key,
+            latency_ms,
+            json_logs,
+        } => {
             let config = TelemetryConfig {
-                log_format: if json_logs { telemetry::LogFormat::Json } else { telemetry::LogFormat::Text },
+                log_format: if json_logs {
+                    telemetry::LogFormat::Json
+                } else {
+                    telemetry::LogFormat::Text
+                },
                 ..TelemetryConfig::default()
             };
             let _telemetry = telemetry::init("custodian-stub", &config)?;
@@ -64,12 +79,23 @@ async fn main() -> anyhow::Result<()> {
             let id = catalogue.custodian_id().to_string();
             let files = TlsFiles {
                 ca,
-                cert: cert.unwrap_or_else(|| PathBuf::from(format!("certs/dev/custodian-{id}.pem"))),
+                cert: cert
+                    .unwrap_or_else(|| PathBuf::from(format!("certs/dev/custodian-{id}.pem"))),
                 key: key.unwrap_or_else(|| PathBuf::from(format!("certs/dev/custodian-{id}.key"))),
             };
-            let tls = TlsMaterial::load(&files).context("run `cargo run -p dev-certs` to create the dev certificates")?;
-            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-            custodian_stub::server::serve(catalogue, &tls, listener, Duration::from_millis(latency_ms), helsedata::grpc_server::shutdown_signal()).await?;
+            let tls = TlsMaterial::load(&files)
+                .context("run `cargo run -p dev-certs` to create the dev certificates")?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            custodian_stub::server::serve(
+                catalogue,
+                &tls,
+                listener,
+                Duration::from_millis(latency_ms),
+                helsedata::grpc_server::shutdown_signal(),
+            )
+            .await?;
             Ok(())
         }
     }
@@ -79,13 +105,22 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut failed = 0;
     for file in files {
         match custodian_stub::load::load_file(file) {
-            Ok(loaded) => println!("{}: ok ({} sources, {} variables)", file.display(), loaded.info.data_source_count, loaded.info.variable_count),
+            Ok(loaded) => println!(
+                "{}: ok ({} sources, {} variables)",
+                file.display(),
+                loaded.info.data_source_count,
+                loaded.info.variable_count
+            ),
             Err(e) => {
                 failed += 1;
                 eprintln!("{e}");
             }
         }
     }
-    anyhow::ensure!(failed == 0, "{failed} of {} data files refused", files.len());
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} data files refused",
+        files.len()
+    );
     Ok(())
 }

@@ -2,7 +2,9 @@
 
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
-use helsedata::{grpc_server, proto::custodian_catalogue_server::CustodianCatalogueServer, tls::TlsMaterial};
+use helsedata::{
+    grpc_server, proto::custodian_catalogue_server::CustodianCatalogueServer, tls::TlsMaterial,
+};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 

@@ -29,11 +29,11 @@ impl CatalogueService {
         request: Request<Req>,
         handler: impl FnOnce(&Catalogue, &Req) -> Result<Resp, helsedata::status::RequestError>,
     ) -> Result<Response<Resp>, Status> {
-        if let Some(certs) = request.peer_certs() {
-            if let Some(cert) = certs.first() {
-                let peer = helsedata::identity::identity_of(cert).unwrap_or_else(|e| e.to_string());
-                tracing::debug!(peer = %peer, "request from authenticated peer");
-            }
+        if let Some(certs) = request.peer_certs()
+            && let Some(cert) = certs.first()
+        {
+            let peer = helsedata::identity::identity_of(cert).unwrap_or_else(|e| e.to_string());
+            tracing::debug!(peer = %peer, "request from authenticated peer");
         }
         if !self.added_latency.is_zero() {
             tokio::time::sleep(self.added_latency).await;
@@ -49,27 +49,45 @@ impl CatalogueService {
 
 #[tonic::async_trait]
 impl CustodianCatalogue for CatalogueService {
-    async fn get_custodian_info(&self, request: Request<pb::GetCustodianInfoRequest>) -> Result<Response<pb::CustodianInfo>, Status> {
+    async fn get_custodian_info(
+        &self,
+        request: Request<pb::GetCustodianInfoRequest>,
+    ) -> Result<Response<pb::CustodianInfo>, Status> {
         self.answer(request, |c, _| Ok(c.info().clone())).await
     }
 
-    async fn list_data_sources(&self, request: Request<pb::ListDataSourcesRequest>) -> Result<Response<pb::ListDataSourcesResponse>, Status> {
+    async fn list_data_sources(
+        &self,
+        request: Request<pb::ListDataSourcesRequest>,
+    ) -> Result<Response<pb::ListDataSourcesResponse>, Status> {
         self.answer(request, Catalogue::list_sources).await
     }
 
-    async fn get_data_source(&self, request: Request<pb::GetDataSourceRequest>) -> Result<Response<pb::DataSource>, Status> {
+    async fn get_data_source(
+        &self,
+        request: Request<pb::GetDataSourceRequest>,
+    ) -> Result<Response<pb::DataSource>, Status> {
         self.answer(request, Catalogue::get_source).await
     }
 
-    async fn list_variables(&self, request: Request<pb::ListVariablesRequest>) -> Result<Response<pb::ListVariablesResponse>, Status> {
+    async fn list_variables(
+        &self,
+        request: Request<pb::ListVariablesRequest>,
+    ) -> Result<Response<pb::ListVariablesResponse>, Status> {
         self.answer(request, Catalogue::list_variables).await
     }
 
-    async fn search_variables(&self, request: Request<pb::SearchVariablesRequest>) -> Result<Response<pb::SearchVariablesResponse>, Status> {
+    async fn search_variables(
+        &self,
+        request: Request<pb::SearchVariablesRequest>,
+    ) -> Result<Response<pb::SearchVariablesResponse>, Status> {
         self.answer(request, Catalogue::search_variables).await
     }
 
-    async fn get_access_rules(&self, request: Request<pb::GetAccessRulesRequest>) -> Result<Response<pb::AccessRules>, Status> {
+    async fn get_access_rules(
+        &self,
+        request: Request<pb::GetAccessRulesRequest>,
+    ) -> Result<Response<pb::AccessRules>, Status> {
         self.answer(request, Catalogue::access_rules).await
     }
 }

@@ -147,10 +147,11 @@ impl<V: Send + Sync + 'static> Cache<V> {
         F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure>>,
     {
         let existing = self.peek(key);
-        if let Some(entry) = &existing {
-            if !policy.bypass && entry.age() < policy.ttl {
-                return Served::Fresh(entry.clone());
-            }
+        if let Some(entry) = &existing
+            && !policy.bypass
+            && entry.age() < policy.ttl
+        {
+            return Served::Fresh(entry.clone());
         }
         let started = Instant::now();
         let shared = self.in_flight(key, fetch);
@@ -164,7 +165,9 @@ impl<V: Send + Sync + 'static> Cache<V> {
         match result {
             Ok(entry) => Served::Live(entry, started.elapsed()),
             Err(failure) => match existing.or_else(|| self.peek(key)) {
-                Some(entry) if entry.age() < policy.ttl + policy.max_stale => Served::Stale(entry, failure),
+                Some(entry) if entry.age() < policy.ttl + policy.max_stale => {
+                    Served::Stale(entry, failure)
+                }
                 _ => Served::Failed(failure),
             },
         }
@@ -186,7 +189,9 @@ impl<V: Send + Sync + 'static> Cache<V> {
                             fetched_at: SystemTime::now(),
                             fetched: Instant::now(),
                             revision,
-                            generation: inner.generations.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                            generation: inner
+                                .generations
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                         });
                         inner.entries.insert(owned_key.clone(), entry.clone());
                         entry
@@ -197,7 +202,9 @@ impl<V: Send + Sync + 'static> Cache<V> {
                 let shared = async move {
                     task.await.unwrap_or_else(|join| {
                         Err(FetchFailure {
-                            error: LegError::Unavailable(format!("fetch task ended abnormally: {join}")),
+                            error: LegError::Unavailable(format!(
+                                "fetch task ended abnormally: {join}"
+                            )),
                             latency: Duration::ZERO,
                         })
                     })
@@ -239,8 +246,16 @@ mod tests {
     #[tokio::test]
     async fn second_lookup_is_served_from_cache() {
         let cache = Cache::new();
-        assert!(matches!(cache.get("k", POLICY, Duration::from_secs(1), || ok(1)).await, Served::Live(..)));
-        match cache.get("k", POLICY, Duration::from_secs(1), || ok(2)).await {
+        assert!(matches!(
+            cache
+                .get("k", POLICY, Duration::from_secs(1), || ok(1))
+                .await,
+            Served::Live(..)
+        ));
+        match cache
+            .get("k", POLICY, Duration::from_secs(1), || ok(2))
+            .await
+        {
             Served::Fresh(c) => assert_eq!(c.value, 1),
             other => panic!("expected fresh, got {other:?}"),
         }
@@ -268,22 +283,39 @@ mod tests {
         });
         let results = futures::future::join_all(lookups).await;
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert!(results.iter().all(|r| r.cached().is_some_and(|c| c.value == 7)));
+        assert!(
+            results
+                .iter()
+                .all(|r| r.cached().is_some_and(|c| c.value == 7))
+        );
     }
 
     #[tokio::test]
     async fn failure_serves_last_known_good_marked_stale() {
         let cache = Cache::new();
-        cache.get("k", POLICY, Duration::from_secs(1), || ok(1)).await;
-        let bypass = Policy { bypass: true, ..POLICY };
+        cache
+            .get("k", POLICY, Duration::from_secs(1), || ok(1))
+            .await;
+        let bypass = Policy {
+            bypass: true,
+            ..POLICY
+        };
         match cache.get("k", bypass, Duration::from_secs(1), fail).await {
             Served::Stale(c, failure) => {
                 assert_eq!(c.value, 1);
-                assert_eq!(failure.error.outcome(), helsedata::proto::OutcomeStatus::Unavailable);
+                assert_eq!(
+                    failure.error.outcome(),
+                    helsedata::proto::OutcomeStatus::Unavailable
+                );
             }
             other => panic!("expected stale, got {other:?}"),
         }
-        assert!(matches!(cache.get("other", POLICY, Duration::from_secs(1), fail).await, Served::Failed(_)));
+        assert!(matches!(
+            cache
+                .get("other", POLICY, Duration::from_secs(1), fail)
+                .await,
+            Served::Failed(_)
+        ));
     }
 
     #[tokio::test]
@@ -296,7 +328,12 @@ mod tests {
             }
             .boxed()
         };
-        assert!(matches!(cache.get("k", POLICY, Duration::from_millis(10), slow).await, Served::Failed(_)));
+        assert!(matches!(
+            cache
+                .get("k", POLICY, Duration::from_millis(10), slow)
+                .await,
+            Served::Failed(_)
+        ));
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(cache.peek("k").map(|c| c.value), Some(3));
     }

@@ -2,7 +2,11 @@
 //! overrides (the `config` crate), then checked as a whole. A bad setting stops the gateway
 //! at start with the key at fault and what to do.
 
-use std::{net::SocketAddr, path::{Path, PathBuf}, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use helsedata::{telemetry::TelemetryConfig, tls::TlsFiles};
 use serde::Deserialize;
@@ -180,11 +184,15 @@ impl GatewayConfig {
                         reason: "no such file".into(),
                     });
                 }
-                builder = builder.add_source(config::File::from(p).format(config::FileFormat::Toml));
+                builder =
+                    builder.add_source(config::File::from(p).format(config::FileFormat::Toml));
                 p.display().to_string()
             }
             None => {
-                builder = builder.add_source(config::File::from_str(DEFAULT_CONFIG, config::FileFormat::Toml));
+                builder = builder.add_source(config::File::from_str(
+                    DEFAULT_CONFIG,
+                    config::FileFormat::Toml,
+                ));
                 "bundled default gateway.toml".to_string()
             }
         };
@@ -219,19 +227,31 @@ impl GatewayConfig {
     /// Checks the whole configuration.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.custodians.is_empty() {
-            return Err(invalid("custodians", "at least one custodian must be configured"));
+            return Err(invalid(
+                "custodians",
+                "at least one custodian must be configured",
+            ));
         }
         if self.defaults.timeout_ms == 0 {
             return Err(invalid("defaults.timeout_ms", "must be greater than 0"));
         }
         if self.defaults.connect_timeout_ms == 0 {
-            return Err(invalid("defaults.connect_timeout_ms", "must be greater than 0"));
+            return Err(invalid(
+                "defaults.connect_timeout_ms",
+                "must be greater than 0",
+            ));
         }
         if self.limits.default_deadline_ms == 0 {
-            return Err(invalid("limits.default_deadline_ms", "must be greater than 0"));
+            return Err(invalid(
+                "limits.default_deadline_ms",
+                "must be greater than 0",
+            ));
         }
         if self.limits.max_concurrent_requests == 0 {
-            return Err(invalid("limits.max_concurrent_requests", "must be greater than 0"));
+            return Err(invalid(
+                "limits.max_concurrent_requests",
+                "must be greater than 0",
+            ));
         }
         for (key, value) in [
             ("cache.catalogue_ttl_ms", self.cache.catalogue_ttl_ms),
@@ -239,41 +259,91 @@ impl GatewayConfig {
             ("cache.search_ttl_ms", self.cache.search_ttl_ms),
         ] {
             if value == 0 {
-                return Err(invalid(key, "must be greater than 0 (the cache cannot be switched off; callers may bypass it per request)"));
+                return Err(invalid(
+                    key,
+                    "must be greater than 0 (the cache cannot be switched off; callers may bypass it per request)",
+                ));
             }
         }
         let mut seen: Vec<&str> = Vec::new();
         for (i, c) in self.custodians.iter().enumerate() {
             let key = |field: &str| format!("custodians[{i}].{field}");
-            if c.id.is_empty() || !c.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                return Err(invalid(key("id"), format!("`{}` is not a custodian id: use lowercase letters, digits and '-'", c.id)));
+            if c.id.is_empty()
+                || !c
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(invalid(
+                    key("id"),
+                    format!(
+                        "`{}` is not a custodian id: use lowercase letters, digits and '-'",
+                        c.id
+                    ),
+                ));
             }
             if seen.contains(&c.id.as_str()) {
-                return Err(invalid(key("id"), format!("custodian `{}` is configured twice", c.id)));
+                return Err(invalid(
+                    key("id"),
+                    format!("custodian `{}` is configured twice", c.id),
+                ));
             }
             seen.push(&c.id);
-            let uri: http::Uri = c.endpoint.parse().map_err(|e| invalid(key("endpoint"), format!("`{}` is not a URI: {e}", c.endpoint)))?;
+            let uri: http::Uri = c.endpoint.parse().map_err(|e| {
+                invalid(
+                    key("endpoint"),
+                    format!("`{}` is not a URI: {e}", c.endpoint),
+                )
+            })?;
             if uri.scheme_str() != Some("https") {
-                return Err(invalid(key("endpoint"), format!("`{}` must use https://: custodians are reached over mutual TLS only", c.endpoint)));
+                return Err(invalid(
+                    key("endpoint"),
+                    format!(
+                        "`{}` must use https://: custodians are reached over mutual TLS only",
+                        c.endpoint
+                    ),
+                ));
             }
             if uri.host().is_none() || uri.port_u16().is_none() {
-                return Err(invalid(key("endpoint"), format!("`{}` must name a host and a port, for example https://127.0.0.1:50101", c.endpoint)));
+                return Err(invalid(
+                    key("endpoint"),
+                    format!(
+                        "`{}` must name a host and a port, for example https://127.0.0.1:50101",
+                        c.endpoint
+                    ),
+                ));
             }
             if c.timeout_ms == Some(0) {
                 return Err(invalid(key("timeout_ms"), "must be greater than 0"));
             }
-            if let Some(identity) = &c.identity {
-                if !identity.starts_with("spiffe://") {
-                    return Err(invalid(key("identity"), format!("`{identity}` is not a URI identity such as spiffe://helsedata.test/custodian/{}", c.id)));
-                }
+            if let Some(identity) = &c.identity
+                && !identity.starts_with("spiffe://")
+            {
+                return Err(invalid(
+                    key("identity"),
+                    format!(
+                        "`{identity}` is not a URI identity such as spiffe://helsedata.test/custodian/{}",
+                        c.id
+                    ),
+                ));
             }
             if c.owns.is_empty() {
-                return Err(invalid(key("owns"), "list the data source ids (or `prefix*` patterns) this custodian may publish"));
+                return Err(invalid(
+                    key("owns"),
+                    "list the data source ids (or `prefix*` patterns) this custodian may publish",
+                ));
             }
             for pattern in &c.owns {
                 let stem = pattern.strip_suffix('*').unwrap_or(pattern);
-                if stem.contains('*') || !stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                    return Err(invalid(key("owns"), format!("`{pattern}` is not an id or `prefix*` pattern")));
+                if stem.contains('*')
+                    || !stem
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                {
+                    return Err(invalid(
+                        key("owns"),
+                        format!("`{pattern}` is not an id or `prefix*` pattern"),
+                    ));
                 }
             }
         }
@@ -309,7 +379,10 @@ owns = ["mfr", "hs-*"]
     fn defaults_fill_what_is_not_set() {
         let config = GatewayConfig::from_toml(MINIMAL).unwrap();
         assert_eq!(config.defaults.timeout_ms, 2_000);
-        assert_eq!(config.custodians[0].expected_identity(), "spiffe://helsedata.test/custodian/fhi");
+        assert_eq!(
+            config.custodians[0].expected_identity(),
+            "spiffe://helsedata.test/custodian/fhi"
+        );
     }
 
     #[test]
@@ -322,17 +395,24 @@ owns = ["mfr", "hs-*"]
 
     #[test]
     fn unknown_keys_and_zero_timeouts_are_refused() {
-        let err = GatewayConfig::from_toml(&format!("{MINIMAL}colour = 1\n")).unwrap_err().to_string();
-        assert!(err.contains("colour"), "{err}");
-        let err = GatewayConfig::from_toml(&MINIMAL.replace("owns = [\"mfr\", \"hs-*\"]", "owns = [\"mfr\"]\ntimeout_ms = 0"))
+        let err = GatewayConfig::from_toml(&format!("{MINIMAL}colour = 1\n"))
             .unwrap_err()
             .to_string();
+        assert!(err.contains("colour"), "{err}");
+        let err = GatewayConfig::from_toml(&MINIMAL.replace(
+            "owns = [\"mfr\", \"hs-*\"]",
+            "owns = [\"mfr\"]\ntimeout_ms = 0",
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("custodians[0].timeout_ms"), "{err}");
     }
 
     #[test]
     fn duplicate_custodians_are_refused() {
-        let twice = format!("{MINIMAL}[[custodians]]\nid = \"fhi\"\nendpoint = \"https://127.0.0.1:50102\"\nowns = [\"x\"]\n");
+        let twice = format!(
+            "{MINIMAL}[[custodians]]\nid = \"fhi\"\nendpoint = \"https://127.0.0.1:50102\"\nowns = [\"x\"]\n"
+        );
         let err = GatewayConfig::from_toml(&twice).unwrap_err().to_string();
         assert!(err.contains("custodians[1].id"), "{err}");
     }

@@ -54,12 +54,18 @@ pub enum DemoError {
 /// Loads every `*.toml` data file of `dir`, ordered by custodian id.
 pub fn load_bundled(dir: &Path) -> Result<Vec<Catalogue>, DemoError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| DemoError::DataDir { dir: dir.to_path_buf(), source })?
+        .map_err(|source| DemoError::DataDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     paths.sort();
-    let mut catalogues = paths.iter().map(|p| load_catalogue(p)).collect::<Result<Vec<_>, _>>()?;
+    let mut catalogues = paths
+        .iter()
+        .map(|p| load_catalogue(p))
+        .collect::<Result<Vec<_>, _>>()?;
     catalogues.sort_by(|a, b| a.custodian_id().cmp(b.custodian_id()));
     Ok(catalogues)
 }
@@ -69,8 +75,20 @@ pub fn grpcurl_lines(config: &GatewayConfig) -> Vec<String> {
     let tls = format!(
         "-cacert {} -cert {} -key {}",
         config.tls.ca.display(),
-        config.tls.cert.parent().unwrap_or(Path::new(".")).join("client.pem").display(),
-        config.tls.cert.parent().unwrap_or(Path::new(".")).join("client.key").display()
+        config
+            .tls
+            .cert
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("client.pem")
+            .display(),
+        config
+            .tls
+            .cert
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("client.key")
+            .display()
     );
     let addr = config.listen;
     let svc = "helsedata.federation.v1.FederatedCatalogue";
@@ -79,9 +97,15 @@ pub fn grpcurl_lines(config: &GatewayConfig) -> Vec<String> {
         format!("grpcurl {tls} {addr} describe {svc}"),
         format!("grpcurl {tls} {addr} grpc.health.v1.Health/Check"),
         format!("grpcurl {tls} -d '{{}}' {addr} {svc}/ListCustodians"),
-        format!("grpcurl {tls} -d '{{\"query\": \"fodselsregister\"}}' {addr} {svc}/SearchDataSources"),
-        format!("grpcurl {tls} -d '{{\"id\": \"mfr\", \"view\": \"DATA_SOURCE_VIEW_FULL\"}}' {addr} {svc}/GetDataSource"),
-        format!("grpcurl {tls} -d '{{\"data_source_id\": \"mfr\", \"page_size\": 5}}' {addr} {svc}/ListVariables"),
+        format!(
+            "grpcurl {tls} -d '{{\"query\": \"fodselsregister\"}}' {addr} {svc}/SearchDataSources"
+        ),
+        format!(
+            "grpcurl {tls} -d '{{\"id\": \"mfr\", \"view\": \"DATA_SOURCE_VIEW_FULL\"}}' {addr} {svc}/GetDataSource"
+        ),
+        format!(
+            "grpcurl {tls} -d '{{\"data_source_id\": \"mfr\", \"page_size\": 5}}' {addr} {svc}/ListVariables"
+        ),
         format!("grpcurl {tls} -d '{{\"query\": \"ICD-10\"}}' {addr} {svc}/SearchVariables"),
         format!(
             "grpcurl {tls} -d '{{\"data_source_ids\": [\"npr-somatikk\", \"kreftregisteret\"], \"purpose\": \"PURPOSE_RESEARCH\", \"stage\": \"PROJECT_STAGE_NEW\", \"data_level\": \"DATA_LEVEL_DEIDENTIFIED_INDIVIDUAL\", \"linkage_wanted\": true}}' {addr} {svc}/PlanApplication"
@@ -98,7 +122,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DemoError> {
     let catalogues = load_bundled(data_dir)?;
-    let ids: Vec<String> = catalogues.iter().map(|c| c.custodian_id().to_string()).collect();
+    let ids: Vec<String> = catalogues
+        .iter()
+        .map(|c| c.custodian_id().to_string())
+        .collect();
     let pki = DevPki::new(certs_dir);
     if pki.ensure(&ids)? {
         tracing::info!(dir = %certs_dir.display(), "wrote development certificates");
@@ -110,15 +137,32 @@ pub async fn run(
         let slot = catalogues
             .iter_mut()
             .find(|c| c.as_ref().is_some_and(|c| c.custodian_id() == custodian.id))
-            .ok_or_else(|| DemoError::Mismatch(format!("custodian `{}` is configured but has no data file in {}", custodian.id, data_dir.display())))?;
-        let catalogue = Arc::new(slot.take().ok_or_else(|| DemoError::Mismatch(format!("custodian `{}` is configured twice", custodian.id)))?);
+            .ok_or_else(|| {
+                DemoError::Mismatch(format!(
+                    "custodian `{}` is configured but has no data file in {}",
+                    custodian.id,
+                    data_dir.display()
+                ))
+            })?;
+        let catalogue = Arc::new(slot.take().ok_or_else(|| {
+            DemoError::Mismatch(format!("custodian `{}` is configured twice", custodian.id))
+        })?);
         let tls = TlsMaterial::load(&TlsFiles {
             ca: pki.ca_cert(),
             cert: pki.custodian_cert(&custodian.id),
             key: pki.custodian_key(&custodian.id),
         })?;
-        let addr = custodian.endpoint.trim_start_matches("https://").trim_end_matches('/').to_string();
-        let listener = TcpListener::bind(&addr).await.map_err(|source| DemoError::Bind { addr: addr.clone(), source })?;
+        let addr = custodian
+            .endpoint
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| DemoError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
         let mut stop = stop_rx.clone();
         custodians.spawn(async move {
             let stopped = async move {
@@ -132,8 +176,15 @@ pub async fn run(
     }
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|source| DemoError::Bind { addr: config.listen.to_string(), source })?;
-    println!("\nhelsedata demo: {} custodians and the gateway on {} (mutual TLS). Try:\n", config.custodians.len(), config.listen);
+        .map_err(|source| DemoError::Bind {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+    println!(
+        "\nhelsedata demo: {} custodians and the gateway on {} (mutual TLS). Try:\n",
+        config.custodians.len(),
+        config.listen
+    );
     for line in grpcurl_lines(&config) {
         println!("  {line}\n");
     }

@@ -29,7 +29,9 @@ where
 
 /// A protobuf timestamp of a wall-clock time.
 pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
-    let since = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     prost_types::Timestamp {
         seconds: since.as_secs() as i64,
         nanos: since.subsec_nanos() as i32,
@@ -91,7 +93,10 @@ pub fn outcome<V>(custodian_id: &str, served: &Served<V>) -> pb::CustodianOutcom
             outcome.message = if failure.error.is_answer() {
                 String::new()
             } else {
-                format!("custodian `{custodian_id}` {}; nothing cached to serve", failure.error)
+                format!(
+                    "custodian `{custodian_id}` {}; nothing cached to serve",
+                    failure.error
+                )
             };
             outcome.latency = Some(duration(failure.latency));
         }
@@ -127,6 +132,8 @@ pub fn provenance<V>(custodian_id: &str, served: &Served<V>) -> Option<pb::Prove
 
 /// The worse of two outcomes of the same custodian (for requests that make several calls).
 pub fn worse(a: pb::CustodianOutcome, b: pb::CustodianOutcome) -> pb::CustodianOutcome {
-    let rank = |o: &pb::CustodianOutcome| -> (bool, i32) { (o.status != pb::OutcomeStatus::Ok as i32, o.freshness) };
+    let rank = |o: &pb::CustodianOutcome| -> (bool, i32) {
+        (o.status != pb::OutcomeStatus::Ok as i32, o.freshness)
+    };
     if rank(&b) > rank(&a) { b } else { a }
 }

@@ -34,9 +34,15 @@ use crate::{
 };
 
 /// Page limits of ListVariables on the gateway (the custodian enforces the same).
-pub const VARIABLE_PAGE: PageLimits = PageLimits { default_size: 100, max_size: 1000 };
+pub const VARIABLE_PAGE: PageLimits = PageLimits {
+    default_size: 100,
+    max_size: 1000,
+};
 /// Page limits of SearchVariables on the gateway.
-pub const VARIABLE_SEARCH_PAGE: PageLimits = PageLimits { default_size: 50, max_size: 500 };
+pub const VARIABLE_SEARCH_PAGE: PageLimits = PageLimits {
+    default_size: 50,
+    max_size: 500,
+};
 /// How deep SearchVariables pages may go (offset + page size).
 pub const MAX_VARIABLE_SEARCH_DEPTH: usize = 1000;
 /// Page size used when the gateway reads a custodian's whole catalogue.
@@ -73,6 +79,13 @@ pub struct CatalogueView {
     pub freshness: HashMap<String, pb::Freshness>,
 }
 
+/// Where in the cache one answer lives and how long it may be served.
+struct Lookup<'a, V> {
+    cache: &'a Cache<V>,
+    key: String,
+    policy: Policy,
+}
+
 struct MergeMemo {
     key: Vec<(String, u64)>,
     catalogue: Arc<MergedCatalogue>,
@@ -94,7 +107,10 @@ pub struct Federation {
 }
 
 fn failure(leg_error: LegError, latency: Duration) -> FetchFailure {
-    FetchFailure { error: leg_error, latency }
+    FetchFailure {
+        error: leg_error,
+        latency,
+    }
 }
 
 impl Federation {
@@ -147,10 +163,8 @@ impl Federation {
     /// the caller that starts it.
     async fn cached<V, M, F, Fut>(
         &self,
-        cache: &Cache<V>,
+        lookup: Lookup<'_, V>,
         upstream: &Arc<Upstream>,
-        key: String,
-        policy: Policy,
         ctx: RequestContext,
         message: M,
         rpc: F,
@@ -158,15 +172,23 @@ impl Federation {
     where
         V: Send + Sync + 'static,
         M: Send + 'static,
-        F: FnOnce(pb::custodian_catalogue_client::CustodianCatalogueClient<tonic::transport::Channel>, tonic::Request<M>) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = Result<tonic::Response<V>, tonic::Status>> + Send + 'static,
+        F: FnOnce(
+                pb::custodian_catalogue_client::CustodianCatalogueClient<tonic::transport::Channel>,
+                tonic::Request<M>,
+            ) -> Fut
+            + Send
+            + 'static,
+        Fut: std::future::Future<Output = Result<tonic::Response<V>, tonic::Status>>
+            + Send
+            + 'static,
         V: Revisioned,
     {
         let wait = upstream.leg_timeout(ctx.deadline);
         let up = upstream.clone();
         let deadline = ctx.deadline;
-        cache
-            .get(&key, policy, wait, move || {
+        lookup
+            .cache
+            .get(&lookup.key, lookup.policy, wait, move || {
                 async move {
                     let leg = up.call(deadline, message, rpc).await;
                     match leg.result {
@@ -192,7 +214,9 @@ impl Federation {
                 let wait = up.leg_timeout(ctx.deadline);
                 let fetcher = up.clone();
                 cache
-                    .get(&up.id, policy, wait, move || fetch_snapshot(fetcher, ctx.deadline).boxed())
+                    .get(&up.id, policy, wait, move || {
+                        fetch_snapshot(fetcher, ctx.deadline).boxed()
+                    })
                     .await
             }
         })
@@ -219,13 +243,21 @@ impl Federation {
         }
     }
 
-    fn merge_memo(&self, key: Vec<(String, u64)>, served: &[(Arc<Upstream>, Served<Snapshot>)]) -> (Arc<MergedCatalogue>, u64) {
-        if let Ok(memo) = self.merged.lock() {
-            if let Some(m) = memo.as_ref().filter(|m| m.key == key) {
-                return (m.catalogue.clone(), m.generation);
-            }
+    fn merge_memo(
+        &self,
+        key: Vec<(String, u64)>,
+        served: &[(Arc<Upstream>, Served<Snapshot>)],
+    ) -> (Arc<MergedCatalogue>, u64) {
+        if let Ok(memo) = self.merged.lock()
+            && let Some(m) = memo.as_ref().filter(|m| m.key == key)
+        {
+            return (m.catalogue.clone(), m.generation);
         }
-        let provenances: Vec<(Arc<Upstream>, pb::Provenance, Arc<crate::cache::Cached<Snapshot>>)> = served
+        let provenances: Vec<(
+            Arc<Upstream>,
+            pb::Provenance,
+            Arc<crate::cache::Cached<Snapshot>>,
+        )> = served
             .iter()
             .filter_map(|(up, s)| {
                 let cached = s.cached()?.clone();
@@ -255,7 +287,11 @@ impl Federation {
     }
 
     /// GetDataSource: the owner's record, through the cache.
-    pub async fn data_source(&self, id: &str, ctx: RequestContext) -> Result<(pb::DataSource, pb::Provenance, pb::CustodianOutcome), RequestError> {
+    pub async fn data_source(
+        &self,
+        id: &str,
+        ctx: RequestContext,
+    ) -> Result<(pb::DataSource, pb::Provenance, pb::CustodianOutcome), RequestError> {
         check_id("id", id)?;
         let owner = self.owner(id)?.clone();
         let served = self.fetch_source(&owner, id, ctx).await;
@@ -268,55 +304,127 @@ impl Federation {
                 Ok((source, p, outcome))
             }
             (Served::Failed(f), _) => Err(leg_failure_to_error(&owner.id, "data source", id, &f)),
-            (_, None) => Err(RequestError::Unavailable(format!("custodian `{}` gave no answer for `{id}`", owner.id))),
+            (_, None) => Err(RequestError::Unavailable(format!(
+                "custodian `{}` gave no answer for `{id}`",
+                owner.id
+            ))),
         }
     }
 
-    async fn fetch_source(&self, owner: &Arc<Upstream>, id: &str, ctx: RequestContext) -> Served<pb::DataSource> {
+    async fn fetch_source(
+        &self,
+        owner: &Arc<Upstream>,
+        id: &str,
+        ctx: RequestContext,
+    ) -> Served<pb::DataSource> {
         let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
         let message = pb::GetDataSourceRequest {
             id: id.to_string(),
             view: pb::DataSourceView::Full as i32,
         };
-        self.cached(&self.sources, owner, format!("{}/{id}", owner.id), policy, ctx, message, |mut c, r| async move {
-            c.get_data_source(r).await
-        })
+        self.cached(
+            Lookup {
+                cache: &self.sources,
+                key: format!("{}/{id}", owner.id),
+                policy,
+            },
+            owner,
+            ctx,
+            message,
+            |mut c, r| async move { c.get_data_source(r).await },
+        )
         .await
     }
 
-    async fn fetch_rules(&self, owner: &Arc<Upstream>, id: &str, ctx: RequestContext) -> Served<pb::AccessRules> {
+    async fn fetch_rules(
+        &self,
+        owner: &Arc<Upstream>,
+        id: &str,
+        ctx: RequestContext,
+    ) -> Served<pb::AccessRules> {
         let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
         let message = pb::GetAccessRulesRequest {
             data_source_id: id.to_string(),
         };
-        self.cached(&self.rules, owner, format!("{}/{id}", owner.id), policy, ctx, message, |mut c, r| async move {
-            c.get_access_rules(r).await
-        })
+        self.cached(
+            Lookup {
+                cache: &self.rules,
+                key: format!("{}/{id}", owner.id),
+                policy,
+            },
+            owner,
+            ctx,
+            message,
+            |mut c, r| async move { c.get_access_rules(r).await },
+        )
         .await
     }
 
     /// ListVariables: one page from the owner, through the cache.
-    pub async fn list_variables(&self, req: &pb::ListVariablesRequest, ctx: RequestContext) -> Result<(pb::ListVariablesResponse, pb::Provenance, pb::CustodianOutcome), RequestError> {
+    pub async fn list_variables(
+        &self,
+        req: &pb::ListVariablesRequest,
+        ctx: RequestContext,
+    ) -> Result<
+        (
+            pb::ListVariablesResponse,
+            pb::Provenance,
+            pb::CustodianOutcome,
+        ),
+        RequestError,
+    > {
         check_id("data_source_id", &req.data_source_id)?;
         PageRequest::parse(req.page_size, "", VARIABLE_PAGE, 0)?;
         let owner = self.owner(&req.data_source_id)?.clone();
         let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
-        let key = format!("{}/{}/{}/{}", owner.id, req.data_source_id, req.page_size, req.page_token);
+        let key = format!(
+            "{}/{}/{}/{}",
+            owner.id, req.data_source_id, req.page_size, req.page_token
+        );
         let served = self
-            .cached(&self.variable_pages, &owner, key, policy, ctx, req.clone(), |mut c, r| async move { c.list_variables(r).await })
+            .cached(
+                Lookup {
+                    cache: &self.variable_pages,
+                    key,
+                    policy,
+                },
+                &owner,
+                ctx,
+                req.clone(),
+                |mut c, r| async move { c.list_variables(r).await },
+            )
             .await;
         let outcome = fanout::outcome(&owner.id, &served);
         match (fanout::provenance(&owner.id, &served), served) {
-            (Some(p), Served::Live(c, _) | Served::Fresh(c) | Served::Stale(c, _)) => Ok((c.value.clone(), p, outcome)),
-            (_, Served::Failed(f)) => Err(leg_failure_to_error(&owner.id, "data source", &req.data_source_id, &f)),
-            _ => Err(RequestError::Unavailable(format!("custodian `{}` gave no answer", owner.id))),
+            (Some(p), Served::Live(c, _) | Served::Fresh(c) | Served::Stale(c, _)) => {
+                Ok((c.value.clone(), p, outcome))
+            }
+            (_, Served::Failed(f)) => Err(leg_failure_to_error(
+                &owner.id,
+                "data source",
+                &req.data_source_id,
+                &f,
+            )),
+            _ => Err(RequestError::Unavailable(format!(
+                "custodian `{}` gave no answer",
+                owner.id
+            ))),
         }
     }
 
     /// SearchVariables across every custodian (or those owning the requested sources).
-    pub async fn search_variables(&self, req: &pb::SearchVariablesRequest, ctx: RequestContext) -> Result<pb::FederatedSearchVariablesResponse, RequestError> {
+    pub async fn search_variables(
+        &self,
+        req: &pb::SearchVariablesRequest,
+        ctx: RequestContext,
+    ) -> Result<pb::FederatedSearchVariablesResponse, RequestError> {
         let terms = custodian_stub::catalogue::validate_variable_query(req)?;
-        let page = PageRequest::parse(req.page_size, &req.page_token, VARIABLE_SEARCH_PAGE, paging::fingerprint(&(&terms, &req.data_source_ids)))?;
+        let page = PageRequest::parse(
+            req.page_size,
+            &req.page_token,
+            VARIABLE_SEARCH_PAGE,
+            paging::fingerprint(&(&terms, &req.data_source_ids)),
+        )?;
         let window = page.offset + page.size;
         if window > MAX_VARIABLE_SEARCH_DEPTH {
             return Err(FieldError::new("page_token", format!("variable search pages end at result {MAX_VARIABLE_SEARCH_DEPTH}; narrow the query or filter by data_source_ids")).into());
@@ -324,7 +432,10 @@ impl Federation {
         let targets: Vec<Arc<Upstream>> = self
             .upstreams
             .iter()
-            .filter(|u| req.data_source_ids.is_empty() || req.data_source_ids.iter().any(|id| u.ownership.owns(id)))
+            .filter(|u| {
+                req.data_source_ids.is_empty()
+                    || req.data_source_ids.iter().any(|id| u.ownership.owns(id))
+            })
             .cloned()
             .collect();
         let policy = self.policy(self.cache_config.search_ttl_ms, ctx);
@@ -333,25 +444,54 @@ impl Federation {
                 query: terms.join(" "),
                 page_size: window as i32,
                 page_token: String::new(),
-                data_source_ids: req.data_source_ids.iter().filter(|id| up.ownership.owns(id)).cloned().collect(),
+                data_source_ids: req
+                    .data_source_ids
+                    .iter()
+                    .filter(|id| up.ownership.owns(id))
+                    .cloned()
+                    .collect(),
             };
-            let key = format!("{}/{}/{}/{window}", up.id, message.query, message.data_source_ids.join(","));
+            let key = format!(
+                "{}/{}/{}/{window}",
+                up.id,
+                message.query,
+                message.data_source_ids.join(",")
+            );
             async move {
-                self.cached(&self.variable_searches, &up, key, policy, ctx, message, |mut c, r| async move { c.search_variables(r).await })
-                    .await
+                self.cached(
+                    Lookup {
+                        cache: &self.variable_searches,
+                        key,
+                        policy,
+                    },
+                    &up,
+                    ctx,
+                    message,
+                    |mut c, r| async move { c.search_variables(r).await },
+                )
+                .await
             }
         })
         .await;
-        let mut outcomes: BTreeMap<String, pb::CustodianOutcome> = self.upstreams.iter().map(|u| (u.id.clone(), fanout::not_asked(&u.id))).collect();
+        let mut outcomes: BTreeMap<String, pb::CustodianOutcome> = self
+            .upstreams
+            .iter()
+            .map(|u| (u.id.clone(), fanout::not_asked(&u.id)))
+            .collect();
         let mut hits = Vec::new();
         let mut issues = Vec::new();
         let mut total = 0usize;
         for (up, s) in &served {
             outcomes.insert(up.id.clone(), fanout::outcome(&up.id, s));
-            let (Some(cached), Some(provenance)) = (s.cached(), fanout::provenance(&up.id, s)) else { continue };
+            let (Some(cached), Some(provenance)) = (s.cached(), fanout::provenance(&up.id, s))
+            else {
+                continue;
+            };
             total += cached.value.total_size as usize;
             for hit in &cached.value.hits {
-                let Some(variable) = &hit.variable else { continue };
+                let Some(variable) = &hit.variable else {
+                    continue;
+                };
                 if !up.ownership.owns(&variable.data_source_id) {
                     issues.push(not_owned_variable(&up.id, variable));
                     continue;
@@ -363,7 +503,11 @@ impl Federation {
                 });
             }
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| variable_id(a).cmp(variable_id(b))));
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| variable_id(a).cmp(variable_id(b)))
+        });
         let reachable = total.min(MAX_VARIABLE_SEARCH_DEPTH);
         let range = page.range(hits.len());
         Ok(pb::FederatedSearchVariablesResponse {
@@ -377,7 +521,11 @@ impl Federation {
 
     /// PlanApplication: fetch facts and rules of every requested source from its owner,
     /// concurrently, then plan with the national rules.
-    pub async fn plan(&self, req: &pb::PlanApplicationRequest, ctx: RequestContext) -> Result<pb::ApplicationPlan, RequestError> {
+    pub async fn plan(
+        &self,
+        req: &pb::PlanApplicationRequest,
+        ctx: RequestContext,
+    ) -> Result<pb::ApplicationPlan, RequestError> {
         routing::validate_request(req)?;
         let mut wanted: BTreeSet<String> = req.data_source_ids.iter().cloned().collect();
         for variable_id in &req.variable_ids {
@@ -393,15 +541,22 @@ impl Federation {
                 None => unknown_sources.push(id),
             }
         }
-        let wanted_variables: BTreeSet<&str> = req.variable_ids.iter().map(String::as_str).collect();
+        let wanted_variables: BTreeSet<&str> =
+            req.variable_ids.iter().map(String::as_str).collect();
         let wanted_ref = &wanted_variables;
         let legs = owned.iter().map(|(owner, id)| async move {
-            let needs_variables = wanted_ref.iter().any(|v| routing::variable_source_id(v) == Some(id.as_str()));
+            let needs_variables = wanted_ref
+                .iter()
+                .any(|v| routing::variable_source_id(v) == Some(id.as_str()));
             let (source, rules, variables) = futures::join!(
                 self.fetch_source(owner, id, ctx),
                 self.fetch_rules(owner, id, ctx),
                 async {
-                    if needs_variables { Some(self.all_variables(owner, id, ctx).await) } else { None }
+                    if needs_variables {
+                        Some(self.all_variables(owner, id, ctx).await)
+                    } else {
+                        None
+                    }
                 }
             );
             (owner.clone(), id.clone(), source, rules, variables)
@@ -423,7 +578,10 @@ impl Federation {
         };
         let mut found_variables: BTreeSet<String> = BTreeSet::new();
         for (owner, id, source, rules, variables) in results {
-            for outcome in [fanout::outcome(&owner.id, &source), fanout::outcome(&owner.id, &rules)] {
+            for outcome in [
+                fanout::outcome(&owner.id, &source),
+                fanout::outcome(&owner.id, &rules),
+            ] {
                 let merged = match outcomes.remove(&owner.id) {
                     Some(previous) => fanout::worse(previous, outcome),
                     None => outcome,
@@ -440,10 +598,15 @@ impl Federation {
                         custodian_id: owner.id.clone(),
                     });
                 }
-                _ if is_not_found(&source) || is_not_found(&rules) => input.unknown_data_source_ids.push(id.clone()),
+                _ if is_not_found(&source) || is_not_found(&rules) => {
+                    input.unknown_data_source_ids.push(id.clone())
+                }
                 _ => input.unresolved_data_source_ids.push(id.clone()),
             }
-            if let Some(Some(list)) = variables.as_ref().map(|v| v.cached().map(|c| c.value.clone())) {
+            if let Some(Some(list)) = variables
+                .as_ref()
+                .map(|v| v.cached().map(|c| c.value.clone()))
+            {
                 for variable in list {
                     if wanted_variables.contains(variable.id.as_str()) {
                         found_variables.insert(variable.id.clone());
@@ -457,7 +620,11 @@ impl Federation {
             .variable_ids
             .iter()
             .filter(|v| !found_variables.contains(*v))
-            .filter(|v| routing::variable_source_id(v).is_some_and(|s| resolved.contains(s) || input.unknown_data_source_ids.iter().any(|u| u == s)))
+            .filter(|v| {
+                routing::variable_source_id(v).is_some_and(|s| {
+                    resolved.contains(s) || input.unknown_data_source_ids.iter().any(|u| u == s)
+                })
+            })
             .cloned()
             .collect();
         input.unknown_variable_ids.sort();
@@ -469,7 +636,12 @@ impl Federation {
         Ok(plan)
     }
 
-    async fn all_variables(&self, owner: &Arc<Upstream>, id: &str, ctx: RequestContext) -> Served<Vec<pb::Variable>> {
+    async fn all_variables(
+        &self,
+        owner: &Arc<Upstream>,
+        id: &str,
+        ctx: RequestContext,
+    ) -> Served<Vec<pb::Variable>> {
         let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
         let wait = owner.leg_timeout(ctx.deadline);
         let up = owner.clone();
@@ -486,7 +658,11 @@ impl Federation {
                             page_size: 1000,
                             page_token: token.clone(),
                         };
-                        let leg = up.call(deadline, message, |mut c, r| async move { c.list_variables(r).await }).await;
+                        let leg = up
+                            .call(deadline, message, |mut c, r| async move {
+                                c.list_variables(r).await
+                            })
+                            .await;
                         let page = leg.result.map_err(|e| failure(e, leg.latency))?;
                         all.extend(page.variables);
                         if page.next_page_token.is_empty() {
@@ -505,7 +681,11 @@ impl Federation {
     pub async fn probe_all(&self, deadline: Deadline) {
         fan_out(&self.upstreams, |up| async move {
             let leg = up
-                .call(deadline, pb::GetCustodianInfoRequest {}, |mut c, r| async move { c.get_custodian_info(r).await })
+                .call(
+                    deadline,
+                    pb::GetCustodianInfoRequest {},
+                    |mut c, r| async move { c.get_custodian_info(r).await },
+                )
                 .await;
             if let Ok(info) = &leg.result {
                 up.note_catalogue(info);
@@ -525,7 +705,10 @@ fn is_not_found<V>(served: &Served<V>) -> bool {
 }
 
 fn variable_id(hit: &pb::FederatedVariableHit) -> &str {
-    hit.variable.as_ref().map(|v| v.id.as_str()).unwrap_or_default()
+    hit.variable
+        .as_ref()
+        .map(|v| v.id.as_str())
+        .unwrap_or_default()
 }
 
 fn not_owned_variable(custodian: &str, variable: &pb::Variable) -> pb::MergeIssue {
@@ -541,21 +724,37 @@ fn not_owned_variable(custodian: &str, variable: &pb::Variable) -> pb::MergeIssu
     }
 }
 
-fn leg_failure_to_error(custodian: &str, resource: &'static str, id: &str, failure: &FetchFailure) -> RequestError {
+fn leg_failure_to_error(
+    custodian: &str,
+    resource: &'static str,
+    id: &str,
+    failure: &FetchFailure,
+) -> RequestError {
     match &failure.error {
-        LegError::Error { code: Code::NotFound, .. } => RequestError::NotFound {
+        LegError::Error {
+            code: Code::NotFound,
+            ..
+        } => RequestError::NotFound {
             resource_type: resource,
             name: id.to_string(),
-            hint: format!("custodian `{custodian}` does not publish it; use SearchDataSources to find data source ids"),
+            hint: format!(
+                "custodian `{custodian}` does not publish it; use SearchDataSources to find data source ids"
+            ),
         },
-        LegError::Error { code: Code::InvalidArgument, message } => {
-            RequestError::InvalidArgument(vec![FieldError::new("request", format!("custodian `{custodian}` refused the request: {message}"))])
-        }
+        LegError::Error {
+            code: Code::InvalidArgument,
+            message,
+        } => RequestError::InvalidArgument(vec![FieldError::new(
+            "request",
+            format!("custodian `{custodian}` refused the request: {message}"),
+        )]),
         LegError::Timeout(after) => RequestError::Unavailable(format!(
             "custodian `{custodian}` did not answer within {} ms and nothing is cached for `{id}`; retry later or with a longer deadline",
             after.as_millis()
         )),
-        other => RequestError::Unavailable(format!("custodian `{custodian}` {other}; nothing is cached for `{id}`; retry later")),
+        other => RequestError::Unavailable(format!(
+            "custodian `{custodian}` {other}; nothing is cached for `{id}`; retry later"
+        )),
     }
 }
 
@@ -590,10 +789,17 @@ impl Revisioned for pb::SearchVariablesResponse {
 }
 
 /// Fetches a custodian's whole catalogue: its facts, then every page of its sources.
-async fn fetch_snapshot(up: Arc<Upstream>, deadline: Deadline) -> Result<(Snapshot, String), FetchFailure> {
+async fn fetch_snapshot(
+    up: Arc<Upstream>,
+    deadline: Deadline,
+) -> Result<(Snapshot, String), FetchFailure> {
     let started = tokio::time::Instant::now();
     let info = up
-        .call(deadline, pb::GetCustodianInfoRequest {}, |mut c, r| async move { c.get_custodian_info(r).await })
+        .call(
+            deadline,
+            pb::GetCustodianInfoRequest {},
+            |mut c, r| async move { c.get_custodian_info(r).await },
+        )
         .await;
     let info = info.result.map_err(|e| failure(e, started.elapsed()))?;
     let mut sources = Vec::with_capacity(info.data_source_count as usize);
@@ -605,7 +811,11 @@ async fn fetch_snapshot(up: Arc<Upstream>, deadline: Deadline) -> Result<(Snapsh
             filter: None,
             view: pb::DataSourceView::Full as i32,
         };
-        let leg = up.call(deadline, message, |mut c, r| async move { c.list_data_sources(r).await }).await;
+        let leg = up
+            .call(deadline, message, |mut c, r| async move {
+                c.list_data_sources(r).await
+            })
+            .await;
         let page = leg.result.map_err(|e| failure(e, started.elapsed()))?;
         sources.extend(page.data_sources);
         if page.next_page_token.is_empty() {

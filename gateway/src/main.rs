@@ -42,7 +42,11 @@ async fn main() -> anyhow::Result<()> {
     match args.command {
         Command::CheckConfig => {
             gateway::routing::rules::NationalRules::load(&config.national_rules)?;
-            println!("configuration ok: {} custodians, listening on {}", config.custodians.len(), config.listen);
+            println!(
+                "configuration ok: {} custodians, listening on {}",
+                config.custodians.len(),
+                config.listen
+            );
         }
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -50,7 +54,10 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             gateway::server::serve(config, listener, shutdown_signal()).await?;
         }
-        Command::Demo { data_dir, certs_dir } => {
+        Command::Demo {
+            data_dir,
+            certs_dir,
+        } => {
             gateway::demo::run(config, &data_dir, &certs_dir, shutdown_signal()).await?;
         }
     }

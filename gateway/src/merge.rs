@@ -58,7 +58,10 @@ pub fn merge(contributions: &[Contribution<'_>]) -> Merged {
     for contribution in ordered {
         for source in contribution.sources {
             if !contribution.ownership.owns(&source.id) {
-                let owner = owner_published.get(source.id.as_str()).copied().unwrap_or_default();
+                let owner = owner_published
+                    .get(source.id.as_str())
+                    .copied()
+                    .unwrap_or_default();
                 issues.push(pb::MergeIssue {
                     kind: pb::merge_issue::Kind::NotOwned as i32,
                     custodian_id: contribution.custodian_id.to_string(),
@@ -128,10 +131,24 @@ mod tests {
         let ssb = [source("ssb-inntekt")];
         let (pf, ps) = (provenance("fhi"), provenance("ssb"));
         let merged = merge(&[
-            Contribution { custodian_id: "ssb", ownership: &ssb_owns, sources: &ssb, provenance: &ps },
-            Contribution { custodian_id: "fhi", ownership: &fhi_owns, sources: &fhi, provenance: &pf },
+            Contribution {
+                custodian_id: "ssb",
+                ownership: &ssb_owns,
+                sources: &ssb,
+                provenance: &ps,
+            },
+            Contribution {
+                custodian_id: "fhi",
+                ownership: &fhi_owns,
+                sources: &fhi,
+                provenance: &pf,
+            },
         ]);
-        let ids: Vec<_> = merged.records.iter().map(|r| r.source.id.as_str()).collect();
+        let ids: Vec<_> = merged
+            .records
+            .iter()
+            .map(|r| r.source.id.as_str())
+            .collect();
         assert_eq!(ids, ["mfr", "msis", "ssb-inntekt"]);
         assert_eq!(merged.records[2].provenance.custodian_id, "ssb");
         assert_eq!(merged.records[0].source.custodian_id, "fhi");
@@ -146,15 +163,31 @@ mod tests {
         let rogue = [source("mfr"), source("rogue-1")];
         let (pf, pr) = (provenance("fhi"), provenance("rogue"));
         let merged = merge(&[
-            Contribution { custodian_id: "rogue", ownership: &rogue_owns, sources: &rogue, provenance: &pr },
-            Contribution { custodian_id: "fhi", ownership: &fhi_owns, sources: &fhi, provenance: &pf },
+            Contribution {
+                custodian_id: "rogue",
+                ownership: &rogue_owns,
+                sources: &rogue,
+                provenance: &pr,
+            },
+            Contribution {
+                custodian_id: "fhi",
+                ownership: &fhi_owns,
+                sources: &fhi,
+                provenance: &pf,
+            },
         ]);
         assert_eq!(merged.records.len(), 2);
         assert_eq!(merged.records[0].provenance.custodian_id, "fhi");
         assert_eq!(merged.issues.len(), 1);
         let issue = &merged.issues[0];
         assert_eq!(issue.kind, pb::merge_issue::Kind::NotOwned as i32);
-        assert_eq!((issue.custodian_id.as_str(), issue.other_custodian_id.as_str()), ("rogue", "fhi"));
+        assert_eq!(
+            (
+                issue.custodian_id.as_str(),
+                issue.other_custodian_id.as_str()
+            ),
+            ("rogue", "fhi")
+        );
     }
 
     #[test]
@@ -164,15 +197,38 @@ mod tests {
         let b = [source("x")];
         let (pa, pb_) = (provenance("a"), provenance("b"));
         let forward = merge(&[
-            Contribution { custodian_id: "b", ownership: &all, sources: &b, provenance: &pb_ },
-            Contribution { custodian_id: "a", ownership: &all, sources: &a, provenance: &pa },
+            Contribution {
+                custodian_id: "b",
+                ownership: &all,
+                sources: &b,
+                provenance: &pb_,
+            },
+            Contribution {
+                custodian_id: "a",
+                ownership: &all,
+                sources: &a,
+                provenance: &pa,
+            },
         ]);
         let backward = merge(&[
-            Contribution { custodian_id: "a", ownership: &all, sources: &a, provenance: &pa },
-            Contribution { custodian_id: "b", ownership: &all, sources: &b, provenance: &pb_ },
+            Contribution {
+                custodian_id: "a",
+                ownership: &all,
+                sources: &a,
+                provenance: &pa,
+            },
+            Contribution {
+                custodian_id: "b",
+                ownership: &all,
+                sources: &b,
+                provenance: &pb_,
+            },
         ]);
         assert_eq!(forward, backward);
         assert_eq!(forward.records[0].provenance.custodian_id, "a");
-        assert_eq!(forward.issues[0].kind, pb::merge_issue::Kind::DuplicateId as i32);
+        assert_eq!(
+            forward.issues[0].kind,
+            pb::merge_issue::Kind::DuplicateId as i32
+        );
     }
 }

@@ -14,7 +14,10 @@ use helsedata::{
 use crate::merge::{Merged, MergedRecord};
 
 /// Page limits of SearchDataSources.
-pub const SEARCH_PAGE: PageLimits = PageLimits { default_size: 50, max_size: 500 };
+pub const SEARCH_PAGE: PageLimits = PageLimits {
+    default_size: 50,
+    max_size: 500,
+};
 /// Longest query accepted.
 pub const MAX_QUERY_CHARS: usize = 200;
 
@@ -35,7 +38,11 @@ impl MergedCatalogue {
             index.add(search::data_source_document(&record.source));
             by_id.insert(record.source.id.clone(), i);
         }
-        Self { merged, index, by_id }
+        Self {
+            merged,
+            index,
+            by_id,
+        }
     }
 
     /// All records, ordered by id.
@@ -55,9 +62,18 @@ impl MergedCatalogue {
 
     /// SearchDataSources over the merged records. `generation` identifies the merge, so that
     /// page tokens from an older merge are refused rather than skipping or repeating records.
-    pub fn search(&self, req: &pb::SearchDataSourcesRequest, generation: u64) -> Result<SearchPage<'_>, RequestError> {
+    pub fn search(
+        &self,
+        req: &pb::SearchDataSourcesRequest,
+        generation: u64,
+    ) -> Result<SearchPage<'_>, RequestError> {
         validate(req)?;
-        let page = PageRequest::parse(req.page_size, &req.page_token, SEARCH_PAGE, paging::fingerprint(&(fingerprint_parts(req), generation)))?;
+        let page = PageRequest::parse(
+            req.page_size,
+            &req.page_token,
+            SEARCH_PAGE,
+            paging::fingerprint(&(fingerprint_parts(req), generation)),
+        )?;
         let terms = search::terms(&req.query);
         let mut hits: Vec<(f64, &MergedRecord)> = self
             .index
@@ -66,7 +82,10 @@ impl MergedCatalogue {
             .map(|(n, score)| (score, &self.merged.records[n as usize]))
             .filter(|(_, record)| matches_filters(&record.source, req))
             .collect();
-        hits.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.source.id.cmp(&b.1.source.id)));
+        hits.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.source.id.cmp(&b.1.source.id))
+        });
         let total = hits.len();
         let next_page_token = page.next_token(total);
         let range = page.range(total);
@@ -94,7 +113,13 @@ fn fingerprint_parts(req: &pb::SearchDataSourcesRequest) -> impl std::hash::Hash
     (
         search::terms(&req.query),
         &req.custodian_ids,
-        (req.kind, req.consent, req.identifiability, req.hap_phase, req.channel),
+        (
+            req.kind,
+            req.consent,
+            req.identifiability,
+            req.hap_phase,
+            req.channel,
+        ),
         years,
     )
 }
@@ -110,18 +135,22 @@ fn validate(req: &pb::SearchDataSourcesRequest) -> Result<(), RequestError> {
     for id in &req.custodian_ids {
         check_id("custodian_ids", id)?;
     }
-    if let Some(years) = &req.years {
-        if let (Some(from), Some(to)) = (years.from_year, years.to_year) {
-            if from > to {
-                return Err(FieldError::new("years", format!("years.from_year {from} is after years.to_year {to}")).into());
-            }
-        }
+    if let Some(years) = &req.years
+        && let (Some(from), Some(to)) = (years.from_year, years.to_year)
+        && from > to
+    {
+        return Err(FieldError::new(
+            "years",
+            format!("years.from_year {from} is after years.to_year {to}"),
+        )
+        .into());
     }
     Ok(())
 }
 
 fn matches_filters(source: &pb::DataSource, req: &pb::SearchDataSourcesRequest) -> bool {
-    let custodian = req.custodian_ids.is_empty() || req.custodian_ids.contains(&source.custodian_id);
+    let custodian =
+        req.custodian_ids.is_empty() || req.custodian_ids.contains(&source.custodian_id);
     let kind = req.kind == 0 || source.kind == req.kind;
     let consent = req.consent == 0 || source.consent == req.consent;
     let identifiability = req.identifiability == 0 || source.identifiability == req.identifiability;
@@ -132,7 +161,13 @@ fn matches_filters(source: &pb::DataSource, req: &pb::SearchDataSourcesRequest) 
             .as_ref()
             .and_then(|r| r.route.as_ref())
             .is_some_and(|r| r.channel == req.channel);
-    custodian && kind && consent && identifiability && hap && channel && years_overlap(source, req.years.as_ref())
+    custodian
+        && kind
+        && consent
+        && identifiability
+        && hap
+        && channel
+        && years_overlap(source, req.years.as_ref())
 }
 
 fn years_overlap(source: &pb::DataSource, wanted: Option<&pb::YearRange>) -> bool {
@@ -140,7 +175,9 @@ fn years_overlap(source: &pb::DataSource, wanted: Option<&pb::YearRange>) -> boo
     if wanted.from_year.is_none() && wanted.to_year.is_none() {
         return true;
     }
-    let Some(covered) = source.coverage_years.as_ref() else { return false };
+    let Some(covered) = source.coverage_years.as_ref() else {
+        return false;
+    };
     if covered.from_year.is_none() && covered.to_year.is_none() {
         return false;
     }
@@ -159,14 +196,25 @@ fn years_overlap(source: &pb::DataSource, wanted: Option<&pb::YearRange>) -> boo
 mod tests {
     use super::*;
 
-    fn record(id: &str, name_nb: &str, abbreviation: &str, years: (Option<i32>, Option<i32>)) -> MergedRecord {
+    fn record(
+        id: &str,
+        name_nb: &str,
+        abbreviation: &str,
+        years: (Option<i32>, Option<i32>),
+    ) -> MergedRecord {
         MergedRecord {
             source: pb::DataSource {
                 id: id.into(),
                 custodian_id: "fhi".into(),
-                name: Some(pb::LocalizedText { nb: name_nb.into(), en: String::new() }),
+                name: Some(pb::LocalizedText {
+                    nb: name_nb.into(),
+                    en: String::new(),
+                }),
                 abbreviation: abbreviation.into(),
-                coverage_years: Some(pb::YearRange { from_year: years.0, to_year: years.1 }),
+                coverage_years: Some(pb::YearRange {
+                    from_year: years.0,
+                    to_year: years.1,
+                }),
                 ..Default::default()
             },
             provenance: pb::Provenance::default(),
@@ -177,21 +225,39 @@ mod tests {
         MergedCatalogue::new(Merged {
             records: vec![
                 record("abort", "Abortregisteret", "", (Some(1979), None)),
-                record("mfr", "Medisinsk fødselsregister", "MFR", (Some(1967), None)),
-                record("old", "Et gammelt fødselsregister", "", (Some(1950), Some(1960))),
+                record(
+                    "mfr",
+                    "Medisinsk fødselsregister",
+                    "MFR",
+                    (Some(1967), None),
+                ),
+                record(
+                    "old",
+                    "Et gammelt fødselsregister",
+                    "",
+                    (Some(1950), Some(1960)),
+                ),
             ],
             issues: vec![],
         })
     }
 
     fn search(cat: &MergedCatalogue, req: pb::SearchDataSourcesRequest) -> Vec<String> {
-        cat.search(&req, 1).unwrap().hits.iter().map(|h| h.1.source.id.clone()).collect()
+        cat.search(&req, 1)
+            .unwrap()
+            .hits
+            .iter()
+            .map(|h| h.1.source.id.clone())
+            .collect()
     }
 
     #[test]
     fn diacritics_and_abbreviations_both_find_the_birth_registry() {
         let cat = catalogue();
-        let q = |query: &str| pb::SearchDataSourcesRequest { query: query.into(), ..Default::default() };
+        let q = |query: &str| pb::SearchDataSourcesRequest {
+            query: query.into(),
+            ..Default::default()
+        };
         assert_eq!(search(&cat, q("fodselsregister")), ["mfr", "old"]);
         assert_eq!(search(&cat, q("MFR")), ["mfr"]);
     }
@@ -201,7 +267,10 @@ mod tests {
         let cat = catalogue();
         let req = pb::SearchDataSourcesRequest {
             query: "fødselsregister".into(),
-            years: Some(pb::YearRange { from_year: Some(1955), to_year: Some(1958) }),
+            years: Some(pb::YearRange {
+                from_year: Some(1955),
+                to_year: Some(1958),
+            }),
             ..Default::default()
         };
         assert_eq!(search(&cat, req), ["old"]);
@@ -210,11 +279,26 @@ mod tests {
     #[test]
     fn ties_break_by_id_and_pages_follow() {
         let cat = catalogue();
-        let first = cat.search(&pb::SearchDataSourcesRequest { page_size: 2, ..Default::default() }, 1).unwrap();
+        let first = cat
+            .search(
+                &pb::SearchDataSourcesRequest {
+                    page_size: 2,
+                    ..Default::default()
+                },
+                1,
+            )
+            .unwrap();
         let ids: Vec<_> = first.hits.iter().map(|h| h.1.source.id.as_str()).collect();
         assert_eq!(ids, ["abort", "mfr"]);
-        let next = pb::SearchDataSourcesRequest { page_size: 2, page_token: first.next_page_token.clone(), ..Default::default() };
+        let next = pb::SearchDataSourcesRequest {
+            page_size: 2,
+            page_token: first.next_page_token.clone(),
+            ..Default::default()
+        };
         assert_eq!(search(&cat, next.clone()), ["old"]);
-        assert!(cat.search(&next, 2).is_err(), "a token from another merge is refused");
+        assert!(
+            cat.search(&next, 2).is_err(),
+            "a token from another merge is refused"
+        );
     }
 }

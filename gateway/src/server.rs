@@ -6,7 +6,10 @@ use std::{future::Future, sync::Arc, time::Duration};
 use helsedata::{
     deadline::Deadline,
     grpc_server,
-    proto::{self as pb, federated_catalogue_server::{FederatedCatalogue, FederatedCatalogueServer}},
+    proto::{
+        self as pb,
+        federated_catalogue_server::{FederatedCatalogue, FederatedCatalogueServer},
+    },
     status::RequestError,
     tls::TlsMaterial,
 };
@@ -21,6 +24,9 @@ use crate::{
     routing::rules::NationalRules,
     upstream::health_service_name,
 };
+
+/// Most time kept back from the caller's deadline to merge and send the answer.
+pub const MAX_HEADROOM: Duration = Duration::from_millis(50);
 
 /// Longest deadline a caller may ask for.
 pub const MAX_DEADLINE: Duration = Duration::from_secs(60);
@@ -55,14 +61,23 @@ impl GatewayService {
             .get("cache-control")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        let deadline = Deadline::from_metadata(
+            request.metadata(),
+            Duration::from_millis(self.limits.default_deadline_ms),
+            MAX_DEADLINE,
+        );
+        // Leave time to merge and send the answer before the caller gives up.
+        let headroom = (deadline.remaining() / 10).min(MAX_HEADROOM);
         RequestContext {
-            deadline: Deadline::from_metadata(request.metadata(), Duration::from_millis(self.limits.default_deadline_ms), MAX_DEADLINE),
+            deadline: deadline.with_headroom(headroom),
             bypass_cache,
         }
     }
 }
 
-async fn answer<T>(work: impl Future<Output = Result<T, RequestError>>) -> Result<Response<T>, Status> {
+async fn answer<T>(
+    work: impl Future<Output = Result<T, RequestError>>,
+) -> Result<Response<T>, Status> {
     work.await.map(Response::new).map_err(|e| {
         tracing::info!(error = %e, "request refused");
         Status::from(e)
@@ -78,20 +93,31 @@ fn shape(mut source: pb::DataSource, view: i32) -> pb::DataSource {
 
 #[tonic::async_trait]
 impl FederatedCatalogue for GatewayService {
-    async fn list_custodians(&self, request: Request<pb::ListCustodiansRequest>) -> Result<Response<pb::ListCustodiansResponse>, Status> {
+    async fn list_custodians(
+        &self,
+        request: Request<pb::ListCustodiansRequest>,
+    ) -> Result<Response<pb::ListCustodiansResponse>, Status> {
         let ctx = self.context(&request);
         answer(async {
             if request.get_ref().refresh {
                 self.federation.probe_all(ctx.deadline).await;
             }
-            let mut custodians: Vec<pb::CustodianStatus> = self.federation.upstreams().iter().map(|u| custodian_status(u)).collect();
+            let mut custodians: Vec<pb::CustodianStatus> = self
+                .federation
+                .upstreams()
+                .iter()
+                .map(|u| custodian_status(u))
+                .collect();
             custodians.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(pb::ListCustodiansResponse { custodians })
         })
         .await
     }
 
-    async fn search_data_sources(&self, request: Request<pb::SearchDataSourcesRequest>) -> Result<Response<pb::SearchDataSourcesResponse>, Status> {
+    async fn search_data_sources(
+        &self,
+        request: Request<pb::SearchDataSourcesRequest>,
+    ) -> Result<Response<pb::SearchDataSourcesResponse>, Status> {
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
@@ -123,7 +149,10 @@ impl FederatedCatalogue for GatewayService {
         .await
     }
 
-    async fn get_data_source(&self, request: Request<pb::GetDataSourceRequest>) -> Result<Response<pb::GetDataSourceResponse>, Status> {
+    async fn get_data_source(
+        &self,
+        request: Request<pb::GetDataSourceRequest>,
+    ) -> Result<Response<pb::GetDataSourceResponse>, Status> {
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
@@ -141,10 +170,16 @@ impl FederatedCatalogue for GatewayService {
         .await
     }
 
-    async fn list_variables(&self, request: Request<pb::ListVariablesRequest>) -> Result<Response<pb::FederatedListVariablesResponse>, Status> {
+    async fn list_variables(
+        &self,
+        request: Request<pb::ListVariablesRequest>,
+    ) -> Result<Response<pb::FederatedListVariablesResponse>, Status> {
         let ctx = self.context(&request);
         answer(async {
-            let (page, provenance, outcome) = self.federation.list_variables(request.get_ref(), ctx).await?;
+            let (page, provenance, outcome) = self
+                .federation
+                .list_variables(request.get_ref(), ctx)
+                .await?;
             Ok(pb::FederatedListVariablesResponse {
                 variables: page.variables,
                 next_page_token: page.next_page_token,
@@ -156,12 +191,18 @@ impl FederatedCatalogue for GatewayService {
         .await
     }
 
-    async fn search_variables(&self, request: Request<pb::SearchVariablesRequest>) -> Result<Response<pb::FederatedSearchVariablesResponse>, Status> {
+    async fn search_variables(
+        &self,
+        request: Request<pb::SearchVariablesRequest>,
+    ) -> Result<Response<pb::FederatedSearchVariablesResponse>, Status> {
         let ctx = self.context(&request);
         answer(self.federation.search_variables(request.get_ref(), ctx)).await
     }
 
-    async fn plan_application(&self, request: Request<pb::PlanApplicationRequest>) -> Result<Response<pb::ApplicationPlan>, Status> {
+    async fn plan_application(
+        &self,
+        request: Request<pb::PlanApplicationRequest>,
+    ) -> Result<Response<pb::ApplicationPlan>, Status> {
         let ctx = self.context(&request);
         answer(self.federation.plan(request.get_ref(), ctx)).await
     }
@@ -178,12 +219,19 @@ fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus
         healthy,
         last_outcome: Some(pb::CustodianOutcome {
             custodian_id: upstream.id.clone(),
-            status: if state.last_call.is_none() { pb::OutcomeStatus::NotAsked as i32 } else { state.last_status },
+            status: if state.last_call.is_none() {
+                pb::OutcomeStatus::NotAsked as i32
+            } else {
+                state.last_status
+            },
             message: state.last_message.clone(),
             latency: Some(fanout::duration(state.last_latency)),
             freshness: pb::Freshness::Live as i32,
             as_of: state.last_call.map(fanout::timestamp),
-            age: state.last_call.and_then(|t| t.elapsed().ok()).map(fanout::duration),
+            age: state
+                .last_call
+                .and_then(|t| t.elapsed().ok())
+                .map(fanout::duration),
             catalogue_revision: state.revision.clone(),
         }),
         last_success: state.last_success.map(fanout::timestamp),
@@ -195,18 +243,32 @@ fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus
 }
 
 /// Loads rules and TLS, then serves the gateway on `listener` until `shutdown` completes.
-pub async fn serve(config: GatewayConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+pub async fn serve(
+    config: GatewayConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let tls = TlsMaterial::load(&config.tls)?;
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
     let mut router_builder = grpc_server::builder(&tls)?
         .concurrency_limit_per_connection(256)
         .load_shed(true)
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.limits.max_concurrent_requests));
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            config.limits.max_concurrent_requests,
+        ));
     let (reporter, health_service) = tonic_health::server::health_reporter();
-    let federation = Arc::new(Federation::new(&config, &tls, rules, Some(reporter.clone()))?);
+    let federation = Arc::new(Federation::new(
+        &config,
+        &tls,
+        rules,
+        Some(reporter.clone()),
+    )?);
     for upstream in federation.upstreams() {
         reporter
-            .set_service_status(health_service_name(&upstream.id), tonic_health::ServingStatus::Unknown)
+            .set_service_status(
+                health_service_name(&upstream.id),
+                tonic_health::ServingStatus::Unknown,
+            )
             .await;
     }
     let service = FederatedCatalogueServer::new(GatewayService {
@@ -214,11 +276,17 @@ pub async fn serve(config: GatewayConfig, listener: TcpListener, shutdown: impl 
         limits: config.limits.clone(),
     })
     .max_decoding_message_size(1 << 20);
-    let mut router = router_builder.add_service(health_service).add_service(service);
+    let mut router = router_builder
+        .add_service(health_service)
+        .add_service(service);
     router = grpc_server::add_reflection(router)?;
-    reporter.set_serving::<FederatedCatalogueServer<GatewayService>>().await;
+    reporter
+        .set_serving::<FederatedCatalogueServer<GatewayService>>()
+        .await;
     tracing::info!(addr = ?listener.local_addr().ok(), custodians = federation.upstreams().len(), "gateway serving over mutual TLS");
-    router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown).await?;
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
     tracing::info!("gateway stopped");
     Ok(())
 }

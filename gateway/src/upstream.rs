@@ -82,27 +82,47 @@ impl LegError {
     /// Whether the custodian itself answered (the record is missing or the request was bad):
     /// such answers are facts, not failures of the custodian.
     pub fn is_answer(&self) -> bool {
-        matches!(self, Self::Error { code: Code::NotFound | Code::InvalidArgument, .. })
+        matches!(
+            self,
+            Self::Error {
+                code: Code::NotFound | Code::InvalidArgument,
+                ..
+            }
+        )
     }
 
     fn classify(status: &Status) -> Self {
         let mut text = status.message().to_string();
-        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+        let mut source: Option<&(dyn std::error::Error + 'static)> =
+            std::error::Error::source(status);
         while let Some(err) = source {
             text.push_str(": ");
             text.push_str(&err.to_string());
             source = err.source();
         }
         let lower = text.to_lowercase();
-        if lower.contains("identity rejected") || lower.contains("certificate") || lower.contains("invalidcertificate") {
-            return Self::Rejected(format!("TLS handshake refused the custodian's certificate: {text}"));
+        if lower.contains("identity rejected")
+            || lower.contains("certificate")
+            || lower.contains("invalidcertificate")
+        {
+            return Self::Rejected(format!(
+                "TLS handshake refused the custodian's certificate: {text}"
+            ));
         }
         match status.code() {
             Code::DeadlineExceeded | Code::Cancelled => Self::Timeout(Duration::ZERO),
-            Code::Unavailable | Code::Unknown if lower.contains("transport") || lower.contains("connect") || lower.contains("tcp") || status.code() == Code::Unavailable => {
+            Code::Unavailable | Code::Unknown
+                if lower.contains("transport")
+                    || lower.contains("connect")
+                    || lower.contains("tcp")
+                    || status.code() == Code::Unavailable =>
+            {
                 Self::Unavailable(text)
             }
-            code => Self::Error { code, message: text },
+            code => Self::Error {
+                code,
+                message: text,
+            },
         }
     }
 }
@@ -185,8 +205,7 @@ impl Upstream {
             identity,
             timeout: config.timeout(defaults),
             ownership: Ownership::new(config.owns.clone()),
-            client: CustodianCatalogueClient::new(channel)
-                .max_decoding_message_size(64 << 20),
+            client: CustodianCatalogueClient::new(channel).max_decoding_message_size(64 << 20),
             state: Mutex::new(UpstreamState::default()),
             health,
         })
@@ -227,9 +246,15 @@ impl Upstream {
         .await;
         let latency = started.elapsed();
         match &result {
-            Ok(_) => tracing::debug!(parent: &span, latency_ms = latency.as_millis() as u64, "custodian answered"),
-            Err(e) if e.is_answer() => tracing::debug!(parent: &span, error = %e, "custodian answered with an error"),
-            Err(e) => tracing::warn!(parent: &span, error = %e, latency_ms = latency.as_millis() as u64, "custodian call failed"),
+            Ok(_) => {
+                tracing::debug!(parent: &span, latency_ms = latency.as_millis() as u64, "custodian answered")
+            }
+            Err(e) if e.is_answer() => {
+                tracing::debug!(parent: &span, error = %e, "custodian answered with an error")
+            }
+            Err(e) => {
+                tracing::warn!(parent: &span, error = %e, latency_ms = latency.as_millis() as u64, "custodian call failed")
+            }
         }
         self.record(&result, latency);
         Leg { result, latency }
@@ -241,7 +266,9 @@ impl Upstream {
             Err(e) => e.is_answer(),
         };
         let changed = {
-            let Ok(mut state) = self.state.lock() else { return };
+            let Ok(mut state) = self.state.lock() else {
+                return;
+            };
             let was_healthy = state.last_status == pb::OutcomeStatus::Ok as i32;
             let first = state.last_call.is_none();
             let now = SystemTime::now();
@@ -257,16 +284,14 @@ impl Upstream {
             }
             first || was_healthy != healthy
         };
-        if changed {
-            if let Some(reporter) = self.health.clone() {
-                let name = health_service_name(&self.id);
-                let status = if healthy {
-                    tonic_health::ServingStatus::Serving
-                } else {
-                    tonic_health::ServingStatus::NotServing
-                };
-                tokio::spawn(async move { reporter.set_service_status(name, status).await });
-            }
+        if changed && let Some(reporter) = self.health.clone() {
+            let name = health_service_name(&self.id);
+            let status = if healthy {
+                tonic_health::ServingStatus::Serving
+            } else {
+                tonic_health::ServingStatus::NotServing
+            };
+            tokio::spawn(async move { reporter.set_service_status(name, status).await });
         }
     }
 
@@ -306,11 +331,23 @@ mod tests {
 
     #[test]
     fn statuses_are_classified() {
-        assert_eq!(LegError::classify(&Status::deadline_exceeded("late")).outcome(), pb::OutcomeStatus::Timeout);
-        assert_eq!(LegError::classify(&Status::unavailable("connection refused")).outcome(), pb::OutcomeStatus::Unavailable);
-        assert_eq!(LegError::classify(&Status::unavailable("identity rejected: x")).outcome(), pb::OutcomeStatus::Rejected);
+        assert_eq!(
+            LegError::classify(&Status::deadline_exceeded("late")).outcome(),
+            pb::OutcomeStatus::Timeout
+        );
+        assert_eq!(
+            LegError::classify(&Status::unavailable("connection refused")).outcome(),
+            pb::OutcomeStatus::Unavailable
+        );
+        assert_eq!(
+            LegError::classify(&Status::unavailable("identity rejected: x")).outcome(),
+            pb::OutcomeStatus::Rejected
+        );
         let not_found = LegError::classify(&Status::not_found("no such source"));
         assert!(not_found.is_answer());
-        assert_eq!(LegError::classify(&Status::internal("boom")).outcome(), pb::OutcomeStatus::Error);
+        assert_eq!(
+            LegError::classify(&Status::internal("boom")).outcome(),
+            pb::OutcomeStatus::Error
+        );
     }
 }

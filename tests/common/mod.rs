@@ -15,7 +15,10 @@ use dev_certs::DevPki;
 use gateway::config::{CustodianConfig, GatewayConfig};
 use helsedata::{
     identity,
-    proto::{custodian_catalogue_client::CustodianCatalogueClient, federated_catalogue_client::FederatedCatalogueClient},
+    proto::{
+        custodian_catalogue_client::CustodianCatalogueClient,
+        federated_catalogue_client::FederatedCatalogueClient,
+    },
     tls::{TlsFiles, TlsMaterial},
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -29,7 +32,8 @@ pub fn repo_path(relative: &str) -> PathBuf {
 /// The extracted seed catalogue in ../shared.
 pub fn seed_catalogue() -> Vec<serde_json::Value> {
     let path = repo_path("../shared/catalogue/seed-catalogue.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("seed catalogue is JSON")
 }
 
@@ -118,7 +122,12 @@ async fn ephemeral() -> (TcpListener, SocketAddr) {
 }
 
 /// Starts a custodian serving `catalogue` with the certificate of `cert_id`.
-pub async fn start_custodian(pki: &Pki, cert_id: &str, catalogue: Catalogue, latency: Duration) -> Running {
+pub async fn start_custodian(
+    pki: &Pki,
+    cert_id: &str,
+    catalogue: Catalogue,
+    latency: Duration,
+) -> Running {
     let tls = pki.custodian_tls(cert_id);
     let (listener, addr) = ephemeral().await;
     let (tx, rx) = oneshot::channel::<()>();
@@ -130,12 +139,17 @@ pub async fn start_custodian(pki: &Pki, cert_id: &str, catalogue: Catalogue, lat
             .await
             .expect("custodian serves");
     });
-    Running { addr, stop: Some(tx), handle: Some(handle) }
+    Running {
+        addr,
+        stop: Some(tx),
+        handle: Some(handle),
+    }
 }
 
 /// A gateway configuration for these custodians, with the bundled ownership lists.
 pub fn gateway_config(pki: &Pki, custodians: &[(&str, &Running)]) -> GatewayConfig {
-    let bundled = GatewayConfig::from_toml(gateway::config::DEFAULT_CONFIG).expect("bundled config");
+    let bundled =
+        GatewayConfig::from_toml(gateway::config::DEFAULT_CONFIG).expect("bundled config");
     let mut config = bundled.clone();
     config.listen = "127.0.0.1:0".parse().expect("addr");
     config.tls = pki.gateway_files();
@@ -171,9 +185,15 @@ pub async fn start_gateway(config: GatewayConfig) -> Running {
         let stopped = async move {
             let _ = rx.await;
         };
-        gateway::server::serve(config, listener, stopped).await.expect("gateway serves");
+        gateway::server::serve(config, listener, stopped)
+            .await
+            .expect("gateway serves");
     });
-    Running { addr, stop: Some(tx), handle: Some(handle) }
+    Running {
+        addr,
+        stop: Some(tx),
+        handle: Some(handle),
+    }
 }
 
 /// A developer's client of the gateway.
@@ -186,10 +206,18 @@ pub async fn gateway_client(pki: &Pki, gateway: &Running) -> FederatedCatalogueC
 }
 
 /// A developer's client of a custodian.
-pub async fn custodian_client(pki: &Pki, custodian: &Running, id: &str) -> CustodianCatalogueClient<Channel> {
+pub async fn custodian_client(
+    pki: &Pki,
+    custodian: &Running,
+    id: &str,
+) -> CustodianCatalogueClient<Channel> {
     let endpoint = pki
         .developer_tls()
-        .client_endpoint(&custodian.endpoint(), &identity::custodian_identity(id), None)
+        .client_endpoint(
+            &custodian.endpoint(),
+            &identity::custodian_identity(id),
+            None,
+        )
         .expect("endpoint");
     CustodianCatalogueClient::new(connect(endpoint).await)
 }
@@ -220,7 +248,10 @@ impl Federation {
     /// Starts everything; `adjust` may change the gateway configuration first.
     pub async fn start_with(adjust: impl FnOnce(&mut GatewayConfig)) -> Self {
         let catalogues = bundled();
-        let ids: Vec<String> = catalogues.iter().map(|c| c.custodian_id().to_string()).collect();
+        let ids: Vec<String> = catalogues
+            .iter()
+            .map(|c| c.custodian_id().to_string())
+            .collect();
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let pki = Pki::new(&id_refs);
         let mut custodians = Vec::new();
@@ -229,11 +260,17 @@ impl Federation {
             let running = start_custodian(&pki, &id, catalogue, Duration::ZERO).await;
             custodians.push((id, running));
         }
-        let refs: Vec<(&str, &Running)> = custodians.iter().map(|(id, r)| (id.as_str(), r)).collect();
+        let refs: Vec<(&str, &Running)> =
+            custodians.iter().map(|(id, r)| (id.as_str(), r)).collect();
         let mut config = gateway_config(&pki, &refs);
         adjust(&mut config);
         let gateway = start_gateway(config.clone()).await;
-        Self { pki, custodians, gateway, config }
+        Self {
+            pki,
+            custodians,
+            gateway,
+            config,
+        }
     }
 
     pub async fn client(&self) -> FederatedCatalogueClient<Channel> {
@@ -242,7 +279,11 @@ impl Federation {
 
     /// Stops one custodian (simulating an outage).
     pub async fn stop_custodian(&mut self, id: &str) {
-        let index = self.custodians.iter().position(|(c, _)| c == id).expect("custodian exists");
+        let index = self
+            .custodians
+            .iter()
+            .position(|(c, _)| c == id)
+            .expect("custodian exists");
         let (_, running) = self.custodians.remove(index);
         running.stop().await;
     }

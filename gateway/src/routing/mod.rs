@@ -54,7 +54,11 @@ pub fn validate_request(req: &pb::PlanApplicationRequest) -> Result<(), RequestE
         .filter_map(|(i, id)| check_variable_id(&format!("variable_ids[{i}]"), id).err());
     errors.extend(source_errors.chain(variable_errors).take(MAX_VIOLATIONS));
     errors.truncate(MAX_VIOLATIONS);
-    if errors.is_empty() { Ok(()) } else { Err(RequestError::InvalidArgument(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(RequestError::InvalidArgument(errors))
+    }
 }
 
 /// The data source id of a variable id `<data source id>/<name>`, or `None` when the id does not
@@ -62,7 +66,10 @@ pub fn validate_request(req: &pb::PlanApplicationRequest) -> Result<(), RequestE
 pub fn variable_source_id(variable_id: &str) -> Option<&str> {
     let (source, name) = variable_id.split_once('/')?;
     let source_ok = check_id("variable_id", source).is_ok();
-    let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     (source_ok && name_ok).then_some(source)
 }
 
@@ -73,7 +80,11 @@ pub fn requested_source_ids(req: &pb::PlanApplicationRequest) -> Vec<String> {
         .data_source_ids
         .iter()
         .map(String::as_str)
-        .chain(req.variable_ids.iter().filter_map(|v| variable_source_id(v)))
+        .chain(
+            req.variable_ids
+                .iter()
+                .filter_map(|v| variable_source_id(v)),
+        )
         .map(str::to_string)
         .collect();
     ids.sort();
@@ -88,7 +99,11 @@ const PURPOSES: [pb::Purpose; 5] = [
     pb::Purpose::Statistics,
     pb::Purpose::Other,
 ];
-const STAGES: [pb::ProjectStage; 3] = [pb::ProjectStage::New, pb::ProjectStage::Change, pb::ProjectStage::NewDataPeriod];
+const STAGES: [pb::ProjectStage; 3] = [
+    pb::ProjectStage::New,
+    pb::ProjectStage::Change,
+    pb::ProjectStage::NewDataPeriod,
+];
 const DATA_LEVELS: [pb::DataLevel; 3] = [
     pb::DataLevel::AnonymousAggregated,
     pb::DataLevel::DeidentifiedIndividual,
@@ -120,13 +135,28 @@ impl NamedValue for pb::DataLevel {
 
 /// Checks that a required enum field is set to a value the contract defines, naming the accepted
 /// values in the error.
-fn check_required_enum<E: NamedValue>(field: &str, value: i32, accepted: &[E]) -> Result<(), FieldError> {
-    let names = accepted.iter().map(|e| e.name()).collect::<Vec<_>>().join(", ");
+fn check_required_enum<E: NamedValue>(
+    field: &str,
+    value: i32,
+    accepted: &[E],
+) -> Result<(), FieldError> {
+    let names = accepted
+        .iter()
+        .map(|e| e.name())
+        .collect::<Vec<_>>()
+        .join(", ");
     if value == 0 {
-        return Err(FieldError::new(field, format!("{field} is required; accepted values: {names}")));
+        return Err(FieldError::new(
+            field,
+            format!("{field} is required; accepted values: {names}"),
+        ));
     }
-    check_enum::<E>(field, value)
-        .map_err(|_| FieldError::new(field, format!("{field} = {value} is not a known value; accepted values: {names}")))
+    check_enum::<E>(field, value).map_err(|_| {
+        FieldError::new(
+            field,
+            format!("{field} = {value} is not a known value; accepted values: {names}"),
+        )
+    })
 }
 
 /// Checks that the request names something, and not too much.
@@ -150,7 +180,10 @@ fn check_id_counts(req: &pb::PlanApplicationRequest) -> Vec<FieldError> {
     if req.variable_ids.len() > MAX_VARIABLE_IDS {
         errors.push(FieldError::new(
             "variable_ids",
-            format!("variable_ids has {} entries; at most {MAX_VARIABLE_IDS} are allowed", req.variable_ids.len()),
+            format!(
+                "variable_ids has {} entries; at most {MAX_VARIABLE_IDS} are allowed",
+                req.variable_ids.len()
+            ),
         ));
     }
     errors
@@ -197,26 +230,44 @@ mod tests {
 
     #[test]
     fn missing_purpose_is_invalid_and_lists_accepted_values() {
-        let req = pb::PlanApplicationRequest { purpose: 0, ..request() };
+        let req = pb::PlanApplicationRequest {
+            purpose: 0,
+            ..request()
+        };
         let err = validate_request(&req).expect_err("purpose is required");
         assert_eq!(fields(&err), vec!["purpose"]);
         let text = &err.violations()[0].description;
-        assert!(text.contains("required") && text.contains("PURPOSE_RESEARCH"), "{text}");
+        assert!(
+            text.contains("required") && text.contains("PURPOSE_RESEARCH"),
+            "{text}"
+        );
         let status: tonic::Status = err.into();
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
     }
 
     #[test]
     fn unknown_stage_and_data_level_values_are_invalid() {
-        let req = pb::PlanApplicationRequest { stage: 42, data_level: -1, ..request() };
+        let req = pb::PlanApplicationRequest {
+            stage: 42,
+            data_level: -1,
+            ..request()
+        };
         let err = validate_request(&req).expect_err("unknown enum values refused");
         assert_eq!(fields(&err), vec!["stage", "data_level"]);
-        assert!(err.violations()[0].description.contains("PROJECT_STAGE_NEW_DATA_PERIOD"));
+        assert!(
+            err.violations()[0]
+                .description
+                .contains("PROJECT_STAGE_NEW_DATA_PERIOD")
+        );
     }
 
     #[test]
     fn request_without_sources_or_variables_is_invalid() {
-        let req = pb::PlanApplicationRequest { data_source_ids: vec![], variable_ids: vec![], ..request() };
+        let req = pb::PlanApplicationRequest {
+            data_source_ids: vec![],
+            variable_ids: vec![],
+            ..request()
+        };
         let err = validate_request(&req).expect_err("empty request refused");
         assert_eq!(fields(&err), vec!["data_source_ids"]);
     }
@@ -224,17 +275,38 @@ mod tests {
     #[test]
     fn malformed_variable_ids_are_named_by_index() {
         let req = pb::PlanApplicationRequest {
-            variable_ids: vec!["mfr/birth_weight".into(), "birth_weight".into(), "mfr/Birth-Weight".into(), "MFR/x".into(), "mfr/".into()],
+            variable_ids: vec![
+                "mfr/birth_weight".into(),
+                "birth_weight".into(),
+                "mfr/Birth-Weight".into(),
+                "MFR/x".into(),
+                "mfr/".into(),
+            ],
             ..request()
         };
         let err = validate_request(&req).expect_err("malformed variable ids refused");
-        assert_eq!(fields(&err), vec!["variable_ids[1]", "variable_ids[2]", "variable_ids[3]", "variable_ids[4]"]);
-        assert!(err.violations()[0].description.contains("<data source id>/<name>"));
+        assert_eq!(
+            fields(&err),
+            vec![
+                "variable_ids[1]",
+                "variable_ids[2]",
+                "variable_ids[3]",
+                "variable_ids[4]"
+            ]
+        );
+        assert!(
+            err.violations()[0]
+                .description
+                .contains("<data source id>/<name>")
+        );
     }
 
     #[test]
     fn malformed_source_ids_are_named_by_index() {
-        let req = pb::PlanApplicationRequest { data_source_ids: vec!["npr".into(), "NPR".into()], ..request() };
+        let req = pb::PlanApplicationRequest {
+            data_source_ids: vec!["npr".into(), "NPR".into()],
+            ..request()
+        };
         let err = validate_request(&req).expect_err("malformed source id refused");
         assert_eq!(fields(&err), vec!["data_source_ids[1]"]);
     }
@@ -254,7 +326,10 @@ mod tests {
 
     #[test]
     fn variable_source_id_splits_well_formed_ids_only() {
-        assert_eq!(variable_source_id("npr-somatikk/main_diagnosis"), Some("npr-somatikk"));
+        assert_eq!(
+            variable_source_id("npr-somatikk/main_diagnosis"),
+            Some("npr-somatikk")
+        );
         assert_eq!(variable_source_id("npr"), None);
         assert_eq!(variable_source_id("/x"), None);
         assert_eq!(variable_source_id("npr/a/b"), None);
@@ -264,7 +339,11 @@ mod tests {
     fn requested_sources_include_variable_sources_once() {
         let req = pb::PlanApplicationRequest {
             data_source_ids: vec!["npr".into(), "mfr".into()],
-            variable_ids: vec!["mfr/birth_weight".into(), "msis/disease".into(), "bad".into()],
+            variable_ids: vec![
+                "mfr/birth_weight".into(),
+                "msis/disease".into(),
+                "bad".into(),
+            ],
             ..request()
         };
         assert_eq!(requested_source_ids(&req), vec!["mfr", "msis", "npr"]);

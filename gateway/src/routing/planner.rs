@@ -127,7 +127,13 @@ impl<'a> Planner<'a> {
     }
 
     /// Records one step of the reasoning.
-    fn trace(&mut self, rule: &str, source_id: &str, origin: impl Into<String>, explanation: impl Into<String>) {
+    fn trace(
+        &mut self,
+        rule: &str,
+        source_id: &str,
+        origin: impl Into<String>,
+        explanation: impl Into<String>,
+    ) {
         self.trace.push(pb::RuleTraceEntry {
             rule: rule.to_string(),
             data_source_id: source_id.to_string(),
@@ -152,9 +158,13 @@ impl<'a> Planner<'a> {
     /// Applies rules a to e and h to one source.
     fn route_source(&mut self, rs: &'a ResolvedSource) -> Routed<'a> {
         let chosen = self.choose_route(rs);
-        let registry = self.rules.helsedataservice_registry(&rs.source.id, &rs.source.parent_id);
+        let registry = self
+            .rules
+            .helsedataservice_registry(&rs.source.id, &rs.source.parent_id);
         let mut routed = match registry {
-            Some(name) if chosen.condition == Some(pb::RouteCondition::ChangeNewPeriodOrNonResearch) => {
+            Some(name)
+                if chosen.condition == Some(pb::RouteCondition::ChangeNewPeriodOrNonResearch) =>
+            {
                 self.trace_own_route_kept(rs, name, &chosen.route);
                 self.custodian_route(rs, &chosen.route, false)
             }
@@ -164,7 +174,9 @@ impl<'a> Planner<'a> {
         routed.delivered_by = self.delivered_by(rs);
         self.set_address(&mut routed, &chosen.route);
         if !chosen.route.note.trim().is_empty() {
-            routed.notes.push(format!("{}: {}", rs.source.id, chosen.route.note.trim()));
+            routed
+                .notes
+                .push(format!("{}: {}", rs.source.id, chosen.route.note.trim()));
         }
         if self.input.biomaterial_wanted {
             self.biomaterial(&mut routed);
@@ -185,7 +197,9 @@ impl<'a> Planner<'a> {
                     describe_route(&route)
                 );
                 self.trace("custodian.legacy-route", id, origin.as_str(), text);
-            } else if chosen.is_none() && condition_fits(condition, self.input.purpose, self.input.stage) {
+            } else if chosen.is_none()
+                && condition_fits(condition, self.input.purpose, self.input.stage)
+            {
                 let text = format!(
                     "The custodian publishes a separate route for {}, which fits this request ({}, {}): {}.",
                     condition_words(condition),
@@ -205,24 +219,44 @@ impl<'a> Planner<'a> {
 
     /// The custodian's default route (rule a, when no conditional route fits).
     fn default_route(&mut self, rs: &ResolvedSource) -> Chosen {
-        let route = rs.rules.route.clone().unwrap_or_else(|| pb::ApplicationRoute {
-            channel: pb::ApplicationChannel::Unknown as i32,
-            ..Default::default()
-        });
+        let route = rs
+            .rules
+            .route
+            .clone()
+            .unwrap_or_else(|| pb::ApplicationRoute {
+                channel: pb::ApplicationChannel::Unknown as i32,
+                ..Default::default()
+            });
         let text = match (&rs.rules.route, rs.rules.conditional_routes.is_empty()) {
-            (None, _) => "The custodian publishes no route for this source; it is treated as unknown.".to_string(),
+            (None, _) => {
+                "The custodian publishes no route for this source; it is treated as unknown."
+                    .to_string()
+            }
             (Some(_), true) => format!("The custodian's route: {}.", describe_route(&route)),
             (Some(_), false) => format!(
                 "None of the custodian's conditional routes fits this request; its default route applies: {}.",
                 describe_route(&route)
             ),
         };
-        self.trace("custodian.default-route", &rs.source.id, custodian_origin(rs), text);
-        Chosen { route, condition: None }
+        self.trace(
+            "custodian.default-route",
+            &rs.source.id,
+            custodian_origin(rs),
+            text,
+        );
+        Chosen {
+            route,
+            condition: None,
+        }
     }
 
     /// Rule b: Helsedataservice decides, through the common form.
-    fn helsedataservice_route(&mut self, rs: &'a ResolvedSource, registry: &str, route: &pb::ApplicationRoute) -> Routed<'a> {
+    fn helsedataservice_route(
+        &mut self,
+        rs: &'a ResolvedSource,
+        registry: &str,
+        route: &pb::ApplicationRoute,
+    ) -> Routed<'a> {
         let hds = &self.rules.helsedataservice;
         let text = format!(
             "The custodian publishes: {}. Since {}, {} ({}) decides access to {} under {}. {} {} The application goes through the common helsedata.no form and is decided by {}.",
@@ -236,7 +270,12 @@ impl<'a> Planner<'a> {
             hds.delivery,
             hds.name
         );
-        self.trace("national.helsedataservice-decides", &rs.source.id, ORIGIN_NATIONAL, text);
+        self.trace(
+            "national.helsedataservice-decides",
+            &rs.source.id,
+            ORIGIN_NATIONAL,
+            text,
+        );
         Routed {
             rs,
             channel: pb::ApplicationChannel::HelsedataForm,
@@ -249,7 +288,12 @@ impl<'a> Planner<'a> {
     }
 
     /// Rule b, exception: the custodian's own route for changes and non-research purposes stays.
-    fn trace_own_route_kept(&mut self, rs: &ResolvedSource, registry: &str, route: &pb::ApplicationRoute) {
+    fn trace_own_route_kept(
+        &mut self,
+        rs: &ResolvedSource,
+        registry: &str,
+        route: &pb::ApplicationRoute,
+    ) {
         let hds = &self.rules.helsedataservice;
         let decider = route_decider(rs, route);
         let text = format!(
@@ -262,14 +306,27 @@ impl<'a> Planner<'a> {
             decider,
             hds.exceptions
         );
-        self.trace("national.helsedataservice-decides", &rs.source.id, ORIGIN_NATIONAL, text.trim_end().to_string());
+        self.trace(
+            "national.helsedataservice-decides",
+            &rs.source.id,
+            ORIGIN_NATIONAL,
+            text.trim_end().to_string(),
+        );
     }
 
     /// Rules c and d: the custodian's own route, moved to the common form where it covers the
     /// custodian and the custodian publishes no usable channel of its own.
-    fn custodian_route(&mut self, rs: &'a ResolvedSource, route: &pb::ApplicationRoute, common_form_allowed: bool) -> Routed<'a> {
+    fn custodian_route(
+        &mut self,
+        rs: &'a ResolvedSource,
+        route: &pb::ApplicationRoute,
+        common_form_allowed: bool,
+    ) -> Routed<'a> {
         let mut channel = channel_of(route);
-        let movable = matches!(channel, pb::ApplicationChannel::Unknown | pb::ApplicationChannel::AltinnForm);
+        let movable = matches!(
+            channel,
+            pb::ApplicationChannel::Unknown | pb::ApplicationChannel::AltinnForm
+        );
         if common_form_allowed && movable && self.rules.common_form_covers(&rs.custodian_id) {
             let text = format!(
                 "The custodian publishes {}. {} The application is therefore planned through the common helsedata.no form.",
@@ -284,7 +341,12 @@ impl<'a> Planner<'a> {
             let text = format!(
                 "The custodian names no body that processes applications for this source; the data controller, {decided_by}, is taken to decide."
             );
-            self.trace("custodian.decided-by", &rs.source.id, custodian_origin(rs), text);
+            self.trace(
+                "custodian.decided-by",
+                &rs.source.id,
+                custodian_origin(rs),
+                text,
+            );
         }
         Routed {
             rs,
@@ -302,20 +364,32 @@ impl<'a> Planner<'a> {
         let published = rs.rules.delivered_by.trim();
         let processor = org_name(&rs.source.processor);
         let (body, text) = if !published.is_empty() {
-            (published.to_string(), format!("The custodian states that {published} prepares and delivers the data."))
+            (
+                published.to_string(),
+                format!("The custodian states that {published} prepares and delivers the data."),
+            )
         } else if !processor.is_empty() {
             (
                 processor.to_string(),
-                format!("The custodian names no delivering body; the register's processor, {processor}, is taken to deliver."),
+                format!(
+                    "The custodian names no delivering body; the register's processor, {processor}, is taken to deliver."
+                ),
             )
         } else {
             let controller = controller_name(rs);
             (
                 controller.clone(),
-                format!("The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver."),
+                format!(
+                    "The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver."
+                ),
             )
         };
-        self.trace("custodian.delivered-by", &rs.source.id, custodian_origin(rs), text);
+        self.trace(
+            "custodian.delivered-by",
+            &rs.source.id,
+            custodian_origin(rs),
+            text,
+        );
         body
     }
 
@@ -325,7 +399,12 @@ impl<'a> Planner<'a> {
         let email = rs.rules.contact_email.trim();
         let url = route.url.trim();
         let ask = format!("ask {}", controller_name(rs));
-        let first = |candidates: &[&str]| candidates.iter().find(|c| !c.is_empty()).map(|c| c.to_string());
+        let first = |candidates: &[&str]| {
+            candidates
+                .iter()
+                .find(|c| !c.is_empty())
+                .map(|c| c.to_string())
+        };
         routed.address = match routed.channel {
             pb::ApplicationChannel::HelsedataForm => self.rules.common_form.address.clone(),
             pb::ApplicationChannel::EmailToRegister => first(&[email]).unwrap_or_else(|| {
@@ -357,10 +436,13 @@ impl<'a> Planner<'a> {
         let rs = routed.rs;
         let (id, name) = (rs.source.id.as_str(), source_name(rs));
         let detail = parenthesised(rs.source.biomaterial_note.trim());
-        let availability = pb::BiomaterialAvailability::try_from(rs.source.biomaterial).unwrap_or_default();
+        let availability =
+            pb::BiomaterialAvailability::try_from(rs.source.biomaterial).unwrap_or_default();
         let text = match availability {
             pb::BiomaterialAvailability::ApplyWithData => {
-                let note = format!("{id}: apply for biological material from {name} in the same form as the data{detail}.");
+                let note = format!(
+                    "{id}: apply for biological material from {name} in the same form as the data{detail}."
+                );
                 routed.notes.push(note.clone());
                 note
             }
@@ -373,7 +455,8 @@ impl<'a> Planner<'a> {
                 note
             }
             pb::BiomaterialAvailability::None | pb::BiomaterialAvailability::Unspecified => {
-                let warning = format!("{id}: biological material was asked for, but {name} publishes none.");
+                let warning =
+                    format!("{id}: biological material was asked for, but {name} publishes none.");
                 self.warnings.push(warning.clone());
                 warning
             }
@@ -385,9 +468,18 @@ impl<'a> Planner<'a> {
 
     fn trace_national_prerequisites(&mut self) {
         let (p, s, l) = (self.input.purpose, self.input.stage, self.input.data_level);
-        let codes: Vec<&str> = self.rules.prerequisites_for(p, s, l).map(|r| r.code.get_ref().as_str()).collect();
+        let codes: Vec<&str> = self
+            .rules
+            .prerequisites_for(p, s, l)
+            .map(|r| r.code.get_ref().as_str())
+            .collect();
         let text = if codes.is_empty() {
-            format!("No national prerequisite applies to {}, {} and {}.", purpose_words(p), stage_words(s), level_words(l))
+            format!(
+                "No national prerequisite applies to {}, {} and {}.",
+                purpose_words(p),
+                stage_words(s),
+                level_words(l)
+            )
         } else {
             format!(
                 "For {}, {} and {} the national rules require: {}.",
@@ -427,7 +519,12 @@ impl<'a> Planner<'a> {
                 v.id,
                 level_words(self.input.data_level)
             );
-            self.trace("request.variable-identifiability", &v.data_source_id, ORIGIN_REQUEST, text);
+            self.trace(
+                "request.variable-identifiability",
+                &v.data_source_id,
+                ORIGIN_REQUEST,
+                text,
+            );
         }
     }
 
@@ -440,16 +537,28 @@ impl<'a> Planner<'a> {
             let key = (r.channel as i32, r.decided_by.clone(), r.address.clone());
             groups.entry(key).or_default().push(r);
         }
-        groups.into_iter().map(|(key, members)| self.application(key, members)).collect()
+        groups
+            .into_iter()
+            .map(|(key, members)| self.application(key, members))
+            .collect()
     }
 
-    fn application(&mut self, key: GroupKey, mut members: Vec<Routed<'a>>) -> pb::PlannedApplication {
+    fn application(
+        &mut self,
+        key: GroupKey,
+        mut members: Vec<Routed<'a>>,
+    ) -> pb::PlannedApplication {
         members.sort_by(|a, b| a.rs.source.id.cmp(&b.rs.source.id));
         let (channel_value, decided_by, address) = key;
-        let channel = pb::ApplicationChannel::try_from(channel_value).unwrap_or(pb::ApplicationChannel::Unknown);
+        let channel = pb::ApplicationChannel::try_from(channel_value)
+            .unwrap_or(pb::ApplicationChannel::Unknown);
         let ids: Vec<String> = members.iter().map(|m| m.rs.source.id.clone()).collect();
         let by_hds = decided_by == self.rules.helsedataservice.name;
-        let processed_by = members.iter().map(|m| m.processed_by.clone()).find(|p| !p.is_empty()).unwrap_or_default();
+        let processed_by = members
+            .iter()
+            .map(|m| m.processed_by.clone())
+            .find(|p| !p.is_empty())
+            .unwrap_or_default();
         pb::PlannedApplication {
             channel: channel_value,
             address,
@@ -486,7 +595,12 @@ impl<'a> Planner<'a> {
             }
             let codes: Vec<&str> = own.iter().map(|(code, _)| *code).collect();
             let text = format!("The custodian's own conditions add: {}.", codes.join(", "));
-            self.trace("custodian.prerequisites", &m.rs.source.id, custodian_origin(m.rs), text);
+            self.trace(
+                "custodian.prerequisites",
+                &m.rs.source.id,
+                custodian_origin(m.rs),
+                text,
+            );
             for (code, text) in &own {
                 merge_prerequisite(&mut list, code, text, std::slice::from_ref(&m.rs.source.id));
             }
@@ -497,7 +611,12 @@ impl<'a> Planner<'a> {
     // ---- j.: deadlines ---------------------------------------------------------------------
 
     /// Rule j: the statutory deadline (Helsedataservice only) and the sources' own deadlines.
-    fn deadlines(&mut self, members: &[Routed<'a>], ids: &[String], by_hds: bool) -> Vec<pb::Deadline> {
+    fn deadlines(
+        &mut self,
+        members: &[Routed<'a>],
+        ids: &[String],
+        by_hds: bool,
+    ) -> Vec<pb::Deadline> {
         let mut list = Vec::new();
         if by_hds {
             list.push(self.statutory_deadline(ids));
@@ -521,13 +640,22 @@ impl<'a> Planner<'a> {
     fn statutory_deadline(&mut self, ids: &[String]) -> pb::Deadline {
         let law = &self.rules.statutory_deadline;
         let days = self.rules.statutory_working_days(ids.len());
-        let scope = if ids.len() > 1 { "several sources" } else { "one source" };
+        let scope = if ids.len() > 1 {
+            "several sources"
+        } else {
+            "one source"
+        };
         let text = format!(
             "{}: {days} working days for an application that concerns {scope}, counted from {}.",
             law.legal_basis, law.clock_starts
         );
         let explanation = format!("{} The application covers {}.", text, ids.join(", "));
-        self.trace("national.statutory-deadline", "", ORIGIN_NATIONAL, explanation);
+        self.trace(
+            "national.statutory-deadline",
+            "",
+            ORIGIN_NATIONAL,
+            explanation,
+        );
         pb::Deadline {
             applies_to: format!("statutory deadline, application concerning {scope}"),
             days: Some(days),
@@ -543,9 +671,17 @@ impl<'a> Planner<'a> {
             return Vec::new();
         }
         let level = self.input.data_level;
-        let fitting: Vec<pb::Deadline> = all.iter().filter(|d| deadline_level(&d.applies_to) == Some(level)).cloned().collect();
+        let fitting: Vec<pb::Deadline> = all
+            .iter()
+            .filter(|d| deadline_level(&d.applies_to) == Some(level))
+            .cloned()
+            .collect();
         let text = if fitting.is_empty() {
-            format!("The custodian publishes {} deadline(s), none specific to {}; all are listed.", all.len(), level_words(level))
+            format!(
+                "The custodian publishes {} deadline(s), none specific to {}; all are listed.",
+                all.len(),
+                level_words(level)
+            )
         } else {
             format!(
                 "The custodian publishes {} deadline(s); the {} that concern {} are listed.",
@@ -554,27 +690,56 @@ impl<'a> Planner<'a> {
                 level_words(level)
             )
         };
-        self.trace("custodian.deadlines", &rs.source.id, custodian_origin(rs), text);
-        if fitting.is_empty() { all.clone() } else { fitting }
+        self.trace(
+            "custodian.deadlines",
+            &rs.source.id,
+            custodian_origin(rs),
+            text,
+        );
+        if fitting.is_empty() {
+            all.clone()
+        } else {
+            fitting
+        }
     }
 
     // ---- k.: invoices ----------------------------------------------------------------------
 
     /// Rule k: the Helsedataservice fee for the common form, and each source's prices.
-    fn invoices(&mut self, channel: pb::ApplicationChannel, members: &[Routed<'a>], ids: &[String]) -> Vec<pb::Invoice> {
+    fn invoices(
+        &mut self,
+        channel: pb::ApplicationChannel,
+        members: &[Routed<'a>],
+        ids: &[String],
+    ) -> Vec<pb::Invoice> {
         let mut list: Vec<pb::Invoice> = Vec::new();
         if channel == pb::ApplicationChannel::HelsedataForm {
             let fees = &self.rules.fees;
-            let reason = format!("{} (charged since {})", fees.application_fee_text, fees.since.get_ref());
-            merge_invoice(&mut list, &fees.application_fee_invoiced_by, &reason, None, ids);
+            let reason = format!(
+                "{} (charged since {})",
+                fees.application_fee_text,
+                fees.since.get_ref()
+            );
+            merge_invoice(
+                &mut list,
+                &fees.application_fee_invoiced_by,
+                &reason,
+                None,
+                ids,
+            );
             let text = format!(
-                "Since {}, {} invoices for {} filed through the helsedata.no form; {}.",
+                "Since {}, {} invoices for {} when it is filed through the helsedata.no form; the register holders invoice separately for {}.",
                 fees.since.get_ref(),
                 fees.application_fee_invoiced_by,
                 fees.application_fee_text,
                 fees.preparation_text
             );
-            self.trace("national.fees", "", ORIGIN_NATIONAL, format!("{text} Applies to {}.", ids.join(", ")));
+            self.trace(
+                "national.fees",
+                "",
+                ORIGIN_NATIONAL,
+                format!("{text} Applies to {}.", ids.join(", ")),
+            );
         }
         for m in members {
             self.source_invoices(m, &mut list);
@@ -588,21 +753,50 @@ impl<'a> Planner<'a> {
         if rs.rules.prices.is_empty() {
             let reason = format!("{}; price not published", self.rules.fees.preparation_text);
             merge_invoice(list, &m.delivered_by, &reason, None, id);
-            let text = format!("The custodian publishes no price; expect an invoice from {} for preparing the data.", m.delivered_by);
-            self.trace("custodian.prices", &rs.source.id, custodian_origin(rs), text);
+            let text = format!(
+                "The custodian publishes no price; expect an invoice from {} for preparing the data.",
+                m.delivered_by
+            );
+            self.trace(
+                "custodian.prices",
+                &rs.source.id,
+                custodian_origin(rs),
+                text,
+            );
             return;
         }
         for price in &rs.rules.prices {
-            let by = if price.invoiced_by.trim().is_empty() { m.delivered_by.as_str() } else { price.invoiced_by.trim() };
-            let reason = if price.text.trim().is_empty() { "data preparation" } else { price.text.trim() };
+            let by = if price.invoiced_by.trim().is_empty() {
+                m.delivered_by.as_str()
+            } else {
+                price.invoiced_by.trim()
+            };
+            let reason = if price.text.trim().is_empty() {
+                "data preparation"
+            } else {
+                price.text.trim()
+            };
             merge_invoice(list, by, reason, Some(price.clone()), id);
-            self.trace("custodian.prices", &rs.source.id, custodian_origin(rs), format!("The custodian publishes a price: {}.", price_words(price, by)));
+            self.trace(
+                "custodian.prices",
+                &rs.source.id,
+                custodian_origin(rs),
+                format!(
+                    "The custodian publishes a price: {}.",
+                    price_words(price, by)
+                ),
+            );
         }
     }
 
     // ---- notes -----------------------------------------------------------------------------
 
-    fn application_notes(&mut self, members: &[Routed<'a>], ids: &[String], by_hds: bool) -> Vec<String> {
+    fn application_notes(
+        &mut self,
+        members: &[Routed<'a>],
+        ids: &[String],
+        by_hds: bool,
+    ) -> Vec<String> {
         let mut notes: Vec<String> = Vec::new();
         for n in members.iter().flat_map(|m| m.notes.iter()) {
             push_unique(&mut notes, n.clone());
@@ -619,8 +813,21 @@ impl<'a> Planner<'a> {
         }
         if self.input.data_level == pb::DataLevel::AnonymousAggregated {
             let anon = &self.rules.anonymous_data;
-            notes.push(format!("Anonymous data ({}): {}", anon.legal_basis, anon.text));
-            self.trace("national.anonymous-data", "", ORIGIN_NATIONAL, format!("{} ({}). Applies to {}.", anon.text, anon.legal_basis, ids.join(", ")));
+            notes.push(format!(
+                "Anonymous data ({}): {}",
+                anon.legal_basis, anon.text
+            ));
+            self.trace(
+                "national.anonymous-data",
+                "",
+                ORIGIN_NATIONAL,
+                format!(
+                    "{} ({}). Applies to {}.",
+                    anon.text,
+                    anon.legal_basis,
+                    ids.join(", ")
+                ),
+            );
             self.anonymous_variables_note(ids, &mut notes);
         }
         notes
@@ -628,14 +835,24 @@ impl<'a> Planner<'a> {
 
     /// Rule i, second part: variables asked for at the anonymous level become tables.
     fn anonymous_variables_note(&mut self, ids: &[String], notes: &mut Vec<String>) {
-        let count = self.input.variables.iter().filter(|v| ids.contains(&v.data_source_id)).count();
+        let count = self
+            .input
+            .variables
+            .iter()
+            .filter(|v| ids.contains(&v.data_source_id))
+            .count();
         if count == 0 {
             return;
         }
         let text = format!(
             "{count} named variable(s) from these sources are asked for at the anonymous level: they will be delivered as aggregated tables, not as individual records; describe the tables in the table shells."
         );
-        self.trace("request.variable-identifiability", "", ORIGIN_REQUEST, text.clone());
+        self.trace(
+            "request.variable-identifiability",
+            "",
+            ORIGIN_REQUEST,
+            text.clone(),
+        );
         notes.push(text);
     }
 
@@ -668,7 +885,8 @@ impl<'a> Planner<'a> {
             ));
         }
         if !plan.possible {
-            self.warnings.push("Linkage as asked is not possible: see the linkage blockers.".to_string());
+            self.warnings
+                .push("Linkage as asked is not possible: see the linkage blockers.".to_string());
         }
         plan
     }
@@ -679,40 +897,66 @@ impl<'a> Planner<'a> {
         let (id, name) = (rs.source.id.as_str(), source_name(rs));
         let reason = match policy {
             pb::LinkagePolicy::Allowed => {
-                let text = "The custodian allows linkage, given approvals for every source involved.";
+                let text =
+                    "The custodian allows linkage, given approvals for every source involved.";
                 self.trace("custodian.linkage", id, custodian_origin(rs), text);
                 None
             }
             pb::LinkagePolicy::NotPossible => {
                 plan.possible = false;
-                Some(format!("{name} is de-identified: it cannot be linked to persons, over time or with other sources."))
+                Some(format!(
+                    "{name} is de-identified: it cannot be linked to persons, over time or with other sources."
+                ))
             }
             pb::LinkagePolicy::OwnPseudonymModelOnly => {
-                let by = if rules.linked_by.trim().is_empty() { "a trusted third party" } else { rules.linked_by.trim() };
-                Some(format!("{name} can be linked only through its own pseudonym model; {by} assigns the pseudonyms."))
+                let by = if rules.linked_by.trim().is_empty() {
+                    "a trusted third party"
+                } else {
+                    rules.linked_by.trim()
+                };
+                Some(format!(
+                    "{name} can be linked only through its own pseudonym model; {by} assigns the pseudonyms."
+                ))
             }
             pb::LinkagePolicy::AnonymousOutputOnly => {
                 if self.input.data_level != pb::DataLevel::AnonymousAggregated {
                     plan.notes.push(format!("{id}: the request asks for {}, but linked data from {name} leave only in anonymous form.", level_words(self.input.data_level)));
                 }
-                Some(format!("Linked data from {name} must leave {} in anonymous form.", controller_name(rs)))
+                Some(format!(
+                    "Linked data from {name} must leave {} in anonymous form.",
+                    controller_name(rs)
+                ))
             }
             pb::LinkagePolicy::Unknown | pb::LinkagePolicy::Unspecified => {
-                let note = format!("{id}: the custodian does not say whether {name} can be linked; ask {}.", contact_words(rs));
+                let note = format!(
+                    "{id}: the custodian does not say whether {name} can be linked; ask {}.",
+                    contact_words(rs)
+                );
                 self.trace("custodian.linkage", id, custodian_origin(rs), note.clone());
                 plan.notes.push(note);
                 None
             }
         };
         if let Some(reason) = reason {
-            self.trace("custodian.linkage", id, custodian_origin(rs), reason.clone());
+            self.trace(
+                "custodian.linkage",
+                id,
+                custodian_origin(rs),
+                reason.clone(),
+            );
             plan.blockers.push(pb::LinkageBlocker {
                 data_source_id: id.to_string(),
                 policy: policy as i32,
                 reason,
             });
         }
-        plan.notes.extend(rules.notes.iter().filter(|n| !n.trim().is_empty()).map(|n| format!("{id}: {}", n.trim())));
+        plan.notes.extend(
+            rules
+                .notes
+                .iter()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| format!("{id}: {}", n.trim())),
+        );
     }
 
     /// The body that performs the linkage: one a source names, else SSB when an SSB statistics
@@ -730,18 +974,29 @@ impl<'a> Planner<'a> {
             if bodies.len() > 1 {
                 notes.push(format!("The sources name different bodies that link ({}); the register holders settle which one does it.", bodies.join(", ")));
             }
-            self.trace("custodian.linkage", &rs.source.id, custodian_origin(rs), format!("The custodian names {by} as the body that performs linkage."));
+            self.trace(
+                "custodian.linkage",
+                &rs.source.id,
+                custodian_origin(rs),
+                format!("The custodian names {by} as the body that performs linkage."),
+            );
             return by.to_string();
         }
         let ssb = sources.iter().find(|rs| {
-            rs.custodian_id == SSB_CUSTODIAN_ID && rs.source.kind == pb::DataSourceKind::StatisticsDataset as i32
+            rs.custodian_id == SSB_CUSTODIAN_ID
+                && rs.source.kind == pb::DataSourceKind::StatisticsDataset as i32
         });
         if let Some(rs) = ssb {
             let text = format!(
                 "No source names a body that links; {} is a statistics dataset of SSB, and SSB links its own data with other sources, so {SSB_NAME} is expected to perform the linkage.",
                 rs.source.id
             );
-            self.trace("custodian.linkage", &rs.source.id, custodian_origin(rs), text);
+            self.trace(
+                "custodian.linkage",
+                &rs.source.id,
+                custodian_origin(rs),
+                text,
+            );
             return SSB_NAME.to_string();
         }
         if sources.len() > 1 {
@@ -760,7 +1015,7 @@ impl<'a> Planner<'a> {
         }
         let a = &self.rules.appeals;
         let text = format!(
-            "A decision of {} may be appealed to {} within {}; if it is upheld, the case goes to {}.",
+            "A decision of {} may be appealed to {}, within {}; if the decision is upheld, the case goes on to {}.",
             a.decision_by, a.send_to, a.time_limit, a.final_instance
         );
         self.trace("national.appeals", "", ORIGIN_NATIONAL, text);
@@ -797,13 +1052,17 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let ids = sorted(ids);
-            self.warnings.push(format!("{message}: {}.", ids.join(", ")));
+            self.warnings
+                .push(format!("{message}: {}.", ids.join(", ")));
             for id in &ids {
                 self.trace(rule, id, ORIGIN_REQUEST, format!("{message}."));
             }
         }
         if nothing_resolved {
-            self.warnings.push("No application could be planned: none of the requested sources could be resolved.".to_string());
+            self.warnings.push(
+                "No application could be planned: none of the requested sources could be resolved."
+                    .to_string(),
+            );
         }
     }
 }
@@ -811,11 +1070,20 @@ impl<'a> Planner<'a> {
 // ---- helpers ---------------------------------------------------------------------------------
 
 /// Whether a conditional route's condition fits the request (rule a). Legacy routes never fit.
-fn condition_fits(condition: pb::RouteCondition, purpose: pb::Purpose, stage: pb::ProjectStage) -> bool {
+fn condition_fits(
+    condition: pb::RouteCondition,
+    purpose: pb::Purpose,
+    stage: pb::ProjectStage,
+) -> bool {
     match condition {
-        pb::RouteCondition::NewResearchProject => purpose == pb::Purpose::Research && stage == pb::ProjectStage::New,
+        pb::RouteCondition::NewResearchProject => {
+            purpose == pb::Purpose::Research && stage == pb::ProjectStage::New
+        }
         pb::RouteCondition::ChangeNewPeriodOrNonResearch => {
-            matches!(stage, pb::ProjectStage::Change | pb::ProjectStage::NewDataPeriod) || purpose != pb::Purpose::Research
+            matches!(
+                stage,
+                pb::ProjectStage::Change | pb::ProjectStage::NewDataPeriod
+            ) || purpose != pb::Purpose::Research
         }
         pb::RouteCondition::Legacy | pb::RouteCondition::Unspecified => false,
     }
@@ -837,7 +1105,10 @@ fn deadline_level(applies_to: &str) -> Option<pb::DataLevel> {
 }
 
 /// The prerequisites a custodian's own facts add for one source (rule g).
-fn custodian_prerequisites(rs: &ResolvedSource, level: pb::DataLevel) -> Vec<(&'static str, String)> {
+fn custodian_prerequisites(
+    rs: &ResolvedSource,
+    level: pb::DataLevel,
+) -> Vec<(&'static str, String)> {
     let mut list = Vec::new();
     if rs.rules.contact_before_applying {
         list.push((
@@ -845,17 +1116,30 @@ fn custodian_prerequisites(rs: &ResolvedSource, level: pb::DataLevel) -> Vec<(&'
             format!("Contact {} before you apply.", contact_words(rs)),
         ));
     }
-    for requirement in rs.rules.requirements.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+    for requirement in rs
+        .rules
+        .requirements
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+    {
         list.push(("custodian-requirement", requirement.to_string()));
     }
-    let individual = matches!(level, pb::DataLevel::DeidentifiedIndividual | pb::DataLevel::IdentifiableIndividual);
+    let individual = matches!(
+        level,
+        pb::DataLevel::DeidentifiedIndividual | pb::DataLevel::IdentifiableIndividual
+    );
     if individual && rs.source.consent == pb::ConsentRequirement::Required as i32 {
         list.push((
             "consent-scope",
             "The people in the source were registered with their consent: the intended use must lie within what they consented to.".to_string(),
         ));
     }
-    let provision = rs.source.legal_basis.as_ref().map_or("", |l| l.purpose_provision.trim());
+    let provision = rs
+        .source
+        .legal_basis
+        .as_ref()
+        .map_or("", |l| l.purpose_provision.trim());
     if !provision.is_empty() {
         list.push((
             "purpose-match",
@@ -878,8 +1162,17 @@ fn merge_prerequisite(list: &mut Vec<pb::Prerequisite>, code: &str, text: &str, 
 }
 
 /// Adds an invoice, or adds the sources to an identical one already listed.
-fn merge_invoice(list: &mut Vec<pb::Invoice>, by: &str, reason: &str, price: Option<pb::Price>, ids: &[String]) {
-    match list.iter_mut().find(|i| i.invoiced_by == by && i.reason == reason && i.price == price) {
+fn merge_invoice(
+    list: &mut Vec<pb::Invoice>,
+    by: &str,
+    reason: &str,
+    price: Option<pb::Price>,
+    ids: &[String],
+) {
+    match list
+        .iter_mut()
+        .find(|i| i.invoiced_by == by && i.reason == reason && i.price == price)
+    {
         Some(i) => union_into(&mut i.data_source_ids, ids),
         None => list.push(pb::Invoice {
             invoiced_by: by.to_string(),
@@ -926,22 +1219,34 @@ fn org_name(org: &Option<pb::Organisation>) -> &str {
 
 /// The data controller's name; the processor's or the custodian id when none is given.
 fn controller_name(rs: &ResolvedSource) -> String {
-    [org_name(&rs.source.controller), org_name(&rs.source.processor), rs.custodian_id.as_str()]
-        .into_iter()
-        .find(|n| !n.is_empty())
-        .unwrap_or_default()
-        .to_string()
+    [
+        org_name(&rs.source.controller),
+        org_name(&rs.source.processor),
+        rs.custodian_id.as_str(),
+    ]
+    .into_iter()
+    .find(|n| !n.is_empty())
+    .unwrap_or_default()
+    .to_string()
 }
 
 /// The body that decides on a custodian's route: its processing body, else the controller.
 fn route_decider(rs: &ResolvedSource, route: &pb::ApplicationRoute) -> String {
     let processed_by = route.processed_by.trim();
-    if processed_by.is_empty() { controller_name(rs) } else { processed_by.to_string() }
+    if processed_by.is_empty() {
+        controller_name(rs)
+    } else {
+        processed_by.to_string()
+    }
 }
 
 /// Whom to ask about a source: the controller, with the contact address when one is published.
 fn contact_words(rs: &ResolvedSource) -> String {
-    format!("{}{}", controller_name(rs), parenthesised(rs.rules.contact_email.trim()))
+    format!(
+        "{}{}",
+        controller_name(rs),
+        parenthesised(rs.rules.contact_email.trim())
+    )
 }
 
 /// A source's name for explanations: its Norwegian name, else its abbreviation, else its id.
@@ -955,7 +1260,11 @@ fn source_name(rs: &ResolvedSource) -> String {
 }
 
 fn parenthesised(text: &str) -> String {
-    if text.is_empty() { String::new() } else { format!(" ({text})") }
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(" ({text})")
+    }
 }
 
 fn operated_by_words(rules: &NationalRules) -> String {
@@ -963,24 +1272,45 @@ fn operated_by_words(rules: &NationalRules) -> String {
     if hds.formerly_operated_by.is_empty() {
         format!("run by {}", hds.operated_by)
     } else {
-        format!("run by {}, earlier by {}", hds.operated_by, hds.formerly_operated_by)
+        format!(
+            "run by {}, earlier by {}",
+            hds.operated_by, hds.formerly_operated_by
+        )
     }
 }
 
 fn describe_route(route: &pb::ApplicationRoute) -> String {
     let by = route.processed_by.trim();
-    let processed = if by.is_empty() { String::new() } else { format!(", processed by {by}") };
-    format!("{}{}{}", channel_words(channel_of(route)), processed, parenthesised(route.url.trim()))
+    let processed = if by.is_empty() {
+        String::new()
+    } else {
+        format!(", processed by {by}")
+    };
+    format!(
+        "{}{}{}",
+        channel_words(channel_of(route)),
+        processed,
+        parenthesised(route.url.trim())
+    )
 }
 
 fn price_words(price: &pb::Price, by: &str) -> String {
     let mut text = format!("{by} invoices {}", price.text.trim());
     if let Some(amount) = price.amount_nok {
-        let unit = if price.unit.is_empty() { String::new() } else { format!(" per {}", price.unit) };
+        let unit = if price.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" per {}", price.unit)
+        };
         text.push_str(&format!(", NOK {amount} excluding VAT{unit}"));
     }
     if let Some(min) = price.minimum_units {
-        text.push_str(&format!(", at least {min} {}", if price.unit.is_empty() { "units" } else { &price.unit }));
+        let unit = if price.unit.is_empty() {
+            "unit"
+        } else {
+            price.unit.as_str()
+        };
+        text.push_str(&format!(", at least {min} × {unit}"));
     }
     text
 }
@@ -990,8 +1320,12 @@ fn channel_words(channel: pb::ApplicationChannel) -> &'static str {
         pb::ApplicationChannel::HelsedataForm => "the common helsedata.no application form",
         pb::ApplicationChannel::AltinnForm => "its own e-form behind an Altinn login",
         pb::ApplicationChannel::EmailToRegister => "an application sent to the register by e-mail",
-        pb::ApplicationChannel::RegisterWebsite => "the form or instructions on the register's own website",
-        pb::ApplicationChannel::Unknown | pb::ApplicationChannel::Unspecified => "no application route",
+        pb::ApplicationChannel::RegisterWebsite => {
+            "the form or instructions on the register's own website"
+        }
+        pb::ApplicationChannel::Unknown | pb::ApplicationChannel::Unspecified => {
+            "no application route"
+        }
     }
 }
 
@@ -1057,7 +1391,11 @@ mod tests {
         })
     }
 
-    fn route(channel: pb::ApplicationChannel, processed_by: &str, url: &str) -> pb::ApplicationRoute {
+    fn route(
+        channel: pb::ApplicationChannel,
+        processed_by: &str,
+        url: &str,
+    ) -> pb::ApplicationRoute {
         pb::ApplicationRoute {
             channel: channel as i32,
             processed_by: processed_by.to_string(),
@@ -1082,7 +1420,12 @@ mod tests {
     }
 
     /// A source of `custodian` controlled by `controller`, with the default route `r`.
-    fn source(id: &str, custodian: &str, controller: &str, r: pb::ApplicationRoute) -> ResolvedSource {
+    fn source(
+        id: &str,
+        custodian: &str,
+        controller: &str,
+        r: pb::ApplicationRoute,
+    ) -> ResolvedSource {
         ResolvedSource {
             source: pb::DataSource {
                 id: id.to_string(),
@@ -1108,16 +1451,34 @@ mod tests {
     }
 
     fn npr_like(id: &str, parent: &str) -> ResolvedSource {
-        let mut s = source("x", "helsedirektoratet", "Helsedirektoratet", route(pb::ApplicationChannel::HelsedataForm, "Helsedirektoratet", ""));
-        s.source.id = id.to_string();
+        let mut s = source(
+            id,
+            "helsedirektoratet",
+            "Helsedirektoratet",
+            route(
+                pb::ApplicationChannel::HelsedataForm,
+                "Helsedirektoratet",
+                "",
+            ),
+        );
         s.source.parent_id = parent.to_string();
         s.source.processor = org("Helsedirektoratet");
-        s.rules.data_source_id = id.to_string();
         s.rules.conditional_routes = vec![
-            conditional(pb::RouteCondition::NewResearchProject, route(pb::ApplicationChannel::HelsedataForm, "Helsedirektoratet", "")),
+            conditional(
+                pb::RouteCondition::NewResearchProject,
+                route(
+                    pb::ApplicationChannel::HelsedataForm,
+                    "Helsedirektoratet",
+                    "",
+                ),
+            ),
             conditional(
                 pb::RouteCondition::ChangeNewPeriodOrNonResearch,
-                route(pb::ApplicationChannel::RegisterWebsite, "Helsedirektoratet", "https://www.helsedirektoratet.no/npr"),
+                route(
+                    pb::ApplicationChannel::RegisterWebsite,
+                    "Helsedirektoratet",
+                    "https://www.helsedirektoratet.no/npr",
+                ),
             ),
         ];
         s.rules.delivered_by = "Helsedirektoratet".into();
@@ -1151,7 +1512,12 @@ mod tests {
     }
 
     fn moba_like() -> ResolvedSource {
-        let mut s = source("moba", "fhi", "Folkehelseinstituttet (FHI)", route(pb::ApplicationChannel::HelsedataForm, "FHI", ""));
+        let mut s = source(
+            "moba",
+            "fhi",
+            "Folkehelseinstituttet (FHI)",
+            route(pb::ApplicationChannel::HelsedataForm, "FHI", ""),
+        );
         s.source.kind = pb::DataSourceKind::PopulationHealthSurvey as i32;
         s.source.consent = pb::ConsentRequirement::Required as i32;
         s.source.biomaterial = pb::BiomaterialAvailability::ApplyWithData as i32;
@@ -1160,34 +1526,59 @@ mod tests {
     }
 
     fn krg_brystkreft() -> ResolvedSource {
-        let mut s = source("krg-brystkreft", "kreftregisteret", "Kreftregisteret", route(pb::ApplicationChannel::HelsedataForm, "", ""));
+        let mut s = source(
+            "krg-brystkreft",
+            "kreftregisteret",
+            "Kreftregisteret",
+            route(pb::ApplicationChannel::HelsedataForm, "", ""),
+        );
         s.source.parent_id = "kreftregisteret".into();
         s.source.kind = pb::DataSourceKind::NationalQualityRegister as i32;
         s
     }
 
     fn ssb_inntekt() -> ResolvedSource {
-        let mut s = source("ssb-inntekt", "ssb", "Statistisk sentralbyrå (SSB)", route(pb::ApplicationChannel::Unknown, "", ""));
+        let mut s = source(
+            "ssb-inntekt",
+            "ssb",
+            "Statistisk sentralbyrå (SSB)",
+            route(pb::ApplicationChannel::Unknown, "", ""),
+        );
         s.source.kind = pb::DataSourceKind::StatisticsDataset as i32;
         s.rules.linkage = linkage(pb::LinkagePolicy::Unknown, "");
         s
     }
 
     fn cprn_like() -> ResolvedSource {
-        let mut s = source("cprn", "siv", "Sykehuset i Vestfold HF (SiV)", route(pb::ApplicationChannel::EmailToRegister, "", ""));
+        let mut s = source(
+            "cprn",
+            "siv",
+            "Sykehuset i Vestfold HF (SiV)",
+            route(pb::ApplicationChannel::EmailToRegister, "", ""),
+        );
         s.source.kind = pb::DataSourceKind::NationalQualityRegister as i32;
         s.rules.contact_email = "cprnregister@siv.no".into();
         s
     }
 
     fn nois_like() -> ResolvedSource {
-        let mut s = source("nois", "fhi", "Folkehelseinstituttet (FHI)", route(pb::ApplicationChannel::HelsedataForm, "", ""));
+        let mut s = source(
+            "nois",
+            "fhi",
+            "Folkehelseinstituttet (FHI)",
+            route(pb::ApplicationChannel::HelsedataForm, "", ""),
+        );
         s.source.identifiability = pb::Identifiability::DeIdentified as i32;
         s.rules.linkage = linkage(pb::LinkagePolicy::NotPossible, "");
         s
     }
 
-    fn input(purpose: pb::Purpose, stage: pb::ProjectStage, level: pb::DataLevel, mut sources: Vec<ResolvedSource>) -> PlanInput {
+    fn input(
+        purpose: pb::Purpose,
+        stage: pb::ProjectStage,
+        level: pb::DataLevel,
+        mut sources: Vec<ResolvedSource>,
+    ) -> PlanInput {
         sources.sort_by(|a, b| a.source.id.cmp(&b.source.id));
         PlanInput {
             purpose,
@@ -1207,7 +1598,11 @@ mod tests {
         input(pb::Purpose::Research, pb::ProjectStage::New, level, sources)
     }
 
-    fn variable(source: &str, name: &str, identifiability: pb::VariableIdentifiability) -> pb::Variable {
+    fn variable(
+        source: &str,
+        name: &str,
+        identifiability: pb::VariableIdentifiability,
+    ) -> pb::Variable {
         pb::Variable {
             id: format!("{source}/{name}"),
             data_source_id: source.to_string(),
@@ -1220,19 +1615,39 @@ mod tests {
     // ---- assertion helpers -----------------------------------------------------------------
 
     fn only_application(plan: &pb::ApplicationPlan) -> &pb::PlannedApplication {
-        assert_eq!(plan.applications.len(), 1, "one application expected: {:#?}", plan.applications);
+        assert_eq!(
+            plan.applications.len(),
+            1,
+            "one application expected: {:#?}",
+            plan.applications
+        );
         &plan.applications[0]
     }
 
-    fn application_for<'p>(plan: &'p pb::ApplicationPlan, source_id: &str) -> &'p pb::PlannedApplication {
+    fn application_for<'p>(
+        plan: &'p pb::ApplicationPlan,
+        source_id: &str,
+    ) -> &'p pb::PlannedApplication {
         plan.applications
             .iter()
             .find(|a| a.data_source_ids.iter().any(|id| id == source_id))
-            .unwrap_or_else(|| panic!("no application covers {source_id}: {:#?}", plan.applications))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no application covers {source_id}: {:#?}",
+                    plan.applications
+                )
+            })
     }
 
-    fn traces<'p>(plan: &'p pb::ApplicationPlan, rule: &str, source_id: &str) -> Vec<&'p pb::RuleTraceEntry> {
-        plan.trace.iter().filter(|t| t.rule == rule && t.data_source_id == source_id).collect()
+    fn traces<'p>(
+        plan: &'p pb::ApplicationPlan,
+        rule: &str,
+        source_id: &str,
+    ) -> Vec<&'p pb::RuleTraceEntry> {
+        plan.trace
+            .iter()
+            .filter(|t| t.rule == rule && t.data_source_id == source_id)
+            .collect()
     }
 
     fn codes(app: &pb::PlannedApplication) -> Vec<&str> {
@@ -1247,31 +1662,71 @@ mod tests {
     }
 
     fn statutory_days(app: &pb::PlannedApplication) -> Option<u32> {
-        app.deadlines.iter().find(|d| d.applies_to.starts_with("statutory")).and_then(|d| d.days)
+        app.deadlines
+            .iter()
+            .find(|d| d.applies_to.starts_with("statutory"))
+            .and_then(|d| d.days)
     }
 
     // ---- a. and b.: Helsedataservice and the custodian's conditional routes ------------------
 
     #[test]
     fn npr_new_research_project_is_decided_by_helsedataservice_through_the_common_form() {
-        let plan = plan(&research_new(pb::DataLevel::DeidentifiedIndividual, vec![npr_like("npr", "")]), &rules());
+        let plan = plan(
+            &research_new(
+                pb::DataLevel::DeidentifiedIndividual,
+                vec![npr_like("npr", "")],
+            ),
+            &rules(),
+        );
         let app = only_application(&plan);
         assert_eq!(app.channel, pb::ApplicationChannel::HelsedataForm as i32);
         assert_eq!(app.decided_by, "Helsedataservice");
         assert_eq!(app.processed_by, "Helsedataservice");
         assert_eq!(app.address, "https://helsedata.no");
-        assert_eq!(app.deliveries, vec![pb::Delivery { data_source_id: "npr".into(), delivered_by: "Helsedirektoratet".into() }]);
+        assert_eq!(
+            app.deliveries,
+            vec![pb::Delivery {
+                data_source_id: "npr".into(),
+                delivered_by: "Helsedirektoratet".into()
+            }]
+        );
 
         assert_eq!(statutory_days(app), Some(30));
         let statutory = &app.deadlines[0];
-        assert!(statutory.working_days && statutory.text.contains("§ 19f"), "{statutory:?}");
-        let published: Vec<&str> = app.deadlines[1..].iter().map(|d| d.applies_to.as_str()).collect();
-        assert_eq!(published, vec!["de-identified data"], "only the deadline for the requested level is kept");
-        assert!(app.notes.iter().any(|n| n.contains("5 to 8 months")), "{:?}", app.notes);
+        assert!(
+            statutory.working_days && statutory.text.contains("§ 19f"),
+            "{statutory:?}"
+        );
+        let published: Vec<&str> = app.deadlines[1..]
+            .iter()
+            .map(|d| d.applies_to.as_str())
+            .collect();
+        assert_eq!(
+            published,
+            vec!["de-identified data"],
+            "only the deadline for the requested level is kept"
+        );
+        assert!(
+            app.notes.iter().any(|n| n.contains("5 to 8 months")),
+            "{:?}",
+            app.notes
+        );
 
-        let fee = app.invoices.iter().find(|i| i.invoiced_by == "Helsedataservice").expect("Helsedataservice fee");
-        assert!(fee.price.is_none() && fee.reason.contains("2023-01-01"), "{fee:?}");
-        let hourly = app.invoices.iter().find(|i| i.invoiced_by == "Helsedirektoratet").expect("NPR price");
+        let fee = app
+            .invoices
+            .iter()
+            .find(|i| i.invoiced_by == "Helsedataservice")
+            .expect("Helsedataservice fee");
+        assert!(
+            fee.price.is_none() && fee.reason.contains("2023-01-01"),
+            "{fee:?}"
+        );
+        let hourly = app
+            .invoices
+            .iter()
+            .find(|i| i.invoiced_by == "Helsedirektoratet")
+            .expect("NPR price");
         assert_eq!(hourly.price, Some(npr_price()));
         assert_eq!(hourly.data_source_ids, vec!["npr"]);
 
@@ -1279,8 +1734,14 @@ mod tests {
         assert_eq!(national.len(), 1);
         let text = &national[0].explanation;
         assert_eq!(national[0].origin, "national-rules");
-        assert!(text.contains("processed by Helsedirektoratet") && text.contains("Since 2023-03-15"), "{text}");
-        assert_eq!(traces(&plan, "custodian.conditional-route", "npr")[0].origin, "custodian:helsedirektoratet");
+        assert!(
+            text.contains("processed by Helsedirektoratet") && text.contains("Since 2023-03-15"),
+            "{text}"
+        );
+        assert_eq!(
+            traces(&plan, "custodian.conditional-route", "npr")[0].origin,
+            "custodian:helsedirektoratet"
+        );
         assert_eq!(traces(&plan, "national.statutory-deadline", "").len(), 1);
         assert_eq!(plan.appeals.len(), 1);
         assert!(plan.appeals[0].final_instance.contains("Helseklage"));
@@ -1289,7 +1750,12 @@ mod tests {
 
     #[test]
     fn npr_project_change_goes_to_helsedirektoratet_own_route() {
-        let req = input(pb::Purpose::Research, pb::ProjectStage::Change, pb::DataLevel::DeidentifiedIndividual, vec![npr_like("npr", "")]);
+        let req = input(
+            pb::Purpose::Research,
+            pb::ProjectStage::Change,
+            pb::DataLevel::DeidentifiedIndividual,
+            vec![npr_like("npr", "")],
+        );
         let plan = plan(&req, &rules());
         let app = only_application(&plan);
         assert_eq!(app.channel, pb::ApplicationChannel::RegisterWebsite as i32);
@@ -1297,32 +1763,69 @@ mod tests {
         assert_eq!(app.processed_by, "");
         assert_eq!(app.address, "https://www.helsedirektoratet.no/npr");
         assert_eq!(statutory_days(app), None);
-        assert!(app.invoices.iter().all(|i| i.invoiced_by != "Helsedataservice"), "no common-form fee: {:?}", app.invoices);
+        assert!(
+            app.invoices
+                .iter()
+                .all(|i| i.invoiced_by != "Helsedataservice"),
+            "no common-form fee: {:?}",
+            app.invoices
+        );
         assert!(codes(app).contains(&"project-reference"));
         assert!(plan.appeals.is_empty());
         let national = traces(&plan, "national.helsedataservice-decides", "npr");
-        assert!(national[0].explanation.contains("That route is kept"), "{}", national[0].explanation);
+        assert!(
+            national[0].explanation.contains("That route is kept"),
+            "{}",
+            national[0].explanation
+        );
     }
 
     #[test]
     fn npr_dataset_for_quality_assurance_keeps_the_custodian_route() {
-        let req = input(pb::Purpose::QualityAssurance, pb::ProjectStage::New, pb::DataLevel::AnonymousAggregated, vec![npr_like("npr-somatikk", "npr")]);
+        let req = input(
+            pb::Purpose::QualityAssurance,
+            pb::ProjectStage::New,
+            pb::DataLevel::AnonymousAggregated,
+            vec![npr_like("npr-somatikk", "npr")],
+        );
         let app = only_application(&plan(&req, &rules())).clone();
         assert_eq!(app.channel, pb::ApplicationChannel::RegisterWebsite as i32);
         assert_eq!(app.decided_by, "Helsedirektoratet");
-        let published: Vec<&str> = app.deadlines.iter().map(|d| d.applies_to.as_str()).collect();
+        let published: Vec<&str> = app
+            .deadlines
+            .iter()
+            .map(|d| d.applies_to.as_str())
+            .collect();
         assert_eq!(published, vec!["statistics and anonymous data"]);
     }
 
     #[test]
     fn legacy_route_is_never_chosen_and_is_traced_as_ignored() {
-        let mut iplos = source("iplos", "helsedirektoratet", "Helsedirektoratet", route(pb::ApplicationChannel::HelsedataForm, "Helsedirektoratet", ""));
-        iplos.rules.conditional_routes = vec![conditional(pb::RouteCondition::Legacy, route(pb::ApplicationChannel::AltinnForm, "Helsedirektoratet", ""))];
+        let mut iplos = source(
+            "iplos",
+            "helsedirektoratet",
+            "Helsedirektoratet",
+            route(
+                pb::ApplicationChannel::HelsedataForm,
+                "Helsedirektoratet",
+                "",
+            ),
+        );
+        iplos.rules.conditional_routes = vec![conditional(
+            pb::RouteCondition::Legacy,
+            route(pb::ApplicationChannel::AltinnForm, "Helsedirektoratet", ""),
+        )];
         iplos.rules.delivered_by = "SSB".into();
-        let plan = plan(&research_new(pb::DataLevel::AnonymousAggregated, vec![iplos]), &rules());
+        let plan = plan(
+            &research_new(pb::DataLevel::AnonymousAggregated, vec![iplos]),
+            &rules(),
+        );
         let app = only_application(&plan);
         assert_eq!(app.channel, pb::ApplicationChannel::HelsedataForm as i32);
-        assert_eq!(app.decided_by, "Helsedirektoratet", "IPLOS is not a Helsedataservice registry");
+        assert_eq!(
+            app.decided_by, "Helsedirektoratet",
+            "IPLOS is not a Helsedataservice registry"
+        );
         assert_eq!(app.deliveries[0].delivered_by, "SSB");
         assert_eq!(traces(&plan, "custodian.legacy-route", "iplos").len(), 1);
         assert_eq!(traces(&plan, "custodian.default-route", "iplos").len(), 1);
@@ -1330,15 +1833,30 @@ mod tests {
 
     #[test]
     fn several_helsedataservice_sources_make_one_application_with_sixty_working_days() {
-        let kpr = source("kpr", "helsedirektoratet", "Helsedirektoratet", route(pb::ApplicationChannel::AltinnForm, "Helsedirektoratet", ""));
-        let req = research_new(pb::DataLevel::DeidentifiedIndividual, vec![npr_like("npr", ""), krg_brystkreft(), kpr]);
+        let kpr = source(
+            "kpr",
+            "helsedirektoratet",
+            "Helsedirektoratet",
+            route(pb::ApplicationChannel::AltinnForm, "Helsedirektoratet", ""),
+        );
+        let req = research_new(
+            pb::DataLevel::DeidentifiedIndividual,
+            vec![npr_like("npr", ""), krg_brystkreft(), kpr],
+        );
         let plan = plan(&req, &rules());
         let app = only_application(&plan);
         assert_eq!(app.data_source_ids, vec!["kpr", "krg-brystkreft", "npr"]);
         assert_eq!(app.decided_by, "Helsedataservice");
         assert_eq!(statutory_days(app), Some(60));
-        let fee = app.invoices.iter().find(|i| i.invoiced_by == "Helsedataservice").expect("fee");
-        assert_eq!(fee.data_source_ids, app.data_source_ids, "one fee covers every source");
+        let fee = app
+            .invoices
+            .iter()
+            .find(|i| i.invoiced_by == "Helsedataservice")
+            .expect("fee");
+        assert_eq!(
+            fee.data_source_ids, app.data_source_ids,
+            "one fee covers every source"
+        );
         let rek = prerequisite(app, "rek-approval");
         assert_eq!(rek.data_source_ids, app.data_source_ids);
     }
@@ -1347,28 +1865,50 @@ mod tests {
 
     #[test]
     fn altinn_route_of_a_common_form_custodian_moves_to_the_common_form() {
-        let kuhr = source("kuhr", "helsedirektoratet", "Helsedirektoratet", route(pb::ApplicationChannel::AltinnForm, "Helsedirektoratet", ""));
-        let plan = plan(&research_new(pb::DataLevel::DeidentifiedIndividual, vec![kuhr]), &rules());
+        let kuhr = source(
+            "kuhr",
+            "helsedirektoratet",
+            "Helsedirektoratet",
+            route(pb::ApplicationChannel::AltinnForm, "Helsedirektoratet", ""),
+        );
+        let plan = plan(
+            &research_new(pb::DataLevel::DeidentifiedIndividual, vec![kuhr]),
+            &rules(),
+        );
         let app = only_application(&plan);
         assert_eq!(app.channel, pb::ApplicationChannel::HelsedataForm as i32);
         assert_eq!(app.decided_by, "Helsedirektoratet");
         assert_eq!(app.address, "https://helsedata.no");
         let trace = traces(&plan, "national.common-form", "kuhr");
-        assert!(trace[0].explanation.contains("Altinn"), "{}", trace[0].explanation);
+        assert!(
+            trace[0].explanation.contains("Altinn"),
+            "{}",
+            trace[0].explanation
+        );
         assert!(plan.appeals.is_empty());
     }
 
     #[test]
     fn health_trust_register_with_email_route_is_sent_to_the_register_address() {
-        let plan = plan(&research_new(pb::DataLevel::IdentifiableIndividual, vec![cprn_like()]), &rules());
+        let plan = plan(
+            &research_new(pb::DataLevel::IdentifiableIndividual, vec![cprn_like()]),
+            &rules(),
+        );
         let app = only_application(&plan);
         assert_eq!(app.channel, pb::ApplicationChannel::EmailToRegister as i32);
         assert_eq!(app.address, "cprnregister@siv.no");
         assert_eq!(app.decided_by, "Sykehuset i Vestfold HF (SiV)");
-        assert_eq!(traces(&plan, "custodian.decided-by", "cprn").len(), 1, "no processing body named");
+        assert_eq!(
+            traces(&plan, "custodian.decided-by", "cprn").len(),
+            1,
+            "no processing body named"
+        );
         let invoice = &app.invoices[0];
         assert_eq!(invoice.invoiced_by, "Sykehuset i Vestfold HF (SiV)");
-        assert!(invoice.reason.contains("price not published"), "{invoice:?}");
+        assert!(
+            invoice.reason.contains("price not published"),
+            "{invoice:?}"
+        );
         assert!(app.deadlines.is_empty());
     }
 
@@ -1376,21 +1916,49 @@ mod tests {
     fn email_route_without_address_asks_the_controller_and_warns() {
         let mut nir = cprn_like();
         nir.rules.contact_email.clear();
-        let plan = plan(&research_new(pb::DataLevel::IdentifiableIndividual, vec![nir]), &rules());
+        let plan = plan(
+            &research_new(pb::DataLevel::IdentifiableIndividual, vec![nir]),
+            &rules(),
+        );
         let app = only_application(&plan);
         assert_eq!(app.address, "ask Sykehuset i Vestfold HF (SiV)");
-        assert!(app.notes.iter().any(|n| n.contains("no address is published")), "{:?}", app.notes);
-        assert!(plan.warnings.iter().any(|w| w.contains("no address is published")));
+        assert!(
+            app.notes
+                .iter()
+                .any(|n| n.contains("no address is published")),
+            "{:?}",
+            app.notes
+        );
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("no address is published"))
+        );
     }
 
     #[test]
     fn website_route_without_url_leaves_a_note() {
         let mut s = npr_like("npr", "");
-        s.rules.conditional_routes[1].route = Some(route(pb::ApplicationChannel::RegisterWebsite, "Helsedirektoratet", ""));
-        let req = input(pb::Purpose::Research, pb::ProjectStage::NewDataPeriod, pb::DataLevel::DeidentifiedIndividual, vec![s]);
+        s.rules.conditional_routes[1].route = Some(route(
+            pb::ApplicationChannel::RegisterWebsite,
+            "Helsedirektoratet",
+            "",
+        ));
+        let req = input(
+            pb::Purpose::Research,
+            pb::ProjectStage::NewDataPeriod,
+            pb::DataLevel::DeidentifiedIndividual,
+            vec![s],
+        );
         let app = only_application(&plan(&req, &rules())).clone();
         assert_eq!(app.address, "ask Helsedirektoratet");
-        assert!(app.notes.iter().any(|n| n.contains("helseregistre@helsedir.no")), "{:?}", app.notes);
+        assert!(
+            app.notes
+                .iter()
+                .any(|n| n.contains("helseregistre@helsedir.no")),
+            "{:?}",
+            app.notes
+        );
     }
 
     // ---- g. and h.: prerequisites and biomaterial -------------------------------------------
@@ -1404,17 +1972,46 @@ mod tests {
         assert_eq!(app.channel, pb::ApplicationChannel::HelsedataForm as i32);
         assert_eq!(app.decided_by, "FHI");
         assert_eq!(app.address, "https://helsedata.no");
-        assert_eq!(statutory_days(app), None, "FHI, not Helsedataservice, decides");
+        assert_eq!(
+            statutory_days(app),
+            None,
+            "FHI, not Helsedataservice, decides"
+        );
         let c = codes(app);
-        for code in ["rek-approval", "legal-basis", "variable-list", "dpia-and-security", "contact-custodian-first", "consent-scope"] {
+        for code in [
+            "rek-approval",
+            "legal-basis",
+            "variable-list",
+            "dpia-and-security",
+            "contact-custodian-first",
+            "consent-scope",
+        ] {
             assert!(c.contains(&code), "{code} missing from {c:?}");
         }
         assert!(!c.contains(&"table-shells"));
-        assert_eq!(prerequisite(app, "consent-scope").data_source_ids, vec!["moba"]);
-        assert!(prerequisite(app, "contact-custodian-first").text.contains("Folkehelseinstituttet"));
-        assert!(app.notes.iter().any(|n| n.contains("biological material") && n.contains("same form")), "{:?}", app.notes);
+        assert_eq!(
+            prerequisite(app, "consent-scope").data_source_ids,
+            vec!["moba"]
+        );
+        assert!(
+            prerequisite(app, "contact-custodian-first")
+                .text
+                .contains("Folkehelseinstituttet")
+        );
+        assert!(
+            app.notes
+                .iter()
+                .any(|n| n.contains("biological material") && n.contains("same form")),
+            "{:?}",
+            app.notes
+        );
         assert_eq!(traces(&plan, "custodian.biomaterial", "moba").len(), 1);
-        assert!(app.invoices.iter().any(|i| i.invoiced_by == "Helsedataservice"), "common-form fee");
+        assert!(
+            app.invoices
+                .iter()
+                .any(|i| i.invoiced_by == "Helsedataservice"),
+            "common-form fee"
+        );
         assert!(plan.appeals.is_empty());
         assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     }
@@ -1424,12 +2021,26 @@ mod tests {
         let mut ms = cprn_like();
         ms.source.id = "ms-register".into();
         ms.source.biomaterial = pb::BiomaterialAvailability::BiobankMentioned as i32;
-        let mut req = research_new(pb::DataLevel::IdentifiableIndividual, vec![ms, npr_like("npr", "")]);
+        let mut req = research_new(
+            pb::DataLevel::IdentifiableIndividual,
+            vec![ms, npr_like("npr", "")],
+        );
         req.biomaterial_wanted = true;
         let plan = plan(&req, &rules());
         let notes = &application_for(&plan, "ms-register").notes;
-        assert!(notes.iter().any(|n| n.contains("biobank") && n.contains("cprnregister@siv.no")), "{notes:?}");
-        assert!(plan.warnings.iter().any(|w| w.starts_with("npr:") && w.contains("biological material")), "{:?}", plan.warnings);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("biobank") && n.contains("cprnregister@siv.no")),
+            "{notes:?}"
+        );
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.starts_with("npr:") && w.contains("biological material")),
+            "{:?}",
+            plan.warnings
+        );
     }
 
     #[test]
@@ -1443,31 +2054,69 @@ mod tests {
                 ..Default::default()
             });
         }
-        let plan = plan(&research_new(pb::DataLevel::DeidentifiedIndividual, vec![a, b]), &rules());
+        let plan = plan(
+            &research_new(pb::DataLevel::DeidentifiedIndividual, vec![a, b]),
+            &rules(),
+        );
         let app = only_application(&plan);
         let both = vec!["npr-rsit", "npr-somatikk"];
-        assert_eq!(prerequisite(app, "custodian-requirement").data_source_ids, both);
+        assert_eq!(
+            prerequisite(app, "custodian-requirement").data_source_ids,
+            both
+        );
         assert_eq!(prerequisite(app, "purpose-match").data_source_ids, both);
-        assert_eq!(app.prerequisites.iter().filter(|p| p.code == "purpose-match").count(), 1);
-        let price = app.invoices.iter().find(|i| i.price.is_some()).expect("NPR price");
+        assert_eq!(
+            app.prerequisites
+                .iter()
+                .filter(|p| p.code == "purpose-match")
+                .count(),
+            1
+        );
+        let price = app
+            .invoices
+            .iter()
+            .find(|i| i.price.is_some())
+            .expect("NPR price");
         assert_eq!(price.data_source_ids, both, "identical prices are merged");
-        let published: Vec<&pb::Deadline> = app.deadlines.iter().filter(|d| !d.applies_to.starts_with("statutory")).collect();
+        let published: Vec<&pb::Deadline> = app
+            .deadlines
+            .iter()
+            .filter(|d| !d.applies_to.starts_with("statutory"))
+            .collect();
         assert_eq!(published.len(), 1);
-        assert!(published[0].text.contains("npr-rsit, npr-somatikk"), "{:?}", published[0]);
+        assert!(
+            published[0].text.contains("npr-rsit, npr-somatikk"),
+            "{:?}",
+            published[0]
+        );
     }
 
     // ---- i.: variables ---------------------------------------------------------------------
 
     #[test]
     fn direct_identifier_below_identifiable_level_warns_and_traces() {
-        let mut req = research_new(pb::DataLevel::DeidentifiedIndividual, vec![npr_like("npr", "")]);
+        let mut req = research_new(
+            pb::DataLevel::DeidentifiedIndividual,
+            vec![npr_like("npr", "")],
+        );
         req.variables = vec![
-            variable("npr", "national_id", pb::VariableIdentifiability::DirectIdentifier),
-            variable("npr", "main_diagnosis", pb::VariableIdentifiability::IndirectIdentifier),
+            variable(
+                "npr",
+                "national_id",
+                pb::VariableIdentifiability::DirectIdentifier,
+            ),
+            variable(
+                "npr",
+                "main_diagnosis",
+                pb::VariableIdentifiability::IndirectIdentifier,
+            ),
         ];
         let plan = plan(&req, &rules());
         assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
-        assert!(plan.warnings[0].contains("npr/national_id") && plan.warnings[0].contains("DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL"));
+        assert!(
+            plan.warnings[0].contains("npr/national_id")
+                && plan.warnings[0].contains("DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL")
+        );
         let t = traces(&plan, "request.variable-identifiability", "npr");
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].origin, "request");
@@ -1475,20 +2124,46 @@ mod tests {
 
     #[test]
     fn direct_identifier_at_identifiable_level_is_consistent() {
-        let mut req = research_new(pb::DataLevel::IdentifiableIndividual, vec![npr_like("npr", "")]);
-        req.variables = vec![variable("npr", "national_id", pb::VariableIdentifiability::DirectIdentifier)];
+        let mut req = research_new(
+            pb::DataLevel::IdentifiableIndividual,
+            vec![npr_like("npr", "")],
+        );
+        req.variables = vec![variable(
+            "npr",
+            "national_id",
+            pb::VariableIdentifiability::DirectIdentifier,
+        )];
         assert!(plan(&req, &rules()).warnings.is_empty());
     }
 
     #[test]
     fn anonymous_level_with_variables_notes_aggregated_tables_and_table_shells() {
-        let mut req = input(pb::Purpose::Statistics, pb::ProjectStage::New, pb::DataLevel::AnonymousAggregated, vec![cprn_like()]);
-        req.variables = vec![variable("cprn", "gmfcs_level", pb::VariableIdentifiability::None)];
+        let mut req = input(
+            pb::Purpose::Statistics,
+            pb::ProjectStage::New,
+            pb::DataLevel::AnonymousAggregated,
+            vec![cprn_like()],
+        );
+        req.variables = vec![variable(
+            "cprn",
+            "gmfcs_level",
+            pb::VariableIdentifiability::None,
+        )];
         let plan = plan(&req, &rules());
         let app = only_application(&plan);
         assert_eq!(codes(app), vec!["table-shells"]);
-        assert!(app.notes.iter().any(|n| n.contains("aggregated tables")), "{:?}", app.notes);
-        assert!(app.notes.iter().any(|n| n.contains("helseregisterloven § 19")), "{:?}", app.notes);
+        assert!(
+            app.notes.iter().any(|n| n.contains("aggregated tables")),
+            "{:?}",
+            app.notes
+        );
+        assert!(
+            app.notes
+                .iter()
+                .any(|n| n.contains("helseregisterloven § 19")),
+            "{:?}",
+            app.notes
+        );
         assert_eq!(traces(&plan, "national.anonymous-data", "").len(), 1);
     }
 
@@ -1496,7 +2171,10 @@ mod tests {
 
     #[test]
     fn cancer_quality_register_and_ssb_dataset_make_two_applications_linked_by_ssb() {
-        let mut req = research_new(pb::DataLevel::DeidentifiedIndividual, vec![krg_brystkreft(), ssb_inntekt()]);
+        let mut req = research_new(
+            pb::DataLevel::DeidentifiedIndividual,
+            vec![krg_brystkreft(), ssb_inntekt()],
+        );
         req.linkage_wanted = true;
         let plan = plan(&req, &rules());
         assert_eq!(plan.applications.len(), 2);
@@ -1509,19 +2187,28 @@ mod tests {
         assert_eq!(ssb.channel, pb::ApplicationChannel::Unknown as i32);
         assert_eq!(ssb.decided_by, "Statistisk sentralbyrå (SSB)");
         assert_eq!(ssb.address, "ask Statistisk sentralbyrå (SSB)");
-        assert!(traces(&plan, "national.common-form", "ssb-inntekt").is_empty(), "SSB is not covered by the common form");
+        assert!(
+            traces(&plan, "national.common-form", "ssb-inntekt").is_empty(),
+            "SSB is not covered by the common form"
+        );
 
         let linkage = plan.linkage.as_ref().expect("linkage plan");
         assert!(linkage.requested && linkage.possible);
         assert_eq!(linkage.linked_by, "SSB");
         assert!(linkage.blockers.is_empty());
-        assert!(linkage.notes.iter().any(|n| n.starts_with("ssb-inntekt:")), "unknown policy: ask");
+        assert!(
+            linkage.notes.iter().any(|n| n.starts_with("ssb-inntekt:")),
+            "unknown policy: ask"
+        );
         assert_eq!(traces(&plan, "custodian.linkage", "ssb-inntekt").len(), 2);
     }
 
     #[test]
     fn deidentified_register_blocks_linkage() {
-        let mut req = research_new(pb::DataLevel::DeidentifiedIndividual, vec![nois_like(), npr_like("npr", "")]);
+        let mut req = research_new(
+            pb::DataLevel::DeidentifiedIndividual,
+            vec![nois_like(), npr_like("npr", "")],
+        );
         req.linkage_wanted = true;
         let plan = plan(&req, &rules());
         let linkage = plan.linkage.as_ref().expect("linkage plan");
@@ -1529,17 +2216,48 @@ mod tests {
         assert!(!linkage.possible);
         assert_eq!(linkage.blockers.len(), 1);
         assert_eq!(linkage.blockers[0].data_source_id, "nois");
-        assert_eq!(linkage.blockers[0].policy, pb::LinkagePolicy::NotPossible as i32);
-        assert!(linkage.notes.iter().any(|n| n.contains("trusted third party")), "{:?}", linkage.notes);
-        assert!(plan.warnings.iter().any(|w| w.contains("Linkage as asked is not possible")));
-        assert_eq!(application_for(&plan, "nois").decided_by, "Folkehelseinstituttet (FHI)");
+        assert_eq!(
+            linkage.blockers[0].policy,
+            pb::LinkagePolicy::NotPossible as i32
+        );
+        assert!(
+            linkage
+                .notes
+                .iter()
+                .any(|n| n.contains("trusted third party")),
+            "{:?}",
+            linkage.notes
+        );
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("Linkage as asked is not possible"))
+        );
+        assert_eq!(
+            application_for(&plan, "nois").decided_by,
+            "Folkehelseinstituttet (FHI)"
+        );
     }
 
     #[test]
     fn own_pseudonym_model_restricts_linkage_and_names_the_linker() {
-        let mut resept = source("reseptregisteret", "fhi", "Folkehelseinstituttet (FHI)", route(pb::ApplicationChannel::HelsedataForm, "", ""));
+        let mut resept = source(
+            "reseptregisteret",
+            "fhi",
+            "Folkehelseinstituttet (FHI)",
+            route(pb::ApplicationChannel::HelsedataForm, "", ""),
+        );
         resept.rules.linkage = linkage(pb::LinkagePolicy::OwnPseudonymModelOnly, "SSB");
-        let mut iplos = source("iplos", "helsedirektoratet", "Helsedirektoratet", route(pb::ApplicationChannel::HelsedataForm, "Helsedirektoratet", ""));
+        let mut iplos = source(
+            "iplos",
+            "helsedirektoratet",
+            "Helsedirektoratet",
+            route(
+                pb::ApplicationChannel::HelsedataForm,
+                "Helsedirektoratet",
+                "",
+            ),
+        );
         iplos.rules.linkage = linkage(pb::LinkagePolicy::AnonymousOutputOnly, "");
         let mut req = research_new(pb::DataLevel::DeidentifiedIndividual, vec![resept, iplos]);
         req.linkage_wanted = true;
@@ -1547,8 +2265,21 @@ mod tests {
         assert!(linkage.possible, "restrictions do not block");
         assert_eq!(linkage.linked_by, "SSB");
         let policies: Vec<i32> = linkage.blockers.iter().map(|b| b.policy).collect();
-        assert_eq!(policies, vec![pb::LinkagePolicy::AnonymousOutputOnly as i32, pb::LinkagePolicy::OwnPseudonymModelOnly as i32]);
-        assert!(linkage.notes.iter().any(|n| n.starts_with("iplos:") && n.contains("anonymous form")), "{:?}", linkage.notes);
+        assert_eq!(
+            policies,
+            vec![
+                pb::LinkagePolicy::AnonymousOutputOnly as i32,
+                pb::LinkagePolicy::OwnPseudonymModelOnly as i32
+            ]
+        );
+        assert!(
+            linkage
+                .notes
+                .iter()
+                .any(|n| n.starts_with("iplos:") && n.contains("anonymous form")),
+            "{:?}",
+            linkage.notes
+        );
     }
 
     #[test]
@@ -1557,12 +2288,21 @@ mod tests {
         req.linkage_wanted = true;
         let linkage = plan(&req, &rules()).linkage.expect("linkage plan");
         assert!(linkage.possible);
-        assert!(linkage.notes.iter().any(|n| n.contains("already holds")), "{:?}", linkage.notes);
+        assert!(
+            linkage.notes.iter().any(|n| n.contains("already holds")),
+            "{:?}",
+            linkage.notes
+        );
     }
 
     #[test]
     fn linkage_not_requested_is_reported_as_such() {
-        let linkage = plan(&research_new(pb::DataLevel::DeidentifiedIndividual, vec![nois_like()]), &rules()).linkage.expect("linkage plan");
+        let linkage = plan(
+            &research_new(pb::DataLevel::DeidentifiedIndividual, vec![nois_like()]),
+            &rules(),
+        )
+        .linkage
+        .expect("linkage plan");
         assert!(!linkage.requested);
         assert!(linkage.blockers.is_empty());
     }
@@ -1571,17 +2311,42 @@ mod tests {
 
     #[test]
     fn applications_are_ordered_by_channel_then_decider_then_address() {
-        let req = research_new(pb::DataLevel::DeidentifiedIndividual, vec![ssb_inntekt(), cprn_like(), nois_like(), moba_like(), npr_like("npr", "")]);
+        let req = research_new(
+            pb::DataLevel::DeidentifiedIndividual,
+            vec![
+                ssb_inntekt(),
+                cprn_like(),
+                nois_like(),
+                moba_like(),
+                npr_like("npr", ""),
+            ],
+        );
         let plan = plan(&req, &rules());
-        let keys: Vec<(i32, &str)> = plan.applications.iter().map(|a| (a.channel, a.decided_by.as_str())).collect();
+        let keys: Vec<(i32, &str)> = plan
+            .applications
+            .iter()
+            .map(|a| (a.channel, a.decided_by.as_str()))
+            .collect();
         assert_eq!(
             keys,
             vec![
                 (pb::ApplicationChannel::HelsedataForm as i32, "FHI"),
-                (pb::ApplicationChannel::HelsedataForm as i32, "Folkehelseinstituttet (FHI)"),
-                (pb::ApplicationChannel::HelsedataForm as i32, "Helsedataservice"),
-                (pb::ApplicationChannel::EmailToRegister as i32, "Sykehuset i Vestfold HF (SiV)"),
-                (pb::ApplicationChannel::Unknown as i32, "Statistisk sentralbyrå (SSB)"),
+                (
+                    pb::ApplicationChannel::HelsedataForm as i32,
+                    "Folkehelseinstituttet (FHI)"
+                ),
+                (
+                    pb::ApplicationChannel::HelsedataForm as i32,
+                    "Helsedataservice"
+                ),
+                (
+                    pb::ApplicationChannel::EmailToRegister as i32,
+                    "Sykehuset i Vestfold HF (SiV)"
+                ),
+                (
+                    pb::ApplicationChannel::Unknown as i32,
+                    "Statistisk sentralbyrå (SSB)"
+                ),
             ]
         );
         let again = super::plan(&req, &rules());
@@ -1601,15 +2366,30 @@ mod tests {
         assert_eq!(plan.unresolved_data_source_ids, vec!["msis"]);
         assert_eq!(plan.warnings.len(), 4, "{:?}", plan.warnings);
         assert_eq!(traces(&plan, "request.unknown-data-source", "aa").len(), 1);
-        assert_eq!(traces(&plan, "request.unresolved-data-source", "msis").len(), 1);
+        assert_eq!(
+            traces(&plan, "request.unresolved-data-source", "msis").len(),
+            1
+        );
     }
 
     #[test]
     fn deadlines_are_matched_to_the_requested_level() {
-        assert_eq!(deadline_level("statistics and anonymous data"), Some(pb::DataLevel::AnonymousAggregated));
-        assert_eq!(deadline_level("de-identified data"), Some(pb::DataLevel::DeidentifiedIndividual));
-        assert_eq!(deadline_level("pseudonymous data"), Some(pb::DataLevel::DeidentifiedIndividual));
-        assert_eq!(deadline_level("personally identifiable data"), Some(pb::DataLevel::IdentifiableIndividual));
+        assert_eq!(
+            deadline_level("statistics and anonymous data"),
+            Some(pb::DataLevel::AnonymousAggregated)
+        );
+        assert_eq!(
+            deadline_level("de-identified data"),
+            Some(pb::DataLevel::DeidentifiedIndividual)
+        );
+        assert_eq!(
+            deadline_level("pseudonymous data"),
+            Some(pb::DataLevel::DeidentifiedIndividual)
+        );
+        assert_eq!(
+            deadline_level("personally identifiable data"),
+            Some(pb::DataLevel::IdentifiableIndividual)
+        );
         assert_eq!(deadline_level("all applications"), None);
     }
 
@@ -1617,7 +2397,49 @@ mod tests {
     fn source_deadlines_are_all_kept_when_none_fits_the_level() {
         let mut s = cprn_like();
         s.rules.deadlines = vec![deadline("all applications", 30), deadline("statistics", 10)];
-        let app = only_application(&plan(&research_new(pb::DataLevel::IdentifiableIndividual, vec![s]), &rules())).clone();
+        let app = only_application(&plan(
+            &research_new(pb::DataLevel::IdentifiableIndividual, vec![s]),
+            &rules(),
+        ))
+        .clone();
         assert_eq!(app.deadlines.len(), 2);
+    }
+
+    fn real(ids: &[&str]) -> Vec<ResolvedSource> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../custodian-stub/data");
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let cat = custodian_stub::load::load_file(&path).unwrap();
+            for b in cat.sources { if ids.contains(&b.source.id.as_str()) {
+                out.push(ResolvedSource { custodian_id: b.source.custodian_id.clone(), source: b.source, rules: b.access }); } }
+        }
+        out.sort_by(|a, b| a.source.id.cmp(&b.source.id));
+        out
+    }
+
+    fn dump(title: &str, req: &PlanInput) {
+        let plan = plan(req, &rules());
+        println!("\n===== {title}");
+        for a in &plan.applications { println!("APP {:?} {} | {} | {:?} | deliv {:?}", a.channel, a.decided_by, a.address, a.data_source_ids, a.deliveries.iter().map(|d| d.delivered_by.as_str()).collect::<Vec<_>>());
+            for p in &a.prerequisites { println!("  PRE {} {:?}: {}", p.code, p.data_source_ids, p.text); }
+            for d in &a.deadlines { println!("  DL {} | {:?} {} | {}", d.applies_to, d.days, d.working_days, d.text); }
+            for i in &a.invoices { println!("  INV {} | {} | {:?} | {:?}", i.invoiced_by, i.reason, i.price.as_ref().map(|p| (p.amount_nok, p.minimum_units)), i.data_source_ids); }
+            for n in &a.notes { println!("  NOTE {n}"); } }
+        println!("LINK {:?}", plan.linkage);
+        for w in &plan.warnings { println!("WARN {w}"); }
+        for t in &plan.trace { if !t.rule.starts_with("custodian.delivered") && !t.rule.starts_with("custodian.prices") { println!("TRACE [{}] {} ({}): {}", t.rule, t.data_source_id, t.origin, t.explanation); } }
+    }
+
+    #[test]
+    fn zz_real() {
+        let mut r = research_new(pb::DataLevel::DeidentifiedIndividual, real(&["npr-somatikk", "hjertestans", "krg-brystkreft", "ssb-inntekt", "moba", "iplos"]));
+        r.linkage_wanted = true; r.biomaterial_wanted = true;
+        dump("mix research new", &r);
+        let r = input(pb::Purpose::Research, pb::ProjectStage::Change, pb::DataLevel::AnonymousAggregated, real(&["npr", "iplos", "kuhr", "cprn", "nir", "forsvarets-helseregister", "helsearkiv", "bivirkningsregisteret", "reseptregisteret"]));
+        dump("change anon", &r);
+        let mut r = research_new(pb::DataLevel::DeidentifiedIndividual, real(&["nois", "reseptregisteret", "ms-register", "norm"]));
+        r.linkage_wanted = true; r.biomaterial_wanted = true;
+        dump("linkage", &r);
     }
 }

@@ -252,11 +252,23 @@ impl StageKey {
 
 impl PrerequisiteRule {
     /// Whether the rule applies to a request with this purpose, stage and data level.
-    pub fn applies(&self, purpose: pb::Purpose, stage: pb::ProjectStage, level: pb::DataLevel) -> bool {
+    pub fn applies(
+        &self,
+        purpose: pb::Purpose,
+        stage: pb::ProjectStage,
+        level: pb::DataLevel,
+    ) -> bool {
         let fits = |empty: bool, any: bool| empty || any;
-        fits(self.purposes.is_empty(), self.purposes.iter().any(|p| p.to_proto() == purpose))
-            && fits(self.stages.is_empty(), self.stages.iter().any(|s| s.to_proto() == stage))
-            && fits(self.data_levels.is_empty(), self.data_levels.iter().any(|l| l.to_proto() == level))
+        fits(
+            self.purposes.is_empty(),
+            self.purposes.iter().any(|p| p.to_proto() == purpose),
+        ) && fits(
+            self.stages.is_empty(),
+            self.stages.iter().any(|s| s.to_proto() == stage),
+        ) && fits(
+            self.data_levels.is_empty(),
+            self.data_levels.iter().any(|l| l.to_proto() == level),
+        )
     }
 }
 
@@ -324,7 +336,11 @@ impl NationalRules {
             .find(|r| listed(r, source_id))
             .or_else(|| {
                 (!parent_id.is_empty())
-                    .then(|| registries.iter().find(|r| r.include_children && listed(r, parent_id)))
+                    .then(|| {
+                        registries
+                            .iter()
+                            .find(|r| r.include_children && listed(r, parent_id))
+                    })
                     .flatten()
             })
             .map(|r| r.name.get_ref().as_str())
@@ -332,7 +348,11 @@ impl NationalRules {
 
     /// Whether the common helsedata.no form covers the sources of custodian `custodian_id`.
     pub fn common_form_covers(&self, custodian_id: &str) -> bool {
-        self.common_form.custodians.get_ref().iter().any(|c| c.get_ref() == custodian_id)
+        self.common_form
+            .custodians
+            .get_ref()
+            .iter()
+            .any(|c| c.get_ref() == custodian_id)
     }
 
     /// The prerequisite rules that apply to a request with this purpose, stage and data level,
@@ -343,7 +363,9 @@ impl NationalRules {
         stage: pb::ProjectStage,
         level: pb::DataLevel,
     ) -> impl Iterator<Item = &PrerequisiteRule> {
-        self.prerequisites.iter().filter(move |p| p.applies(purpose, stage, level))
+        self.prerequisites
+            .iter()
+            .filter(move |p| p.applies(purpose, stage, level))
     }
 
     /// The statutory number of working days for an application that concerns `source_count` sources.
@@ -363,30 +385,58 @@ impl NationalRules {
 
     fn validate(&self, pos: &Positions<'_>) -> Result<(), RulesError> {
         if self.revision.get_ref().trim().is_empty() {
-            return Err(pos.error(self.revision.span().start, "revision", "the revision must not be empty"));
+            return Err(pos.error(
+                self.revision.span().start,
+                "revision",
+                "the revision must not be empty",
+            ));
         }
-        check_date(pos, "helsedataservice.decides_since", &self.helsedataservice.decides_since)?;
+        check_date(
+            pos,
+            "helsedataservice.decides_since",
+            &self.helsedataservice.decides_since,
+        )?;
         check_date(pos, "fees.since", &self.fees.since)?;
         self.validate_registries(pos)?;
         check_id_list(pos, "common_form.custodians", &self.common_form.custodians)?;
-        check_days(pos, "statutory_deadline.single_source_working_days", &self.statutory_deadline.single_source_working_days)?;
-        check_days(pos, "statutory_deadline.several_sources_working_days", &self.statutory_deadline.several_sources_working_days)?;
+        check_days(
+            pos,
+            "statutory_deadline.single_source_working_days",
+            &self.statutory_deadline.single_source_working_days,
+        )?;
+        check_days(
+            pos,
+            "statutory_deadline.several_sources_working_days",
+            &self.statutory_deadline.several_sources_working_days,
+        )?;
         let pct = &self.observed_processing.granted_percent;
         if !(0.0..=100.0).contains(pct.get_ref()) {
-            return Err(pos.error(pct.span().start, "observed_processing.granted_percent", "a percentage must lie between 0 and 100"));
+            return Err(pos.error(
+                pct.span().start,
+                "observed_processing.granted_percent",
+                "a percentage must lie between 0 and 100",
+            ));
         }
         self.validate_prerequisites(pos)
     }
 
     fn validate_registries(&self, pos: &Positions<'_>) -> Result<(), RulesError> {
         if self.helsedataservice.registries.is_empty() {
-            return Err(pos.error(0, "helsedataservice.registry", "list at least one [[helsedataservice.registry]]"));
+            return Err(pos.error(
+                0,
+                "helsedataservice.registry",
+                "list at least one [[helsedataservice.registry]]",
+            ));
         }
         let mut seen: Vec<&str> = Vec::new();
         for (i, r) in self.helsedataservice.registries.iter().enumerate() {
             let field = format!("helsedataservice.registry[{i}]");
             if r.name.get_ref().trim().is_empty() {
-                return Err(pos.error(r.name.span().start, format!("{field}.name"), "the registry name must not be empty"));
+                return Err(pos.error(
+                    r.name.span().start,
+                    format!("{field}.name"),
+                    "the registry name must not be empty",
+                ));
             }
             check_id_list(pos, &format!("{field}.sources"), &r.sources)?;
             for s in r.sources.get_ref() {
@@ -394,7 +444,10 @@ impl NationalRules {
                     return Err(pos.error(
                         s.span().start,
                         format!("{field}.sources"),
-                        format!("source `{}` is listed under more than one registry; list it once", s.get_ref()),
+                        format!(
+                            "source `{}` is listed under more than one registry; list it once",
+                            s.get_ref()
+                        ),
                     ));
                 }
                 seen.push(s.get_ref());
@@ -408,7 +461,11 @@ impl NationalRules {
             let field = format!("prerequisite[{i}]");
             check_id(pos, &format!("{field}.code"), &p.code)?;
             if p.text.trim().is_empty() {
-                return Err(pos.error(p.code.span().start, format!("{field}.text"), "the text must not be empty"));
+                return Err(pos.error(
+                    p.code.span().start,
+                    format!("{field}.text"),
+                    "the text must not be empty",
+                ));
             }
         }
         Ok(())
@@ -417,7 +474,10 @@ impl NationalRules {
 
 fn check_id(pos: &Positions<'_>, field: &str, id: &Spanned<String>) -> Result<(), RulesError> {
     let value = id.get_ref();
-    let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let ok = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -429,16 +489,26 @@ fn check_id(pos: &Positions<'_>, field: &str, id: &Spanned<String>) -> Result<()
     }
 }
 
-fn check_id_list(pos: &Positions<'_>, field: &str, list: &Spanned<Vec<Spanned<String>>>) -> Result<(), RulesError> {
+fn check_id_list(
+    pos: &Positions<'_>,
+    field: &str,
+    list: &Spanned<Vec<Spanned<String>>>,
+) -> Result<(), RulesError> {
     if list.get_ref().is_empty() {
         return Err(pos.error(list.span().start, field, "the list must not be empty"));
     }
-    list.get_ref().iter().try_for_each(|id| check_id(pos, field, id))
+    list.get_ref()
+        .iter()
+        .try_for_each(|id| check_id(pos, field, id))
 }
 
 fn check_days(pos: &Positions<'_>, field: &str, days: &Spanned<u32>) -> Result<(), RulesError> {
     if *days.get_ref() == 0 {
-        return Err(pos.error(days.span().start, field, "the number of days must be greater than 0"));
+        return Err(pos.error(
+            days.span().start,
+            field,
+            "the number of days must be greater than 0",
+        ));
     }
     Ok(())
 }
@@ -451,7 +521,10 @@ fn check_date(pos: &Positions<'_>, field: &str, date: &Spanned<String>) -> Resul
     Err(pos.error(
         date.span().start,
         field,
-        format!("`{}` is not a date: write it as YYYY-MM-DD (for example 2023-03-15)", date.get_ref()),
+        format!(
+            "`{}` is not a date: write it as YYYY-MM-DD (for example 2023-03-15)",
+            date.get_ref()
+        ),
     ))
 }
 
@@ -461,14 +534,17 @@ fn parse_date(text: &str) -> Option<(u32, u32, u32)> {
     let shape_ok = bytes.len() == 10
         && bytes[4] == b'-'
         && bytes[7] == b'-'
-        && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
     if !shape_ok {
         return None;
     }
     let year: u32 = text.get(0..4)?.parse().ok()?;
     let month: u32 = text.get(5..7)?.parse().ok()?;
     let day: u32 = text.get(8..10)?.parse().ok()?;
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let month_len = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -487,18 +563,28 @@ struct Positions<'a> {
 
 impl<'a> Positions<'a> {
     fn new(path: &'a Path, text: &str) -> Self {
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Self { path, line_starts }
     }
 
     /// 1-based line and column of byte `offset`.
     fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
         (line, offset.saturating_sub(start) + 1)
     }
 
-    fn error(&self, offset: usize, field: impl Into<String>, message: impl Into<String>) -> RulesError {
+    fn error(
+        &self,
+        offset: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> RulesError {
         let (line, column) = self.line_col(offset);
         RulesError {
             file: self.path.to_path_buf(),
@@ -519,7 +605,10 @@ impl<'a> Positions<'a> {
         } else if let Some(key) = quoted_after(&message, "duplicate key") {
             (key, " (keep one of them)")
         } else if let Some(value) = quoted_after(&message, "unknown variant") {
-            (value, " (see the comments in the file for the accepted values)")
+            (
+                value,
+                " (see the comments in the file for the accepted values)",
+            )
         } else {
             ("(syntax)".to_string(), "")
         };
@@ -555,12 +644,18 @@ mod tests {
     /// The real file with the first occurrence of `from` replaced by `to`.
     fn edited(from: &str, to: &str) -> String {
         let text = real_text();
-        assert!(text.contains(from), "fixture text `{from}` is in the rules file");
+        assert!(
+            text.contains(from),
+            "fixture text `{from}` is in the rules file"
+        );
         text.replacen(from, to, 1)
     }
 
     fn line_of(text: &str, needle: &str) -> usize {
-        text.lines().position(|l| l.contains(needle)).expect("needle is in the text") + 1
+        text.lines()
+            .position(|l| l.contains(needle))
+            .expect("needle is in the text")
+            + 1
     }
 
     #[test]
@@ -576,10 +671,23 @@ mod tests {
     #[test]
     fn helsedataservice_covers_listed_sources_and_children_only_where_included() {
         let rules = real_rules();
-        assert_eq!(rules.helsedataservice_registry("npr", ""), Some("Norsk pasientregister (NPR)"));
-        assert_eq!(rules.helsedataservice_registry("npr-somatikk", "npr"), Some("Norsk pasientregister (NPR)"));
-        assert_eq!(rules.helsedataservice_registry("krg-brystkreft", "kreftregisteret"), Some("Kreftregisteret"));
-        assert!(rules.helsedataservice_registry("hjertestans", "hkr").is_some());
+        assert_eq!(
+            rules.helsedataservice_registry("npr", ""),
+            Some("Norsk pasientregister (NPR)")
+        );
+        assert_eq!(
+            rules.helsedataservice_registry("npr-somatikk", "npr"),
+            Some("Norsk pasientregister (NPR)")
+        );
+        assert_eq!(
+            rules.helsedataservice_registry("krg-brystkreft", "kreftregisteret"),
+            Some("Kreftregisteret")
+        );
+        assert!(
+            rules
+                .helsedataservice_registry("hjertestans", "hkr")
+                .is_some()
+        );
         // HKR lists its quality registers one by one, so an unlisted child is not covered.
         assert_eq!(rules.helsedataservice_registry("abla-nor", "hkr"), None);
         assert_eq!(rules.helsedataservice_registry("moba", ""), None);
@@ -589,7 +697,13 @@ mod tests {
     #[test]
     fn common_form_covers_the_five_custodians() {
         let rules = real_rules();
-        for c in ["fhi", "helsedirektoratet", "kreftregisteret", "arkivverket", "dmp"] {
+        for c in [
+            "fhi",
+            "helsedirektoratet",
+            "kreftregisteret",
+            "arkivverket",
+            "dmp",
+        ] {
             assert!(rules.common_form_covers(c), "{c}");
         }
         assert!(!rules.common_form_covers("ssb"));
@@ -599,13 +713,29 @@ mod tests {
     #[test]
     fn prerequisites_are_selected_by_purpose_level_and_stage() {
         let rules = real_rules();
-        let codes = |p, s, l| rules.prerequisites_for(p, s, l).map(|r| r.code.get_ref().clone()).collect::<Vec<_>>();
-        let research_ident = codes(pb::Purpose::Research, pb::ProjectStage::New, pb::DataLevel::IdentifiableIndividual);
+        let codes = |p, s, l| {
+            rules
+                .prerequisites_for(p, s, l)
+                .map(|r| r.code.get_ref().clone())
+                .collect::<Vec<_>>()
+        };
+        let research_ident = codes(
+            pb::Purpose::Research,
+            pb::ProjectStage::New,
+            pb::DataLevel::IdentifiableIndividual,
+        );
         assert!(research_ident.contains(&"rek-approval".to_string()));
         assert!(research_ident.contains(&"variable-list".to_string()));
         assert!(!research_ident.contains(&"table-shells".to_string()));
-        let stats_anon = codes(pb::Purpose::Statistics, pb::ProjectStage::Change, pb::DataLevel::AnonymousAggregated);
-        assert_eq!(stats_anon, vec!["table-shells".to_string(), "project-reference".to_string()]);
+        let stats_anon = codes(
+            pb::Purpose::Statistics,
+            pb::ProjectStage::Change,
+            pb::DataLevel::AnonymousAggregated,
+        );
+        assert_eq!(
+            stats_anon,
+            vec!["table-shells".to_string(), "project-reference".to_string()]
+        );
     }
 
     #[test]
@@ -635,7 +765,10 @@ mod tests {
 
     #[test]
     fn zero_deadline_is_refused() {
-        let text = edited("single_source_working_days = 30", "single_source_working_days = 0");
+        let text = edited(
+            "single_source_working_days = 30",
+            "single_source_working_days = 0",
+        );
         let err = NationalRules::from_str("rules.toml", &text).expect_err("zero days refused");
         assert_eq!(err.line, line_of(&text, "single_source_working_days = 0"));
         assert_eq!(err.field, "statutory_deadline.single_source_working_days");
@@ -643,7 +776,10 @@ mod tests {
 
     #[test]
     fn impossible_date_is_refused() {
-        let text = edited("decides_since = \"2023-03-15\"", "decides_since = \"2023-02-30\"");
+        let text = edited(
+            "decides_since = \"2023-03-15\"",
+            "decides_since = \"2023-02-30\"",
+        );
         let err = NationalRules::from_str("rules.toml", &text).expect_err("bad date refused");
         assert_eq!(err.line, line_of(&text, "2023-02-30"));
         assert_eq!(err.field, "helsedataservice.decides_since");
@@ -651,7 +787,10 @@ mod tests {
 
     #[test]
     fn unknown_data_level_names_the_value() {
-        let text = edited("data_levels = [\"anonymous_aggregated\"]", "data_levels = [\"aggregated\"]");
+        let text = edited(
+            "data_levels = [\"anonymous_aggregated\"]",
+            "data_levels = [\"aggregated\"]",
+        );
         let err = NationalRules::from_str("rules.toml", &text).expect_err("bad level refused");
         assert_eq!(err.line, line_of(&text, "[\"aggregated\"]"));
         assert_eq!(err.field, "aggregated");
@@ -659,7 +798,8 @@ mod tests {
 
     #[test]
     fn missing_file_is_reported_with_its_path() {
-        let err = NationalRules::load("/nonexistent/national-rules.toml").expect_err("missing file refused");
+        let err = NationalRules::load("/nonexistent/national-rules.toml")
+            .expect_err("missing file refused");
         assert_eq!(err.line, 0);
         assert!(err.to_string().contains("/nonexistent/national-rules.toml"));
     }

