@@ -435,20 +435,20 @@ impl<'a> Planner<'a> {
     fn biomaterial(&mut self, routed: &mut Routed<'a>) {
         let rs = routed.rs;
         let (id, name) = (rs.source.id.as_str(), source_name(rs));
-        let detail = parenthesised(rs.source.biomaterial_note.trim());
+        let detail = sentence(rs.source.biomaterial_note.trim());
         let availability =
             pb::BiomaterialAvailability::try_from(rs.source.biomaterial).unwrap_or_default();
         let text = match availability {
             pb::BiomaterialAvailability::ApplyWithData => {
                 let note = format!(
-                    "{id}: apply for biological material from {name} in the same form as the data{detail}."
+                    "{id}: apply for biological material from {name} in the same form as the data.{detail}"
                 );
                 routed.notes.push(note.clone());
                 note
             }
             pb::BiomaterialAvailability::BiobankMentioned => {
                 let note = format!(
-                    "{id}: {name} mentions a biobank but publishes no route to it{detail}; ask {} how to apply for the material.",
+                    "{id}: {name} mentions a biobank but publishes no route to it; ask {} how to apply for the material.{detail}",
                     contact_words(rs)
                 );
                 routed.notes.push(note.clone());
@@ -593,7 +593,12 @@ impl<'a> Planner<'a> {
             if own.is_empty() {
                 continue;
             }
-            let codes: Vec<&str> = own.iter().map(|(code, _)| *code).collect();
+            let mut codes: Vec<&str> = Vec::new();
+            for (code, _) in &own {
+                if !codes.contains(code) {
+                    codes.push(code);
+                }
+            }
             let text = format!("The custodian's own conditions add: {}.", codes.join(", "));
             self.trace(
                 "custodian.prerequisites",
@@ -631,7 +636,11 @@ impl<'a> Planner<'a> {
             }
         }
         list.extend(published.into_iter().map(|(d, sources)| pb::Deadline {
-            text: format!("{} (published for {})", d.text.trim(), sources.join(", ")),
+            text: format!(
+                "{} (published for {}).",
+                d.text.trim().trim_end_matches('.'),
+                sources.join(", ")
+            ),
             ..d
         }));
         list
@@ -1169,10 +1178,18 @@ fn merge_invoice(
     price: Option<pb::Price>,
     ids: &[String],
 ) {
-    match list
-        .iter_mut()
-        .find(|i| i.invoiced_by == by && i.reason == reason && i.price == price)
-    {
+    // An invoice without a published amount merges with any other unpriced invoice from the
+    // same body: the applicant gets one invoice from that body, whatever each source calls it.
+    let unpriced = !has_amount(&price);
+    let same = |i: &pb::Invoice| {
+        i.invoiced_by == by
+            && if unpriced {
+                !has_amount(&i.price)
+            } else {
+                i.reason == reason && i.price == price
+            }
+    };
+    match list.iter_mut().find(|i| same(i)) {
         Some(i) => union_into(&mut i.data_source_ids, ids),
         None => list.push(pb::Invoice {
             invoiced_by: by.to_string(),
@@ -1181,6 +1198,13 @@ fn merge_invoice(
             data_source_ids: sorted(ids),
         }),
     }
+}
+
+/// Whether an invoice's price states an amount or a minimum.
+fn has_amount(price: &Option<pb::Price>) -> bool {
+    price
+        .as_ref()
+        .is_some_and(|p| p.amount_nok.is_some() || p.minimum_units.is_some())
 }
 
 fn union_into(target: &mut Vec<String>, ids: &[String]) {
@@ -1259,6 +1283,16 @@ fn source_name(rs: &ResolvedSource) -> String {
         .to_string()
 }
 
+/// `text` as a further sentence (with a leading space and a final full stop), or nothing.
+fn sentence(text: &str) -> String {
+    match text.trim() {
+        "" => String::new(),
+        t if t.ends_with('.') => format!(" {t}"),
+        t => format!(" {t}."),
+    }
+}
+
+/// `text` in parentheses with a leading space, or nothing when it is empty.
 fn parenthesised(text: &str) -> String {
     if text.is_empty() {
         String::new()
@@ -2091,6 +2125,56 @@ mod tests {
         );
     }
 
+    #[test]
+    fn unpriced_custodian_fee_merges_with_the_helsedataservice_fee() {
+        let mut hs = source(
+            "hjertestans",
+            "fhi",
+            "Folkehelseinstituttet (FHI)",
+            route(
+                pb::ApplicationChannel::HelsedataForm,
+                "Helsedataservice",
+                "",
+            ),
+        );
+        hs.source.parent_id = "hkr".into();
+        hs.rules.prices = vec![
+            pb::Price {
+                invoiced_by: "Helsedataservice".into(),
+                text: "application handling for helsedata.no applications".into(),
+                ..Default::default()
+            },
+            pb::Price {
+                invoiced_by: "Norsk hjertestansregister".into(),
+                text: "preparing and releasing the data".into(),
+                ..Default::default()
+            },
+        ];
+        let req = research_new(
+            pb::DataLevel::DeidentifiedIndividual,
+            vec![hs, npr_like("npr", "")],
+        );
+        let plan = plan(&req, &rules());
+        let app = only_application(&plan);
+        let hds: Vec<&pb::Invoice> = app
+            .invoices
+            .iter()
+            .filter(|i| i.invoiced_by == "Helsedataservice")
+            .collect();
+        assert_eq!(hds.len(), 1, "{:?}", app.invoices);
+        assert_eq!(hds[0].data_source_ids, vec!["hjertestans", "npr"]);
+        assert!(
+            app.invoices
+                .iter()
+                .any(|i| i.invoiced_by == "Norsk hjertestansregister")
+        );
+        assert_eq!(
+            app.invoices.len(),
+            3,
+            "fee, register preparation, NPR hourly price"
+        );
+    }
+
     // ---- i.: variables ---------------------------------------------------------------------
 
     #[test]
@@ -2403,43 +2487,5 @@ mod tests {
         ))
         .clone();
         assert_eq!(app.deadlines.len(), 2);
-    }
-
-    fn real(ids: &[&str]) -> Vec<ResolvedSource> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../custodian-stub/data");
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap() {
-            let path = e.unwrap().path();
-            let cat = custodian_stub::load::load_file(&path).unwrap();
-            for b in cat.sources { if ids.contains(&b.source.id.as_str()) {
-                out.push(ResolvedSource { custodian_id: b.source.custodian_id.clone(), source: b.source, rules: b.access }); } }
-        }
-        out.sort_by(|a, b| a.source.id.cmp(&b.source.id));
-        out
-    }
-
-    fn dump(title: &str, req: &PlanInput) {
-        let plan = plan(req, &rules());
-        println!("\n===== {title}");
-        for a in &plan.applications { println!("APP {:?} {} | {} | {:?} | deliv {:?}", a.channel, a.decided_by, a.address, a.data_source_ids, a.deliveries.iter().map(|d| d.delivered_by.as_str()).collect::<Vec<_>>());
-            for p in &a.prerequisites { println!("  PRE {} {:?}: {}", p.code, p.data_source_ids, p.text); }
-            for d in &a.deadlines { println!("  DL {} | {:?} {} | {}", d.applies_to, d.days, d.working_days, d.text); }
-            for i in &a.invoices { println!("  INV {} | {} | {:?} | {:?}", i.invoiced_by, i.reason, i.price.as_ref().map(|p| (p.amount_nok, p.minimum_units)), i.data_source_ids); }
-            for n in &a.notes { println!("  NOTE {n}"); } }
-        println!("LINK {:?}", plan.linkage);
-        for w in &plan.warnings { println!("WARN {w}"); }
-        for t in &plan.trace { if !t.rule.starts_with("custodian.delivered") && !t.rule.starts_with("custodian.prices") { println!("TRACE [{}] {} ({}): {}", t.rule, t.data_source_id, t.origin, t.explanation); } }
-    }
-
-    #[test]
-    fn zz_real() {
-        let mut r = research_new(pb::DataLevel::DeidentifiedIndividual, real(&["npr-somatikk", "hjertestans", "krg-brystkreft", "ssb-inntekt", "moba", "iplos"]));
-        r.linkage_wanted = true; r.biomaterial_wanted = true;
-        dump("mix research new", &r);
-        let r = input(pb::Purpose::Research, pb::ProjectStage::Change, pb::DataLevel::AnonymousAggregated, real(&["npr", "iplos", "kuhr", "cprn", "nir", "forsvarets-helseregister", "helsearkiv", "bivirkningsregisteret", "reseptregisteret"]));
-        dump("change anon", &r);
-        let mut r = research_new(pb::DataLevel::DeidentifiedIndividual, real(&["nois", "reseptregisteret", "ms-register", "norm"]));
-        r.linkage_wanted = true; r.biomaterial_wanted = true;
-        dump("linkage", &r);
     }
 }

@@ -532,12 +532,10 @@ fn check_date(pos: &Positions<'_>, field: &str, date: &Spanned<String>) -> Resul
 fn parse_date(text: &str) -> Option<(u32, u32, u32)> {
     let bytes = text.as_bytes();
     let shape_ok = bytes.len() == 10
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && bytes
-            .iter()
-            .enumerate()
-            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        });
     if !shape_ok {
         return None;
     }
