@@ -449,3 +449,35 @@ async fn health_reports_the_gateway_and_each_custodian() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 }
+
+#[tokio::test]
+async fn requests_beyond_the_concurrency_limit_are_refused_with_resource_exhausted() {
+    let pki = Pki::new(&["fhi"]);
+    let catalogue = bundled()
+        .into_iter()
+        .find(|c| c.custodian_id() == "fhi")
+        .expect("fhi");
+    let slow = start_custodian(&pki, "fhi", catalogue, Duration::from_millis(600)).await;
+    let mut config = gateway_config(&pki, &[("fhi", &slow)]);
+    config.limits.max_concurrent_requests = 1;
+    let gateway = start_gateway(config).await;
+    let client = gateway_client(&pki, &gateway).await;
+    let call = |id: &'static str| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_data_source(pb::GetDataSourceRequest {
+                    id: id.into(),
+                    view: 0,
+                })
+                .await
+        }
+    };
+    let (first, second) = tokio::join!(call("mfr"), async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        call("msis").await
+    });
+    assert!(first.is_ok(), "{first:?}");
+    let refused = second.expect_err("over the limit");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+}
