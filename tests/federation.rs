@@ -481,3 +481,41 @@ async fn requests_beyond_the_concurrency_limit_are_refused_with_resource_exhaust
     let refused = second.expect_err("over the limit");
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
 }
+
+#[tokio::test]
+async fn fan_out_takes_about_the_slowest_leg_not_the_sum() {
+    let pki = Pki::new(&["fhi", "ssb", "kreftregisteret"]);
+    let mut running = Vec::new();
+    for catalogue in bundled()
+        .into_iter()
+        .filter(|c| ["fhi", "ssb", "kreftregisteret"].contains(&c.custodian_id()))
+    {
+        let id = catalogue.custodian_id().to_string();
+        running.push((
+            id.clone(),
+            start_custodian(&pki, &id, catalogue, Duration::from_millis(300)).await,
+        ));
+    }
+    let refs: Vec<(&str, &common::Running)> =
+        running.iter().map(|(id, r)| (id.as_str(), r)).collect();
+    let mut config = gateway_config(&pki, &refs);
+    config.defaults.timeout_ms = 5_000;
+    let gateway = start_gateway(config).await;
+    let mut client = gateway_client(&pki, &gateway).await;
+    let started = Instant::now();
+    let answer = search(&mut client, "").await;
+    let took = started.elapsed();
+    assert!(
+        answer
+            .custodians
+            .iter()
+            .all(|o| o.status == pb::OutcomeStatus::Ok as i32)
+    );
+    // Each custodian needs two sequential calls of 300 ms (info, then one page): one leg is
+    // about 600 ms; three legs in sequence would take 1.8 s.
+    assert!(took < Duration::from_millis(1_300), "fan-out took {took:?}");
+    assert!(
+        took >= Duration::from_millis(600),
+        "each leg really waited: {took:?}"
+    );
+}
