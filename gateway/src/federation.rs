@@ -193,7 +193,12 @@ impl Federation {
                     let leg = up.call(deadline, message, rpc).await;
                     match leg.result {
                         Ok(value) => {
-                            let revision = value.revision().to_string();
+                            // Single records carry no revision; the custodian's last seen one
+                            // is the best statement of where they came from.
+                            let revision = match value.revision() {
+                                "" => up.state().revision,
+                                own => own.to_string(),
+                            };
                             Ok((value, revision))
                         }
                         Err(e) => Err(failure(e, leg.latency)),
