@@ -519,3 +519,43 @@ async fn fan_out_takes_about_the_slowest_leg_not_the_sum() {
         "each leg really waited: {took:?}"
     );
 }
+
+#[tokio::test]
+async fn a_custodian_that_keeps_failing_is_ejected_and_costs_callers_no_more_waiting() {
+    let pki = Pki::new(&["fhi", "ssb"]);
+    let mut catalogues = bundled()
+        .into_iter()
+        .filter(|c| ["fhi", "ssb"].contains(&c.custodian_id()));
+    let fhi = start_custodian(&pki, "fhi", catalogues.next().expect("fhi"), Duration::ZERO).await;
+    let stalled = start_custodian(
+        &pki,
+        "ssb",
+        catalogues.next().expect("ssb"),
+        Duration::from_secs(10),
+    )
+    .await;
+    let mut config = gateway_config(&pki, &[("fhi", &fhi), ("ssb", &stalled)]);
+    config.custodians[1].timeout_ms = Some(300);
+    config.defaults.eject_after_failures = 1;
+    config.cache.catalogue_ttl_ms = 1;
+    let gateway = start_gateway(config).await;
+    let mut client = gateway_client(&pki, &gateway).await;
+    let started = Instant::now();
+    let first = search(&mut client, "").await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(
+        outcome(&first.custodians, "ssb").status,
+        pb::OutcomeStatus::Timeout as i32
+    );
+    let started = Instant::now();
+    let second = search(&mut client, "").await;
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "failed fast: {:?}",
+        started.elapsed()
+    );
+    let ssb = outcome(&second.custodians, "ssb");
+    assert_eq!(ssb.status, pb::OutcomeStatus::Unavailable as i32);
+    assert!(ssb.message.contains("ejected"), "{}", ssb.message);
+    assert!(ids(&second).contains(&"mfr".to_string()));
+}

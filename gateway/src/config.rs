@@ -75,6 +75,13 @@ pub struct UpstreamDefaults {
     pub timeout_ms: u64,
     /// TCP and TLS connect timeout, in milliseconds.
     pub connect_timeout_ms: u64,
+    /// Consecutive failed calls after which a custodian is ejected (calls fail at once and
+    /// its last known good answers are served); 0 never ejects.
+    pub eject_after_failures: u32,
+    /// First ejection, in milliseconds; each repeat doubles it.
+    pub base_ejection_ms: u64,
+    /// Longest ejection, in milliseconds.
+    pub max_ejection_ms: u64,
 }
 
 impl Default for UpstreamDefaults {
@@ -82,6 +89,9 @@ impl Default for UpstreamDefaults {
         Self {
             timeout_ms: 2_000,
             connect_timeout_ms: 1_000,
+            eject_after_failures: 5,
+            base_ejection_ms: 5_000,
+            max_ejection_ms: 60_000,
         }
     }
 }
@@ -239,6 +249,15 @@ impl GatewayConfig {
             return Err(invalid(
                 "defaults.connect_timeout_ms",
                 "must be greater than 0",
+            ));
+        }
+        if self.defaults.eject_after_failures > 0
+            && (self.defaults.base_ejection_ms == 0
+                || self.defaults.max_ejection_ms < self.defaults.base_ejection_ms)
+        {
+            return Err(invalid(
+                "defaults.base_ejection_ms",
+                "must be greater than 0 and not above defaults.max_ejection_ms when ejection is on",
             ));
         }
         if self.limits.default_deadline_ms == 0 {

@@ -5,6 +5,7 @@
 //! the custodians through [`cache`] and [`fanout`] over [`upstream`] channels → [`merge`] and
 //! [`merged`] combine and rank the answers → [`routing`] plans applications.
 
+pub mod breaker;
 pub mod cache;
 pub mod config;
 pub mod demo;

@@ -18,7 +18,10 @@ use tokio::time::Instant;
 use tonic::{Code, Request, Response, Status, transport::Channel};
 use tracing::Instrument;
 
-use crate::config::{CustodianConfig, UpstreamDefaults};
+use crate::{
+    breaker::{Breaker, BreakerPolicy},
+    config::{CustodianConfig, UpstreamDefaults},
+};
 
 /// The data source ids a custodian may publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +175,7 @@ pub struct Upstream {
     pub ownership: Ownership,
     client: CustodianCatalogueClient<Channel>,
     state: Mutex<UpstreamState>,
+    breaker: Mutex<Breaker>,
     health: Option<tonic_health::server::HealthReporter>,
 }
 
@@ -207,6 +211,11 @@ impl Upstream {
             ownership: Ownership::new(config.owns.clone()),
             client: CustodianCatalogueClient::new(channel).max_decoding_message_size(64 << 20),
             state: Mutex::new(UpstreamState::default()),
+            breaker: Mutex::new(Breaker::new(BreakerPolicy {
+                eject_after: defaults.eject_after_failures,
+                base: Duration::from_millis(defaults.base_ejection_ms),
+                max: Duration::from_millis(defaults.max_ejection_ms),
+            })),
             health,
         })
     }
@@ -223,6 +232,20 @@ impl Upstream {
         F: FnOnce(CustodianCatalogueClient<Channel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
+        if let Err(ejected) = self
+            .breaker
+            .lock()
+            .map_or(Ok(()), |b| b.check(Instant::now()))
+        {
+            return Leg {
+                result: Err(LegError::Unavailable(format!(
+                    "ejected after {} consecutive failures; next attempt in {} ms",
+                    ejected.failures,
+                    ejected.retry_in.as_millis()
+                ))),
+                latency: Duration::ZERO,
+            };
+        }
         let timeout = self.leg_timeout(deadline);
         let span = tracing::info_span!("custodian.leg", custodian = %self.id, otel.kind = "client", timeout_ms = timeout.as_millis() as u64);
         let started = Instant::now();
@@ -265,6 +288,13 @@ impl Upstream {
             Ok(_) => true,
             Err(e) => e.is_answer(),
         };
+        if let Ok(mut breaker) = self.breaker.lock() {
+            if healthy {
+                breaker.on_success();
+            } else if let Some(ejection) = breaker.on_failure(Instant::now()) {
+                tracing::warn!(custodian = %self.id, ejection_ms = ejection.as_millis() as u64, "custodian ejected after consecutive failures");
+            }
+        }
         let changed = {
             let Ok(mut state) = self.state.lock() else {
                 return;

@@ -1,0 +1,133 @@
+//! Failure accrual per custodian (after Envoy's outlier detection and linkerd's breaker):
+//! after a run of consecutive failures the custodian is ejected for a while and calls fail
+//! at once, so a dead custodian costs callers nothing but its stale answer. The ejection
+//! grows with each repeat (base × 2^n, capped); the first call after it is a probe.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// When to eject and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerPolicy {
+    /// Consecutive failures that eject the custodian; 0 never ejects.
+    pub eject_after: u32,
+    /// First ejection.
+    pub base: Duration,
+    /// Longest ejection.
+    pub max: Duration,
+}
+
+/// The breaker state of one custodian.
+#[derive(Debug)]
+pub struct Breaker {
+    policy: BreakerPolicy,
+    consecutive_failures: u32,
+    ejections: u32,
+    open_until: Option<Instant>,
+}
+
+/// Why a call is not made now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ejected {
+    /// Failures in a row that led to the ejection.
+    pub failures: u32,
+    /// Time until the next probe is let through.
+    pub retry_in: Duration,
+}
+
+impl Breaker {
+    /// A closed breaker.
+    pub fn new(policy: BreakerPolicy) -> Self {
+        Self {
+            policy,
+            consecutive_failures: 0,
+            ejections: 0,
+            open_until: None,
+        }
+    }
+
+    /// Whether a call may be made at `now`.
+    pub fn check(&self, now: Instant) -> Result<(), Ejected> {
+        match self.open_until {
+            Some(until) if now < until => Err(Ejected {
+                failures: self.consecutive_failures,
+                retry_in: until - now,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A call succeeded (or the custodian answered): close the breaker.
+    pub fn on_success(&mut self) {
+        self.consecutive_failures = 0;
+        self.ejections = 0;
+        self.open_until = None;
+    }
+
+    /// A call failed at `now`; returns the ejection it started, if any.
+    pub fn on_failure(&mut self, now: Instant) -> Option<Duration> {
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        if self.policy.eject_after == 0 || self.consecutive_failures < self.policy.eject_after {
+            return None;
+        }
+        let factor = 1u32.checked_shl(self.ejections.min(16)).unwrap_or(u32::MAX);
+        let ejection = self.policy.base.saturating_mul(factor).min(self.policy.max);
+        self.ejections = self.ejections.saturating_add(1);
+        self.open_until = Some(now + ejection);
+        Some(ejection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: BreakerPolicy = BreakerPolicy {
+        eject_after: 2,
+        base: Duration::from_secs(1),
+        max: Duration::from_secs(3),
+    };
+
+    #[test]
+    fn ejects_after_consecutive_failures_and_lets_a_probe_through_later() {
+        let now = Instant::now();
+        let mut breaker = Breaker::new(POLICY);
+        assert_eq!(breaker.on_failure(now), None);
+        assert!(breaker.check(now).is_ok());
+        assert_eq!(breaker.on_failure(now), Some(Duration::from_secs(1)));
+        let ejected = breaker.check(now).unwrap_err();
+        assert_eq!(ejected.failures, 2);
+        assert!(
+            breaker.check(now + Duration::from_millis(1001)).is_ok(),
+            "probe after the ejection"
+        );
+    }
+
+    #[test]
+    fn repeated_ejections_grow_up_to_the_cap_and_success_resets() {
+        let now = Instant::now();
+        let mut breaker = Breaker::new(POLICY);
+        breaker.on_failure(now);
+        assert_eq!(breaker.on_failure(now), Some(Duration::from_secs(1)));
+        assert_eq!(breaker.on_failure(now), Some(Duration::from_secs(2)));
+        assert_eq!(breaker.on_failure(now), Some(Duration::from_secs(3)));
+        assert_eq!(breaker.on_failure(now), Some(Duration::from_secs(3)));
+        breaker.on_success();
+        assert!(breaker.check(now).is_ok());
+        assert_eq!(breaker.on_failure(now), None);
+    }
+
+    #[test]
+    fn zero_never_ejects() {
+        let now = Instant::now();
+        let mut breaker = Breaker::new(BreakerPolicy {
+            eject_after: 0,
+            ..POLICY
+        });
+        for _ in 0..10 {
+            assert_eq!(breaker.on_failure(now), None);
+        }
+        assert!(breaker.check(now).is_ok());
+    }
+}
