@@ -1,6 +1,8 @@
 //! Shared library of the helsedata federation: the generated contract, text folding for
 //! search, paging, request errors, workload identity, mutual TLS, server defaults and telemetry.
 
+#![warn(missing_docs)]
+
 pub mod deadline;
 pub mod grpc_server;
 pub mod identity;

@@ -7,6 +7,8 @@
 //! and never committed. Every leaf also names `localhost` and `127.0.0.1` so that loopback
 //! host-name verification succeeds.
 
+#![warn(missing_docs)]
+
 use std::{
     fs,
     net::{IpAddr, Ipv4Addr},

@@ -1,6 +1,8 @@
 //! The reference custodian service: loads one custodian's data file and serves its
 //! catalogue over gRPC with mutual TLS.
 
+#![warn(missing_docs)]
+
 pub mod catalogue;
 mod convert;
 pub mod datafile;

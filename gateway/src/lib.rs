@@ -5,6 +5,8 @@
 //! the custodians through [`cache`] and [`fanout`] over [`upstream`] channels → [`merge`] and
 //! [`merged`] combine and rank the answers → [`routing`] plans applications.
 
+#![warn(missing_docs)]
+
 pub mod breaker;
 pub mod cache;
 pub mod config;
