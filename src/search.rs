@@ -2,37 +2,75 @@
 //! scale (millions of variables) while keeping whole-word, prefix and inside-word matching
 //! (`kreft` finds `brystkreft`: Norwegian compounds).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use crate::text::{self, SearchDocument};
 
-/// Documents and a map from every folded word to the documents that contain it.
+/// Documents, a vocabulary of their folded words with the documents that hold each word,
+/// and a trigram index over the vocabulary, so that a term finds the words that contain it
+/// without scanning the whole vocabulary.
 #[derive(Debug, Default)]
 pub struct SearchIndex {
     docs: Vec<SearchDocument>,
-    postings: BTreeMap<String, Vec<u32>>,
+    words: Vec<String>,
+    word_ids: HashMap<String, u32>,
+    postings: Vec<Vec<u32>>,
+    trigrams: HashMap<[u8; 3], Vec<u32>>,
+    sorted_words: Vec<u32>,
 }
 
 impl SearchIndex {
-    /// An empty index.
-    pub fn new() -> Self {
-        Self::default()
+    /// Indexes documents; they are numbered 0, 1, 2… in the order given.
+    pub fn from_documents(documents: impl IntoIterator<Item = SearchDocument>) -> Self {
+        let mut index = Self::default();
+        for doc in documents {
+            index.add(doc);
+        }
+        index.finish();
+        index
     }
 
-    /// Adds a document and returns its number (0, 1, 2… in insertion order).
-    pub fn add(&mut self, doc: SearchDocument) -> u32 {
+    fn add(&mut self, doc: SearchDocument) -> u32 {
         let number = u32::try_from(self.docs.len()).unwrap_or(u32::MAX);
         let mut seen = HashSet::new();
         for word in doc.words() {
-            if seen.insert(word) {
-                self.postings
-                    .entry(word.to_string())
-                    .or_default()
-                    .push(number);
+            if !seen.insert(word) {
+                continue;
             }
+            let id = match self.word_ids.get(word) {
+                Some(&id) => id,
+                None => self.add_word(word),
+            };
+            self.postings[id as usize].push(number);
         }
         self.docs.push(doc);
         number
+    }
+
+    fn add_word(&mut self, word: &str) -> u32 {
+        let id = u32::try_from(self.words.len()).unwrap_or(u32::MAX);
+        self.words.push(word.to_string());
+        self.word_ids.insert(word.to_string(), id);
+        self.postings.push(Vec::new());
+        let mut grams: Vec<[u8; 3]> = word
+            .as_bytes()
+            .windows(3)
+            .map(|w| [w[0], w[1], w[2]])
+            .collect();
+        grams.sort_unstable();
+        grams.dedup();
+        for gram in grams {
+            self.trigrams.entry(gram).or_default().push(id);
+        }
+        self.sorted_words.push(id);
+        id
+    }
+
+    /// Sorts the vocabulary for prefix look-ups.
+    fn finish(&mut self) {
+        let words = &self.words;
+        self.sorted_words
+            .sort_unstable_by(|a, b| words[*a as usize].cmp(&words[*b as usize]));
     }
 
     /// Number of documents.
@@ -45,6 +83,44 @@ impl SearchIndex {
         self.docs.is_empty()
     }
 
+    /// The vocabulary words that contain `term`. Terms of three bytes or more match anywhere
+    /// in a word (through the trigram index); shorter terms match word prefixes.
+    fn matching_words(&self, term: &str) -> Vec<u32> {
+        let bytes = term.as_bytes();
+        if bytes.len() < 3 {
+            return self.words_with_prefix(term);
+        }
+        let mut lists: Vec<&Vec<u32>> = Vec::new();
+        for w in bytes.windows(3) {
+            match self.trigrams.get(&[w[0], w[1], w[2]]) {
+                Some(list) => lists.push(list),
+                None => return Vec::new(),
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        let mut candidates: Vec<u32> = lists[0].clone();
+        for list in &lists[1..] {
+            candidates = intersect(&candidates, list);
+            if candidates.is_empty() {
+                return candidates;
+            }
+        }
+        candidates.retain(|&id| self.words[id as usize].contains(term));
+        candidates
+    }
+
+    fn words_with_prefix(&self, prefix: &str) -> Vec<u32> {
+        let words = &self.words;
+        let start = self
+            .sorted_words
+            .partition_point(|&id| words[id as usize].as_str() < prefix);
+        self.sorted_words[start..]
+            .iter()
+            .take_while(|&&id| words[id as usize].starts_with(prefix))
+            .copied()
+            .collect()
+    }
+
     /// Documents that match every term, with their scores, in document order.
     /// An empty term list matches every document with score 0.
     pub fn search(&self, terms: &[String]) -> Vec<(u32, f64)> {
@@ -54,10 +130,8 @@ impl SearchIndex {
         let mut candidates: Option<Vec<u32>> = None;
         for term in terms {
             let mut matching: Vec<u32> = Vec::new();
-            for (word, docs) in &self.postings {
-                if word.contains(term.as_str()) {
-                    matching.extend_from_slice(docs);
-                }
+            for word in self.matching_words(term) {
+                matching.extend_from_slice(&self.postings[word as usize]);
             }
             matching.sort_unstable();
             matching.dedup();
@@ -160,10 +234,11 @@ mod tests {
 
     #[test]
     fn finds_whole_words_prefixes_and_compounds() {
-        let mut index = SearchIndex::new();
-        index.add(doc(&["Nasjonalt kvalitetsregister for brystkreft"]));
-        index.add(doc(&["Medisinsk fødselsregister", "MFR"]));
-        index.add(doc(&["Kreftregisteret"]));
+        let index = SearchIndex::from_documents([
+            doc(&["Nasjonalt kvalitetsregister for brystkreft"]),
+            doc(&["Medisinsk fødselsregister", "MFR"]),
+            doc(&["Kreftregisteret"]),
+        ]);
         let hits: Vec<u32> = index
             .search(&terms("kreft"))
             .into_iter()
@@ -178,5 +253,11 @@ mod tests {
         assert_eq!(hits, vec![1]);
         assert!(index.search(&terms("kreft mfr")).is_empty());
         assert_eq!(index.search(&[]).len(), 3);
+        let short: Vec<u32> = index
+            .search(&terms("kr"))
+            .into_iter()
+            .map(|h| h.0)
+            .collect();
+        assert_eq!(short, vec![2], "short terms match word prefixes");
     }
 }

@@ -58,17 +58,21 @@ impl Catalogue {
     /// Indexes the sources (sorted by id). Counts in `info` are recomputed.
     pub fn new(mut info: pb::CustodianInfo, mut sources: Vec<SourceBundle>) -> Self {
         sources.sort_by(|a, b| a.source.id.cmp(&b.source.id));
-        let mut source_index = SearchIndex::new();
-        let mut variable_index = SearchIndex::new();
-        let mut variable_locations = Vec::new();
+        let source_index = SearchIndex::from_documents(
+            sources
+                .iter()
+                .map(|b| search::data_source_document(&b.source)),
+        );
+        let variable_index = SearchIndex::from_documents(
+            sources
+                .iter()
+                .flat_map(|b| b.variables.iter().map(search::variable_document)),
+        );
+        let mut variable_locations = Vec::with_capacity(variable_index.len());
         let mut by_id = HashMap::with_capacity(sources.len());
         for (s, bundle) in sources.iter().enumerate() {
             by_id.insert(bundle.source.id.clone(), s);
-            source_index.add(search::data_source_document(&bundle.source));
-            for (v, variable) in bundle.variables.iter().enumerate() {
-                variable_index.add(search::variable_document(variable));
-                variable_locations.push((s as u32, v as u32));
-            }
+            variable_locations.extend((0..bundle.variables.len()).map(|v| (s as u32, v as u32)));
         }
         info.data_source_count = sources.len() as u32;
         info.variable_count = variable_locations.len() as u32;

@@ -6,7 +6,6 @@ use helsedata::{
     grpc_server, proto::custodian_catalogue_server::CustodianCatalogueServer, tls::TlsMaterial,
 };
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::{
     catalogue::Catalogue,
@@ -55,7 +54,7 @@ pub async fn serve(
         .await;
     tracing::info!(custodian = %custodian, addr = ?listener.local_addr().ok(), "custodian serving over mutual TLS");
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(grpc_server::incoming(listener), shutdown)
         .await?;
     tracing::info!(custodian = %custodian, "custodian stopped");
     Ok(())

@@ -75,8 +75,9 @@ pub struct CatalogueView {
     pub generation: u64,
     /// One outcome per custodian.
     pub outcomes: Vec<pb::CustodianOutcome>,
-    /// Freshness of each custodian's records in this answer.
-    pub freshness: HashMap<String, pb::Freshness>,
+    /// Provenance of each custodian's records in this answer (the merge may be older than
+    /// the answers it was built from when their revisions did not change).
+    pub provenance: HashMap<String, pb::Provenance>,
 }
 
 /// Where in the cache one answer lives and how long it may be served.
@@ -87,7 +88,7 @@ struct Lookup<'a, V> {
 }
 
 struct MergeMemo {
-    key: Vec<(String, u64)>,
+    key: Vec<(String, String)>,
     catalogue: Arc<MergedCatalogue>,
     generation: u64,
 }
@@ -227,13 +228,23 @@ impl Federation {
         })
         .await;
         let mut outcomes = Vec::with_capacity(served.len());
-        let mut freshness = HashMap::new();
+        let mut provenance = HashMap::new();
         let mut key = Vec::new();
         for (up, s) in &served {
             outcomes.push(fanout::outcome(&up.id, s));
-            freshness.insert(up.id.clone(), fanout::freshness(s));
+            if let Some(p) = fanout::provenance(&up.id, s) {
+                provenance.insert(up.id.clone(), p);
+            }
             if let Some(cached) = s.cached() {
-                key.push((up.id.clone(), cached.generation));
+                // The same revision means the same catalogue (the custodian contract), so a
+                // refetch that brought nothing new reuses the merge; without a revision, every
+                // fetch counts as new.
+                let version = if cached.value.info.catalogue_revision.is_empty() {
+                    format!("#{}", cached.generation)
+                } else {
+                    cached.value.info.catalogue_revision.clone()
+                };
+                key.push((up.id.clone(), version));
                 if matches!(s, Served::Live(..)) {
                     up.note_catalogue(&cached.value.info);
                 }
@@ -244,13 +255,13 @@ impl Federation {
             catalogue,
             generation,
             outcomes,
-            freshness,
+            provenance,
         }
     }
 
     fn merge_memo(
         &self,
-        key: Vec<(String, u64)>,
+        key: Vec<(String, String)>,
         served: &[(Arc<Upstream>, Served<Snapshot>)],
     ) -> (Arc<MergedCatalogue>, u64) {
         if let Ok(memo) = self.merged.lock()

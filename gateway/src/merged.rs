@@ -32,12 +32,18 @@ pub struct MergedCatalogue {
 impl MergedCatalogue {
     /// Indexes a merge.
     pub fn new(merged: Merged) -> Self {
-        let mut index = SearchIndex::new();
-        let mut by_id = HashMap::with_capacity(merged.records.len());
-        for (i, record) in merged.records.iter().enumerate() {
-            index.add(search::data_source_document(&record.source));
-            by_id.insert(record.source.id.clone(), i);
-        }
+        let index = SearchIndex::from_documents(
+            merged
+                .records
+                .iter()
+                .map(|r| search::data_source_document(&r.source)),
+        );
+        let by_id = merged
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.source.id.clone(), i))
+            .collect();
         Self {
             merged,
             index,

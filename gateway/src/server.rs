@@ -14,7 +14,6 @@ use helsedata::{
     tls::TlsMaterial,
 };
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -127,10 +126,11 @@ impl FederatedCatalogue for GatewayService {
                 .hits
                 .iter()
                 .map(|(score, record)| {
-                    let mut provenance = record.provenance.clone();
-                    if let Some(f) = view.freshness.get(&provenance.custodian_id) {
-                        provenance.freshness = *f as i32;
-                    }
+                    let provenance = view
+                        .provenance
+                        .get(&record.provenance.custodian_id)
+                        .cloned()
+                        .unwrap_or_else(|| record.provenance.clone());
                     pb::FederatedDataSource {
                         data_source: Some(shape(record.source.clone(), req.view)),
                         provenance: Some(provenance),
@@ -285,7 +285,7 @@ pub async fn serve(
         .await;
     tracing::info!(addr = ?listener.local_addr().ok(), custodians = federation.upstreams().len(), "gateway serving over mutual TLS");
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(grpc_server::incoming(listener), shutdown)
         .await?;
     tracing::info!("gateway stopped");
     Ok(())
