@@ -1,0 +1,297 @@
+//! Starting the processes of a run and connecting to them: a throw-away dev PKI, synthetic
+//! custodians, gateways with a generated configuration, the echo server, and pools of
+//! mutual-TLS clients (one HTTP/2 connection per pool member) for the load generator.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::{Context, Result, bail};
+use dev_certs::DevPki;
+use gateway::config::GatewayConfig;
+use helsedata::{
+    identity,
+    proto::{
+        custodian_catalogue_client::CustodianCatalogueClient,
+        federated_catalogue_client::FederatedCatalogueClient,
+    },
+    tls::{TlsFiles, TlsMaterial},
+};
+use tonic::transport::Channel;
+
+use crate::{
+    cluster::{Child, Launch, Pinning, Ready},
+    roles::ECHO_ID,
+    synth,
+};
+
+/// The national routing rules the gateway must load (the repository's own file).
+const NATIONAL_RULES: &str = include_str!("../../gateway/config/national-rules.toml");
+
+/// Largest answer the load generator accepts.
+pub const MAX_MESSAGE: usize = 256 << 20;
+
+/// Where a run keeps its files, and how it starts processes.
+#[derive(Debug)]
+pub struct Fleet {
+    /// The `bench` binary (started again in its server roles).
+    pub exe: PathBuf,
+    /// Working directory (certificates, configurations, logs).
+    pub dir: PathBuf,
+    /// The dev PKI.
+    pub pki: DevPki,
+    /// The load generator's identity (the developer client certificate).
+    pub client_tls: TlsMaterial,
+    /// CPU pinning.
+    pub pinning: Pinning,
+}
+
+/// One custodian to start.
+#[derive(Debug, Clone, Copy)]
+pub struct CustodianSpec {
+    /// Index (`c<index>`).
+    pub index: usize,
+    /// Sources.
+    pub sources: usize,
+    /// Variables over all its sources.
+    pub variables: usize,
+    /// Added latency per answer.
+    pub latency_ms: u64,
+    /// Description bytes per source.
+    pub payload: usize,
+}
+
+/// One gateway to start.
+#[derive(Debug, Clone)]
+pub struct GatewaySpec<'a> {
+    /// Name in reports and logs.
+    pub name: &'a str,
+    /// Custodian indexes and addresses.
+    pub custodians: &'a [(usize, SocketAddr)],
+    /// Per-custodian call timeout.
+    pub timeout_ms: u64,
+    /// Deadline of requests that send none.
+    pub default_deadline_ms: u64,
+    /// `defaults.eject_after_failures` (0: never eject); the gateway's default when None.
+    pub eject_after_failures: Option<u32>,
+}
+
+fn toml_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl Fleet {
+    /// A fleet working in `dir`, with a new dev PKI for these custodian indexes (and the
+    /// echo server).
+    pub fn new(dir: &Path, pinning: Pinning, custodians: usize) -> Result<Self> {
+        let exe = std::env::current_exe().context("cannot find the bench binary")?;
+        let pki = DevPki::new(dir.join("certs"));
+        let mut ids: Vec<String> = (0..custodians).map(synth::custodian_id).collect();
+        ids.push(ECHO_ID.into());
+        pki.generate(&ids).context("cannot write the dev PKI")?;
+        let client_tls = TlsMaterial::load(&TlsFiles {
+            ca: pki.ca_cert(),
+            cert: pki.client_cert(),
+            key: pki.client_key(),
+        })
+        .context("cannot load the client certificate")?;
+        std::fs::write(dir.join("national-rules.toml"), NATIONAL_RULES)
+            .context("cannot write the national rules")?;
+        Ok(Self {
+            exe,
+            dir: dir.to_path_buf(),
+            pki,
+            client_tls,
+            pinning,
+        })
+    }
+
+    fn launch(&self, name: String, args: Vec<String>, ready_timeout: Duration) -> Launch {
+        Launch {
+            name,
+            program: self.exe.clone(),
+            args,
+            cpu: self.pinning.server_cpu,
+            log_dir: self.dir.clone(),
+            ready: Ready::Line,
+            ready_timeout,
+            death_signal: libc::SIGKILL,
+        }
+    }
+
+    /// Starts a synthetic custodian.
+    pub fn custodian(&self, spec: CustodianSpec, ready_timeout: Duration) -> Result<Child> {
+        let args = vec![
+            "serve-custodian".into(),
+            "--index".into(),
+            spec.index.to_string(),
+            "--sources".into(),
+            spec.sources.to_string(),
+            "--variables".into(),
+            spec.variables.to_string(),
+            "--latency-ms".into(),
+            spec.latency_ms.to_string(),
+            "--payload-bytes".into(),
+            spec.payload.to_string(),
+            "--certs".into(),
+            self.pki.dir().display().to_string(),
+        ];
+        Child::spawn(self.launch(
+            format!("custodian {}", synth::custodian_id(spec.index)),
+            args,
+            ready_timeout,
+        ))
+    }
+
+    /// The configuration of a gateway over these custodians: caches that stay warm for the
+    /// whole run (callers bypass them with `cache-control: no-cache`), the given
+    /// per-custodian timeout, and loopback endpoints only.
+    pub fn gateway_toml(&self, spec: &GatewaySpec<'_>) -> String {
+        let eject = spec
+            .eject_after_failures
+            .map(|n| format!("eject_after_failures = {n}\n"))
+            .unwrap_or_default();
+        let mut text = format!(
+            "# Written by the bench harness.\nlisten = \"127.0.0.1:0\"\nnational_rules = {}\n\n\
+             [tls]\nca = {}\ncert = {}\nkey = {}\n\n\
+             [cache]\ncatalogue_ttl_ms = 600000\nrecord_ttl_ms = 600000\nsearch_ttl_ms = 600000\nmax_stale_ms = 86400000\n\n\
+             [defaults]\ntimeout_ms = {}\nconnect_timeout_ms = 2000\n{eject}\n\
+             [limits]\ndefault_deadline_ms = {}\nmax_concurrent_requests = 1024\n",
+            toml_str(&self.dir.join("national-rules.toml").display().to_string()),
+            toml_str(&self.pki.ca_cert().display().to_string()),
+            toml_str(&self.pki.gateway_cert().display().to_string()),
+            toml_str(&self.pki.gateway_key().display().to_string()),
+            spec.timeout_ms,
+            spec.default_deadline_ms,
+        );
+        for (index, addr) in spec.custodians {
+            text.push_str(&format!(
+                "\n[[custodians]]\nid = \"{}\"\nendpoint = \"https://{addr}\"\nowns = [\"{}\"]\n",
+                synth::custodian_id(*index),
+                synth::ownership(*index)
+            ));
+        }
+        text
+    }
+
+    /// Writes a gateway configuration, checks it, and starts the gateway.
+    pub fn gateway(&self, spec: &GatewaySpec<'_>) -> Result<Child> {
+        let text = self.gateway_toml(spec);
+        GatewayConfig::from_toml(&text)
+            .with_context(|| format!("the generated configuration of {} is refused", spec.name))?;
+        let file_name: String = spec
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let path = self.dir.join(format!("{file_name}.toml"));
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        Child::spawn(self.launch(
+            spec.name.to_string(),
+            vec![
+                "serve-gateway".into(),
+                "--config".into(),
+                path.display().to_string(),
+            ],
+            Duration::from_secs(60),
+        ))
+    }
+
+    /// Starts the echo server.
+    pub fn echo(&self) -> Result<Child> {
+        Child::spawn(self.launch(
+            "echo".into(),
+            vec![
+                "serve-echo".into(),
+                "--certs".into(),
+                self.pki.dir().display().to_string(),
+            ],
+            Duration::from_secs(60),
+        ))
+    }
+}
+
+/// Clients used round-robin, each on its own connection.
+#[derive(Debug)]
+pub struct Pool<C> {
+    clients: Vec<C>,
+    next: AtomicUsize,
+}
+
+impl<C: Clone> Pool<C> {
+    /// The next client.
+    pub fn pick(&self) -> C {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len().max(1);
+        self.clients[i].clone()
+    }
+}
+
+/// A connected channel to `addr` that requires the server to present `identity`.
+pub async fn channel(tls: &TlsMaterial, addr: SocketAddr, identity: &str) -> Result<Channel> {
+    if !addr.ip().is_loopback() {
+        bail!("{addr} is not loopback: the benchmark uses 127.0.0.1 only");
+    }
+    let endpoint = tls
+        .client_endpoint(&format!("https://{addr}"), identity, None)
+        .with_context(|| format!("cannot configure a client of {addr}"))?
+        .tcp_nodelay(true)
+        .http2_adaptive_window(true)
+        .connect_timeout(Duration::from_secs(5));
+    let mut last = None;
+    for _ in 0..50 {
+        match endpoint.connect().await {
+            Ok(channel) => return Ok(channel),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!(
+        "cannot connect to {addr} ({identity}): {}",
+        last.map(|e| format!("{e:?}")).unwrap_or_default()
+    )
+}
+
+/// `connections` custodian clients of `addr`.
+pub async fn custodian_pool(
+    tls: &TlsMaterial,
+    addr: SocketAddr,
+    identity: &str,
+    connections: usize,
+) -> Result<Arc<Pool<CustodianCatalogueClient<Channel>>>> {
+    let mut clients = Vec::with_capacity(connections);
+    for _ in 0..connections.max(1) {
+        clients.push(
+            CustodianCatalogueClient::new(channel(tls, addr, identity).await?)
+                .max_decoding_message_size(MAX_MESSAGE),
+        );
+    }
+    Ok(Arc::new(Pool {
+        clients,
+        next: AtomicUsize::new(0),
+    }))
+}
+
+/// `connections` gateway clients of `addr`.
+pub async fn gateway_pool(
+    tls: &TlsMaterial,
+    addr: SocketAddr,
+    connections: usize,
+) -> Result<Arc<Pool<FederatedCatalogueClient<Channel>>>> {
+    let mut clients = Vec::with_capacity(connections);
+    for _ in 0..connections.max(1) {
+        clients.push(
+            FederatedCatalogueClient::new(channel(tls, addr, &identity::gateway_identity()).await?)
+                .max_decoding_message_size(MAX_MESSAGE),
+        );
+    }
+    Ok(Arc::new(Pool {
+        clients,
+        next: AtomicUsize::new(0),
+    }))
+}

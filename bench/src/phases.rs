@@ -1,0 +1,958 @@
+//! The interleaved phases: what each one sends, how its answers are checked, and the
+//! rounds (warm-up, then `D G_miss G_hit E N G_pass` closed loop and
+//! `D G_miss N G_pass G_degraded G_degraded_light G_degraded_eject` open loop, repeated).
+//!
+//! | Phase | Sends | Checks |
+//! |---|---|---|
+//! | D | ListDataSources FULL (page 500) to every custodian at once, merged by id in the load generator | every custodian OK, every source once, access rules present |
+//! | G_miss | gateway SearchDataSources, empty query, page 500, FULL, `cache-control: no-cache` | every source once, every custodian outcome OK |
+//! | G_hit | gateway SearchDataSources for one source's abbreviation, page 10, BASIC, warm cache | that source first, every outcome OK and CACHED |
+//! | E | echo server GetCustodianInfo | the fixed answer |
+//! | N | nginx → custodian c0 GetDataSource FULL | the source asked for, with access rules |
+//! | G_pass | gateway GetDataSource FULL for the same source, `no-cache` | the source, outcome OK and LIVE |
+//! | G_degraded, G_degraded_light | second gateway (one stalled custodian, short per-custodian timeout, failure ejection off) SearchDataSources like G_miss | all healthy sources, stalled outcome TIMEOUT, others OK |
+//! | G_degraded_eject | third gateway, the same with the default failure ejection | the same; the stalled custodian may be UNAVAILABLE (ejected) |
+
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use futures::FutureExt;
+use helsedata::{
+    identity,
+    proto::{
+        self as pb, custodian_catalogue_client::CustodianCatalogueClient,
+        federated_catalogue_client::FederatedCatalogueClient,
+    },
+};
+use prost::Message;
+use tonic::{Request, metadata::MetadataValue, transport::Channel};
+
+use crate::{
+    cluster::Child,
+    fleet::{self, CustodianSpec, Fleet, GatewaySpec, Pool},
+    loadgen::{self, Call, Failure, Limits, Stats},
+    nginx, procstat,
+    roles::ECHO_ID,
+    synth,
+};
+
+/// Process names used in CPU accounting.
+pub const GATEWAY: &str = "gateway";
+/// The gateway with the stalled custodian, failure ejection off.
+pub const GATEWAY_DEGRADED: &str = "gateway (degraded)";
+/// The gateway with the stalled custodian, failure ejection as configured by default.
+pub const GATEWAY_BREAKER: &str = "gateway (degraded, ejection on)";
+/// All normal custodians together.
+pub const CUSTODIANS: &str = "custodians";
+/// The stalled custodian.
+pub const STALLED: &str = "stalled custodian";
+/// The echo server.
+pub const ECHO: &str = "echo";
+/// nginx (master and worker).
+pub const NGINX: &str = "nginx";
+/// The bench process itself.
+pub const LOADGEN: &str = "load generator";
+
+/// Settings of the phases.
+#[derive(Debug, Clone)]
+pub struct PhaseOptions {
+    /// Custodians behind the gateway.
+    pub custodians: usize,
+    /// Sources per custodian.
+    pub sources: usize,
+    /// Variables per source.
+    pub variables: usize,
+    /// Fixed latency of every custodian answer.
+    pub latency_ms: u64,
+    /// Description bytes per source.
+    pub payload: usize,
+    /// Measured rounds after the warm-up.
+    pub rounds: usize,
+    /// Length of each measured phase.
+    pub phase: Duration,
+    /// Length of each warm-up phase.
+    pub warmup: Duration,
+    /// Callers in closed loop.
+    pub concurrency: usize,
+    /// Connections per server in the load generator.
+    pub connections: usize,
+    /// Latency of the stalled custodian.
+    pub stall_ms: u64,
+    /// Per-custodian timeout of the degraded gateway.
+    pub custodian_timeout_ms: u64,
+    /// Per-custodian timeout of the main gateway.
+    pub gateway_timeout_ms: u64,
+}
+
+impl PhaseOptions {
+    /// Sources in the merged catalogue.
+    pub fn total_sources(&self) -> usize {
+        self.custodians * self.sources
+    }
+}
+
+/// The phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Direct fan-out by the load generator.
+    D,
+    /// Gateway SearchDataSources, cache bypassed.
+    GMiss,
+    /// Gateway SearchDataSources, warm cache.
+    GHit,
+    /// Echo server.
+    E,
+    /// nginx pass-through.
+    N,
+    /// Gateway GetDataSource pass-through.
+    GPass,
+    /// Gateway with one stalled custodian.
+    GDegraded,
+    /// The same at a light, fixed rate.
+    GDegradedLight,
+    /// The same as G_degraded with the gateway's default failure ejection.
+    GDegradedEject,
+}
+
+/// Rate of G_degraded_light, requests per second.
+pub const LIGHT_RATE: f64 = 20.0;
+
+impl Phase {
+    /// Every phase, in round order.
+    pub const ALL: [Phase; 9] = [
+        Phase::D,
+        Phase::GMiss,
+        Phase::GHit,
+        Phase::E,
+        Phase::N,
+        Phase::GPass,
+        Phase::GDegraded,
+        Phase::GDegradedLight,
+        Phase::GDegradedEject,
+    ];
+
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::D => "D",
+            Phase::GMiss => "G_miss",
+            Phase::GHit => "G_hit",
+            Phase::E => "E",
+            Phase::N => "N",
+            Phase::GPass => "G_pass",
+            Phase::GDegraded => "G_degraded",
+            Phase::GDegradedLight => "G_degraded_light",
+            Phase::GDegradedEject => "G_degraded_eject",
+        }
+    }
+
+    /// What it measures.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Phase::D => {
+                "direct fan-out: ListDataSources FULL on every custodian at once, merged in the load generator"
+            }
+            Phase::GMiss => {
+                "gateway SearchDataSources (all sources, FULL), cache-control: no-cache"
+            }
+            Phase::GHit => "gateway SearchDataSources for one abbreviation, warm cache",
+            Phase::E => "echo server GetCustodianInfo (no work)",
+            Phase::N => "nginx gRPC pass-through over mTLS to custodian c0, GetDataSource FULL",
+            Phase::GPass => {
+                "gateway GetDataSource FULL pass-through to c0, cache-control: no-cache"
+            }
+            Phase::GDegraded => {
+                "gateway SearchDataSources, no-cache, one custodian stalled, failure ejection off (every request meets the per-custodian timeout)"
+            }
+            Phase::GDegradedLight => "the same as G_degraded at a light fixed rate (20 req/s)",
+            Phase::GDegradedEject => {
+                "the same as G_degraded with the gateway's default failure ejection (stalled custodian ejected after consecutive timeouts)"
+            }
+        }
+    }
+
+    /// The CPU account of the server that answers this phase.
+    pub fn server(self) -> &'static str {
+        match self {
+            Phase::D => CUSTODIANS,
+            Phase::GMiss | Phase::GHit | Phase::GPass => GATEWAY,
+            Phase::E => ECHO,
+            Phase::N => NGINX,
+            Phase::GDegraded | Phase::GDegradedLight => GATEWAY_DEGRADED,
+            Phase::GDegradedEject => GATEWAY_BREAKER,
+        }
+    }
+}
+
+/// Closed or open loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoopKind {
+    /// This many callers back to back.
+    Closed(usize),
+    /// This many requests per second on a schedule.
+    Open(f64),
+}
+
+/// One run of one phase.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// Phase.
+    pub phase: Phase,
+    /// Loop.
+    pub kind: LoopKind,
+    /// What the load generator saw.
+    pub stats: Stats,
+    /// CPU time used by each process during the run.
+    pub cpu: BTreeMap<&'static str, Duration>,
+    /// Wall time of the run.
+    pub wall: Duration,
+}
+
+impl Measurement {
+    /// CPU microseconds per correct answer used by `process`.
+    pub fn cpu_us_per_request(&self, process: &str) -> Option<f64> {
+        let cpu = self.cpu.get(process)?;
+        (self.stats.ok > 0).then(|| cpu.as_secs_f64() * 1e6 / self.stats.ok as f64)
+    }
+
+    /// Share of one CPU used by all server processes together.
+    pub fn server_utilisation(&self) -> f64 {
+        let servers: Duration = self
+            .cpu
+            .iter()
+            .filter(|(k, _)| **k != LOADGEN)
+            .map(|(_, v)| *v)
+            .sum();
+        servers.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// Share of one CPU used by the load generator.
+    pub fn loadgen_utilisation(&self) -> f64 {
+        self.cpu
+            .get(LOADGEN)
+            .map(|d| d.as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
+            .unwrap_or(0.0)
+    }
+}
+
+/// Open-loop rates, from the warm-up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rates {
+    /// D and G_miss: half the smaller of their maximum throughputs.
+    pub fanout: f64,
+    /// N and G_pass: half the smaller of their maximum throughputs.
+    pub pass: f64,
+    /// G_degraded (G_degraded_light runs at [`LIGHT_RATE`]).
+    pub degraded: f64,
+}
+
+/// Everything the phases measured.
+#[derive(Debug, Clone)]
+pub struct PhaseReport {
+    /// Settings.
+    pub options: PhaseOptions,
+    /// Encoded size of one FULL data source, bytes.
+    pub record_bytes: usize,
+    /// Encoded size of the G_miss answer, bytes.
+    pub merged_bytes: usize,
+    /// Open-loop rates.
+    pub rates: Rates,
+    /// Warm-up runs (not reported as results).
+    pub warmup: Vec<Measurement>,
+    /// Measured rounds.
+    pub rounds: Vec<Vec<Measurement>>,
+    /// Phases not run, and why.
+    pub skipped: Vec<(Phase, String)>,
+    /// Start-up time of each process.
+    pub startup: Vec<(String, Duration)>,
+}
+
+struct Servers {
+    custodians: Vec<Child>,
+    stalled: Child,
+    gateway: Child,
+    degraded: Child,
+    breaker: Child,
+    echo: Child,
+    nginx: Option<Child>,
+}
+
+impl Servers {
+    fn cpu(&self) -> BTreeMap<&'static str, Duration> {
+        let mut cpu = BTreeMap::new();
+        cpu.insert(GATEWAY, self.gateway.cpu_time());
+        cpu.insert(GATEWAY_DEGRADED, self.degraded.cpu_time());
+        cpu.insert(GATEWAY_BREAKER, self.breaker.cpu_time());
+        cpu.insert(
+            CUSTODIANS,
+            self.custodians.iter().map(Child::cpu_time).sum(),
+        );
+        cpu.insert(STALLED, self.stalled.cpu_time());
+        cpu.insert(ECHO, self.echo.cpu_time());
+        if let Some(nginx) = &self.nginx {
+            cpu.insert(NGINX, nginx.group_cpu_time());
+        }
+        cpu.insert(LOADGEN, procstat::own_cpu_time().unwrap_or_default());
+        cpu
+    }
+
+    fn check_alive(&mut self) -> Result<()> {
+        let mut all: Vec<&mut Child> = self.custodians.iter_mut().collect();
+        all.extend([
+            &mut self.stalled,
+            &mut self.gateway,
+            &mut self.degraded,
+            &mut self.breaker,
+            &mut self.echo,
+        ]);
+        if let Some(n) = self.nginx.as_mut() {
+            all.push(n);
+        }
+        for child in all {
+            if !child.alive() {
+                bail!(
+                    "{} died; log {}:\n{}",
+                    child.name,
+                    child.log.display(),
+                    crate::cluster::log_tail(&child.log, 20)
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+type CustodianClients = Arc<Pool<CustodianCatalogueClient<Channel>>>;
+type GatewayClients = Arc<Pool<FederatedCatalogueClient<Channel>>>;
+
+struct Clients {
+    custodians: Vec<CustodianClients>,
+    gateway: GatewayClients,
+    degraded: GatewayClients,
+    breaker: GatewayClients,
+    echo: CustodianClients,
+    nginx: Option<CustodianClients>,
+}
+
+/// A request with `cache-control: no-cache`.
+pub fn no_cache<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("cache-control", MetadataValue::from_static("no-cache"));
+    request
+}
+
+fn outcome_ok(outcome: &pb::CustodianOutcome) -> bool {
+    outcome.status == pb::OutcomeStatus::Ok as i32
+}
+
+/// Checks a merged SearchDataSources answer: `total` sources, each once, every custodian
+/// OK except `stalled`, which must have timed out (or, once ejected, be reported
+/// unavailable).
+fn check_merged(
+    answer: &pb::SearchDataSourcesResponse,
+    total: usize,
+    custodians: usize,
+    stalled: Option<&str>,
+) -> Result<(), Failure> {
+    if answer.results.len() != total || answer.total_size as usize != total {
+        return Err(Failure::wrong(format!(
+            "merged answer has {} results (total_size {}), expected {total}",
+            answer.results.len(),
+            answer.total_size
+        )));
+    }
+    if answer.custodians.len() != custodians {
+        return Err(Failure::wrong(format!(
+            "{} custodian outcomes, expected {custodians}",
+            answer.custodians.len()
+        )));
+    }
+    for outcome in &answer.custodians {
+        let want_timeout = stalled == Some(outcome.custodian_id.as_str());
+        let ok = if want_timeout {
+            outcome.status == pb::OutcomeStatus::Timeout as i32
+                || outcome.status == pb::OutcomeStatus::Unavailable as i32
+        } else {
+            outcome_ok(outcome)
+        };
+        if !ok {
+            return Err(Failure::wrong(format!(
+                "custodian {} outcome {:?}: {}",
+                outcome.custodian_id,
+                pb::OutcomeStatus::try_from(outcome.status).unwrap_or_default(),
+                outcome.message
+            )));
+        }
+    }
+    let mut ids: Vec<&str> = answer
+        .results
+        .iter()
+        .filter_map(|r| r.data_source.as_ref())
+        .filter(|s| s.access_rules.is_some())
+        .map(|s| s.id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() != total {
+        return Err(Failure::wrong(format!(
+            "{} distinct sources with access rules, expected {total}",
+            ids.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Clients {
+    fn call(&self, phase: Phase, options: &PhaseOptions) -> Option<Call> {
+        let per = options.sources;
+        let custodians = options.custodians;
+        let total = options.total_sources();
+        Some(match phase {
+            Phase::D => {
+                let pools = self.custodians.clone();
+                Arc::new(move |_n| {
+                    let clients: Vec<_> = pools.iter().map(|p| p.pick()).collect();
+                    async move {
+                        let legs = clients.into_iter().map(|mut client| async move {
+                            client
+                                .list_data_sources(pb::ListDataSourcesRequest {
+                                    page_size: 500,
+                                    view: pb::DataSourceView::Full as i32,
+                                    ..Default::default()
+                                })
+                                .await
+                        });
+                        let answers = futures::future::join_all(legs).await;
+                        let mut merged: Vec<pb::DataSource> = Vec::with_capacity(total);
+                        for answer in answers {
+                            let page = answer?.into_inner();
+                            if page.data_sources.len() != per || !page.next_page_token.is_empty() {
+                                return Err(Failure::wrong(format!(
+                                    "custodian page has {} sources, expected {per} on one page",
+                                    page.data_sources.len()
+                                )));
+                            }
+                            merged.extend(page.data_sources);
+                        }
+                        merged.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+                        merged.dedup_by(|a, b| a.id == b.id);
+                        if merged.len() != total || merged.iter().any(|s| s.access_rules.is_none())
+                        {
+                            return Err(Failure::wrong(format!(
+                                "merged {} sources, expected {total} with access rules",
+                                merged.len()
+                            )));
+                        }
+                        Ok(())
+                    }
+                    .boxed()
+                })
+            }
+            Phase::GMiss | Phase::GDegraded | Phase::GDegradedLight | Phase::GDegradedEject => {
+                let stalled = Some(synth::custodian_id(custodians));
+                let (pool, stalled, asked) = match phase {
+                    Phase::GMiss => (self.gateway.clone(), None, custodians),
+                    Phase::GDegradedEject => (self.breaker.clone(), stalled, custodians + 1),
+                    _ => (self.degraded.clone(), stalled, custodians + 1),
+                };
+                Arc::new(move |_n| {
+                    let mut client = pool.pick();
+                    let stalled = stalled.clone();
+                    async move {
+                        let answer = client
+                            .search_data_sources(no_cache(pb::SearchDataSourcesRequest {
+                                page_size: 500,
+                                view: pb::DataSourceView::Full as i32,
+                                ..Default::default()
+                            }))
+                            .await?
+                            .into_inner();
+                        check_merged(&answer, total, asked, stalled.as_deref())
+                    }
+                    .boxed()
+                })
+            }
+            Phase::GHit => {
+                let pool = self.gateway.clone();
+                let queries: Arc<Vec<(String, String)>> = Arc::new(
+                    (0..total)
+                        .map(|g| {
+                            let (c, n) = (g % custodians, g / custodians);
+                            (synth::source_query(c, n, true), synth::source_id(c, n))
+                        })
+                        .collect(),
+                );
+                Arc::new(move |n| {
+                    let mut client = pool.pick();
+                    let (query, id) = queries[n as usize % queries.len()].clone();
+                    async move {
+                        let answer = client
+                            .search_data_sources(pb::SearchDataSourcesRequest {
+                                query,
+                                page_size: 10,
+                                view: pb::DataSourceView::Basic as i32,
+                                ..Default::default()
+                            })
+                            .await?
+                            .into_inner();
+                        let first = answer
+                            .results
+                            .first()
+                            .and_then(|r| r.data_source.as_ref())
+                            .map(|s| s.id.as_str());
+                        if first != Some(id.as_str()) {
+                            return Err(Failure::wrong(format!(
+                                "first result {first:?}, expected {id}"
+                            )));
+                        }
+                        if let Some(o) = answer.custodians.iter().find(|o| {
+                            !outcome_ok(o) || o.freshness != pb::Freshness::Cached as i32
+                        }) {
+                            return Err(Failure::wrong(format!(
+                                "custodian {} not served OK from the cache (status {}, freshness {})",
+                                o.custodian_id, o.status, o.freshness
+                            )));
+                        }
+                        Ok(())
+                    }
+                    .boxed()
+                })
+            }
+            Phase::E => {
+                let pool = self.echo.clone();
+                Arc::new(move |_n| {
+                    let mut client = pool.pick();
+                    async move {
+                        let info = client
+                            .get_custodian_info(pb::GetCustodianInfoRequest {})
+                            .await?
+                            .into_inner();
+                        if info.id != ECHO_ID {
+                            return Err(Failure::wrong(format!("echo answered id {}", info.id)));
+                        }
+                        Ok(())
+                    }
+                    .boxed()
+                })
+            }
+            Phase::N => {
+                let pool = self.nginx.clone()?;
+                Arc::new(move |n| {
+                    let mut client = pool.pick();
+                    let id = synth::source_id(0, n as usize % per);
+                    async move {
+                        let source = client
+                            .get_data_source(pb::GetDataSourceRequest {
+                                id: id.clone(),
+                                view: pb::DataSourceView::Full as i32,
+                            })
+                            .await?
+                            .into_inner();
+                        if source.id != id || source.access_rules.is_none() {
+                            return Err(Failure::wrong(format!(
+                                "got {} (access rules: {}), expected {id}",
+                                source.id,
+                                source.access_rules.is_some()
+                            )));
+                        }
+                        Ok(())
+                    }
+                    .boxed()
+                })
+            }
+            Phase::GPass => {
+                let pool = self.gateway.clone();
+                Arc::new(move |n| {
+                    let mut client = pool.pick();
+                    let id = synth::source_id(0, n as usize % per);
+                    async move {
+                        let answer = client
+                            .get_data_source(no_cache(pb::GetDataSourceRequest {
+                                id: id.clone(),
+                                view: pb::DataSourceView::Full as i32,
+                            }))
+                            .await?
+                            .into_inner();
+                        let source = answer.result.and_then(|r| r.data_source);
+                        let live = answer.custodians.first().is_some_and(|o| {
+                            outcome_ok(o) && o.freshness == pb::Freshness::Live as i32
+                        });
+                        match source {
+                            Some(s) if s.id == id && s.access_rules.is_some() && live => Ok(()),
+                            other => Err(Failure::wrong(format!(
+                                "got {:?} (live OK outcome: {live}), expected {id}",
+                                other.map(|s| s.id)
+                            ))),
+                        }
+                    }
+                    .boxed()
+                })
+            }
+        })
+    }
+}
+
+struct Bench {
+    servers: Servers,
+    clients: Clients,
+    options: PhaseOptions,
+}
+
+impl Bench {
+    async fn measure(
+        &mut self,
+        phase: Phase,
+        kind: LoopKind,
+        duration: Duration,
+    ) -> Result<Option<Measurement>> {
+        let Some(call) = self.clients.call(phase, &self.options) else {
+            return Ok(None);
+        };
+        let limits = Limits {
+            duration,
+            max_requests: 10_000_000,
+            call_timeout: Duration::from_secs(10),
+        };
+        let before = self.servers.cpu();
+        let started = Instant::now();
+        let stats = match kind {
+            LoopKind::Closed(concurrency) => loadgen::closed_loop(&call, concurrency, limits).await,
+            LoopKind::Open(rate) => loadgen::open_loop(&call, rate, limits, 4096).await?,
+        };
+        let wall = started.elapsed();
+        let after = self.servers.cpu();
+        let cpu = after
+            .iter()
+            .map(|(k, v)| {
+                (
+                    *k,
+                    v.saturating_sub(before.get(k).copied().unwrap_or_default()),
+                )
+            })
+            .collect();
+        self.servers.check_alive()?;
+        let m = Measurement {
+            phase,
+            kind,
+            stats,
+            cpu,
+            wall,
+        };
+        eprintln!("[bench]   {}", one_line(&m));
+        Ok(Some(m))
+    }
+}
+
+/// A progress line.
+pub fn one_line(m: &Measurement) -> String {
+    let kind = match m.kind {
+        LoopKind::Closed(c) => format!("closed x{c}"),
+        LoopKind::Open(r) => format!("open {r:.0}/s"),
+    };
+    let failures = if m.stats.failed() > 0 {
+        format!("  FAILURES: {}", m.stats.failure_summary())
+    } else {
+        String::new()
+    };
+    format!(
+        "{:<10} {:<12} {:>9.0} req/s  p50 {:>8.3} ms  p99 {:>8.3} ms  ok {}{}",
+        m.phase.name(),
+        kind,
+        m.stats.throughput(),
+        m.stats.quantile_ms(0.5),
+        m.stats.quantile_ms(0.99),
+        m.stats.ok,
+        failures
+    )
+}
+
+fn throughput(runs: &[Measurement], phase: Phase) -> Option<f64> {
+    runs.iter()
+        .find(|m| m.phase == phase && matches!(m.kind, LoopKind::Closed(_)))
+        .map(|m| m.stats.throughput())
+}
+
+/// Starts every process, checks one answer of every phase, warms up, then runs the rounds.
+pub async fn run(
+    fleet: &Fleet,
+    options: &PhaseOptions,
+    nginx_binary: std::result::Result<PathBuf, String>,
+) -> Result<PhaseReport> {
+    if options.total_sources() > 500 {
+        bail!(
+            "custodians × sources = {} must be at most 500 so that the merged answer fits on one page",
+            options.total_sources()
+        );
+    }
+    let mut startup = Vec::new();
+    eprintln!(
+        "[bench] starting {} custodians ({} sources × {} variables, {} ms latency, {} B payload), a stalled one, two gateways, echo{}",
+        options.custodians,
+        options.sources,
+        options.variables,
+        options.latency_ms,
+        options.payload,
+        if nginx_binary.is_ok() {
+            " and nginx"
+        } else {
+            ""
+        }
+    );
+    let spec = |index, latency_ms| CustodianSpec {
+        index,
+        sources: options.sources,
+        variables: options.sources * options.variables,
+        latency_ms,
+        payload: options.payload,
+    };
+    let mut custodians = Vec::new();
+    for index in 0..options.custodians {
+        let child = fleet.custodian(spec(index, options.latency_ms), Duration::from_secs(120))?;
+        startup.push((child.name.clone(), child.startup));
+        custodians.push(child);
+    }
+    let stalled = fleet.custodian(
+        spec(options.custodians, options.stall_ms),
+        Duration::from_secs(120),
+    )?;
+    let addrs: Vec<(usize, std::net::SocketAddr)> = custodians
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.addr))
+        .collect();
+    let gateway = fleet.gateway(&GatewaySpec {
+        name: GATEWAY,
+        custodians: &addrs,
+        timeout_ms: options.gateway_timeout_ms,
+        default_deadline_ms: 5_000,
+        eject_after_failures: None,
+    })?;
+    let mut degraded_addrs = addrs.clone();
+    degraded_addrs.push((options.custodians, stalled.addr));
+    let degraded = fleet.gateway(&GatewaySpec {
+        name: GATEWAY_DEGRADED,
+        custodians: &degraded_addrs,
+        timeout_ms: options.custodian_timeout_ms,
+        default_deadline_ms: 5_000,
+        eject_after_failures: Some(0),
+    })?;
+    let breaker = fleet.gateway(&GatewaySpec {
+        name: GATEWAY_BREAKER,
+        custodians: &degraded_addrs,
+        timeout_ms: options.custodian_timeout_ms,
+        default_deadline_ms: 5_000,
+        eject_after_failures: None,
+    })?;
+    let echo = fleet.echo()?;
+    let mut skipped = Vec::new();
+    let nginx = match &nginx_binary {
+        Ok(binary) => {
+            let child = nginx::start(
+                binary,
+                &fleet.dir.join("nginx"),
+                &fleet.pki,
+                custodians[0].addr,
+                fleet.pinning.server_cpu,
+            )?;
+            Some(child)
+        }
+        Err(reason) => {
+            skipped.push((Phase::N, reason.clone()));
+            None
+        }
+    };
+    for child in [&stalled, &gateway, &degraded, &breaker, &echo]
+        .into_iter()
+        .chain(nginx.as_ref())
+    {
+        startup.push((child.name.clone(), child.startup));
+    }
+
+    let tls = &fleet.client_tls;
+    let k = options.connections;
+    let mut custodian_clients = Vec::new();
+    for (i, child) in custodians.iter().enumerate() {
+        custodian_clients.push(
+            fleet::custodian_pool(
+                tls,
+                child.addr,
+                &identity::custodian_identity(&synth::custodian_id(i)),
+                k,
+            )
+            .await?,
+        );
+    }
+    let nginx_clients = match &nginx {
+        Some(child) => Some(
+            fleet::custodian_pool(
+                tls,
+                child.addr,
+                &format!(
+                    "spiffe://{}/{}",
+                    identity::DEV_TRUST_DOMAIN,
+                    nginx::IDENTITY_PATH
+                ),
+                k,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let clients = Clients {
+        gateway: fleet::gateway_pool(tls, gateway.addr, k).await?,
+        degraded: fleet::gateway_pool(tls, degraded.addr, k).await?,
+        breaker: fleet::gateway_pool(tls, breaker.addr, k).await?,
+        echo: fleet::custodian_pool(tls, echo.addr, &identity::custodian_identity(ECHO_ID), k)
+            .await?,
+        custodians: custodian_clients,
+        nginx: nginx_clients,
+    };
+
+    let record_bytes = clients.custodians[0]
+        .pick()
+        .get_data_source(pb::GetDataSourceRequest {
+            id: synth::source_id(0, 0),
+            view: pb::DataSourceView::Full as i32,
+        })
+        .await
+        .context("custodian c0 does not answer GetDataSource")?
+        .into_inner()
+        .encoded_len();
+    let merged_bytes = clients
+        .gateway
+        .pick()
+        .search_data_sources(no_cache(pb::SearchDataSourcesRequest {
+            page_size: 500,
+            view: pb::DataSourceView::Full as i32,
+            ..Default::default()
+        }))
+        .await
+        .context("the gateway does not answer SearchDataSources")?
+        .into_inner()
+        .encoded_len();
+
+    let mut bench = Bench {
+        servers: Servers {
+            custodians,
+            stalled,
+            gateway,
+            degraded,
+            breaker,
+            echo,
+            nginx,
+        },
+        clients,
+        options: options.clone(),
+    };
+
+    // One answer of every phase, checked, before anything is timed.
+    for phase in Phase::ALL {
+        if let Some(call) = bench.clients.call(phase, options) {
+            for n in 0..3 {
+                call(n).await.map_err(|f| {
+                    anyhow::anyhow!(
+                        "phase {} gave a wrong first answer: {} ({})",
+                        phase.name(),
+                        f.kind,
+                        f.detail
+                    )
+                })?;
+            }
+        }
+    }
+
+    eprintln!("[bench] warm-up");
+    let mut warmup = Vec::new();
+    let closed = LoopKind::Closed(options.concurrency);
+    for phase in [
+        Phase::D,
+        Phase::GMiss,
+        Phase::GHit,
+        Phase::E,
+        Phase::N,
+        Phase::GPass,
+    ] {
+        if let Some(m) = bench.measure(phase, closed, options.warmup).await? {
+            warmup.push(m);
+        }
+    }
+    let half_min = |a: Option<f64>, b: Option<f64>| -> f64 {
+        let values: Vec<f64> = [a, b].into_iter().flatten().filter(|v| *v > 0.0).collect();
+        (values.into_iter().fold(f64::INFINITY, f64::min) / 2.0).clamp(1.0, 50_000.0)
+    };
+    let rates = Rates {
+        fanout: half_min(
+            throughput(&warmup, Phase::D),
+            throughput(&warmup, Phase::GMiss),
+        ),
+        pass: half_min(
+            throughput(&warmup, Phase::N),
+            throughput(&warmup, Phase::GPass),
+        ),
+        degraded: half_min(
+            throughput(&warmup, Phase::D),
+            throughput(&warmup, Phase::GMiss),
+        )
+        .min(2_000.0),
+    };
+    for (phase, rate) in [
+        (Phase::GDegraded, rates.degraded),
+        (Phase::GDegradedLight, LIGHT_RATE),
+        (Phase::GDegradedEject, rates.degraded),
+    ] {
+        if let Some(m) = bench
+            .measure(phase, LoopKind::Open(rate), options.warmup)
+            .await?
+        {
+            warmup.push(m);
+        }
+    }
+    eprintln!(
+        "[bench] open-loop rates: fan-out {:.0}/s, pass-through {:.0}/s, degraded {:.0}/s",
+        rates.fanout, rates.pass, rates.degraded
+    );
+
+    let mut rounds = Vec::new();
+    for round in 0..options.rounds {
+        eprintln!("[bench] round {}/{}", round + 1, options.rounds);
+        let mut runs = Vec::new();
+        let plan = [
+            (Phase::D, closed),
+            (Phase::GMiss, closed),
+            (Phase::GHit, closed),
+            (Phase::E, closed),
+            (Phase::N, closed),
+            (Phase::GPass, closed),
+            (Phase::D, LoopKind::Open(rates.fanout)),
+            (Phase::GMiss, LoopKind::Open(rates.fanout)),
+            (Phase::N, LoopKind::Open(rates.pass)),
+            (Phase::GPass, LoopKind::Open(rates.pass)),
+            (Phase::GDegraded, LoopKind::Open(rates.degraded)),
+            (Phase::GDegradedLight, LoopKind::Open(LIGHT_RATE)),
+            (Phase::GDegradedEject, LoopKind::Open(rates.degraded)),
+        ];
+        for (phase, kind) in plan {
+            if let Some(m) = bench.measure(phase, kind, options.phase).await? {
+                runs.push(m);
+            }
+        }
+        rounds.push(runs);
+    }
+    Ok(PhaseReport {
+        options: options.clone(),
+        record_bytes,
+        merged_bytes,
+        rates,
+        warmup,
+        rounds,
+        skipped,
+        startup,
+    })
+}
