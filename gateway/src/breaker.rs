@@ -1,7 +1,9 @@
 //! Failure accrual per custodian (after Envoy's outlier detection and linkerd's breaker):
 //! after a run of consecutive failures the custodian is ejected for a while and calls fail
 //! at once, so a dead custodian costs callers nothing but its stale answer. The ejection
-//! grows with each repeat (base × 2^n, capped); the first call after it is a probe.
+//! grows with each repeat (base × 2^n, capped). When it ends, one call is let through as a
+//! probe while every other call still fails at once; the probe's result closes the breaker
+//! or ejects again.
 
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ pub struct Breaker {
     consecutive_failures: u32,
     ejections: u32,
     open_until: Option<Instant>,
+    probe_started: Option<Instant>,
 }
 
 /// Why a call is not made now.
@@ -44,17 +47,32 @@ impl Breaker {
             consecutive_failures: 0,
             ejections: 0,
             open_until: None,
+            probe_started: None,
         }
     }
 
-    /// Whether a call may be made at `now`.
-    pub fn check(&self, now: Instant) -> Result<(), Ejected> {
-        match self.open_until {
-            Some(until) if now < until => Err(Ejected {
+    /// Whether a call may be made at `now`. After an ejection the first call is the probe;
+    /// calls while it runs fail at once. A probe whose result never arrives (its caller gave
+    /// up) stops counting after one base ejection, and another probe is let through.
+    pub fn check(&mut self, now: Instant) -> Result<(), Ejected> {
+        let Some(until) = self.open_until else {
+            return Ok(());
+        };
+        if now < until {
+            return Err(Ejected {
                 failures: self.consecutive_failures,
                 retry_in: until - now,
+            });
+        }
+        match self.probe_started {
+            Some(started) if now < started + self.policy.base => Err(Ejected {
+                failures: self.consecutive_failures,
+                retry_in: Duration::ZERO,
             }),
-            _ => Ok(()),
+            _ => {
+                self.probe_started = Some(now);
+                Ok(())
+            }
         }
     }
 
@@ -63,11 +81,13 @@ impl Breaker {
         self.consecutive_failures = 0;
         self.ejections = 0;
         self.open_until = None;
+        self.probe_started = None;
     }
 
     /// A call failed at `now`; returns the ejection it started, if any.
     pub fn on_failure(&mut self, now: Instant) -> Option<Duration> {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        self.probe_started = None;
         if self.policy.eject_after == 0 || self.consecutive_failures < self.policy.eject_after {
             return None;
         }

@@ -804,40 +804,47 @@ impl Revisioned for pb::SearchVariablesResponse {
     }
 }
 
-/// Fetches a custodian's whole catalogue: its facts, then every page of its sources.
+/// Fetches a custodian's whole catalogue: its facts and every page of its sources. The facts
+/// and the first page are asked for at once, so a snapshot costs one round trip per page.
 async fn fetch_snapshot(
     up: Arc<Upstream>,
     deadline: Deadline,
 ) -> Result<(Snapshot, String), FetchFailure> {
     let started = tokio::time::Instant::now();
-    let info = up
-        .call(
+    let page_request = |token: String| pb::ListDataSourcesRequest {
+        page_size: SNAPSHOT_PAGE_SIZE,
+        page_token: token,
+        filter: None,
+        view: pb::DataSourceView::Full as i32,
+    };
+    let (info, first) = futures::join!(
+        up.call(
             deadline,
             pb::GetCustodianInfoRequest {},
-            |mut c, r| async move { c.get_custodian_info(r).await },
-        )
-        .await;
+            |mut c, r| async move { c.get_custodian_info(r).await }
+        ),
+        up.call(
+            deadline,
+            page_request(String::new()),
+            |mut c, r| async move { c.list_data_sources(r).await }
+        ),
+    );
     let info = info.result.map_err(|e| failure(e, started.elapsed()))?;
+    let mut page = first.result.map_err(|e| failure(e, started.elapsed()))?;
     let mut sources = Vec::with_capacity(info.data_source_count as usize);
-    let mut token = String::new();
     loop {
-        let message = pb::ListDataSourcesRequest {
-            page_size: SNAPSHOT_PAGE_SIZE,
-            page_token: token.clone(),
-            filter: None,
-            view: pb::DataSourceView::Full as i32,
-        };
-        let leg = up
-            .call(deadline, message, |mut c, r| async move {
-                c.list_data_sources(r).await
-            })
-            .await;
-        let page = leg.result.map_err(|e| failure(e, started.elapsed()))?;
-        sources.extend(page.data_sources);
+        sources.append(&mut page.data_sources);
         if page.next_page_token.is_empty() {
             break;
         }
-        token = page.next_page_token;
+        let leg = up
+            .call(
+                deadline,
+                page_request(std::mem::take(&mut page.next_page_token)),
+                |mut c, r| async move { c.list_data_sources(r).await },
+            )
+            .await;
+        page = leg.result.map_err(|e| failure(e, started.elapsed()))?;
     }
     let revision = info.catalogue_revision.clone();
     Ok((Snapshot { info, sources }, revision))

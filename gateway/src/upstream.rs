@@ -235,7 +235,7 @@ impl Upstream {
         if let Err(ejected) = self
             .breaker
             .lock()
-            .map_or(Ok(()), |b| b.check(Instant::now()))
+            .map_or(Ok(()), |mut b| b.check(Instant::now()))
         {
             return Leg {
                 result: Err(LegError::Unavailable(format!(
