@@ -71,7 +71,7 @@ impl<V> Served<V> {
 }
 
 /// How a lookup should treat the cache.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Time to live of an entry.
     pub ttl: Duration,
@@ -79,6 +79,18 @@ pub struct Policy {
     pub max_stale: Duration,
     /// Skip fresh entries and ask the custodian (the answer still refreshes the cache).
     pub bypass: bool,
+    /// How the custodian's last call failed, if it did. Then an expired entry is served at
+    /// once, marked stale with this failure, while one refresh runs in the background
+    /// (stale-while-revalidate): callers do not queue behind a custodian that is down.
+    pub known_failure: Option<LegError>,
+}
+
+impl Policy {
+    /// The same policy for a custodian whose last call failed with `failure` (or did not).
+    pub fn with_known_failure(mut self, failure: Option<LegError>) -> Self {
+        self.known_failure = failure;
+        self
+    }
 }
 
 type FetchResult<V> = Result<Arc<Cached<V>>, FetchFailure>;
@@ -152,6 +164,20 @@ impl<V: Send + Sync + 'static> Cache<V> {
             && entry.age() < policy.ttl
         {
             return Served::Fresh(entry.clone());
+        }
+        if let (Some(entry), Some(error)) = (&existing, &policy.known_failure)
+            && !policy.bypass
+            && entry.age() < policy.ttl + policy.max_stale
+        {
+            // Refresh in the background; the spawned fetch fills the cache when it succeeds.
+            drop(self.in_flight(key, fetch));
+            return Served::Stale(
+                entry.clone(),
+                FetchFailure {
+                    error: error.clone(),
+                    latency: Duration::ZERO,
+                },
+            );
         }
         let started = Instant::now();
         let shared = self.in_flight(key, fetch);
@@ -227,6 +253,7 @@ mod tests {
         ttl: Duration::from_secs(60),
         max_stale: Duration::from_secs(3600),
         bypass: false,
+        known_failure: None,
     };
 
     fn ok(value: u32) -> BoxFuture<'static, Result<(u32, String), FetchFailure>> {
@@ -336,5 +363,49 @@ mod tests {
         ));
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(cache.peek("k").map(|c| c.value), Some(3));
+    }
+}
+
+#[cfg(test)]
+mod stale_while_revalidate {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_known_failure_serves_the_expired_entry_at_once_and_refreshes_behind() {
+        let cache: Cache<u32> = Cache::new();
+        let policy = Policy {
+            ttl: Duration::from_millis(1),
+            max_stale: Duration::from_secs(60),
+            bypass: false,
+            known_failure: None,
+        };
+        cache
+            .get("k", policy.clone(), Duration::from_secs(1), || {
+                async { Ok((1, "r".to_string())) }.boxed()
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let down = policy.with_known_failure(Some(LegError::Unavailable("down".into())));
+        let started = Instant::now();
+        let served = cache
+            .get("k", down, Duration::from_secs(1), || {
+                async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok((2, "r".to_string()))
+                }
+                .boxed()
+            })
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "served without waiting"
+        );
+        assert!(matches!(served, Served::Stale(ref c, _) if c.value == 1));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(
+            cache.peek("k").map(|c| c.value),
+            Some(2),
+            "the background refresh landed"
+        );
     }
 }

@@ -151,6 +151,7 @@ impl Federation {
             ttl: Duration::from_millis(ttl_ms),
             max_stale: Duration::from_millis(self.cache_config.max_stale_ms),
             bypass: ctx.bypass_cache,
+            known_failure: None,
         }
     }
 
@@ -187,9 +188,10 @@ impl Federation {
         let wait = upstream.leg_timeout(ctx.deadline);
         let up = upstream.clone();
         let deadline = ctx.deadline;
+        let policy = lookup.policy.with_known_failure(upstream.last_failure());
         lookup
             .cache
-            .get(&lookup.key, lookup.policy, wait, move || {
+            .get(&lookup.key, policy, wait, move || {
                 async move {
                     let leg = up.call(deadline, message, rpc).await;
                     match leg.result {
@@ -216,6 +218,7 @@ impl Federation {
         let policy = self.policy(self.cache_config.catalogue_ttl_ms, ctx);
         let served = fan_out(&self.upstreams, |up| {
             let cache = self.snapshots.clone();
+            let policy = policy.clone().with_known_failure(up.last_failure());
             async move {
                 let wait = up.leg_timeout(ctx.deadline);
                 let fetcher = up.clone();
@@ -456,6 +459,7 @@ impl Federation {
             .collect();
         let policy = self.policy(self.cache_config.search_ttl_ms, ctx);
         let served = fan_out(&targets, |up| {
+            let policy = policy.clone();
             let message = pb::SearchVariablesRequest {
                 query: terms.join(" "),
                 page_size: window as i32,
@@ -658,7 +662,9 @@ impl Federation {
         id: &str,
         ctx: RequestContext,
     ) -> Served<Vec<pb::Variable>> {
-        let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
+        let policy = self
+            .policy(self.cache_config.record_ttl_ms, ctx)
+            .with_known_failure(owner.last_failure());
         let wait = owner.leg_timeout(ctx.deadline);
         let up = owner.clone();
         let source_id = id.to_string();

@@ -158,6 +158,8 @@ pub struct UpstreamState {
     pub name: Option<pb::LocalizedText>,
     /// Number of sources last seen.
     pub data_source_count: u32,
+    /// How the last call failed; `None` when it succeeded.
+    pub last_error: Option<LegError>,
 }
 
 /// One configured custodian.
@@ -308,9 +310,11 @@ impl Upstream {
                 state.last_status = pb::OutcomeStatus::Ok as i32;
                 state.last_message.clear();
                 state.last_success = Some(now);
+                state.last_error = None;
             } else if let Err(e) = result {
                 state.last_status = e.outcome() as i32;
                 state.last_message = e.to_string();
+                state.last_error = Some(e.clone());
             }
             first || was_healthy != healthy
         };
@@ -332,6 +336,11 @@ impl Upstream {
             state.name = info.name.clone();
             state.data_source_count = info.data_source_count;
         }
+    }
+
+    /// How the last call failed, or `None` when it succeeded (or none was made).
+    pub fn last_failure(&self) -> Option<LegError> {
+        self.state.lock().ok().and_then(|s| s.last_error.clone())
     }
 
     /// What the gateway last saw.
