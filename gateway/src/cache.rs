@@ -79,9 +79,11 @@ pub struct Policy {
     pub max_stale: Duration,
     /// Skip fresh entries and ask the custodian (the answer still refreshes the cache).
     pub bypass: bool,
-    /// How the custodian's last call failed, if it did. Then an expired entry is served at
-    /// once, marked stale with this failure, while one refresh runs in the background
-    /// (stale-while-revalidate): callers do not queue behind a custodian that is down.
+    /// How the custodian's last call failed, if it did. Then callers do not queue behind a
+    /// custodian that is down: while a call to it is in flight, others get the last known
+    /// good answer (or the failure) at once; otherwise an expired entry is served at once,
+    /// marked stale, while one refresh runs in the background (stale-while-revalidate; with
+    /// `bypass` the caller waits for the refresh instead).
     pub known_failure: Option<LegError>,
 }
 
@@ -165,19 +167,31 @@ impl<V: Send + Sync + 'static> Cache<V> {
         {
             return Served::Fresh(entry.clone());
         }
-        if let (Some(entry), Some(error)) = (&existing, &policy.known_failure)
-            && !policy.bypass
-            && entry.age() < policy.ttl + policy.max_stale
-        {
-            // Refresh in the background; the spawned fetch fills the cache when it succeeds.
-            drop(self.in_flight(key, fetch));
-            return Served::Stale(
-                entry.clone(),
-                FetchFailure {
-                    error: error.clone(),
-                    latency: Duration::ZERO,
-                },
-            );
+        if let Some(error) = &policy.known_failure {
+            let usable = existing
+                .as_ref()
+                .filter(|entry| entry.age() < policy.ttl + policy.max_stale);
+            let fetching = self.inner.in_flight.contains_key(key);
+            let known = FetchFailure {
+                error: error.clone(),
+                latency: Duration::ZERO,
+            };
+            if fetching {
+                // The custodian is already being asked and failed last time: answer now
+                // rather than queue behind that call.
+                return match usable {
+                    Some(entry) => Served::Stale(entry.clone(), known),
+                    None => Served::Failed(known),
+                };
+            }
+            if let Some(entry) = usable
+                && !policy.bypass
+            {
+                // Refresh in the background; the spawned fetch fills the cache when it
+                // succeeds.
+                drop(self.in_flight(key, fetch));
+                return Served::Stale(entry.clone(), known);
+            }
         }
         let started = Instant::now();
         let shared = self.in_flight(key, fetch);
@@ -407,5 +421,42 @@ mod stale_while_revalidate {
             Some(2),
             "the background refresh landed"
         );
+    }
+
+    #[tokio::test]
+    async fn callers_do_not_queue_behind_a_call_to_a_failing_custodian() {
+        let cache: Cache<u32> = Cache::new();
+        let policy = Policy {
+            ttl: Duration::from_secs(60),
+            max_stale: Duration::from_secs(60),
+            bypass: true,
+            known_failure: Some(LegError::Timeout(Duration::from_millis(100))),
+        };
+        let slow = || {
+            async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok((1, "r".to_string()))
+            }
+            .boxed()
+        };
+        let first = cache.get("k", policy.clone(), Duration::from_secs(1), slow);
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let started = Instant::now();
+            let served = cache
+                .get("k", policy.clone(), Duration::from_secs(1), slow)
+                .await;
+            (served, started.elapsed())
+        };
+        let (first, (second, waited)) = tokio::join!(first, second);
+        assert!(
+            matches!(first, Served::Live(..)),
+            "the caller that asked waits for the answer"
+        );
+        assert!(
+            matches!(second, Served::Failed(_)),
+            "nothing cached yet, and no waiting"
+        );
+        assert!(waited < Duration::from_millis(50), "{waited:?}");
     }
 }
