@@ -167,7 +167,7 @@ impl Phase {
                 "gateway GetDataSource FULL pass-through to c0, cache-control: no-cache"
             }
             Phase::GDegraded => {
-                "gateway SearchDataSources, no-cache, one custodian stalled, failure ejection off (every request meets the per-custodian timeout)"
+                "gateway SearchDataSources, no-cache, one custodian stalled, failure ejection off (the request that starts a call to the stalled custodian meets the per-custodian timeout; requests arriving meanwhile get its failure at once)"
             }
             Phase::GDegradedLight => "the same as G_degraded at a light fixed rate (20 req/s)",
             Phase::GDegradedEject => {
