@@ -514,7 +514,10 @@ async fn fan_out_takes_about_the_slowest_leg_not_the_sum() {
     // Each custodian answers its facts and its one page at once, 300 ms each: one leg is about
     // 300 ms; three legs in sequence would take 900 ms.
     assert!(took < Duration::from_millis(800), "fan-out took {took:?}");
-    assert!(took >= Duration::from_millis(300), "each leg really waited: {took:?}");
+    assert!(
+        took >= Duration::from_millis(300),
+        "each leg really waited: {took:?}"
+    );
 }
 
 #[tokio::test]
