@@ -50,12 +50,7 @@ fn channel_of(route: &str) -> pb::ApplicationChannel {
 #[tokio::test]
 async fn every_seed_record_is_served_by_exactly_one_bundled_custodian() {
     let catalogues = bundled();
-    let ids: Vec<String> = catalogues
-        .iter()
-        .map(|c| c.custodian_id().to_string())
-        .collect();
-    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let pki = Pki::new(&id_refs);
+    let pki = Pki::for_catalogues(&catalogues);
     let mut served: BTreeMap<String, (String, pb::DataSource)> = BTreeMap::new();
     for catalogue in catalogues {
         let id = catalogue.custodian_id().to_string();

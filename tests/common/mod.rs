@@ -57,6 +57,12 @@ impl Pki {
         Self { _dir: dir, pki }
     }
 
+    /// A PKI with a certificate for the custodian of every catalogue.
+    pub fn for_catalogues(catalogues: &[Catalogue]) -> Self {
+        let ids: Vec<&str> = catalogues.iter().map(|c| c.custodian_id()).collect();
+        Self::new(&ids)
+    }
+
     pub fn custodian_tls(&self, id: &str) -> TlsMaterial {
         TlsMaterial::load(&TlsFiles {
             ca: self.pki.ca_cert(),
@@ -248,12 +254,7 @@ impl Federation {
     /// Starts everything; `adjust` may change the gateway configuration first.
     pub async fn start_with(adjust: impl FnOnce(&mut GatewayConfig)) -> Self {
         let catalogues = bundled();
-        let ids: Vec<String> = catalogues
-            .iter()
-            .map(|c| c.custodian_id().to_string())
-            .collect();
-        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let pki = Pki::new(&id_refs);
+        let pki = Pki::for_catalogues(&catalogues);
         let mut custodians = Vec::new();
         for catalogue in catalogues {
             let id = catalogue.custodian_id().to_string();
