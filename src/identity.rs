@@ -20,11 +20,6 @@ pub fn gateway_identity() -> String {
     format!("spiffe://{DEV_TRUST_DOMAIN}/gateway")
 }
 
-/// The identity of the developer client certificate in the dev PKI.
-pub fn developer_identity() -> String {
-    format!("spiffe://{DEV_TRUST_DOMAIN}/developer")
-}
-
 /// Why a certificate's identity could not be established or did not match.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum IdentityError {

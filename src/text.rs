@@ -45,6 +45,7 @@ pub fn query_terms(query: &str) -> Vec<String> {
 /// A field of a record to search, with the weight a match in it carries.
 #[derive(Debug, Clone)]
 pub struct WeightedField {
+    /// The folded words, joined by single spaces.
     folded: String,
     weight: f64,
 }
@@ -53,7 +54,7 @@ impl WeightedField {
     /// Folds `text` once, for repeated matching.
     pub fn new(text: &str, weight: f64) -> Self {
         Self {
-            folded: fold(text),
+            folded: words(&fold(text)).collect::<Vec<_>>().join(" "),
             weight,
         }
     }
@@ -103,7 +104,7 @@ impl SearchDocument {
         if let Some(exact) = self
             .fields
             .iter()
-            .filter(|f| words(&f.folded).collect::<Vec<_>>().join(" ") == whole_query)
+            .filter(|f| f.folded == whole_query)
             .map(|f| f.weight)
             .reduce(f64::max)
         {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use helsedata::{
     paging::{self, PageLimits, PageRequest},
     proto as pb,
-    search::{self, SearchIndex},
+    search::{self, MAX_QUERY_CHARS, SearchIndex},
     status::{FieldError, RequestError, check_enum, check_id, check_text_len},
 };
 
@@ -27,8 +27,6 @@ pub const SEARCH_PAGE: PageLimits = PageLimits {
     default_size: 50,
     max_size: 1000,
 };
-/// Longest free-text query accepted.
-pub const MAX_QUERY_CHARS: usize = 200;
 /// Most data source ids accepted in one filter.
 pub const MAX_FILTER_IDS: usize = 500;
 

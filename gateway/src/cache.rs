@@ -135,16 +135,6 @@ impl<V: Send + Sync + 'static> Cache<V> {
         Self::default()
     }
 
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.inner.entries.len()
-    }
-
-    /// Whether the cache is empty.
-    pub fn is_empty(&self) -> bool {
-        self.inner.entries.is_empty()
-    }
-
     /// The entry for `key`, fresh or not.
     pub fn peek(&self, key: &str) -> Option<Arc<Cached<V>>> {
         self.inner.entries.get(key).map(|e| e.clone())

@@ -33,11 +33,6 @@ use crate::{
     upstream::{LegError, Upstream, owner_of},
 };
 
-/// Page limits of ListVariables on the gateway (the custodian enforces the same).
-pub const VARIABLE_PAGE: PageLimits = PageLimits {
-    default_size: 100,
-    max_size: 1000,
-};
 /// Page limits of SearchVariables on the gateway.
 pub const VARIABLE_SEARCH_PAGE: PageLimits = PageLimits {
     default_size: 50,
@@ -393,7 +388,13 @@ impl Federation {
         RequestError,
     > {
         check_id("data_source_id", &req.data_source_id)?;
-        PageRequest::parse(req.page_size, "", VARIABLE_PAGE, 0)?;
+        // The same limits the custodian enforces, checked before any call is made.
+        PageRequest::parse(
+            req.page_size,
+            "",
+            custodian_stub::catalogue::VARIABLE_PAGE,
+            0,
+        )?;
         let owner = self.owner(&req.data_source_id)?.clone();
         let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
         let key = format!(
@@ -547,12 +548,7 @@ impl Federation {
         ctx: RequestContext,
     ) -> Result<pb::ApplicationPlan, RequestError> {
         routing::validate_request(req)?;
-        let mut wanted: BTreeSet<String> = req.data_source_ids.iter().cloned().collect();
-        for variable_id in &req.variable_ids {
-            if let Some(source) = routing::variable_source_id(variable_id) {
-                wanted.insert(source.to_string());
-            }
-        }
+        let wanted = routing::requested_source_ids(req);
         let mut unknown_sources = Vec::new();
         let mut owned = Vec::new();
         for id in wanted {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use helsedata::{
     paging::{self, PageLimits, PageRequest},
     proto as pb,
-    search::{self, SearchIndex},
+    search::{self, MAX_QUERY_CHARS, SearchIndex},
     status::{FieldError, RequestError, check_enum, check_id, check_text_len},
 };
 
@@ -18,8 +18,6 @@ pub const SEARCH_PAGE: PageLimits = PageLimits {
     default_size: 50,
     max_size: 500,
 };
-/// Longest query accepted.
-pub const MAX_QUERY_CHARS: usize = 200;
 
 /// The merged catalogue with its search index.
 #[derive(Debug, Default)]
