@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod datafile;
 pub mod deadline;
 pub mod grpc_server;
 pub mod identity;
