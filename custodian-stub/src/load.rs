@@ -7,6 +7,7 @@
 use std::{collections::HashSet, path::Path};
 
 use helsedata::{
+    contract::{is_id, is_variable_name},
     datafile::{self, DataFileError, FileText},
     proto as pb,
 };
@@ -53,22 +54,6 @@ fn latest_year() -> i64 {
         .unwrap_or(0);
     // Days to civil year is overkill here: 365.2425-day years are exact enough for a bound.
     1970 + (secs as f64 / 31_556_952.0) as i64 + 1
-}
-
-fn is_id(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 100
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn is_variable_name(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 100
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Validator<'_> {

@@ -443,11 +443,7 @@ impl NationalRules {
 
 fn check_id(pos: &FileText<'_>, field: &str, id: &Spanned<String>) -> Result<(), RulesError> {
     let value = id.get_ref();
-    let ok = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if helsedata::contract::is_id(value) {
         Ok(())
     } else {
         Err(pos.error(
