@@ -179,7 +179,7 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// The bundled default configuration (serves the demo).
+/// The bundled default configuration (the demo serves it).
 pub const DEFAULT_CONFIG: &str = include_str!("../config/gateway.toml");
 
 impl GatewayConfig {
