@@ -19,6 +19,6 @@ pub use syntax::{
     check_enum, check_id, check_required_enum, check_text_len, check_variable_id, is_id,
     is_variable_name, variable_source_id,
 };
-pub use validate::{CustodianApi, GatewayApi, Validate};
+pub use validate::{CustodianApi, GatewayApi, Service, Validate};
 
 pub use crate::status::RequestError;
