@@ -270,6 +270,15 @@ impl CustodianCatalogue for Echo {
     ) -> Result<Response<pb::AccessRules>, Status> {
         unimplemented()
     }
+
+    type WatchCatalogueStream = tonic::codegen::BoxStream<pb::CatalogueChange>;
+
+    async fn watch_catalogue(
+        &self,
+        _request: Request<pb::WatchCatalogueRequest>,
+    ) -> Result<Response<Self::WatchCatalogueStream>, Status> {
+        unimplemented()
+    }
 }
 
 /// `serve-echo`: the echo service behind the shared server builder.

@@ -401,6 +401,7 @@ pub fn catalogue(c: usize, sources: usize, variables: usize, payload: usize) -> 
         }),
         data_source_count: 0,
         variable_count: 0,
+        reload_error: None,
     };
     Catalogue::new(info, bundles)
 }

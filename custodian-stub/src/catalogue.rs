@@ -1,7 +1,7 @@
 //! One custodian's catalogue in memory, indexed for the queries the service answers.
 //!
-//! Built once at start-up from a validated data file and never mutated, so every request
-//! reads it without locks. Requests reach it validated by the contract
+//! Built from a validated data file and never mutated, so every request reads it without
+//! locks; a reload builds a new one and swaps it in whole ([`crate::live`]). Requests reach it validated by the contract
 //! ([`helsedata::contract`]); only page tokens, bound to the catalogue revision, are checked here.
 
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ use helsedata::{
 };
 
 /// A data source with its access rules and variable list.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceBundle {
     /// The source (without access rules).
     pub source: pb::DataSource,

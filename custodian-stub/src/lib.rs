@@ -6,6 +6,9 @@
 pub mod catalogue;
 mod convert;
 pub mod datafile;
+pub mod live;
 pub mod load;
+pub mod reload;
 pub mod server;
 pub mod service;
+pub mod watch;

@@ -113,6 +113,7 @@ impl Validator<'_> {
             last_modified: Some(last_modified),
             data_source_count: bundles.len() as u32,
             variable_count: variable_count as u32,
+            reload_error: None,
         };
         Ok(LoadedCatalogue {
             info,

@@ -4,6 +4,10 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use custodian_stub::{
+    live::LiveCatalogue,
+    reload::{FileWatch, reload_and_log},
+};
 use helsedata::{
     telemetry::{self, TelemetryConfig},
     tls::{TlsFiles, TlsMaterial},
@@ -44,6 +48,12 @@ enum Command {
         /// Log as JSON lines instead of text.
         #[arg(long)]
         json_logs: bool,
+        /// Do not watch the data file; it is then read again on SIGHUP only.
+        #[arg(long)]
+        no_watch: bool,
+        /// How long the data file must be quiet after a change before it is read again.
+        #[arg(long, default_value_t = 50)]
+        debounce_ms: u64,
     },
     /// Validate data files and report the first error of each with file, line and field.
     Check {
@@ -65,6 +75,8 @@ async fn main() -> anyhow::Result<()> {
             key,
             latency_ms,
             json_logs,
+            no_watch,
+            debounce_ms,
         } => {
             let config = TelemetryConfig {
                 log_format: if json_logs {
@@ -75,8 +87,8 @@ async fn main() -> anyhow::Result<()> {
                 ..TelemetryConfig::default()
             };
             let _telemetry = telemetry::init("custodian-stub", &config)?;
-            let catalogue = Arc::new(custodian_stub::server::load_catalogue(&data)?);
-            let id = catalogue.custodian_id().to_string();
+            let live = Arc::new(LiveCatalogue::from_file(&data)?);
+            let id = live.current().catalogue.custodian_id().to_string();
             let files = TlsFiles {
                 ca,
                 cert: cert
@@ -88,8 +100,17 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
-            custodian_stub::server::serve(
-                catalogue,
+            let _watch = if no_watch {
+                None
+            } else {
+                Some(FileWatch::start(
+                    live.clone(),
+                    Duration::from_millis(debounce_ms),
+                )?)
+            };
+            tokio::spawn(reload_on_sighup(live.clone()));
+            custodian_stub::server::serve_live(
+                live,
                 &tls,
                 listener,
                 Duration::from_millis(latency_ms),
@@ -98,6 +119,21 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             Ok(())
         }
+    }
+}
+
+/// Reads the data file again on every SIGHUP.
+async fn reload_on_sighup(live: Arc<LiveCatalogue>) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; the data file is reloaded on change only");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        tracing::info!("SIGHUP: reading the data file again");
+        reload_and_log(&live).await;
     }
 }
 

@@ -11,9 +11,11 @@ use helsedata::{
     grpc_server, proto::custodian_catalogue_server::CustodianCatalogueServer, tls::TlsMaterial,
 };
 use tokio::net::TcpListener;
+use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     catalogue::Catalogue,
+    live::LiveCatalogue,
     load::{LoadError, load_file},
     service::CatalogueService,
 };
@@ -60,7 +62,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Catalogue>, LoadError> {
     Ok(catalogues)
 }
 
-/// Serves `catalogue` on `listener` until `shutdown` completes, then drains in-flight calls.
+/// The grpc.health service name that reports the data file: `SERVING` while the file last
+/// read is the one served, `NOT_SERVING` while the latest edit is refused (the previous
+/// catalogue keeps serving; `GetCustodianInfo` says why in `reload_error`).
+pub const DATA_FILE_HEALTH: &str = "helsedata.federation.v1.CustodianCatalogue/data-file";
+
+/// Serves `catalogue` (never reloaded) on `listener` until `shutdown` completes, then
+/// drains in-flight calls.
 pub async fn serve(
     catalogue: Arc<Catalogue>,
     tls: &TlsMaterial,
@@ -68,9 +76,24 @@ pub async fn serve(
     added_latency: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let custodian = catalogue.custodian_id().to_string();
-    let service = CustodianCatalogueServer::new(CatalogueService::new(catalogue, added_latency))
-        .max_decoding_message_size(1 << 20);
+    let live = Arc::new(LiveCatalogue::fixed(catalogue));
+    serve_live(live, tls, listener, added_latency, shutdown).await
+}
+
+/// Serves `live` on `listener` until `shutdown` completes, then ends the watch streams and
+/// drains in-flight calls. Reloads of `live` (see [`crate::reload`]) are served as they
+/// land, and the data-file health ([`DATA_FILE_HEALTH`]) follows their outcome.
+pub async fn serve_live(
+    live: Arc<LiveCatalogue>,
+    tls: &TlsMaterial,
+    listener: TcpListener,
+    added_latency: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let custodian = live.current().catalogue.custodian_id().to_string();
+    let service =
+        CustodianCatalogueServer::new(CatalogueService::live(live.clone(), added_latency))
+            .max_decoding_message_size(1 << 20);
     let (health, health_service) = tonic_health::server::health_reporter();
     let router = grpc_server::builder(tls)?
         .add_service(health_service)
@@ -79,10 +102,34 @@ pub async fn serve(
     health
         .set_serving::<CustodianCatalogueServer<CatalogueService>>()
         .await;
+    let reports = tokio::spawn(report_data_file_health(live.clone(), health));
     tracing::info!(custodian = %custodian, addr = ?listener.local_addr().ok(), "custodian serving over mutual TLS");
-    router
+    let closing = live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.close();
+    };
+    let served = router
         .serve_with_incoming_shutdown(grpc_server::incoming(listener), shutdown)
-        .await?;
+        .await;
+    reports.abort();
+    served?;
     tracing::info!(custodian = %custodian, "custodian stopped");
     Ok(())
+}
+
+/// Keeps [`DATA_FILE_HEALTH`] in step with the outcome of the latest reload.
+async fn report_data_file_health(live: Arc<LiveCatalogue>, health: HealthReporter) {
+    let mut errors = live.subscribe_reload_errors();
+    loop {
+        let status = if errors.borrow_and_update().is_some() {
+            ServingStatus::NotServing
+        } else {
+            ServingStatus::Serving
+        };
+        health.set_service_status(DATA_FILE_HEALTH, status).await;
+        if errors.changed().await.is_err() {
+            return;
+        }
+    }
 }

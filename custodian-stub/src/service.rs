@@ -1,5 +1,8 @@
 //! The `CustodianCatalogue` gRPC service: validate against the contract, ask the catalogue,
 //! map the result.
+//!
+//! Each call takes the revision served when it arrives and answers from it alone, so a
+//! reload during the call never mixes two revisions into one answer.
 
 use std::{sync::Arc, time::Duration};
 
@@ -9,31 +12,46 @@ use helsedata::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::catalogue::Catalogue;
+use crate::{
+    catalogue::Catalogue,
+    live::{LiveCatalogue, Revision},
+    watch,
+};
 
 /// Serves one custodian's catalogue.
 #[derive(Debug, Clone)]
 pub struct CatalogueService {
-    catalogue: Arc<Catalogue>,
+    live: Arc<LiveCatalogue>,
     added_latency: Duration,
 }
 
 impl CatalogueService {
-    /// A service over `catalogue`. `added_latency` delays every answer (zero in production;
-    /// benchmarks and fault tests use it to model a slow custodian).
+    /// A service over a catalogue that never changes. `added_latency` delays every answer
+    /// (zero in production; benchmarks and fault tests use it to model a slow custodian).
     pub fn new(catalogue: Arc<Catalogue>, added_latency: Duration) -> Self {
+        Self::live(Arc::new(LiveCatalogue::fixed(catalogue)), added_latency)
+    }
+
+    /// A service over a catalogue that may be reloaded.
+    pub fn live(live: Arc<LiveCatalogue>, added_latency: Duration) -> Self {
         Self {
-            catalogue,
+            live,
             added_latency,
         }
+    }
+
+    /// The catalogue served.
+    pub fn catalogue(&self) -> &Arc<LiveCatalogue> {
+        &self.live
     }
 
     /// Validates the request against the contract, then answers it with `handler`.
     async fn answer<Req: Validate<CustodianApi>, Resp>(
         &self,
         request: Request<Req>,
-        handler: impl FnOnce(&Catalogue, &Req) -> Result<Resp, helsedata::status::RequestError>,
+        handler: impl FnOnce(&Revision, &Req) -> Result<Resp, helsedata::status::RequestError>,
     ) -> Result<Response<Resp>, Status> {
+        let revision = self.live.current();
         if let Some(certs) = request.peer_certs()
             && let Some(cert) = certs.first()
         {
@@ -47,7 +65,7 @@ impl CatalogueService {
         if !self.added_latency.is_zero() {
             tokio::time::sleep(self.added_latency).await;
         }
-        handler(&self.catalogue, request.get_ref())
+        handler(&revision, request.get_ref())
             .map(Response::new)
             .map_err(|e| {
                 tracing::info!(error = %e, "request refused");
@@ -62,41 +80,57 @@ impl CustodianCatalogue for CatalogueService {
         &self,
         request: Request<pb::GetCustodianInfoRequest>,
     ) -> Result<Response<pb::CustodianInfo>, Status> {
-        self.answer(request, |c, _| Ok(c.info().clone())).await
+        self.answer(request, |r, _| Ok(self.live.info(r))).await
     }
 
     async fn list_data_sources(
         &self,
         request: Request<pb::ListDataSourcesRequest>,
     ) -> Result<Response<pb::ListDataSourcesResponse>, Status> {
-        self.answer(request, Catalogue::list_sources).await
+        self.answer(request, |r, q| r.catalogue.list_sources(q))
+            .await
     }
 
     async fn get_data_source(
         &self,
         request: Request<pb::GetDataSourceRequest>,
     ) -> Result<Response<pb::DataSource>, Status> {
-        self.answer(request, Catalogue::get_source).await
+        self.answer(request, |r, q| r.catalogue.get_source(q)).await
     }
 
     async fn list_variables(
         &self,
         request: Request<pb::ListVariablesRequest>,
     ) -> Result<Response<pb::ListVariablesResponse>, Status> {
-        self.answer(request, Catalogue::list_variables).await
+        self.answer(request, |r, q| r.catalogue.list_variables(q))
+            .await
     }
 
     async fn search_variables(
         &self,
         request: Request<pb::SearchVariablesRequest>,
     ) -> Result<Response<pb::SearchVariablesResponse>, Status> {
-        self.answer(request, Catalogue::search_variables).await
+        self.answer(request, |r, q| r.catalogue.search_variables(q))
+            .await
     }
 
     async fn get_access_rules(
         &self,
         request: Request<pb::GetAccessRulesRequest>,
     ) -> Result<Response<pb::AccessRules>, Status> {
-        self.answer(request, Catalogue::access_rules).await
+        self.answer(request, |r, q| r.catalogue.access_rules(q))
+            .await
+    }
+
+    type WatchCatalogueStream = tonic::codegen::BoxStream<pb::CatalogueChange>;
+
+    async fn watch_catalogue(
+        &self,
+        request: Request<pb::WatchCatalogueRequest>,
+    ) -> Result<Response<Self::WatchCatalogueStream>, Status> {
+        if let Err(e) = CustodianApi::validate(request.get_ref()) {
+            return Err(Status::from(e));
+        }
+        Ok(Response::new(Box::pin(watch::changes(&self.live))))
     }
 }

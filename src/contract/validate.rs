@@ -59,6 +59,12 @@ impl Validate<CustodianApi> for pb::GetCustodianInfoRequest {
     }
 }
 
+impl Validate<CustodianApi> for pb::WatchCatalogueRequest {
+    fn validate(&self) -> Result<(), RequestError> {
+        Ok(())
+    }
+}
+
 impl Validate<GatewayApi> for pb::ListCustodiansRequest {
     fn validate(&self) -> Result<(), RequestError> {
         Ok(())

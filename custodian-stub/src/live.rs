@@ -1,0 +1,530 @@
+//! The catalogue a custodian serves now, replaced whole when its data file changes.
+//!
+//! A reload reads, validates and indexes the file off to the side; only a catalogue that
+//! passed every check is swapped in, in one atomic store. A request takes the catalogue
+//! once when it arrives and answers from it to the end, so calls in flight during a
+//! reload finish on the revision they started on and no answer mixes two revisions. An
+//! edit that fails validation changes nothing that is served: the error (file, line,
+//! column, field) is kept and reported until a valid edit replaces it.
+//!
+//! # Revisions
+//!
+//! The served revision is the data file's `custodian.revision` when that value changed
+//! with the edit (and at start-up). When an edit changes the catalogue but leaves the
+//! value as it was, the served revision is `<file revision>+<content hash>` (12 hex
+//! digits of a hash of the whole catalogue), so every change yields a new revision. An
+//! edit that changes nothing (the file saved again as it was) keeps the revision.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::SystemTime,
+};
+
+use arc_swap::ArcSwap;
+use helsedata::proto as pb;
+use prost::Message;
+use tokio::sync::watch;
+
+use crate::{
+    catalogue::{Catalogue, SourceBundle},
+    load::{LoadError, LoadedCatalogue, load_file},
+};
+
+/// One revision of the catalogue and when it began to be served.
+#[derive(Debug)]
+pub struct Revision {
+    /// The catalogue.
+    pub catalogue: Arc<Catalogue>,
+    /// When it was swapped in.
+    pub served_since: SystemTime,
+}
+
+impl Revision {
+    fn now(catalogue: Arc<Catalogue>) -> Arc<Self> {
+        Arc::new(Self {
+            catalogue,
+            served_since: SystemTime::now(),
+        })
+    }
+
+    /// The revision string.
+    pub fn revision(&self) -> &str {
+        &self.catalogue.info().catalogue_revision
+    }
+}
+
+/// What differs between two catalogues.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogueDiff {
+    /// Source ids only in the newer catalogue, ordered.
+    pub added: Vec<String>,
+    /// Source ids in both whose record, access rules or variables differ, ordered.
+    pub changed: Vec<String>,
+    /// Source ids only in the older catalogue, ordered.
+    pub removed: Vec<String>,
+    /// Whether the facts about the custodian (other than the revision and counts) differ.
+    pub custodian_changed: bool,
+}
+
+impl CatalogueDiff {
+    /// Compares `old` with `new` (both keep their sources ordered by id).
+    pub fn between(old: &Catalogue, new: &Catalogue) -> Self {
+        Self::of(old.info(), old.sources(), new.info(), new.sources())
+    }
+
+    /// Compares two lists of sources, each ordered by id.
+    fn of<'a>(
+        old_info: &pb::CustodianInfo,
+        old: impl Iterator<Item = &'a SourceBundle>,
+        new_info: &pb::CustodianInfo,
+        new: impl Iterator<Item = &'a SourceBundle>,
+    ) -> Self {
+        let mut diff = Self {
+            custodian_changed: custodian_facts(old_info) != custodian_facts(new_info),
+            ..Self::default()
+        };
+        let mut olds = old.peekable();
+        let mut news = new.peekable();
+        loop {
+            match (olds.peek(), news.peek()) {
+                (None, None) => return diff,
+                (Some(o), None) => {
+                    diff.removed.push(o.source.id.clone());
+                    olds.next();
+                }
+                (None, Some(n)) => {
+                    diff.added.push(n.source.id.clone());
+                    news.next();
+                }
+                (Some(o), Some(n)) => match o.source.id.cmp(&n.source.id) {
+                    std::cmp::Ordering::Less => {
+                        diff.removed.push(o.source.id.clone());
+                        olds.next();
+                    }
+                    std::cmp::Ordering::Greater => {
+                        diff.added.push(n.source.id.clone());
+                        news.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        if o != n {
+                            diff.changed.push(n.source.id.clone());
+                        }
+                        olds.next();
+                        news.next();
+                    }
+                },
+            }
+        }
+    }
+
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.changed.is_empty()
+            && self.removed.is_empty()
+            && !self.custodian_changed
+    }
+}
+
+/// The custodian's own facts without what a reload derives (revision, counts, reload error).
+fn custodian_facts(info: &pb::CustodianInfo) -> pb::CustodianInfo {
+    pb::CustodianInfo {
+        catalogue_revision: String::new(),
+        data_source_count: 0,
+        variable_count: 0,
+        reload_error: None,
+        ..info.clone()
+    }
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The file describes the catalogue already served; nothing was swapped.
+    Unchanged {
+        /// The revision still served.
+        revision: String,
+    },
+    /// A new revision is served.
+    Swapped {
+        /// The revision served before.
+        previous: String,
+        /// The revision served now.
+        revision: String,
+        /// What changed.
+        diff: CatalogueDiff,
+    },
+}
+
+/// Why a catalogue cannot be reloaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The catalogue was not loaded from a file.
+    #[error("this catalogue was not loaded from a data file and cannot be reloaded")]
+    NoFile,
+    /// The edited file was refused; the previous catalogue keeps serving.
+    #[error(transparent)]
+    Refused(#[from] LoadError),
+}
+
+/// The catalogue a custodian serves now, with the means to reload and follow it.
+#[derive(Debug)]
+pub struct LiveCatalogue {
+    path: Option<PathBuf>,
+    current: ArcSwap<Revision>,
+    changes: watch::Sender<Arc<Revision>>,
+    refused: watch::Sender<Option<pb::ReloadError>>,
+    closed: watch::Sender<bool>,
+    /// The `custodian.revision` value of the file last loaded; held while reloading so
+    /// that reloads run one at a time.
+    file_revision: Mutex<String>,
+    reloads: AtomicU64,
+}
+
+impl LiveCatalogue {
+    /// A catalogue that is not backed by a file (it never changes).
+    pub fn fixed(catalogue: Arc<Catalogue>) -> Self {
+        let file_revision = catalogue.info().catalogue_revision.clone();
+        Self::with(None, catalogue, file_revision)
+    }
+
+    /// Loads and indexes `path`; [`LiveCatalogue::reload`] reads it again.
+    pub fn from_file(path: &Path) -> Result<Self, LoadError> {
+        let loaded = load_file(path)?;
+        let file_revision = loaded.info.catalogue_revision.clone();
+        let catalogue = Arc::new(Catalogue::new(loaded.info, loaded.sources));
+        Ok(Self::with(
+            Some(path.to_path_buf()),
+            catalogue,
+            file_revision,
+        ))
+    }
+
+    fn with(path: Option<PathBuf>, catalogue: Arc<Catalogue>, file_revision: String) -> Self {
+        let revision = Revision::now(catalogue);
+        Self {
+            path,
+            current: ArcSwap::new(revision.clone()),
+            changes: watch::channel(revision).0,
+            refused: watch::channel(None).0,
+            closed: watch::channel(false).0,
+            file_revision: Mutex::new(file_revision),
+            reloads: AtomicU64::new(0),
+        }
+    }
+
+    /// The data file, when the catalogue was loaded from one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The revision served now. Hold it for the whole of a request.
+    pub fn current(&self) -> Arc<Revision> {
+        self.current.load_full()
+    }
+
+    /// The custodian's facts as served now, with the reload error if the latest edit was refused.
+    pub fn info(&self, revision: &Revision) -> pb::CustodianInfo {
+        pb::CustodianInfo {
+            reload_error: self.refused.borrow().clone(),
+            ..revision.catalogue.info().clone()
+        }
+    }
+
+    /// The refusal of the latest edit, if it was refused.
+    pub fn reload_error(&self) -> Option<pb::ReloadError> {
+        self.refused.borrow().clone()
+    }
+
+    /// Follows the served revision: the receiver sees every swap (or, when slow, the latest).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Revision>> {
+        self.changes.subscribe()
+    }
+
+    /// Follows the reload error: `Some` while the latest edit is refused.
+    pub fn subscribe_reload_errors(&self) -> watch::Receiver<Option<pb::ReloadError>> {
+        self.refused.subscribe()
+    }
+
+    /// Becomes `true` when the custodian shuts down; watch streams end then.
+    pub fn subscribe_closed(&self) -> watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+
+    /// Ends every watch stream (at shutdown, so that draining does not wait for them).
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// Successful reloads that swapped in a new revision since start.
+    pub fn swaps(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
+    }
+
+    /// Reads the data file again. A valid file that changes the catalogue is swapped in
+    /// with a new revision; a refused one leaves the served catalogue as it was and is
+    /// reported by [`LiveCatalogue::reload_error`] until a later reload succeeds.
+    /// Blocking (reads and indexes the file): call it from a blocking thread.
+    pub fn reload(&self) -> Result<ReloadOutcome, ReloadError> {
+        let path = self.path.as_deref().ok_or(ReloadError::NoFile)?;
+        let mut file_revision = self
+            .file_revision
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let loaded = match load_file(path) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                self.refused.send_replace(Some(reload_error_of(&e)));
+                return Err(e.into());
+            }
+        };
+        let old = self.current();
+        let outcome = self.swap_in(&old, loaded, &mut file_revision);
+        self.refused.send_replace(None);
+        Ok(outcome)
+    }
+
+    fn swap_in(
+        &self,
+        old: &Revision,
+        loaded: LoadedCatalogue,
+        file_revision: &mut String,
+    ) -> ReloadOutcome {
+        let LoadedCatalogue {
+            mut info,
+            mut sources,
+        } = loaded;
+        sources.sort_by(|a, b| a.source.id.cmp(&b.source.id));
+        let new_file_revision = std::mem::take(&mut info.catalogue_revision);
+        let previous = old.revision().to_string();
+        let diff = CatalogueDiff::of(
+            old.catalogue.info(),
+            old.catalogue.sources(),
+            &info,
+            sources.iter(),
+        );
+        if diff.is_empty() && new_file_revision == *file_revision {
+            return ReloadOutcome::Unchanged { revision: previous };
+        }
+        let mut revision = if new_file_revision != *file_revision {
+            new_file_revision.clone()
+        } else {
+            format!(
+                "{new_file_revision}+{:012x}",
+                content_hash(&info, sources.iter()) & 0xffff_ffff_ffff
+            )
+        };
+        if revision == previous {
+            // Only when the file's revision went back to one served before this one.
+            revision = format!("{revision}.{}", self.swaps() + 1);
+        }
+        info.catalogue_revision = revision.clone();
+        let catalogue = Arc::new(Catalogue::new(info, sources));
+        let next = Revision::now(catalogue);
+        self.current.store(next.clone());
+        self.changes.send_replace(next);
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        *file_revision = new_file_revision;
+        ReloadOutcome::Swapped {
+            previous,
+            revision,
+            diff,
+        }
+    }
+}
+
+fn reload_error_of(e: &LoadError) -> pb::ReloadError {
+    pb::ReloadError {
+        file: e.file.display().to_string(),
+        line: e.line as u32,
+        column: e.column as u32,
+        field: e.field.clone(),
+        message: e.message.clone(),
+        failed_at: Some(SystemTime::now().into()),
+    }
+}
+
+/// FNV-1a over the encoded custodian facts and sources: stable for the same content.
+fn content_hash<'a>(
+    info: &pb::CustodianInfo,
+    sources: impl Iterator<Item = &'a SourceBundle>,
+) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(&custodian_facts(info).encode_to_vec());
+    for bundle in sources {
+        feed(&bundle.source.encode_to_vec());
+        feed(&bundle.access.encode_to_vec());
+        for variable in &bundle.variables {
+            feed(&variable.encode_to_vec());
+        }
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = include_str!("../data/fhi.toml");
+
+    fn live_from(text: &str) -> (tempfile::TempDir, PathBuf, LiveCatalogue) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("fhi.toml");
+        std::fs::write(&path, text).expect("write");
+        let live = LiveCatalogue::from_file(&path).expect("loads");
+        (dir, path, live)
+    }
+
+    fn file_revision(text: &str) -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix("revision = "))
+            .expect("revision line")
+            .trim_matches('"')
+            .to_string()
+    }
+
+    #[test]
+    fn saving_the_same_content_keeps_the_revision() {
+        let (_dir, _path, live) = live_from(FILE);
+        let before = live.current().revision().to_string();
+        let outcome = live.reload().expect("reloads");
+        assert_eq!(outcome, ReloadOutcome::Unchanged { revision: before });
+        assert_eq!(live.swaps(), 0);
+    }
+
+    #[test]
+    fn an_edit_without_a_new_file_revision_gets_a_derived_one_and_a_diff() {
+        let (_dir, path, live) = live_from(FILE);
+        let old = live.current();
+        let target = old
+            .catalogue
+            .sources()
+            .nth(1)
+            .expect("a source")
+            .source
+            .id
+            .clone();
+        let old_name = old
+            .catalogue
+            .sources()
+            .nth(1)
+            .expect("a source")
+            .source
+            .name
+            .clone()
+            .expect("name")
+            .nb;
+        let edited = FILE.replacen(&format!("\"{old_name}\""), "\"Et nytt navn\"", 1);
+        assert_ne!(edited, FILE, "the name is written as a quoted string");
+        std::fs::write(&path, &edited).expect("write");
+        let ReloadOutcome::Swapped {
+            previous,
+            revision,
+            diff,
+        } = live.reload().expect("reloads")
+        else {
+            panic!("an edit swaps");
+        };
+        assert_eq!(previous, file_revision(FILE));
+        assert!(revision.starts_with(&format!("{previous}+")), "{revision}");
+        assert_eq!(diff.changed, vec![target.clone()]);
+        assert!(diff.added.is_empty() && diff.removed.is_empty());
+        assert_eq!(live.current().revision(), revision);
+        // The old revision is still whole for whoever holds it.
+        assert_eq!(
+            old.catalogue
+                .get_source(&pb::GetDataSourceRequest {
+                    id: target,
+                    view: 0
+                })
+                .expect("old source")
+                .name
+                .expect("name")
+                .nb,
+            old_name
+        );
+    }
+
+    #[test]
+    fn a_new_file_revision_is_served_as_it_is() {
+        let (_dir, path, live) = live_from(FILE);
+        let rev = file_revision(FILE);
+        std::fs::write(
+            &path,
+            FILE.replacen(
+                &format!("revision = \"{rev}\""),
+                "revision = \"rev-next\"",
+                1,
+            ),
+        )
+        .expect("write");
+        let ReloadOutcome::Swapped { revision, diff, .. } = live.reload().expect("reloads") else {
+            panic!("a new revision swaps");
+        };
+        assert_eq!(revision, "rev-next");
+        assert!(diff.is_empty(), "{diff:?}");
+    }
+
+    #[test]
+    fn a_refused_edit_keeps_the_catalogue_and_reports_where() {
+        let (_dir, path, live) = live_from(FILE);
+        let before = live.current();
+        std::fs::write(
+            &path,
+            FILE.replacen("[[source]]", "[[source]]\nno_such_field = 1", 1),
+        )
+        .expect("write");
+        let Err(ReloadError::Refused(e)) = live.reload() else {
+            panic!("an unknown field is refused");
+        };
+        let reported = live.reload_error().expect("reported");
+        assert_eq!(reported.line as usize, e.line);
+        assert!(reported.line > 0 && reported.column > 0, "{reported:?}");
+        assert!(
+            reported.field.contains("no_such_field") || reported.message.contains("no_such_field"),
+            "{reported:?}"
+        );
+        assert!(
+            Arc::ptr_eq(&before, &live.current()),
+            "the old revision keeps serving"
+        );
+        assert_eq!(live.info(&live.current()).reload_error, Some(reported));
+        std::fs::write(&path, FILE).expect("write back");
+        assert!(matches!(live.reload(), Ok(ReloadOutcome::Unchanged { .. })));
+        assert_eq!(live.reload_error(), None, "a valid file clears the error");
+    }
+
+    #[test]
+    fn removing_and_adding_sources_is_reported() {
+        let (_dir, path, live) = live_from(FILE);
+        let ids: Vec<String> = live
+            .current()
+            .catalogue
+            .sources()
+            .map(|b| b.source.id.clone())
+            .collect();
+        // Drop the last [[source]] table (and everything after it).
+        let cut = FILE.rfind("\n[[source]]").expect("sources");
+        std::fs::write(&path, &FILE[..cut]).expect("write");
+        let ReloadOutcome::Swapped { diff, .. } = live.reload().expect("reloads") else {
+            panic!("swaps");
+        };
+        assert_eq!(diff.removed.len(), 1);
+        assert!(ids.contains(&diff.removed[0]));
+        std::fs::write(&path, FILE).expect("write back");
+        let ReloadOutcome::Swapped { diff: back, .. } = live.reload().expect("reloads") else {
+            panic!("swaps");
+        };
+        assert_eq!(back.added, diff.removed);
+    }
+}
