@@ -9,13 +9,15 @@
 //!
 //! # Revisions
 //!
-//! The served revision is the data file's `custodian.revision` when that value changed
-//! with the edit (and at start-up). When an edit changes the catalogue but leaves the
-//! value as it was, the served revision is `<file revision>+<content hash>` (12 hex
-//! digits of a hash of the whole catalogue), so every change yields a new revision. An
-//! edit that changes nothing (the file saved again as it was) keeps the revision.
+//! The served revision is the data file's `custodian.revision` value, unless this process
+//! already served that value for other content: then it is `<value>+<content hash>` (12
+//! hex digits of a hash of the whole catalogue). So an edit that forgets to change the
+//! value still yields a new revision, a value never names two contents, and an edit back
+//! to content served before gets that content's revision again. An edit that changes
+//! nothing (the file saved again as it was) keeps the revision and notifies no one.
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
@@ -179,32 +181,34 @@ pub struct LiveCatalogue {
     changes: watch::Sender<Arc<Revision>>,
     refused: watch::Sender<Option<pb::ReloadError>>,
     closed: watch::Sender<bool>,
-    /// The `custodian.revision` value of the file last loaded; held while reloading so
-    /// that reloads run one at a time.
-    file_revision: Mutex<String>,
+    /// Content hash of every revision served; held while reloading so that reloads run
+    /// one at a time.
+    served: Mutex<HashMap<String, u64>>,
     reloads: AtomicU64,
 }
 
 impl LiveCatalogue {
     /// A catalogue that is not backed by a file (it never changes).
     pub fn fixed(catalogue: Arc<Catalogue>) -> Self {
-        let file_revision = catalogue.info().catalogue_revision.clone();
-        Self::with(None, catalogue, file_revision)
+        Self::with(None, catalogue, HashMap::new())
     }
 
     /// Loads and indexes `path`; [`LiveCatalogue::reload`] reads it again.
     pub fn from_file(path: &Path) -> Result<Self, LoadError> {
         let loaded = load_file(path)?;
-        let file_revision = loaded.info.catalogue_revision.clone();
         let catalogue = Arc::new(Catalogue::new(loaded.info, loaded.sources));
-        Ok(Self::with(
-            Some(path.to_path_buf()),
-            catalogue,
-            file_revision,
-        ))
+        let served = HashMap::from([(
+            catalogue.info().catalogue_revision.clone(),
+            content_hash(catalogue.info(), catalogue.sources()),
+        )]);
+        Ok(Self::with(Some(path.to_path_buf()), catalogue, served))
     }
 
-    fn with(path: Option<PathBuf>, catalogue: Arc<Catalogue>, file_revision: String) -> Self {
+    fn with(
+        path: Option<PathBuf>,
+        catalogue: Arc<Catalogue>,
+        served: HashMap<String, u64>,
+    ) -> Self {
         let revision = Revision::now(catalogue);
         Self {
             path,
@@ -212,7 +216,7 @@ impl LiveCatalogue {
             changes: watch::channel(revision).0,
             refused: watch::channel(None).0,
             closed: watch::channel(false).0,
-            file_revision: Mutex::new(file_revision),
+            served: Mutex::new(served),
             reloads: AtomicU64::new(0),
         }
     }
@@ -271,8 +275,8 @@ impl LiveCatalogue {
     /// Blocking (reads and indexes the file): call it from a blocking thread.
     pub fn reload(&self) -> Result<ReloadOutcome, ReloadError> {
         let path = self.path.as_deref().ok_or(ReloadError::NoFile)?;
-        let mut file_revision = self
-            .file_revision
+        let mut served = self
+            .served
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let loaded = match load_file(path) {
@@ -283,7 +287,7 @@ impl LiveCatalogue {
             }
         };
         let old = self.current();
-        let outcome = self.swap_in(&old, loaded, &mut file_revision);
+        let outcome = self.swap_in(&old, loaded, &mut served);
         self.refused.send_replace(None);
         Ok(outcome)
     }
@@ -292,14 +296,14 @@ impl LiveCatalogue {
         &self,
         old: &Revision,
         loaded: LoadedCatalogue,
-        file_revision: &mut String,
+        served: &mut HashMap<String, u64>,
     ) -> ReloadOutcome {
         let LoadedCatalogue {
             mut info,
             mut sources,
         } = loaded;
         sources.sort_by(|a, b| a.source.id.cmp(&b.source.id));
-        let new_file_revision = std::mem::take(&mut info.catalogue_revision);
+        let file_revision = std::mem::take(&mut info.catalogue_revision);
         let previous = old.revision().to_string();
         let diff = CatalogueDiff::of(
             old.catalogue.info(),
@@ -307,28 +311,27 @@ impl LiveCatalogue {
             &info,
             sources.iter(),
         );
-        if diff.is_empty() && new_file_revision == *file_revision {
-            return ReloadOutcome::Unchanged { revision: previous };
-        }
-        let mut revision = if new_file_revision != *file_revision {
-            new_file_revision.clone()
-        } else {
-            format!(
-                "{new_file_revision}+{:012x}",
-                content_hash(&info, sources.iter()) & 0xffff_ffff_ffff
-            )
+        let hash = content_hash(&info, sources.iter());
+        let mut revision = match served.get(&file_revision) {
+            Some(&other) if other != hash => {
+                format!("{file_revision}+{:012x}", hash & 0xffff_ffff_ffff)
+            }
+            _ => file_revision,
         };
         if revision == previous {
-            // Only when the file's revision went back to one served before this one.
+            if diff.is_empty() {
+                return ReloadOutcome::Unchanged { revision: previous };
+            }
+            // Only on a hash collision.
             revision = format!("{revision}.{}", self.swaps() + 1);
         }
+        served.insert(revision.clone(), hash);
         info.catalogue_revision = revision.clone();
         let catalogue = Arc::new(Catalogue::new(info, sources));
         let next = Revision::now(catalogue);
         self.current.store(next.clone());
         self.changes.send_replace(next);
         self.reloads.fetch_add(1, Ordering::Relaxed);
-        *file_revision = new_file_revision;
         ReloadOutcome::Swapped {
             previous,
             revision,
@@ -473,6 +476,54 @@ mod tests {
         };
         assert_eq!(revision, "rev-next");
         assert!(diff.is_empty(), "{diff:?}");
+    }
+
+    #[test]
+    fn a_revision_value_names_one_content_only() {
+        let (_dir, path, live) = live_from(FILE);
+        let original = live.current().revision().to_string();
+        let name = live
+            .current()
+            .catalogue
+            .sources()
+            .next()
+            .expect("a source")
+            .source
+            .name
+            .clone()
+            .expect("name")
+            .nb;
+        let edited = FILE.replacen(&format!("\"{name}\""), "\"Et nytt navn\"", 1);
+        std::fs::write(&path, &edited).expect("write");
+        let derived = live.current_after_reload();
+        assert!(derived.starts_with(&format!("{original}+")), "{derived}");
+        // Back to the first content: its revision again.
+        std::fs::write(&path, FILE).expect("write");
+        assert_eq!(live.current_after_reload(), original);
+        // The edited content under a new value, then under the first value again.
+        std::fs::write(
+            &path,
+            edited.replacen(
+                &format!("revision = \"{original}\""),
+                "revision = \"neste\"",
+                1,
+            ),
+        )
+        .expect("write");
+        assert_eq!(live.current_after_reload(), "neste");
+        std::fs::write(&path, &edited).expect("write");
+        assert_eq!(
+            live.current_after_reload(),
+            derived,
+            "the value was served for other content"
+        );
+    }
+
+    impl LiveCatalogue {
+        fn current_after_reload(&self) -> String {
+            self.reload().expect("reloads");
+            self.current().revision().to_string()
+        }
     }
 
     #[test]

@@ -1,0 +1,579 @@
+//! Live updates of a custodian: its data file is edited while it serves, over mutual TLS on
+//! a loopback port. Valid edits are swapped in whole with a new revision while calls keep
+//! arriving; refused edits keep the previous catalogue serving and are reported (in
+//! `GetCustodianInfo` and in the data-file health); `WatchCatalogue` follows every change.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use custodian_stub::{live::LiveCatalogue, reload::FileWatch, server::DATA_FILE_HEALTH};
+use fixture::{Pki, Running, custodian_client, repo_path, start_live_custodian};
+use helsedata::{
+    identity,
+    proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient},
+};
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+/// A copy of a bundled data file in a temporary directory, edited by replacing it whole.
+struct DataFile {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    original: String,
+    /// Id and `name_nb` of the first and the last source in file order.
+    first: (String, String),
+    last: (String, String),
+}
+
+impl DataFile {
+    fn copy_of(name: &str) -> Self {
+        let original = std::fs::read_to_string(repo_path(&format!("custodian-stub/data/{name}")))
+            .expect("bundled data file");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
+        std::fs::write(&path, &original).expect("write");
+        let first_at = original.find("\n[[source]]").expect("a source");
+        let last_at = original.rfind("\n[[source]]").expect("a source");
+        assert!(first_at < last_at, "the file has two sources or more");
+        let first = source_at(&original, first_at);
+        let last = source_at(&original, last_at);
+        Self {
+            _dir: dir,
+            path,
+            original,
+            first,
+            last,
+        }
+    }
+
+    /// Replaces the file by rename, as an editor or a deployment does.
+    fn write(&self, text: &str) {
+        let temporary = self.path.with_extension("toml.new");
+        std::fs::write(&temporary, text).expect("write");
+        std::fs::rename(&temporary, &self.path).expect("rename");
+    }
+
+    /// Version `k`: both marked names say `Versjon k`; odd versions drop the last source;
+    /// every third keeps the previous version's revision value (the custodian derives one).
+    fn version(&self, k: u32) -> String {
+        let marker = format!("Versjon {k}");
+        let mut text = self.original.clone();
+        let last_at = text.rfind("\n[[source]]").expect("a source");
+        if k % 2 == 1 {
+            text.truncate(last_at);
+            text.push('\n');
+        } else {
+            let (head, tail) = text.split_at(last_at);
+            text = format!(
+                "{head}{}",
+                tail.replacen(&quoted(&self.last.1), &quoted(&marker), 1)
+            );
+        }
+        let first_at = text.find("\n[[source]]").expect("a source");
+        let (head, tail) = text.split_at(first_at);
+        text = format!(
+            "{head}{}",
+            tail.replacen(&quoted(&self.first.1), &quoted(&marker), 1)
+        );
+        let revision_line = text
+            .lines()
+            .find(|l| l.starts_with("revision = "))
+            .expect("revision")
+            .to_string();
+        let value = if k % 3 == 0 { k - 1 } else { k };
+        text.replacen(&revision_line, &format!("revision = \"load-{value}\""), 1)
+    }
+
+    /// A file that is refused: an unknown field in the first source.
+    fn refused(&self) -> String {
+        self.original
+            .replacen("\n[[source]]\n", "\n[[source]]\nno_such_field = 1\n", 1)
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+fn source_at(text: &str, at: usize) -> (String, String) {
+    let field = |name: &str| {
+        text[at..]
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} = \"")))
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("{name} of the source"))
+            .to_string()
+    };
+    (field("id"), field("name_nb"))
+}
+
+/// Polls `check` every 10 ms until it gives an answer (at most 10 s).
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    for _ in 0..1000 {
+        if let Some(found) = check().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} did not happen within 10 s");
+}
+
+async fn health(pki: &Pki, running: &Running, service: &str) -> ServingStatus {
+    let channel = fixture::channel(
+        &pki.developer_tls(),
+        running.addr,
+        &identity::custodian_identity("fhi"),
+        |e| e,
+    )
+    .await
+    .expect("health client connects");
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .expect("health check")
+        .into_inner()
+        .status;
+    ServingStatus::try_from(status).expect("known status")
+}
+
+async fn all_sources(
+    client: &mut CustodianCatalogueClient<Channel>,
+) -> pb::ListDataSourcesResponse {
+    client
+        .list_data_sources(pb::ListDataSourcesRequest {
+            page_size: 500,
+            view: pb::DataSourceView::Full as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("every call during reloads is answered")
+        .into_inner()
+}
+
+/// What one answer says, reduced to the version marks.
+#[derive(Debug)]
+struct Seen {
+    revision: String,
+    first_name: String,
+    last_name: Option<String>,
+    total: u32,
+}
+
+fn seen(file: &DataFile, page: &pb::ListDataSourcesResponse) -> Seen {
+    let name_of = |id: &str| {
+        page.data_sources
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.name.as_ref().expect("name").nb.clone())
+    };
+    assert_eq!(
+        page.total_size as usize,
+        page.data_sources.len(),
+        "one page holds all"
+    );
+    Seen {
+        revision: page.catalogue_revision.clone(),
+        first_name: name_of(&file.first.0).expect("the first source is always published"),
+        last_name: name_of(&file.last.0),
+        total: page.total_size,
+    }
+}
+
+/// The version an answer comes from, after checking that every part of it agrees.
+fn version_of(file: &DataFile, base: u32, seen: &Seen) -> u32 {
+    let k = if seen.first_name == file.first.1 {
+        0
+    } else {
+        seen.first_name
+            .strip_prefix("Versjon ")
+            .and_then(|k| k.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected name {seen:?}"))
+    };
+    let (total, last) = match k {
+        0 => (base, Some(file.last.1.clone())),
+        k if k % 2 == 1 => (base - 1, None),
+        k => (base, Some(format!("Versjon {k}"))),
+    };
+    assert_eq!(seen.total, total, "answer mixes versions: {seen:?}");
+    assert_eq!(seen.last_name, last, "answer mixes versions: {seen:?}");
+    k
+}
+
+struct Started {
+    file: DataFile,
+    live: Arc<LiveCatalogue>,
+    pki: Pki,
+    running: Running,
+    _watch: FileWatch,
+}
+
+async fn start(latency: Duration) -> Started {
+    let file = DataFile::copy_of("fhi.toml");
+    let live = Arc::new(LiveCatalogue::from_file(&file.path).expect("the copy loads"));
+    let watch = FileWatch::start(live.clone(), Duration::from_millis(20)).expect("watch");
+    let pki = Pki::new(&["fhi"]);
+    let running = start_live_custodian(&pki, live.clone(), latency).await;
+    Started {
+        file,
+        live,
+        pki,
+        running,
+        _watch: watch,
+    }
+}
+
+async fn served_version(live: &LiveCatalogue, file: &DataFile, k: u32) {
+    let marker = format!("Versjon {k}");
+    eventually(&format!("version {k} served"), || {
+        let current = live.current();
+        let done = current.catalogue.sources().any(|s| {
+            s.source.id == file.first.0 && s.source.name.as_ref().is_some_and(|n| n.nb == marker)
+        });
+        async move { done.then_some(()) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn valid_edits_under_load_are_swapped_in_whole_with_a_new_revision_each() {
+    let Started {
+        file,
+        live,
+        pki,
+        running,
+        _watch,
+    } = start(Duration::ZERO).await;
+    let base = live.current().catalogue.sources().count() as u32;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..6 {
+        let mut client = custodian_client(&pki, &running, "fhi").await;
+        let stop = stop.clone();
+        readers.push(tokio::spawn(async move {
+            let mut pages = Vec::new();
+            for _ in 0..5_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                pages.push(all_sources(&mut client).await);
+            }
+            pages
+        }));
+    }
+    const VERSIONS: u32 = 12;
+    for k in 1..=VERSIONS {
+        file.write(&file.version(k));
+        served_version(&live, &file, k).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut revision_of_version: HashMap<u32, String> = HashMap::new();
+    let mut version_of_revision: HashMap<String, u32> = HashMap::new();
+    let mut answers = 0;
+    for reader in readers {
+        for page in reader.await.expect("reader") {
+            let seen = seen(&file, &page);
+            let k = version_of(&file, base, &seen);
+            let revision = revision_of_version
+                .entry(k)
+                .or_insert_with(|| seen.revision.clone());
+            assert_eq!(*revision, seen.revision, "version {k} under two revisions");
+            let version = version_of_revision
+                .entry(seen.revision.clone())
+                .or_insert(k);
+            assert_eq!(*version, k, "revision {} for two versions", seen.revision);
+            answers += 1;
+        }
+    }
+    assert!(
+        revision_of_version.len() >= 3,
+        "the readers saw only {revision_of_version:?} over {answers} answers"
+    );
+    // Every version got its own revision; the file's value where it changed, derived otherwise.
+    assert_eq!(live.swaps(), u64::from(VERSIONS));
+    for (k, revision) in &revision_of_version {
+        match k {
+            0 => {}
+            k if k % 3 != 0 => assert_eq!(revision, &format!("load-{k}")),
+            k => assert!(
+                revision.starts_with(&format!("load-{}+", k - 1)),
+                "{k}: {revision}"
+            ),
+        }
+    }
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_edit_keeps_the_previous_catalogue_serving_and_is_reported() {
+    let Started {
+        file,
+        live,
+        pki,
+        running,
+        _watch,
+    } = start(Duration::ZERO).await;
+    let mut client = custodian_client(&pki, &running, "fhi").await;
+    let before = all_sources(&mut client).await;
+    assert_eq!(
+        health(&pki, &running, DATA_FILE_HEALTH).await,
+        ServingStatus::Serving
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let mut client = custodian_client(&pki, &running, "fhi").await;
+        let stop = stop.clone();
+        readers.push(tokio::spawn(async move {
+            let mut pages = Vec::new();
+            for _ in 0..5_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                pages.push(all_sources(&mut client).await);
+            }
+            pages
+        }));
+    }
+    file.write(&file.refused());
+    let reported = eventually("the refusal reported", || {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_custodian_info(pb::GetCustodianInfoRequest {})
+                .await
+                .expect("info")
+                .into_inner()
+                .reload_error
+        }
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for reader in readers {
+        for page in reader.await.expect("reader") {
+            assert_eq!(page, before, "the previous catalogue keeps serving, whole");
+        }
+    }
+    assert!(reported.file.ends_with("fhi.toml"), "{reported:?}");
+    let line_text = file
+        .refused()
+        .lines()
+        .nth(reported.line as usize - 1)
+        .map(str::to_string);
+    assert_eq!(
+        line_text.as_deref(),
+        Some("no_such_field = 1"),
+        "{reported:?}"
+    );
+    assert_eq!(reported.column, 1, "{reported:?}");
+    assert!(
+        format!("{} {}", reported.field, reported.message).contains("no_such_field"),
+        "{reported:?}"
+    );
+    assert!(reported.failed_at.is_some());
+    assert_eq!(
+        health(&pki, &running, DATA_FILE_HEALTH).await,
+        ServingStatus::NotServing
+    );
+    assert_eq!(
+        health(&pki, &running, "helsedata.federation.v1.CustodianCatalogue").await,
+        ServingStatus::Serving,
+        "the catalogue itself is still served"
+    );
+    let info = client
+        .get_custodian_info(pb::GetCustodianInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(info.catalogue_revision, before.catalogue_revision);
+
+    // A valid edit replaces it and clears the report.
+    file.write(&file.version(2));
+    served_version(&live, &file, 2).await;
+    let info = eventually("the report cleared", || {
+        let mut client = client.clone();
+        async move {
+            let info = client
+                .get_custodian_info(pb::GetCustodianInfoRequest {})
+                .await
+                .expect("info")
+                .into_inner();
+            info.reload_error.is_none().then_some(info)
+        }
+    })
+    .await;
+    assert_eq!(info.catalogue_revision, "load-2");
+    assert_eq!(
+        health(&pki, &running, DATA_FILE_HEALTH).await,
+        ServingStatus::Serving
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_in_flight_during_a_reload_finishes_on_the_revision_it_started_on() {
+    let Started {
+        file,
+        live,
+        pki,
+        running,
+        _watch,
+    } = start(Duration::from_millis(400)).await;
+    let old_revision = live.current().revision().to_string();
+    let mut client = custodian_client(&pki, &running, "fhi").await;
+    let in_flight = {
+        let mut client = client.clone();
+        tokio::spawn(async move { all_sources(&mut client).await })
+    };
+    // The call is held by the added latency while the edit is swapped in.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    file.write(&file.version(1));
+    served_version(&live, &file, 1).await;
+    let answered = in_flight.await.expect("call");
+    assert_eq!(answered.catalogue_revision, old_revision);
+    assert_eq!(
+        answered
+            .data_sources
+            .iter()
+            .find(|s| s.id == file.first.0)
+            .and_then(|s| s.name.clone())
+            .map(|n| n.nb),
+        Some(file.first.1.clone())
+    );
+    let after = all_sources(&mut client).await;
+    assert_eq!(after.catalogue_revision, "load-1");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_token_of_an_older_revision_is_refused_with_a_clear_message() {
+    let Started {
+        file,
+        live,
+        pki,
+        running,
+        _watch,
+    } = start(Duration::ZERO).await;
+    let mut client = custodian_client(&pki, &running, "fhi").await;
+    let first = client
+        .list_data_sources(pb::ListDataSourcesRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("first page")
+        .into_inner();
+    assert!(!first.next_page_token.is_empty());
+    file.write(&file.version(1));
+    served_version(&live, &file, 1).await;
+    let refused = client
+        .list_data_sources(pb::ListDataSourcesRequest {
+            page_size: 1,
+            page_token: first.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .expect_err("a token of another revision");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused.message().contains("page_token"),
+        "{}",
+        refused.message()
+    );
+    running.stop().await;
+}
+
+async fn next_change(stream: &mut tonic::Streaming<pb::CatalogueChange>) -> pb::CatalogueChange {
+    tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("a change within 10 s")
+        .expect("stream healthy")
+        .expect("stream open")
+}
+
+#[tokio::test]
+async fn watch_catalogue_sends_the_current_revision_then_every_change() {
+    let Started {
+        file,
+        live,
+        pki,
+        running,
+        _watch,
+    } = start(Duration::ZERO).await;
+    let mut client = custodian_client(&pki, &running, "fhi").await;
+    let mut stream = client
+        .watch_catalogue(pb::WatchCatalogueRequest {})
+        .await
+        .expect("watch")
+        .into_inner();
+    let initial = next_change(&mut stream).await;
+    assert_eq!(initial.catalogue_revision, live.current().revision());
+    assert!(initial.previous_revision.is_empty());
+    assert!(
+        initial.added_ids.is_empty()
+            && initial.changed_ids.is_empty()
+            && initial.removed_ids.is_empty()
+    );
+    assert!(initial.served_since.is_some());
+
+    file.write(&file.version(1));
+    let one = next_change(&mut stream).await;
+    assert_eq!(one.previous_revision, initial.catalogue_revision);
+    assert_eq!(one.catalogue_revision, "load-1");
+    assert_eq!(one.changed_ids, vec![file.first.0.clone()]);
+    assert_eq!(one.removed_ids, vec![file.last.0.clone()]);
+    assert!(one.added_ids.is_empty());
+
+    file.write(&file.version(2));
+    let two = next_change(&mut stream).await;
+    assert_eq!(two.previous_revision, "load-1");
+    assert_eq!(two.catalogue_revision, "load-2");
+    assert_eq!(two.added_ids, vec![file.last.0.clone()]);
+    assert_eq!(two.changed_ids, vec![file.first.0.clone()]);
+    assert!(two.removed_ids.is_empty());
+
+    // A refused edit sends nothing: the next message follows load-2 directly.
+    file.write(&file.refused());
+    eventually("the refusal", || {
+        let error = live.reload_error();
+        async move { error }
+    })
+    .await;
+    file.write(&file.version(4));
+    let four = next_change(&mut stream).await;
+    assert_eq!(four.previous_revision, "load-2");
+    assert_eq!(four.catalogue_revision, "load-4");
+    let mut both = vec![file.first.0.clone(), file.last.0.clone()];
+    both.sort();
+    assert_eq!(four.changed_ids, both);
+
+    // A watcher that starts now begins at the revision served now.
+    let mut late = client
+        .watch_catalogue(pb::WatchCatalogueRequest {})
+        .await
+        .expect("watch")
+        .into_inner();
+    assert_eq!(next_change(&mut late).await.catalogue_revision, "load-4");
+
+    // Shutting down ends the streams instead of waiting for them.
+    running.stop().await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("the stream ends at shutdown");
+    assert!(!matches!(ended, Ok(Some(_))), "{ended:?}");
+}
