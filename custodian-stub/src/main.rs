@@ -108,7 +108,16 @@ async fn main() -> anyhow::Result<()> {
                     Duration::from_millis(debounce_ms),
                 )?)
             };
-            tokio::spawn(reload_on_sighup(live.clone()));
+            // Registered before serving, so that no SIGHUP after the first answer can end
+            // the process (the default action).
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                Ok(hangups) => {
+                    tokio::spawn(reload_on_sighup(live.clone(), hangups));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGHUP; the data file is reloaded on change only");
+                }
+            }
             custodian_stub::server::serve_live(
                 live,
                 &tls,
@@ -123,14 +132,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Reads the data file again on every SIGHUP.
-async fn reload_on_sighup(live: Arc<LiveCatalogue>) {
-    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(hangups) => hangups,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP; the data file is reloaded on change only");
-            return;
-        }
-    };
+async fn reload_on_sighup(live: Arc<LiveCatalogue>, mut hangups: tokio::signal::unix::Signal) {
     while hangups.recv().await.is_some() {
         tracing::info!("SIGHUP: reading the data file again");
         reload_and_log(&live).await;
