@@ -42,6 +42,27 @@ pub fn load_catalogue(path: &Path) -> Result<Catalogue, LoadError> {
 
 /// Loads and indexes every `*.toml` data file of `dir`, ordered by custodian id.
 pub fn load_dir(dir: &Path) -> Result<Vec<Catalogue>, LoadError> {
+    let mut catalogues = data_files(dir)?
+        .iter()
+        .map(|p| load_catalogue(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    catalogues.sort_by(|a, b| a.custodian_id().cmp(b.custodian_id()));
+    Ok(catalogues)
+}
+
+/// Loads every `*.toml` data file of `dir` as a catalogue that can be reloaded from its
+/// file, ordered by custodian id.
+pub fn load_dir_live(dir: &Path) -> Result<Vec<LiveCatalogue>, LoadError> {
+    let mut catalogues = data_files(dir)?
+        .iter()
+        .map(|p| LiveCatalogue::from_file(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    catalogues.sort_by_cached_key(|c| c.current().catalogue.custodian_id().to_string());
+    Ok(catalogues)
+}
+
+/// The `*.toml` files of `dir`, sorted by name.
+fn data_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
         file: dir.to_path_buf(),
         line: 0,
@@ -54,12 +75,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Catalogue>, LoadError> {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     paths.sort();
-    let mut catalogues = paths
-        .iter()
-        .map(|p| load_catalogue(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    catalogues.sort_by(|a, b| a.custodian_id().cmp(b.custodian_id()));
-    Ok(catalogues)
+    Ok(paths)
 }
 
 /// The grpc.health service name that reports the data file: `SERVING` while the file last

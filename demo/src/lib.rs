@@ -9,7 +9,12 @@
 
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
-use custodian_stub::{catalogue::Catalogue, load::LoadError, server::load_dir};
+use custodian_stub::{
+    live::LiveCatalogue,
+    load::LoadError,
+    reload::{DEFAULT_DEBOUNCE, FileWatch, WatchError},
+    server::load_dir_live,
+};
 use dev_certs::DevPki;
 use helsedata::tls::{TlsFiles, TlsMaterial};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
@@ -31,6 +36,9 @@ pub enum DemoError {
     /// TLS material was refused.
     #[error(transparent)]
     Tls(#[from] helsedata::tls::TlsError),
+    /// A data file cannot be watched for changes.
+    #[error(transparent)]
+    Watch(#[from] WatchError),
     /// A port could not be bound.
     #[error("cannot listen on {addr}: {source} (is another demo running?)")]
     Bind {
@@ -88,17 +96,18 @@ pub fn grpcurl_lines(config: &GatewayConfig) -> Vec<String> {
 }
 
 /// Runs the demo until `shutdown` completes: writes dev certificates into `certs_dir` when
-/// missing, serves every custodian of `data_dir` at its configured endpoint, then the gateway.
+/// missing, serves every custodian of `data_dir` at its configured endpoint (each reloads its
+/// data file when it changes), then the gateway.
 pub async fn run(
     config: GatewayConfig,
     data_dir: &Path,
     certs_dir: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DemoError> {
-    let catalogues = load_dir(data_dir)?;
+    let catalogues = load_dir_live(data_dir)?;
     let ids: Vec<String> = catalogues
         .iter()
-        .map(|c| c.custodian_id().to_string())
+        .map(|c| c.current().catalogue.custodian_id().to_string())
         .collect();
     let pki = DevPki::new(certs_dir);
     if pki.ensure(&ids)? {
@@ -106,11 +115,15 @@ pub async fn run(
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut custodians = JoinSet::new();
-    let mut catalogues: Vec<Option<Catalogue>> = catalogues.into_iter().map(Some).collect();
+    let mut watches = Vec::new();
+    let mut catalogues: Vec<Option<LiveCatalogue>> = catalogues.into_iter().map(Some).collect();
     for custodian in &config.custodians {
         let slot = catalogues
             .iter_mut()
-            .find(|c| c.as_ref().is_some_and(|c| c.custodian_id() == custodian.id))
+            .find(|c| {
+                c.as_ref()
+                    .is_some_and(|c| c.current().catalogue.custodian_id() == custodian.id)
+            })
             .ok_or_else(|| {
                 DemoError::Mismatch(format!(
                     "custodian `{}` is configured but has no data file in {}",
@@ -121,6 +134,7 @@ pub async fn run(
         let catalogue = Arc::new(slot.take().ok_or_else(|| {
             DemoError::Mismatch(format!("custodian `{}` is configured twice", custodian.id))
         })?);
+        watches.push(FileWatch::start(catalogue.clone(), DEFAULT_DEBOUNCE)?);
         let tls = TlsMaterial::load(&TlsFiles {
             ca: pki.ca_cert(),
             cert: pki.custodian_cert(&custodian.id),
@@ -142,11 +156,12 @@ pub async fn run(
             let stopped = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
-            custodian_stub::server::serve(catalogue, &tls, listener, Duration::ZERO, stopped).await
+            custodian_stub::server::serve_live(catalogue, &tls, listener, Duration::ZERO, stopped)
+                .await
         });
     }
     if let Some(unused) = catalogues.iter().flatten().next() {
-        tracing::warn!(custodian = %unused.custodian_id(), "data file has no custodian entry in the gateway configuration; not served");
+        tracing::warn!(custodian = %unused.current().catalogue.custodian_id(), "data file has no custodian entry in the gateway configuration; not served");
     }
     let listener = TcpListener::bind(config.listen)
         .await
@@ -164,6 +179,7 @@ pub async fn run(
     }
     println!("Ctrl-C stops everything.\n");
     let result = server::serve(config, listener, shutdown).await;
+    drop(watches);
     let _ = stop_tx.send(true);
     while let Some(done) = custodians.join_next().await {
         if let Ok(Err(e)) = done {
