@@ -141,7 +141,8 @@ impl<V: Send + Sync + 'static> Cache<V> {
     }
 
     /// Serves `key` from the cache when fresh; otherwise fetches it once for all concurrent
-    /// callers, waiting at most `wait`. On failure, serves the last known good answer when
+    /// callers, waiting at most `wait` (the caller's remaining deadline; when it ends first the
+    /// failure is [`LegError::CallerDeadline`]). On failure, serves the last known good answer when
     /// it is younger than TTL + max_stale.
     ///
     /// `fetch` runs in its own task, so a caller that gives up does not cancel it: the answer
@@ -187,8 +188,10 @@ impl<V: Send + Sync + 'static> Cache<V> {
         let shared = self.in_flight(key, fetch);
         let result = match tokio::time::timeout(wait, shared).await {
             Ok(result) => result,
+            // The caller's deadline, not the fetch: that goes on, bounded by the custodian's
+            // own timeout, and its answer still lands in the cache.
             Err(_) => Err(FetchFailure {
-                error: LegError::Timeout(wait),
+                error: LegError::CallerDeadline(wait),
                 latency: started.elapsed(),
             }),
         };

@@ -180,15 +180,14 @@ impl Federation {
             + 'static,
         V: Revisioned,
     {
-        let wait = upstream.leg_timeout(ctx.deadline);
+        let wait = ctx.deadline.remaining();
         let up = upstream.clone();
-        let deadline = ctx.deadline;
         let policy = lookup.policy.with_known_failure(upstream.last_failure());
         lookup
             .cache
             .get(&lookup.key, policy, wait, move || {
                 async move {
-                    let leg = up.call(deadline, message, rpc).await;
+                    let leg = up.call(message, rpc).await;
                     match leg.result {
                         Ok(value) => {
                             // Single records carry no revision; the custodian's last seen one
@@ -215,11 +214,11 @@ impl Federation {
             let cache = self.snapshots.clone();
             let policy = policy.clone().with_known_failure(up.last_failure());
             async move {
-                let wait = up.leg_timeout(ctx.deadline);
+                let wait = ctx.deadline.remaining();
                 let fetcher = up.clone();
                 cache
                     .get(&up.id, policy, wait, move || {
-                        fetch_snapshot(fetcher, ctx.deadline).boxed()
+                        fetch_snapshot(fetcher).boxed()
                     })
                     .await
             }
@@ -661,10 +660,9 @@ impl Federation {
         let policy = self
             .policy(self.cache_config.record_ttl_ms, ctx)
             .with_known_failure(owner.last_failure());
-        let wait = owner.leg_timeout(ctx.deadline);
+        let wait = ctx.deadline.remaining();
         let up = owner.clone();
         let source_id = id.to_string();
-        let deadline = ctx.deadline;
         self.variable_lists
             .get(&format!("{}/{id}", owner.id), policy, wait, move || {
                 async move {
@@ -677,9 +675,7 @@ impl Federation {
                             page_token: token.clone(),
                         };
                         let leg = up
-                            .call(deadline, message, |mut c, r| async move {
-                                c.list_variables(r).await
-                            })
+                            .call(message, |mut c, r| async move { c.list_variables(r).await })
                             .await;
                         let page = leg.result.map_err(|e| failure(e, leg.latency))?;
                         all.extend(page.variables);
@@ -695,19 +691,21 @@ impl Federation {
             .await
     }
 
-    /// Probes every custodian now (ListCustodians with `refresh`).
+    /// Probes every custodian now (ListCustodians with `refresh`). Each probe runs detached
+    /// within the custodian's own timeout; the caller waits only as long as `deadline` allows.
     pub async fn probe_all(&self, deadline: Deadline) {
         fan_out(&self.upstreams, |up| async move {
-            let leg = up
-                .call(
-                    deadline,
-                    pb::GetCustodianInfoRequest {},
-                    |mut c, r| async move { c.get_custodian_info(r).await },
-                )
-                .await;
-            if let Ok(info) = &leg.result {
-                up.note_catalogue(info);
-            }
+            let probe = tokio::spawn(async move {
+                let leg = up
+                    .call(pb::GetCustodianInfoRequest {}, |mut c, r| async move {
+                        c.get_custodian_info(r).await
+                    })
+                    .await;
+                if let Ok(info) = &leg.result {
+                    up.note_catalogue(info);
+                }
+            });
+            let _ = tokio::time::timeout(deadline.remaining(), probe).await;
         })
         .await;
     }
@@ -766,6 +764,9 @@ fn leg_failure_to_error(
             "request",
             format!("custodian `{custodian}` refused the request: {message}"),
         )]),
+        LegError::CallerDeadline(_) => RequestError::Unavailable(format!(
+            "custodian `{custodian}` had not answered when the request's deadline ended and nothing is cached for `{id}`; retry with a longer deadline (the custodian is still being asked, so a retry may be served from the cache)"
+        )),
         LegError::Timeout(after) => RequestError::Unavailable(format!(
             "custodian `{custodian}` did not answer within {} ms and nothing is cached for `{id}`; retry later or with a longer deadline",
             after.as_millis()
@@ -808,10 +809,7 @@ impl Revisioned for pb::SearchVariablesResponse {
 
 /// Fetches a custodian's whole catalogue: its facts and every page of its sources. The facts
 /// and the first page are asked for at once, so a snapshot costs one round trip per page.
-async fn fetch_snapshot(
-    up: Arc<Upstream>,
-    deadline: Deadline,
-) -> Result<(Snapshot, String), FetchFailure> {
+async fn fetch_snapshot(up: Arc<Upstream>) -> Result<(Snapshot, String), FetchFailure> {
     let started = tokio::time::Instant::now();
     let page_request = |token: String| pb::ListDataSourcesRequest {
         page_size: SNAPSHOT_PAGE_SIZE,
@@ -820,16 +818,12 @@ async fn fetch_snapshot(
         view: pb::DataSourceView::Full as i32,
     };
     let (info, first) = futures::join!(
-        up.call(
-            deadline,
-            pb::GetCustodianInfoRequest {},
-            |mut c, r| async move { c.get_custodian_info(r).await }
-        ),
-        up.call(
-            deadline,
-            page_request(String::new()),
-            |mut c, r| async move { c.list_data_sources(r).await }
-        ),
+        up.call(pb::GetCustodianInfoRequest {}, |mut c, r| async move {
+            c.get_custodian_info(r).await
+        }),
+        up.call(page_request(String::new()), |mut c, r| async move {
+            c.list_data_sources(r).await
+        }),
     );
     let info = info.result.map_err(|e| failure(e, started.elapsed()))?;
     let mut page = first.result.map_err(|e| failure(e, started.elapsed()))?;
@@ -841,7 +835,6 @@ async fn fetch_snapshot(
         }
         let leg = up
             .call(
-                deadline,
                 page_request(std::mem::take(&mut page.next_page_token)),
                 |mut c, r| async move { c.list_data_sources(r).await },
             )

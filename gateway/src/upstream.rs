@@ -9,7 +9,6 @@ use std::{
 };
 
 use helsedata::{
-    deadline::Deadline,
     proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient},
     telemetry,
     tls::{TlsError, TlsMaterial},
@@ -52,9 +51,14 @@ impl Ownership {
 /// Why a call to a custodian produced no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LegError {
-    /// No answer before the deadline.
+    /// No answer within the custodian's own configured timeout: the custodian's failure.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The caller's deadline ended (or the caller went away) first. Not the custodian's
+    /// failure: it never counts toward ejection, and the call itself goes on within the
+    /// custodian's own timeout.
+    #[error("had not answered when the caller's deadline ended after {0:?}")]
+    CallerDeadline(Duration),
     /// Not reachable.
     #[error("unreachable: {0}")]
     Unavailable(String),
@@ -76,6 +80,7 @@ impl LegError {
     pub fn outcome(&self) -> pb::OutcomeStatus {
         match self {
             Self::Timeout(_) => pb::OutcomeStatus::Timeout,
+            Self::CallerDeadline(_) => pb::OutcomeStatus::CallerDeadline,
             Self::Unavailable(_) => pb::OutcomeStatus::Unavailable,
             Self::Rejected(_) => pb::OutcomeStatus::Rejected,
             Self::Error { .. } => pb::OutcomeStatus::Error,
@@ -92,6 +97,13 @@ impl LegError {
                 ..
             }
         )
+    }
+
+    /// Whether this counts toward ejecting the custodian: only the custodian's own failures
+    /// do (its timeout elapsed, unreachable, an error status, a rejected identity), never an
+    /// answer about the record and never the caller's deadline.
+    pub fn counts_against_custodian(&self) -> bool {
+        !self.is_answer() && !matches!(self, Self::CallerDeadline(_))
     }
 
     fn classify(status: &Status) -> Self {
@@ -222,14 +234,11 @@ impl Upstream {
         })
     }
 
-    /// The deadline of a call made now on behalf of a request due at `deadline`.
-    pub fn leg_timeout(&self, deadline: Deadline) -> Duration {
-        self.timeout.min(deadline.remaining())
-    }
-
-    /// Calls the custodian once, within the smaller of its timeout and the caller's deadline,
-    /// with the trace context in the metadata, and records the outcome.
-    pub async fn call<M, T, F, Fut>(&self, deadline: Deadline, message: M, rpc: F) -> Leg<T>
+    /// Calls the custodian once within its own configured timeout (never the caller's
+    /// deadline: callers wait for the result only as long as their deadline allows, see
+    /// [`crate::cache::Cache::get`], so a short caller deadline cannot make the custodian look
+    /// slow), with the trace context in the metadata, and records the outcome.
+    pub async fn call<M, T, F, Fut>(&self, message: M, rpc: F) -> Leg<T>
     where
         F: FnOnce(CustodianCatalogueClient<Channel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
@@ -248,7 +257,7 @@ impl Upstream {
                 latency: Duration::ZERO,
             };
         }
-        let timeout = self.leg_timeout(deadline);
+        let timeout = self.timeout;
         let span = tracing::info_span!("custodian.leg", custodian = %self.id, otel.kind = "client", timeout_ms = timeout.as_millis() as u64);
         let started = Instant::now();
         let result = async {
@@ -286,6 +295,12 @@ impl Upstream {
     }
 
     fn record<T>(&self, result: &Result<T, LegError>, latency: Duration) {
+        if let Err(e) = result
+            && !e.is_answer()
+            && !e.counts_against_custodian()
+        {
+            return;
+        }
         let healthy = match result {
             Ok(_) => true,
             Err(e) => e.is_answer(),
