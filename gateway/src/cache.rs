@@ -14,7 +14,14 @@ use futures::{
 };
 use tokio::time::Instant;
 
-use crate::upstream::LegError;
+/// What the cache needs of a fetch's error type: a way to say that the caller stopped
+/// waiting, and that the fetch task itself ended abnormally.
+pub trait FetchError: Clone + Send + Sync + 'static {
+    /// The caller waited `waited` (its remaining deadline) and the fetch had not finished.
+    fn caller_deadline(waited: Duration) -> Self;
+    /// The fetch task panicked or was aborted, for `reason`.
+    fn fetch_aborted(reason: String) -> Self;
+}
 
 /// An answer as stored.
 #[derive(Debug)]
@@ -40,31 +47,31 @@ impl<V> Cached<V> {
 
 /// A failed fetch, with how long it took.
 #[derive(Debug, Clone)]
-pub struct FetchFailure {
+pub struct FetchFailure<E> {
     /// Why.
-    pub error: LegError,
+    pub error: E,
     /// How long the call took.
     pub latency: Duration,
 }
 
-/// What a lookup served.
+/// What a lookup served; the variants are those of the proto's `Freshness`.
 #[derive(Debug, Clone)]
-pub enum Served<V> {
-    /// Fetched during this lookup (by this caller or one it joined).
+pub enum Served<V, E> {
+    /// Fetched during this lookup (by this caller or one it joined), with the time waited.
     Live(Arc<Cached<V>>, Duration),
-    /// From the cache within its time to live.
-    Fresh(Arc<Cached<V>>),
+    /// From the cache within its time to live; no call was made.
+    Cached(Arc<Cached<V>>),
     /// The fetch failed; the last known good answer, past its time to live.
-    Stale(Arc<Cached<V>>, FetchFailure),
-    /// The fetch failed and nothing is cached.
-    Failed(FetchFailure),
+    Stale(Arc<Cached<V>>, FetchFailure<E>),
+    /// The fetch failed and nothing usable is cached.
+    Failed(FetchFailure<E>),
 }
 
-impl<V> Served<V> {
+impl<V, E> Served<V, E> {
     /// The value served, if any.
     pub fn cached(&self) -> Option<&Arc<Cached<V>>> {
         match self {
-            Self::Live(c, _) | Self::Fresh(c) | Self::Stale(c, _) => Some(c),
+            Self::Live(c, _) | Self::Cached(c) | Self::Stale(c, _) => Some(c),
             Self::Failed(_) => None,
         }
     }
@@ -72,7 +79,7 @@ impl<V> Served<V> {
 
 /// How a lookup should treat the cache.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub struct Policy<E> {
     /// Time to live of an entry.
     pub ttl: Duration,
     /// How long past its TTL an entry may still be served when the custodian fails.
@@ -84,32 +91,32 @@ pub struct Policy {
     /// good answer (or the failure) at once; otherwise an expired entry is served at once,
     /// marked stale, while one refresh runs in the background (stale-while-revalidate; with
     /// `bypass` the caller waits for the refresh instead).
-    pub known_failure: Option<LegError>,
+    pub known_failure: Option<E>,
 }
 
-impl Policy {
+impl<E> Policy<E> {
     /// The same policy for a custodian whose last call failed with `failure` (or did not).
-    pub fn with_known_failure(mut self, failure: Option<LegError>) -> Self {
+    pub fn with_known_failure(mut self, failure: Option<E>) -> Self {
         self.known_failure = failure;
         self
     }
 }
 
-type FetchResult<V> = Result<Arc<Cached<V>>, FetchFailure>;
-type InFlight<V> = Shared<BoxFuture<'static, FetchResult<V>>>;
+type FetchResult<V, E> = Result<Arc<Cached<V>>, FetchFailure<E>>;
+type InFlight<V, E> = Shared<BoxFuture<'static, FetchResult<V, E>>>;
 
-struct Inner<V> {
+struct Inner<V, E> {
     entries: DashMap<String, Arc<Cached<V>>>,
-    in_flight: DashMap<String, InFlight<V>>,
+    in_flight: DashMap<String, InFlight<V, E>>,
     generations: std::sync::atomic::AtomicU64,
 }
 
-/// A cache of answers of type `V`, keyed by strings.
-pub struct Cache<V> {
-    inner: Arc<Inner<V>>,
+/// A cache of answers of type `V`, keyed by strings; fetches fail with `E`.
+pub struct Cache<V, E> {
+    inner: Arc<Inner<V, E>>,
 }
 
-impl<V> Clone for Cache<V> {
+impl<V, E> Clone for Cache<V, E> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -117,7 +124,7 @@ impl<V> Clone for Cache<V> {
     }
 }
 
-impl<V> Default for Cache<V> {
+impl<V, E> Default for Cache<V, E> {
     fn default() -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -129,7 +136,7 @@ impl<V> Default for Cache<V> {
     }
 }
 
-impl<V: Send + Sync + 'static> Cache<V> {
+impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
@@ -142,21 +149,27 @@ impl<V: Send + Sync + 'static> Cache<V> {
 
     /// Serves `key` from the cache when fresh; otherwise fetches it once for all concurrent
     /// callers, waiting at most `wait` (the caller's remaining deadline; when it ends first the
-    /// failure is [`LegError::CallerDeadline`]). On failure, serves the last known good answer when
+    /// failure is [`FetchError::caller_deadline`]). On failure, serves the last known good answer when
     /// it is younger than TTL + max_stale.
     ///
     /// `fetch` runs in its own task, so a caller that gives up does not cancel it: the answer
     /// still lands in the cache for the next caller.
-    pub async fn get<F>(&self, key: &str, policy: Policy, wait: Duration, fetch: F) -> Served<V>
+    pub async fn get<F>(
+        &self,
+        key: &str,
+        policy: Policy<E>,
+        wait: Duration,
+        fetch: F,
+    ) -> Served<V, E>
     where
-        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure>>,
+        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
     {
         let existing = self.peek(key);
         if let Some(entry) = &existing
             && !policy.bypass
             && entry.age() < policy.ttl
         {
-            return Served::Fresh(entry.clone());
+            return Served::Cached(entry.clone());
         }
         if let Some(error) = &policy.known_failure {
             let usable = existing
@@ -191,7 +204,7 @@ impl<V: Send + Sync + 'static> Cache<V> {
             // The caller's deadline, not the fetch: that goes on, bounded by the custodian's
             // own timeout, and its answer still lands in the cache.
             Err(_) => Err(FetchFailure {
-                error: LegError::CallerDeadline(wait),
+                error: E::caller_deadline(wait),
                 latency: started.elapsed(),
             }),
         };
@@ -206,9 +219,9 @@ impl<V: Send + Sync + 'static> Cache<V> {
         }
     }
 
-    fn in_flight<F>(&self, key: &str, fetch: F) -> InFlight<V>
+    fn in_flight<F>(&self, key: &str, fetch: F) -> InFlight<V, E>
     where
-        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure>>,
+        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
     {
         match self.inner.in_flight.entry(key.to_string()) {
             Entry::Occupied(e) => e.get().clone(),
@@ -235,9 +248,7 @@ impl<V: Send + Sync + 'static> Cache<V> {
                 let shared = async move {
                     task.await.unwrap_or_else(|join| {
                         Err(FetchFailure {
-                            error: LegError::Unavailable(format!(
-                                "fetch task ended abnormally: {join}"
-                            )),
+                            error: E::fetch_aborted(format!("fetch task ended abnormally: {join}")),
                             latency: Duration::ZERO,
                         })
                     })
@@ -254,23 +265,42 @@ impl<V: Send + Sync + 'static> Cache<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The errors of these tests.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(super) enum TestError {
+        Down,
+        Waited(Duration),
+        Aborted,
+    }
+
+    impl FetchError for TestError {
+        fn caller_deadline(waited: Duration) -> Self {
+            Self::Waited(waited)
+        }
+        fn fetch_aborted(_: String) -> Self {
+            Self::Aborted
+        }
+    }
+
+    type Cache<V> = super::Cache<V, TestError>;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    const POLICY: Policy = Policy {
+    const POLICY: Policy<TestError> = Policy {
         ttl: Duration::from_secs(60),
         max_stale: Duration::from_secs(3600),
         bypass: false,
         known_failure: None,
     };
 
-    fn ok(value: u32) -> BoxFuture<'static, Result<(u32, String), FetchFailure>> {
+    fn ok(value: u32) -> BoxFuture<'static, Result<(u32, String), FetchFailure<TestError>>> {
         async move { Ok((value, "r1".to_string())) }.boxed()
     }
 
-    fn fail() -> BoxFuture<'static, Result<(u32, String), FetchFailure>> {
+    fn fail() -> BoxFuture<'static, Result<(u32, String), FetchFailure<TestError>>> {
         async {
             Err(FetchFailure {
-                error: LegError::Unavailable("down".into()),
+                error: TestError::Down,
                 latency: Duration::ZERO,
             })
         }
@@ -290,7 +320,7 @@ mod tests {
             .get("k", POLICY, Duration::from_secs(1), || ok(2))
             .await
         {
-            Served::Fresh(c) => assert_eq!(c.value, 1),
+            Served::Cached(c) => assert_eq!(c.value, 1),
             other => panic!("expected fresh, got {other:?}"),
         }
     }
@@ -337,10 +367,7 @@ mod tests {
         match cache.get("k", bypass, Duration::from_secs(1), fail).await {
             Served::Stale(c, failure) => {
                 assert_eq!(c.value, 1);
-                assert_eq!(
-                    failure.error.outcome(),
-                    helsedata::proto::OutcomeStatus::Unavailable
-                );
+                assert_eq!(failure.error, TestError::Down);
             }
             other => panic!("expected stale, got {other:?}"),
         }
@@ -375,7 +402,10 @@ mod tests {
 
 #[cfg(test)]
 mod stale_while_revalidate {
+    use super::tests::TestError;
     use super::*;
+
+    type Cache<V> = super::Cache<V, TestError>;
 
     #[tokio::test]
     async fn a_known_failure_serves_the_expired_entry_at_once_and_refreshes_behind() {
@@ -392,7 +422,7 @@ mod stale_while_revalidate {
             })
             .await;
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let down = policy.with_known_failure(Some(LegError::Unavailable("down".into())));
+        let down = policy.with_known_failure(Some(TestError::Down));
         let started = Instant::now();
         let served = cache
             .get("k", down, Duration::from_secs(1), || {
@@ -423,7 +453,7 @@ mod stale_while_revalidate {
             ttl: Duration::from_secs(60),
             max_stale: Duration::from_secs(60),
             bypass: true,
-            known_failure: Some(LegError::Timeout(Duration::from_millis(100))),
+            known_failure: Some(TestError::Waited(Duration::from_millis(100))),
         };
         let slow = || {
             async {

@@ -20,9 +20,9 @@ use helsedata::{
 use tonic::Code;
 
 use crate::{
-    cache::{Cache, FetchFailure, Policy, Served},
+    cache::Cached,
     config::{CacheConfig, GatewayConfig},
-    fanout::{self, fan_out},
+    fanout::fan_out,
     merge::{self, Contribution},
     merged::MergedCatalogue,
     routing::{
@@ -30,7 +30,7 @@ use crate::{
         planner::{PlanInput, ResolvedSource},
         rules::NationalRules,
     },
-    upstream::{LegError, Upstream, owner_of},
+    upstream::{Cache, FetchFailure, LegError, Policy, Served, Upstream, outcome, owner_of},
 };
 
 /// Page limits of SearchVariables on the gateway.
@@ -228,8 +228,8 @@ impl Federation {
         let mut provenance = HashMap::new();
         let mut key = Vec::new();
         for (up, s) in &served {
-            outcomes.push(fanout::outcome(&up.id, s));
-            if let Some(p) = fanout::provenance(&up.id, s) {
+            outcomes.push(outcome::outcome(&up.id, s));
+            if let Some(p) = outcome::provenance(&up.id, s) {
                 provenance.insert(up.id.clone(), p);
             }
             if let Some(cached) = s.cached() {
@@ -266,15 +266,11 @@ impl Federation {
         {
             return (m.catalogue.clone(), m.generation);
         }
-        let provenances: Vec<(
-            Arc<Upstream>,
-            pb::Provenance,
-            Arc<crate::cache::Cached<Snapshot>>,
-        )> = served
+        let provenances: Vec<(Arc<Upstream>, pb::Provenance, Arc<Cached<Snapshot>>)> = served
             .iter()
             .filter_map(|(up, s)| {
                 let cached = s.cached()?.clone();
-                let provenance = fanout::provenance(&up.id, s)?;
+                let provenance = outcome::provenance(&up.id, s)?;
                 Some((up.clone(), provenance, cached))
             })
             .collect();
@@ -308,10 +304,10 @@ impl Federation {
         check_id("id", id)?;
         let owner = self.owner(id)?.clone();
         let served = self.fetch_source(&owner, id, ctx).await;
-        let outcome = fanout::outcome(&owner.id, &served);
-        let provenance = fanout::provenance(&owner.id, &served);
+        let outcome = outcome::outcome(&owner.id, &served);
+        let provenance = outcome::provenance(&owner.id, &served);
         match (served, provenance) {
-            (Served::Live(c, _) | Served::Fresh(c) | Served::Stale(c, _), Some(p)) => {
+            (Served::Live(c, _) | Served::Cached(c) | Served::Stale(c, _), Some(p)) => {
                 let mut source = c.value.clone();
                 source.custodian_id = owner.id.clone();
                 Ok((source, p, outcome))
@@ -413,9 +409,9 @@ impl Federation {
                 |mut c, r| async move { c.list_variables(r).await },
             )
             .await;
-        let outcome = fanout::outcome(&owner.id, &served);
-        match (fanout::provenance(&owner.id, &served), served) {
-            (Some(p), Served::Live(c, _) | Served::Fresh(c) | Served::Stale(c, _)) => {
+        let outcome = outcome::outcome(&owner.id, &served);
+        match (outcome::provenance(&owner.id, &served), served) {
+            (Some(p), Served::Live(c, _) | Served::Cached(c) | Served::Stale(c, _)) => {
                 Ok((c.value.clone(), p, outcome))
             }
             (_, Served::Failed(f)) => Err(leg_failure_to_error(
@@ -496,14 +492,14 @@ impl Federation {
         let mut outcomes: BTreeMap<String, pb::CustodianOutcome> = self
             .upstreams
             .iter()
-            .map(|u| (u.id.clone(), fanout::not_asked(&u.id)))
+            .map(|u| (u.id.clone(), outcome::not_asked(&u.id)))
             .collect();
         let mut hits = Vec::new();
         let mut issues = Vec::new();
         let mut total = 0usize;
         for (up, s) in &served {
-            outcomes.insert(up.id.clone(), fanout::outcome(&up.id, s));
-            let (Some(cached), Some(provenance)) = (s.cached(), fanout::provenance(&up.id, s))
+            outcomes.insert(up.id.clone(), outcome::outcome(&up.id, s));
+            let (Some(cached), Some(provenance)) = (s.cached(), outcome::provenance(&up.id, s))
             else {
                 continue;
             };
@@ -594,11 +590,11 @@ impl Federation {
         let mut found_variables: BTreeSet<String> = BTreeSet::new();
         for (owner, id, source, rules, variables) in results {
             for outcome in [
-                fanout::outcome(&owner.id, &source),
-                fanout::outcome(&owner.id, &rules),
+                outcome::outcome(&owner.id, &source),
+                outcome::outcome(&owner.id, &rules),
             ] {
                 let merged = match outcomes.remove(&owner.id) {
-                    Some(previous) => fanout::worse(previous, outcome),
+                    Some(previous) => outcome::worse(previous, outcome),
                     None => outcome,
                 };
                 outcomes.insert(owner.id.clone(), merged);

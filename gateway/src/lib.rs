@@ -7,7 +7,6 @@
 
 #![warn(missing_docs)]
 
-pub mod breaker;
 pub mod cache;
 pub mod config;
 pub mod demo;

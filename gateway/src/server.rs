@@ -18,10 +18,9 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     config::{GatewayConfig, LimitsConfig},
-    fanout,
     federation::{self, Federation, RequestContext},
     routing::rules::NationalRules,
-    upstream::health_service_name,
+    upstream::{health_service_name, outcome},
 };
 
 /// Most time kept back from the caller's deadline to merge and send the answer.
@@ -225,18 +224,18 @@ fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus
                 state.last_status
             },
             message: state.last_message.clone(),
-            latency: Some(fanout::duration(state.last_latency)),
+            latency: Some(outcome::duration(state.last_latency)),
             freshness: pb::Freshness::Live as i32,
-            as_of: state.last_call.map(fanout::timestamp),
+            as_of: state.last_call.map(outcome::timestamp),
             age: state
                 .last_call
                 .and_then(|t| t.elapsed().ok())
-                .map(fanout::duration),
+                .map(outcome::duration),
             catalogue_revision: state.revision.clone(),
         }),
-        last_success: state.last_success.map(fanout::timestamp),
+        last_success: state.last_success.map(outcome::timestamp),
         catalogue_revision: state.revision,
-        latency: Some(fanout::duration(state.last_latency)),
+        latency: Some(outcome::duration(state.last_latency)),
         data_source_count: state.data_source_count,
         owns: upstream.ownership.patterns().to_vec(),
     }

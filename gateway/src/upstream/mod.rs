@@ -4,7 +4,7 @@
 
 use std::{
     future::Future,
-    sync::{Arc, Mutex},
+    sync::Mutex,
     time::{Duration, SystemTime},
 };
 
@@ -14,133 +14,28 @@ use helsedata::{
     tls::{TlsError, TlsMaterial},
 };
 use tokio::time::Instant;
-use tonic::{Code, Request, Response, Status, transport::Channel};
+use tonic::{Request, Response, Status, transport::Channel};
 use tracing::Instrument;
 
-use crate::{
-    breaker::{Breaker, BreakerPolicy},
-    config::{CustodianConfig, UpstreamDefaults},
-};
+use crate::config::{CustodianConfig, UpstreamDefaults};
 
-/// The data source ids a custodian may publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ownership {
-    patterns: Vec<String>,
-}
+pub mod breaker;
+mod error;
+pub mod outcome;
+mod ownership;
 
-impl Ownership {
-    /// From configured ids and `prefix*` patterns.
-    pub fn new(patterns: Vec<String>) -> Self {
-        Self { patterns }
-    }
+use breaker::{Breaker, BreakerPolicy};
+pub use error::LegError;
+pub use ownership::{Ownership, owner_of};
 
-    /// Whether `id` is owned.
-    pub fn owns(&self, id: &str) -> bool {
-        self.patterns.iter().any(|p| match p.strip_suffix('*') {
-            Some(prefix) => id.starts_with(prefix),
-            None => p == id,
-        })
-    }
-
-    /// The configured patterns.
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
-}
-
-/// Why a call to a custodian produced no usable answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LegError {
-    /// No answer within the custodian's own configured timeout: the custodian's failure.
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
-    /// The caller's deadline ended (or the caller went away) first. Not the custodian's
-    /// failure: it never counts toward ejection, and the call itself goes on within the
-    /// custodian's own timeout.
-    #[error("had not answered when the caller's deadline ended after {0:?}")]
-    CallerDeadline(Duration),
-    /// Not reachable.
-    #[error("unreachable: {0}")]
-    Unavailable(String),
-    /// The custodian's identity or records were refused.
-    #[error("rejected: {0}")]
-    Rejected(String),
-    /// The custodian answered with an error status.
-    #[error("answered {code:?}: {message}")]
-    Error {
-        /// gRPC status code.
-        code: Code,
-        /// Message.
-        message: String,
-    },
-}
-
-impl LegError {
-    /// The outcome status this error reports.
-    pub fn outcome(&self) -> pb::OutcomeStatus {
-        match self {
-            Self::Timeout(_) => pb::OutcomeStatus::Timeout,
-            Self::CallerDeadline(_) => pb::OutcomeStatus::CallerDeadline,
-            Self::Unavailable(_) => pb::OutcomeStatus::Unavailable,
-            Self::Rejected(_) => pb::OutcomeStatus::Rejected,
-            Self::Error { .. } => pb::OutcomeStatus::Error,
-        }
-    }
-
-    /// Whether the custodian itself answered (the record is missing or the request was bad):
-    /// such answers are facts, not failures of the custodian.
-    pub fn is_answer(&self) -> bool {
-        matches!(
-            self,
-            Self::Error {
-                code: Code::NotFound | Code::InvalidArgument,
-                ..
-            }
-        )
-    }
-
-    /// Whether this counts toward ejecting the custodian: only the custodian's own failures
-    /// do (its timeout elapsed, unreachable, an error status, a rejected identity), never an
-    /// answer about the record and never the caller's deadline.
-    pub fn counts_against_custodian(&self) -> bool {
-        !self.is_answer() && !matches!(self, Self::CallerDeadline(_))
-    }
-
-    fn classify(status: &Status) -> Self {
-        let mut text = status.message().to_string();
-        let mut source: Option<&(dyn std::error::Error + 'static)> =
-            std::error::Error::source(status);
-        while let Some(err) = source {
-            text.push_str(": ");
-            text.push_str(&err.to_string());
-            source = err.source();
-        }
-        let lower = text.to_lowercase();
-        if lower.contains("identity rejected")
-            || lower.contains("certificate")
-            || lower.contains("invalidcertificate")
-        {
-            return Self::Rejected(format!(
-                "TLS handshake refused the custodian's certificate: {text}"
-            ));
-        }
-        match status.code() {
-            Code::DeadlineExceeded | Code::Cancelled => Self::Timeout(Duration::ZERO),
-            Code::Unavailable | Code::Unknown
-                if lower.contains("transport")
-                    || lower.contains("connect")
-                    || lower.contains("tcp")
-                    || status.code() == Code::Unavailable =>
-            {
-                Self::Unavailable(text)
-            }
-            code => Self::Error {
-                code,
-                message: text,
-            },
-        }
-    }
-}
+/// What a cache lookup of a custodian's answer served.
+pub type Served<V> = crate::cache::Served<V, LegError>;
+/// A failed fetch from a custodian.
+pub type FetchFailure = crate::cache::FetchFailure<LegError>;
+/// How one lookup treats the cache of custodian answers.
+pub type Policy = crate::cache::Policy<LegError>;
+/// A cache of custodian answers.
+pub type Cache<V> = crate::cache::Cache<V, LegError>;
 
 /// The result of one call, with its duration.
 #[derive(Debug)]
@@ -270,10 +165,7 @@ impl Upstream {
             match tokio::time::timeout(timeout, rpc(self.client.clone(), request)).await {
                 Err(_) => Err(LegError::Timeout(timeout)),
                 Ok(Ok(response)) => Ok(response.into_inner()),
-                Ok(Err(status)) => Err(match LegError::classify(&status) {
-                    LegError::Timeout(_) => LegError::Timeout(timeout),
-                    other => other,
-                }),
+                Ok(Err(status)) => Err(LegError::classify(&status, timeout)),
             }
         }
         .instrument(span.clone())
@@ -361,47 +253,5 @@ impl Upstream {
     /// What the gateway last saw.
     pub fn state(&self) -> UpstreamState {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-/// Whether an `Upstream` list has an owner for `id`; the first match by configuration order.
-pub fn owner_of<'a>(upstreams: &'a [Arc<Upstream>], id: &str) -> Option<&'a Arc<Upstream>> {
-    upstreams.iter().find(|u| u.ownership.owns(id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ownership_matches_ids_and_prefixes() {
-        let owns = Ownership::new(vec!["npr*".into(), "kpr".into()]);
-        assert!(owns.owns("npr"));
-        assert!(owns.owns("npr-somatikk"));
-        assert!(owns.owns("kpr"));
-        assert!(!owns.owns("kpr2"));
-        assert!(!owns.owns("mfr"));
-    }
-
-    #[test]
-    fn statuses_are_classified() {
-        assert_eq!(
-            LegError::classify(&Status::deadline_exceeded("late")).outcome(),
-            pb::OutcomeStatus::Timeout
-        );
-        assert_eq!(
-            LegError::classify(&Status::unavailable("connection refused")).outcome(),
-            pb::OutcomeStatus::Unavailable
-        );
-        assert_eq!(
-            LegError::classify(&Status::unavailable("identity rejected: x")).outcome(),
-            pb::OutcomeStatus::Rejected
-        );
-        let not_found = LegError::classify(&Status::not_found("no such source"));
-        assert!(not_found.is_answer());
-        assert_eq!(
-            LegError::classify(&Status::internal("boom")).outcome(),
-            pb::OutcomeStatus::Error
-        );
     }
 }
