@@ -9,6 +9,8 @@ use std::{
     time::Duration,
 };
 
+use std::future::Future;
+
 use futures::FutureExt;
 use helsedata::{
     deadline::Deadline,
@@ -30,7 +32,11 @@ use crate::{
         planner::{PlanInput, ResolvedSource},
         rules::NationalRules,
     },
-    upstream::{Cache, FetchFailure, LegError, Policy, Served, Upstream, outcome, owner_of},
+    upstream::{
+        Cache, FetchFailure, LegError, Policy, Served, Upstream,
+        client::{Fetched, Snapshot},
+        outcome, owner_of,
+    },
 };
 
 /// Page limits of SearchVariables on the gateway.
@@ -40,18 +46,6 @@ pub const VARIABLE_SEARCH_PAGE: PageLimits = PageLimits {
 };
 /// How deep SearchVariables pages may go (offset + page size).
 pub const MAX_VARIABLE_SEARCH_DEPTH: usize = 1000;
-/// Page size used when the gateway reads a custodian's whole catalogue.
-const SNAPSHOT_PAGE_SIZE: i32 = 500;
-
-/// One custodian's whole catalogue, as the gateway holds it.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// Facts about the custodian.
-    pub info: pb::CustodianInfo,
-    /// All its sources, with access rules.
-    pub sources: Vec<pb::DataSource>,
-}
-
 /// How one request treats the cache.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestContext {
@@ -75,13 +69,6 @@ pub struct CatalogueView {
     pub provenance: HashMap<String, pb::Provenance>,
 }
 
-/// Where in the cache one answer lives and how long it may be served.
-struct Lookup<'a, V> {
-    cache: &'a Cache<V>,
-    key: String,
-    policy: Policy,
-}
-
 struct MergeMemo {
     key: Vec<(String, String)>,
     catalogue: Arc<MergedCatalogue>,
@@ -100,13 +87,6 @@ pub struct Federation {
     variable_searches: Cache<pb::SearchVariablesResponse>,
     merged: Mutex<Option<MergeMemo>>,
     national_rules: Arc<NationalRules>,
-}
-
-fn failure(leg_error: LegError, latency: Duration) -> FetchFailure {
-    FetchFailure {
-        error: leg_error,
-        latency,
-    }
 }
 
 impl Federation {
@@ -156,52 +136,30 @@ impl Federation {
         })
     }
 
-    /// Serves one custodian's answer through the cache; the fetch gets the leg deadline of
-    /// the caller that starts it.
-    async fn cached<V, M, F, Fut>(
+    /// The one way the gateway asks a custodian: serves `key` from `cache` while fresh;
+    /// otherwise runs `fetch` once for all concurrent callers, detached, within the
+    /// custodian's own timeout, and waits for it only as long as the caller's deadline
+    /// allows; on failure serves the last known good answer, marked stale.
+    async fn cached_fetch<V, Fut>(
         &self,
-        lookup: Lookup<'_, V>,
+        cache: &Cache<V>,
+        key: String,
+        ttl_ms: u64,
         upstream: &Arc<Upstream>,
         ctx: RequestContext,
-        message: M,
-        rpc: F,
+        fetch: impl FnOnce(Arc<Upstream>) -> Fut,
     ) -> Served<V>
     where
         V: Send + Sync + 'static,
-        M: Send + 'static,
-        F: FnOnce(
-                pb::custodian_catalogue_client::CustodianCatalogueClient<tonic::transport::Channel>,
-                tonic::Request<M>,
-            ) -> Fut
-            + Send
-            + 'static,
-        Fut: std::future::Future<Output = Result<tonic::Response<V>, tonic::Status>>
-            + Send
-            + 'static,
-        V: Revisioned,
+        Fut: Future<Output = Fetched<V>> + Send + 'static,
     {
-        let wait = ctx.deadline.remaining();
+        let policy = self
+            .policy(ttl_ms, ctx)
+            .with_known_failure(upstream.last_failure());
         let up = upstream.clone();
-        let policy = lookup.policy.with_known_failure(upstream.last_failure());
-        lookup
-            .cache
-            .get(&lookup.key, policy, wait, move || {
-                async move {
-                    let leg = up.call(message, rpc).await;
-                    match leg.result {
-                        Ok(value) => {
-                            // Single records carry no revision; the custodian's last seen one
-                            // is the best statement of where they came from.
-                            let revision = match value.revision() {
-                                "" => up.state().revision,
-                                own => own.to_string(),
-                            };
-                            Ok((value, revision))
-                        }
-                        Err(e) => Err(failure(e, leg.latency)),
-                    }
-                }
-                .boxed()
+        cache
+            .get(&key, policy, ctx.deadline.remaining(), move || {
+                fetch(up).boxed()
             })
             .await
     }
@@ -209,19 +167,11 @@ impl Federation {
     /// The merged catalogue: every custodian's snapshot, fetched concurrently where not
     /// fresh, merged and indexed (the merge is reused until a snapshot changes).
     pub async fn catalogue(&self, ctx: RequestContext) -> CatalogueView {
-        let policy = self.policy(self.cache_config.catalogue_ttl_ms, ctx);
-        let served = fan_out(&self.upstreams, |up| {
-            let cache = self.snapshots.clone();
-            let policy = policy.clone().with_known_failure(up.last_failure());
-            async move {
-                let wait = ctx.deadline.remaining();
-                let fetcher = up.clone();
-                cache
-                    .get(&up.id, policy, wait, move || {
-                        fetch_snapshot(fetcher).boxed()
-                    })
-                    .await
-            }
+        let served = fan_out(&self.upstreams, |up| async move {
+            let ttl = self.cache_config.catalogue_ttl_ms;
+            let key = up.id.clone();
+            self.cached_fetch(&self.snapshots, key, ttl, &up, ctx, Upstream::snapshot)
+                .await
         })
         .await;
         let mut outcomes = Vec::with_capacity(served.len());
@@ -242,9 +192,6 @@ impl Federation {
                     cached.value.info.catalogue_revision.clone()
                 };
                 key.push((up.id.clone(), version));
-                if matches!(s, Served::Live(..)) {
-                    up.note_catalogue(&cached.value.info);
-                }
             }
         }
         let (catalogue, generation) = self.merge_memo(key, &served);
@@ -326,23 +273,10 @@ impl Federation {
         id: &str,
         ctx: RequestContext,
     ) -> Served<pb::DataSource> {
-        let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
-        let message = pb::GetDataSourceRequest {
-            id: id.to_string(),
-            view: pb::DataSourceView::Full as i32,
-        };
-        self.cached(
-            Lookup {
-                cache: &self.sources,
-                key: format!("{}/{id}", owner.id),
-                policy,
-            },
-            owner,
-            ctx,
-            message,
-            |mut c, r| async move { c.get_data_source(r).await },
-        )
-        .await
+        let (key, id) = (format!("{}/{id}", owner.id), id.to_string());
+        let ttl = self.cache_config.record_ttl_ms;
+        self.cached_fetch(&self.sources, key, ttl, owner, ctx, |up| up.data_source(id))
+            .await
     }
 
     async fn fetch_rules(
@@ -351,22 +285,10 @@ impl Federation {
         id: &str,
         ctx: RequestContext,
     ) -> Served<pb::AccessRules> {
-        let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
-        let message = pb::GetAccessRulesRequest {
-            data_source_id: id.to_string(),
-        };
-        self.cached(
-            Lookup {
-                cache: &self.rules,
-                key: format!("{}/{id}", owner.id),
-                policy,
-            },
-            owner,
-            ctx,
-            message,
-            |mut c, r| async move { c.get_access_rules(r).await },
-        )
-        .await
+        let (key, id) = (format!("{}/{id}", owner.id), id.to_string());
+        let ttl = self.cache_config.record_ttl_ms;
+        self.cached_fetch(&self.rules, key, ttl, owner, ctx, |up| up.access_rules(id))
+            .await
     }
 
     /// ListVariables: one page from the owner, through the cache.
@@ -391,23 +313,16 @@ impl Federation {
             0,
         )?;
         let owner = self.owner(&req.data_source_id)?.clone();
-        let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
         let key = format!(
             "{}/{}/{}/{}",
             owner.id, req.data_source_id, req.page_size, req.page_token
         );
+        let ttl = self.cache_config.record_ttl_ms;
+        let request = req.clone();
         let served = self
-            .cached(
-                Lookup {
-                    cache: &self.variable_pages,
-                    key,
-                    policy,
-                },
-                &owner,
-                ctx,
-                req.clone(),
-                |mut c, r| async move { c.list_variables(r).await },
-            )
+            .cached_fetch(&self.variable_pages, key, ttl, &owner, ctx, |up| {
+                up.variable_page(request)
+            })
             .await;
         let outcome = outcome::outcome(&owner.id, &served);
         match (outcome::provenance(&owner.id, &served), served) {
@@ -453,9 +368,7 @@ impl Federation {
             })
             .cloned()
             .collect();
-        let policy = self.policy(self.cache_config.search_ttl_ms, ctx);
         let served = fan_out(&targets, |up| {
-            let policy = policy.clone();
             let message = pb::SearchVariablesRequest {
                 query: terms.join(" "),
                 page_size: window as i32,
@@ -473,18 +386,11 @@ impl Federation {
                 message.query,
                 message.data_source_ids.join(",")
             );
+            let ttl = self.cache_config.search_ttl_ms;
             async move {
-                self.cached(
-                    Lookup {
-                        cache: &self.variable_searches,
-                        key,
-                        policy,
-                    },
-                    &up,
-                    ctx,
-                    message,
-                    |mut c, r| async move { c.search_variables(r).await },
-                )
+                self.cached_fetch(&self.variable_searches, key, ttl, &up, ctx, |up| {
+                    up.search_variables(message)
+                })
                 .await
             }
         })
@@ -653,54 +559,19 @@ impl Federation {
         id: &str,
         ctx: RequestContext,
     ) -> Served<Vec<pb::Variable>> {
-        let policy = self
-            .policy(self.cache_config.record_ttl_ms, ctx)
-            .with_known_failure(owner.last_failure());
-        let wait = ctx.deadline.remaining();
-        let up = owner.clone();
-        let source_id = id.to_string();
-        self.variable_lists
-            .get(&format!("{}/{id}", owner.id), policy, wait, move || {
-                async move {
-                    let mut all = Vec::new();
-                    let mut token = String::new();
-                    let revision = loop {
-                        let message = pb::ListVariablesRequest {
-                            data_source_id: source_id.clone(),
-                            page_size: 1000,
-                            page_token: token.clone(),
-                        };
-                        let leg = up
-                            .call(message, |mut c, r| async move { c.list_variables(r).await })
-                            .await;
-                        let page = leg.result.map_err(|e| failure(e, leg.latency))?;
-                        all.extend(page.variables);
-                        if page.next_page_token.is_empty() {
-                            break page.catalogue_revision;
-                        }
-                        token = page.next_page_token;
-                    };
-                    Ok((all, revision))
-                }
-                .boxed()
-            })
-            .await
+        let (key, id) = (format!("{}/{id}", owner.id), id.to_string());
+        let ttl = self.cache_config.record_ttl_ms;
+        self.cached_fetch(&self.variable_lists, key, ttl, owner, ctx, |up| {
+            up.all_variables(id)
+        })
+        .await
     }
 
     /// Probes every custodian now (ListCustodians with `refresh`). Each probe runs detached
     /// within the custodian's own timeout; the caller waits only as long as `deadline` allows.
     pub async fn probe_all(&self, deadline: Deadline) {
         fan_out(&self.upstreams, |up| async move {
-            let probe = tokio::spawn(async move {
-                let leg = up
-                    .call(pb::GetCustodianInfoRequest {}, |mut c, r| async move {
-                        c.get_custodian_info(r).await
-                    })
-                    .await;
-                if let Ok(info) = &leg.result {
-                    up.note_catalogue(info);
-                }
-            });
+            let probe = tokio::spawn(async move { up.facts().await });
             let _ = tokio::time::timeout(deadline.remaining(), probe).await;
         })
         .await;
@@ -771,72 +642,4 @@ fn leg_failure_to_error(
             "custodian `{custodian}` {other}; nothing is cached for `{id}`; retry later"
         )),
     }
-}
-
-/// Answers that carry their catalogue revision.
-pub trait Revisioned {
-    /// The revision, or empty.
-    fn revision(&self) -> &str;
-}
-
-impl Revisioned for pb::DataSource {
-    fn revision(&self) -> &str {
-        ""
-    }
-}
-
-impl Revisioned for pb::AccessRules {
-    fn revision(&self) -> &str {
-        ""
-    }
-}
-
-impl Revisioned for pb::ListVariablesResponse {
-    fn revision(&self) -> &str {
-        &self.catalogue_revision
-    }
-}
-
-impl Revisioned for pb::SearchVariablesResponse {
-    fn revision(&self) -> &str {
-        &self.catalogue_revision
-    }
-}
-
-/// Fetches a custodian's whole catalogue: its facts and every page of its sources. The facts
-/// and the first page are asked for at once, so a snapshot costs one round trip per page.
-async fn fetch_snapshot(up: Arc<Upstream>) -> Result<(Snapshot, String), FetchFailure> {
-    let started = tokio::time::Instant::now();
-    let page_request = |token: String| pb::ListDataSourcesRequest {
-        page_size: SNAPSHOT_PAGE_SIZE,
-        page_token: token,
-        filter: None,
-        view: pb::DataSourceView::Full as i32,
-    };
-    let (info, first) = futures::join!(
-        up.call(pb::GetCustodianInfoRequest {}, |mut c, r| async move {
-            c.get_custodian_info(r).await
-        }),
-        up.call(page_request(String::new()), |mut c, r| async move {
-            c.list_data_sources(r).await
-        }),
-    );
-    let info = info.result.map_err(|e| failure(e, started.elapsed()))?;
-    let mut page = first.result.map_err(|e| failure(e, started.elapsed()))?;
-    let mut sources = Vec::with_capacity(info.data_source_count as usize);
-    loop {
-        sources.append(&mut page.data_sources);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        let leg = up
-            .call(
-                page_request(std::mem::take(&mut page.next_page_token)),
-                |mut c, r| async move { c.list_data_sources(r).await },
-            )
-            .await;
-        page = leg.result.map_err(|e| failure(e, started.elapsed()))?;
-    }
-    let revision = info.catalogue_revision.clone();
-    Ok((Snapshot { info, sources }, revision))
 }

@@ -20,6 +20,7 @@ use tracing::Instrument;
 use crate::config::{CustodianConfig, UpstreamDefaults};
 
 pub mod breaker;
+pub mod client;
 mod error;
 pub mod outcome;
 mod ownership;

@@ -1,0 +1,188 @@
+//! The typed custodian client: one method per thing the gateway asks a custodian, each
+//! answering in the shape the cache stores (the value and the catalogue revision it came
+//! from), so that the callers never speak the custodian's paging protocol themselves.
+
+use std::sync::Arc;
+
+use helsedata::proto as pb;
+use tokio::time::Instant;
+
+use super::{FetchFailure, LegError, Upstream};
+
+/// Page size used when the gateway reads a custodian's whole catalogue.
+const SNAPSHOT_PAGE_SIZE: i32 = 500;
+/// Page size used when the gateway reads every variable of one data source (the
+/// custodian contract's largest `ListVariables` page).
+const ALL_VARIABLES_PAGE_SIZE: i32 = 1000;
+
+/// A fetched answer and the catalogue revision it came from, or why there is none.
+pub type Fetched<V> = Result<(V, String), FetchFailure>;
+
+/// One custodian's whole catalogue, as the gateway holds it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// What the custodian says about itself (name, revision, source count).
+    pub info: pb::CustodianInfo,
+    /// Every data source it publishes, in the full view (with access rules).
+    pub sources: Vec<pb::DataSource>,
+}
+
+fn failure(error: LegError, started: Instant) -> FetchFailure {
+    FetchFailure {
+        error,
+        latency: started.elapsed(),
+    }
+}
+
+impl Upstream {
+    /// Single records carry no revision: the custodian's last seen one is the best statement
+    /// of where they came from.
+    fn with_revision<V>(&self, value: V, own: &str) -> (V, String) {
+        let revision = match own {
+            "" => self.state().revision,
+            own => own.to_string(),
+        };
+        (value, revision)
+    }
+
+    /// GetCustodianInfo: what the custodian says about itself.
+    pub async fn facts(&self) -> Fetched<pb::CustodianInfo> {
+        let started = Instant::now();
+        let leg = self
+            .call(pb::GetCustodianInfoRequest {}, |mut c, r| async move {
+                c.get_custodian_info(r).await
+            })
+            .await;
+        let info = leg.result.map_err(|e| failure(e, started))?;
+        self.note_catalogue(&info);
+        let revision = info.catalogue_revision.clone();
+        Ok((info, revision))
+    }
+
+    /// The whole catalogue: its facts and every page of its sources. The facts and the first
+    /// page are asked for at once, so a snapshot costs one round trip per page.
+    pub async fn snapshot(self: Arc<Self>) -> Fetched<Snapshot> {
+        let started = Instant::now();
+        let page_request = |token: String| pb::ListDataSourcesRequest {
+            page_size: SNAPSHOT_PAGE_SIZE,
+            page_token: token,
+            filter: None,
+            view: pb::DataSourceView::Full as i32,
+        };
+        let (info, first) = futures::join!(
+            self.call(pb::GetCustodianInfoRequest {}, |mut c, r| async move {
+                c.get_custodian_info(r).await
+            }),
+            self.call(page_request(String::new()), |mut c, r| async move {
+                c.list_data_sources(r).await
+            }),
+        );
+        let info = info.result.map_err(|e| failure(e, started))?;
+        let mut page = first.result.map_err(|e| failure(e, started))?;
+        let mut sources = Vec::with_capacity(info.data_source_count as usize);
+        loop {
+            sources.append(&mut page.data_sources);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            let token = std::mem::take(&mut page.next_page_token);
+            let leg = self
+                .call(page_request(token), |mut c, r| async move {
+                    c.list_data_sources(r).await
+                })
+                .await;
+            page = leg.result.map_err(|e| failure(e, started))?;
+        }
+        self.note_catalogue(&info);
+        let revision = info.catalogue_revision.clone();
+        Ok((Snapshot { info, sources }, revision))
+    }
+
+    /// GetDataSource in the full view.
+    pub async fn data_source(self: Arc<Self>, id: String) -> Fetched<pb::DataSource> {
+        let started = Instant::now();
+        let message = pb::GetDataSourceRequest {
+            id,
+            view: pb::DataSourceView::Full as i32,
+        };
+        let leg = self
+            .call(
+                message,
+                |mut c, r| async move { c.get_data_source(r).await },
+            )
+            .await;
+        let source = leg.result.map_err(|e| failure(e, started))?;
+        Ok(self.with_revision(source, ""))
+    }
+
+    /// GetAccessRules of one data source.
+    pub async fn access_rules(self: Arc<Self>, data_source_id: String) -> Fetched<pb::AccessRules> {
+        let started = Instant::now();
+        let message = pb::GetAccessRulesRequest { data_source_id };
+        let leg = self
+            .call(
+                message,
+                |mut c, r| async move { c.get_access_rules(r).await },
+            )
+            .await;
+        let rules = leg.result.map_err(|e| failure(e, started))?;
+        Ok(self.with_revision(rules, ""))
+    }
+
+    /// One ListVariables page, as asked.
+    pub async fn variable_page(
+        self: Arc<Self>,
+        request: pb::ListVariablesRequest,
+    ) -> Fetched<pb::ListVariablesResponse> {
+        let started = Instant::now();
+        let leg = self
+            .call(request, |mut c, r| async move { c.list_variables(r).await })
+            .await;
+        let page = leg.result.map_err(|e| failure(e, started))?;
+        let revision = page.catalogue_revision.clone();
+        Ok(self.with_revision(page, &revision))
+    }
+
+    /// Every variable of one data source, following the pages to the end.
+    pub async fn all_variables(
+        self: Arc<Self>,
+        data_source_id: String,
+    ) -> Fetched<Vec<pb::Variable>> {
+        let started = Instant::now();
+        let mut all = Vec::new();
+        let mut token = String::new();
+        loop {
+            let message = pb::ListVariablesRequest {
+                data_source_id: data_source_id.clone(),
+                page_size: ALL_VARIABLES_PAGE_SIZE,
+                page_token: std::mem::take(&mut token),
+            };
+            let leg = self
+                .call(message, |mut c, r| async move { c.list_variables(r).await })
+                .await;
+            let page = leg.result.map_err(|e| failure(e, started))?;
+            all.extend(page.variables);
+            if page.next_page_token.is_empty() {
+                return Ok(self.with_revision(all, &page.catalogue_revision));
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// SearchVariables, as asked.
+    pub async fn search_variables(
+        self: Arc<Self>,
+        request: pb::SearchVariablesRequest,
+    ) -> Fetched<pb::SearchVariablesResponse> {
+        let started = Instant::now();
+        let leg = self
+            .call(
+                request,
+                |mut c, r| async move { c.search_variables(r).await },
+            )
+            .await;
+        let answer = leg.result.map_err(|e| failure(e, started))?;
+        let revision = answer.catalogue_revision.clone();
+        Ok(self.with_revision(answer, &revision))
+    }
+}
