@@ -5,7 +5,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::Duration,
 };
 
@@ -22,11 +22,12 @@ use helsedata::{
 use tonic::Code;
 
 use crate::{
-    cache::Cached,
+    catalogue::{
+        CatalogueView, MergeMemo, MergedCatalogue,
+        merge::{self, Contribution},
+    },
     config::{CacheConfig, GatewayConfig},
     fanout::fan_out,
-    merge::{self, Contribution},
-    merged::MergedCatalogue,
     routing::{
         self,
         planner::{PlanInput, ResolvedSource},
@@ -55,26 +56,6 @@ pub struct RequestContext {
     pub bypass_cache: bool,
 }
 
-/// The merged catalogue as served to one request.
-#[derive(Debug)]
-pub struct CatalogueView {
-    /// The merged, indexed catalogue.
-    pub catalogue: Arc<MergedCatalogue>,
-    /// Identifies the merge (for page tokens).
-    pub generation: u64,
-    /// One outcome per custodian.
-    pub outcomes: Vec<pb::CustodianOutcome>,
-    /// Provenance of each custodian's records in this answer (the merge may be older than
-    /// the answers it was built from when their revisions did not change).
-    pub provenance: HashMap<String, pb::Provenance>,
-}
-
-struct MergeMemo {
-    key: Vec<(String, String)>,
-    catalogue: Arc<MergedCatalogue>,
-    generation: u64,
-}
-
 /// The gateway's view of all custodians.
 pub struct Federation {
     upstreams: Vec<Arc<Upstream>>,
@@ -85,7 +66,7 @@ pub struct Federation {
     variable_pages: Cache<pb::ListVariablesResponse>,
     variable_lists: Cache<Vec<pb::Variable>>,
     variable_searches: Cache<pb::SearchVariablesResponse>,
-    merged: Mutex<Option<MergeMemo>>,
+    merged: MergeMemo,
     national_rules: Arc<NationalRules>,
 }
 
@@ -111,7 +92,7 @@ impl Federation {
             variable_pages: Cache::new(),
             variable_lists: Cache::new(),
             variable_searches: Cache::new(),
-            merged: Mutex::new(None),
+            merged: MergeMemo::default(),
             national_rules,
         })
     }
@@ -208,38 +189,22 @@ impl Federation {
         key: Vec<(String, String)>,
         served: &[(Arc<Upstream>, Served<Snapshot>)],
     ) -> (Arc<MergedCatalogue>, u64) {
-        if let Ok(memo) = self.merged.lock()
-            && let Some(m) = memo.as_ref().filter(|m| m.key == key)
-        {
-            return (m.catalogue.clone(), m.generation);
-        }
-        let provenances: Vec<(Arc<Upstream>, pb::Provenance, Arc<Cached<Snapshot>>)> = served
-            .iter()
-            .filter_map(|(up, s)| {
-                let cached = s.cached()?.clone();
-                let provenance = outcome::provenance(&up.id, s)?;
-                Some((up.clone(), provenance, cached))
-            })
-            .collect();
-        let contributions: Vec<Contribution<'_>> = provenances
-            .iter()
-            .map(|(up, provenance, cached)| Contribution {
-                custodian_id: &up.id,
-                ownership: &up.ownership,
-                sources: &cached.value.sources,
-                provenance,
-            })
-            .collect();
-        let catalogue = Arc::new(MergedCatalogue::new(merge::merge(&contributions)));
-        let generation = paging::fingerprint(&key);
-        if let Ok(mut memo) = self.merged.lock() {
-            *memo = Some(MergeMemo {
-                key,
-                catalogue: catalogue.clone(),
-                generation,
-            });
-        }
-        (catalogue, generation)
+        self.merged.get_or_merge(key, || {
+            let provenances: Vec<_> = served
+                .iter()
+                .filter_map(|(up, s)| Some((up, outcome::provenance(&up.id, s)?, s.cached()?)))
+                .collect();
+            let contributions: Vec<Contribution<'_>> = provenances
+                .iter()
+                .map(|(up, provenance, cached)| Contribution {
+                    custodian_id: &up.id,
+                    ownership: &up.ownership,
+                    sources: &cached.value.sources,
+                    provenance,
+                })
+                .collect();
+            merge::merge(&contributions)
+        })
     }
 
     /// GetDataSource: the owner's record, through the cache.

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
 use crate::{
+    catalogue::in_view,
     config::{GatewayConfig, LimitsConfig},
     federation::{self, Federation, RequestContext},
     routing::rules::NationalRules,
@@ -82,13 +83,6 @@ async fn answer<T>(
     })
 }
 
-fn shape(mut source: pb::DataSource, view: i32) -> pb::DataSource {
-    if view != pb::DataSourceView::Full as i32 {
-        source.access_rules = None;
-    }
-    source
-}
-
 #[tonic::async_trait]
 impl FederatedCatalogue for GatewayService {
     async fn list_custodians(
@@ -120,30 +114,7 @@ impl FederatedCatalogue for GatewayService {
         let req = request.get_ref();
         answer(async {
             let view = self.federation.catalogue(ctx).await;
-            let page = view.catalogue.search(req, view.generation)?;
-            let results = page
-                .hits
-                .iter()
-                .map(|(score, record)| {
-                    let provenance = view
-                        .provenance
-                        .get(&record.provenance.custodian_id)
-                        .cloned()
-                        .unwrap_or_else(|| record.provenance.clone());
-                    pb::FederatedDataSource {
-                        data_source: Some(shape(record.source.clone(), req.view)),
-                        provenance: Some(provenance),
-                        score: *score,
-                    }
-                })
-                .collect();
-            Ok(pb::SearchDataSourcesResponse {
-                results,
-                next_page_token: page.next_page_token,
-                total_size: page.total as u32,
-                custodians: view.outcomes,
-                merge_issues: view.catalogue.issues().to_vec(),
-            })
+            view.search(req)
         })
         .await
     }
@@ -159,7 +130,7 @@ impl FederatedCatalogue for GatewayService {
             let (source, provenance, outcome) = self.federation.data_source(&req.id, ctx).await?;
             Ok(pb::GetDataSourceResponse {
                 result: Some(pb::FederatedDataSource {
-                    data_source: Some(shape(source, req.view)),
+                    data_source: Some(in_view(source, req.view)),
                     provenance: Some(provenance),
                     score: 0.0,
                 }),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::Upstream;
+use crate::catalogue::merge::OwnsIds;
 
 /// The data source ids a custodian may publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,12 @@ impl Ownership {
     /// The configured patterns.
     pub fn patterns(&self) -> &[String] {
         &self.patterns
+    }
+}
+
+impl OwnsIds for Ownership {
+    fn owns(&self, id: &str) -> bool {
+        Ownership::owns(self, id)
     }
 }
 

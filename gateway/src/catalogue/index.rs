@@ -11,7 +11,7 @@ use helsedata::{
     status::{FieldError, RequestError, check_enum, check_id, check_text_len},
 };
 
-use crate::merge::{Merged, MergedRecord};
+use super::merge::{Merged, MergedRecord};
 
 /// Page limits of SearchDataSources.
 pub const SEARCH_PAGE: PageLimits = PageLimits {
