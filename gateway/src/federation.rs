@@ -26,7 +26,7 @@ use crate::{
         CatalogueView, MergeMemo, MergedCatalogue,
         merge::{self, Contribution},
     },
-    config::{CacheConfig, GatewayConfig},
+    config::{CacheConfig, GatewayConfig, resolve_upstream},
     fanout::fan_out,
     routing::{
         self,
@@ -81,7 +81,10 @@ impl Federation {
         let upstreams = config
             .custodians
             .iter()
-            .map(|c| Upstream::new(c, &config.defaults, tls, health.clone()).map(Arc::new))
+            .map(|c| {
+                let settings = resolve_upstream(&config.defaults, c);
+                Upstream::new(c, &settings, tls, health.clone()).map(Arc::new)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             upstreams,

@@ -24,12 +24,6 @@ use crate::{
     upstream::{health_service_name, outcome},
 };
 
-/// Most time kept back from the caller's deadline to merge and send the answer.
-pub const MAX_HEADROOM: Duration = Duration::from_millis(50);
-
-/// Longest deadline a caller may ask for.
-pub const MAX_DEADLINE: Duration = Duration::from_secs(60);
-
 /// Why the gateway could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -63,10 +57,11 @@ impl GatewayService {
         let deadline = Deadline::from_metadata(
             request.metadata(),
             Duration::from_millis(self.limits.default_deadline_ms),
-            MAX_DEADLINE,
+            Duration::from_millis(self.limits.max_deadline_ms),
         );
         // Leave time to merge and send the answer before the caller gives up.
-        let headroom = (deadline.remaining() / 10).min(MAX_HEADROOM);
+        let headroom =
+            (deadline.remaining() / 10).min(Duration::from_millis(self.limits.max_headroom_ms));
         RequestContext {
             deadline: deadline.with_headroom(headroom),
             bypass_cache,
@@ -221,7 +216,7 @@ pub async fn serve(
     let tls = TlsMaterial::load(&config.tls)?;
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
     let mut router_builder = grpc_server::builder(&tls)?
-        .concurrency_limit_per_connection(256)
+        .concurrency_limit_per_connection(config.limits.max_concurrent_requests_per_connection)
         .load_shed(true)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             config.limits.max_concurrent_requests,

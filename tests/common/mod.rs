@@ -176,6 +176,7 @@ pub fn gateway_config(pki: &Pki, custodians: &[(&str, &Running)]) -> GatewayConf
                 identity: None,
                 server_name: None,
                 timeout_ms: None,
+                overrides: Default::default(),
                 owns,
             }
         })

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tonic::{Request, Response, Status, transport::Channel};
 use tracing::Instrument;
 
-use crate::config::{CustodianConfig, UpstreamDefaults};
+use crate::config::{CustodianConfig, UpstreamSettings};
 
 pub mod breaker;
 pub mod client;
@@ -28,6 +28,10 @@ mod ownership;
 use breaker::{Breaker, BreakerPolicy};
 pub use error::LegError;
 pub use ownership::{Ownership, owner_of};
+
+/// The connection to one custodian: a lazily connected mTLS channel behind a limit of
+/// concurrent calls (`max_concurrent_calls`).
+pub type CustodianChannel = tower::limit::ConcurrencyLimit<Channel>;
 
 /// What a cache lookup of a custodian's answer served.
 pub type Served<V> = crate::cache::Served<V, LegError>;
@@ -83,7 +87,7 @@ pub struct Upstream {
     pub timeout: Duration,
     /// What it may publish.
     pub ownership: Ownership,
-    client: CustodianCatalogueClient<Channel>,
+    client: CustodianCatalogueClient<CustodianChannel>,
     state: Mutex<UpstreamState>,
     breaker: Mutex<Breaker>,
     health: Option<tonic_health::server::HealthReporter>,
@@ -99,32 +103,35 @@ impl Upstream {
     /// custodians are down).
     pub fn new(
         config: &CustodianConfig,
-        defaults: &UpstreamDefaults,
+        settings: &UpstreamSettings,
         tls: &TlsMaterial,
         health: Option<tonic_health::server::HealthReporter>,
     ) -> Result<Self, TlsError> {
         let identity = config.expected_identity();
         let endpoint = tls
             .client_endpoint(&config.endpoint, &identity, config.server_name.as_deref())?
-            .connect_timeout(Duration::from_millis(defaults.connect_timeout_ms))
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(10))
+            .http2_keep_alive_interval(Duration::from_millis(settings.keep_alive_interval_ms))
+            .keep_alive_timeout(Duration::from_millis(settings.keep_alive_timeout_ms))
             .keep_alive_while_idle(false)
             .http2_adaptive_window(true);
-        let channel = endpoint.connect_lazy();
+        let channel = tower::ServiceBuilder::new()
+            .concurrency_limit(settings.max_concurrent_calls)
+            .service(endpoint.connect_lazy());
         Ok(Self {
             id: config.id.clone(),
             endpoint: config.endpoint.clone(),
             identity,
-            timeout: config.timeout(defaults),
+            timeout: settings.timeout(),
             ownership: Ownership::new(config.owns.clone()),
-            client: CustodianCatalogueClient::new(channel).max_decoding_message_size(64 << 20),
+            client: CustodianCatalogueClient::new(channel)
+                .max_decoding_message_size(settings.max_message_bytes),
             state: Mutex::new(UpstreamState::default()),
             breaker: Mutex::new(Breaker::new(BreakerPolicy {
-                eject_after: defaults.eject_after_failures,
-                base: Duration::from_millis(defaults.base_ejection_ms),
-                max: Duration::from_millis(defaults.max_ejection_ms),
+                eject_after: settings.eject_after_failures,
+                base: Duration::from_millis(settings.base_ejection_ms),
+                max: Duration::from_millis(settings.max_ejection_ms),
             })),
             health,
         })
@@ -136,7 +143,7 @@ impl Upstream {
     /// slow), with the trace context in the metadata, and records the outcome.
     pub async fn call<M, T, F, Fut>(&self, message: M, rpc: F) -> Leg<T>
     where
-        F: FnOnce(CustodianCatalogueClient<Channel>, Request<M>) -> Fut,
+        F: FnOnce(CustodianCatalogueClient<CustodianChannel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
         if let Err(ejected) = self
