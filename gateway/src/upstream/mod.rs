@@ -29,9 +29,23 @@ use breaker::{Breaker, BreakerPolicy};
 pub use error::LegError;
 pub use ownership::{Ownership, owner_of};
 
-/// The connection to one custodian: a lazily connected mTLS channel behind a limit of
-/// concurrent calls (`max_concurrent_calls`).
-pub type CustodianChannel = tower::limit::ConcurrencyLimit<Channel>;
+type TraceInjector = fn(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body>;
+
+/// The connection to one custodian, as tower layers around a lazily connected mTLS channel:
+/// the current trace context written into every call's headers (so the custodian continues
+/// the trace), then a limit of concurrent calls (`max_concurrent_calls`).
+pub type CustodianChannel =
+    tower::util::MapRequest<tower::limit::ConcurrencyLimit<Channel>, TraceInjector>;
+
+fn with_trace_context(
+    mut request: http::Request<tonic::body::Body>,
+) -> http::Request<tonic::body::Body> {
+    let mut metadata =
+        tonic::metadata::MetadataMap::from_headers(std::mem::take(request.headers_mut()));
+    telemetry::inject_current_context(&mut metadata);
+    *request.headers_mut() = metadata.into_headers();
+    request
+}
 
 /// What a cache lookup of a custodian's answer served.
 pub type Served<V> = crate::cache::Served<V, LegError>;
@@ -117,6 +131,7 @@ impl Upstream {
             .keep_alive_while_idle(false)
             .http2_adaptive_window(true);
         let channel = tower::ServiceBuilder::new()
+            .map_request(with_trace_context as TraceInjector)
             .concurrency_limit(settings.max_concurrent_calls)
             .service(endpoint.connect_lazy());
         Ok(Self {
@@ -169,7 +184,6 @@ impl Upstream {
             }
             let mut request = Request::new(message);
             request.set_timeout(timeout);
-            telemetry::inject_current_context(request.metadata_mut());
             match tokio::time::timeout(timeout, rpc(self.client.clone(), request)).await {
                 Err(_) => Err(LegError::Timeout(timeout)),
                 Ok(Ok(response)) => Ok(response.into_inner()),
