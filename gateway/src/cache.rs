@@ -23,10 +23,10 @@ pub trait FetchError: Clone + Send + Sync + 'static {
     fn fetch_aborted(reason: String) -> Self;
 }
 
-/// An answer as stored.
+/// One stored answer, with when it was fetched and which catalogue revision it came from.
 #[derive(Debug)]
 pub struct Cached<V> {
-    /// The answer.
+    /// The custodian's answer, as fetched.
     pub value: V,
     /// Wall-clock time it was fetched (reported to callers).
     pub fetched_at: SystemTime,
@@ -39,7 +39,7 @@ pub struct Cached<V> {
 }
 
 impl<V> Cached<V> {
-    /// Age now.
+    /// Time since the fetch (monotonic clock), compared with the TTL and reported as `age`.
     pub fn age(&self) -> Duration {
         self.fetched.elapsed()
     }
@@ -48,9 +48,9 @@ impl<V> Cached<V> {
 /// A failed fetch, with how long it took.
 #[derive(Debug, Clone)]
 pub struct FetchFailure<E> {
-    /// Why.
+    /// Why the fetch gave no answer.
     pub error: E,
-    /// How long the call took.
+    /// How long the fetch ran, or the caller waited, before failing.
     pub latency: Duration,
 }
 
@@ -137,7 +137,7 @@ impl<V, E> Default for Cache<V, E> {
 }
 
 impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
-    /// An empty cache.
+    /// An empty cache; clones share its entries and in-flight fetches.
     pub fn new() -> Self {
         Self::default()
     }

@@ -26,10 +26,10 @@ pub struct GatewayConfig {
     pub tls: TlsFiles,
     /// Path of the national routing rules file.
     pub national_rules: PathBuf,
-    /// Logs and traces.
+    /// Log format and filter, and where traces are exported.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
-    /// Cache lifetimes.
+    /// How long custodian answers are served from the cache, fresh and stale.
     #[serde(default)]
     pub cache: CacheConfig,
     /// Settings of the calls to every custodian, unless its `overrides` change them.
@@ -38,7 +38,7 @@ pub struct GatewayConfig {
     /// Limits on incoming requests.
     #[serde(default)]
     pub limits: LimitsConfig,
-    /// The custodians.
+    /// Every custodian the gateway asks, in the order that breaks ownership ties.
     pub custodians: Vec<CustodianConfig>,
 }
 
@@ -230,7 +230,7 @@ impl Default for LimitsConfig {
     }
 }
 
-/// One custodian.
+/// One custodian: where it is, who it must be, what it may publish, its overrides.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CustodianConfig {

@@ -50,7 +50,7 @@ pub const MAX_VARIABLE_SEARCH_DEPTH: usize = 1000;
 /// How one request treats the cache.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestContext {
-    /// When the answer is due.
+    /// When the answer is due (the caller's deadline less the headroom to send it).
     pub deadline: Deadline,
     /// Whether the caller asked to bypass fresh cache entries (`cache-control: no-cache`).
     pub bypass_cache: bool,

@@ -19,7 +19,7 @@ pub struct Contribution<'a> {
     pub custodian_id: &'a str,
     /// What it may publish; records for other ids are dropped and reported.
     pub ownership: &'a dyn OwnsIds,
-    /// Its records.
+    /// The data sources it sent, as received.
     pub sources: &'a [pb::DataSource],
     /// Where and when the records came from.
     pub provenance: &'a pb::Provenance,
@@ -30,7 +30,7 @@ pub struct Contribution<'a> {
 pub struct MergedRecord {
     /// The data source; `custodian_id` is the authenticated custodian.
     pub source: pb::DataSource,
-    /// Provenance.
+    /// Which custodian the record came from, its revision, fetch time and freshness.
     pub provenance: pb::Provenance,
 }
 

@@ -14,9 +14,9 @@ use tokio::time::Instant;
 pub struct BreakerPolicy {
     /// Consecutive failures that eject the custodian; 0 never ejects.
     pub eject_after: u32,
-    /// First ejection.
+    /// Length of the first ejection; each further one in a row doubles it.
     pub base: Duration,
-    /// Longest ejection.
+    /// Cap on the doubling: no ejection lasts longer.
     pub max: Duration,
 }
 
@@ -40,7 +40,7 @@ pub struct Ejected {
 }
 
 impl Breaker {
-    /// A closed breaker.
+    /// A closed breaker (calls go through) following `policy`.
     pub fn new(policy: BreakerPolicy) -> Self {
         Self {
             policy,

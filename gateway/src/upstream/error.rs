@@ -20,7 +20,7 @@ pub enum LegError {
     /// custodian's own timeout.
     #[error("had not answered when the caller's deadline ended after {0:?}")]
     CallerDeadline(Duration),
-    /// Not reachable.
+    /// No connection: refused, reset, closed, or the custodian is ejected.
     #[error("unreachable: {0}")]
     Unavailable(String),
     /// The custodian's identity or records were refused.
@@ -29,9 +29,9 @@ pub enum LegError {
     /// The custodian answered with an error status.
     #[error("answered {code:?}: {message}")]
     Error {
-        /// gRPC status code.
+        /// The status code the custodian answered with.
         code: Code,
-        /// Message.
+        /// Its message, with the messages of the errors that caused it.
         message: String,
     },
 }

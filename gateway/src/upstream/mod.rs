@@ -59,16 +59,16 @@ pub type Cache<V> = crate::cache::Cache<V, LegError>;
 /// The result of one call, with its duration.
 #[derive(Debug)]
 pub struct Leg<T> {
-    /// Answer or error.
+    /// The custodian's answer, or why there is none.
     pub result: Result<T, LegError>,
-    /// How long the call took.
+    /// Time from the call to its answer or failure (zero when ejected).
     pub latency: Duration,
 }
 
 /// What the gateway last saw of a custodian.
 #[derive(Debug, Clone, Default)]
 pub struct UpstreamState {
-    /// Last outcome status.
+    /// `OutcomeStatus` of the last call (as the proto's integer; 0 before any call).
     pub last_status: i32,
     /// Message of the last failure.
     pub last_message: String,
@@ -80,7 +80,7 @@ pub struct UpstreamState {
     pub last_success: Option<SystemTime>,
     /// Catalogue revision last seen.
     pub revision: String,
-    /// Name last seen.
+    /// The custodian's display name from its last catalogue answer.
     pub name: Option<pb::LocalizedText>,
     /// Number of sources last seen.
     pub data_source_count: u32,
@@ -91,15 +91,15 @@ pub struct UpstreamState {
 /// One configured custodian.
 #[derive(Debug)]
 pub struct Upstream {
-    /// Custodian id.
+    /// Custodian id from the configuration (`custodians[].id`).
     pub id: String,
-    /// Endpoint.
+    /// `https://host:port` it is reached at (operator detail).
     pub endpoint: String,
     /// Identity its certificate must carry.
     pub identity: String,
-    /// Deadline of one call.
+    /// Deadline of each call to it, whatever the caller's (`timeout_ms`).
     pub timeout: Duration,
-    /// What it may publish.
+    /// The data source ids it may publish; anything else it sends is dropped.
     pub ownership: Ownership,
     client: CustodianCatalogueClient<CustodianChannel>,
     state: Mutex<UpstreamState>,

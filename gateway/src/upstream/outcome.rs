@@ -19,7 +19,7 @@ pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
     }
 }
 
-/// A protobuf duration.
+/// `d` as a protobuf duration (whole seconds and the nanoseconds left over).
 pub fn duration(d: std::time::Duration) -> prost_types::Duration {
     prost_types::Duration {
         seconds: d.as_secs() as i64,
