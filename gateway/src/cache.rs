@@ -407,15 +407,19 @@ mod stale_while_revalidate {
 
     type Cache<V> = super::Cache<V, TestError>;
 
+    fn policy(ttl: Duration, bypass: bool, known_failure: Option<TestError>) -> Policy<TestError> {
+        Policy {
+            ttl,
+            max_stale: Duration::from_secs(60),
+            bypass,
+            known_failure,
+        }
+    }
+
     #[tokio::test]
     async fn a_known_failure_serves_the_expired_entry_at_once_and_refreshes_behind() {
         let cache: Cache<u32> = Cache::new();
-        let policy = Policy {
-            ttl: Duration::from_millis(1),
-            max_stale: Duration::from_secs(60),
-            bypass: false,
-            known_failure: None,
-        };
+        let policy = policy(Duration::from_millis(1), false, None);
         cache
             .get("k", policy.clone(), Duration::from_secs(1), || {
                 async { Ok((1, "r".to_string())) }.boxed()
@@ -449,12 +453,8 @@ mod stale_while_revalidate {
     #[tokio::test]
     async fn callers_do_not_queue_behind_a_call_to_a_failing_custodian() {
         let cache: Cache<u32> = Cache::new();
-        let policy = Policy {
-            ttl: Duration::from_secs(60),
-            max_stale: Duration::from_secs(60),
-            bypass: true,
-            known_failure: Some(TestError::Waited(Duration::from_millis(100))),
-        };
+        let known = TestError::Waited(Duration::from_millis(100));
+        let policy = policy(Duration::from_secs(60), true, Some(known));
         let slow = || {
             async {
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -218,7 +218,9 @@ impl Federation {
     ) -> Result<(pb::DataSource, pb::Provenance, pb::CustodianOutcome), RequestError> {
         check_id("id", id)?;
         let owner = self.owner(id)?.clone();
-        let served = self.fetch_source(&owner, id, ctx).await;
+        let served = self
+            .record(&self.sources, &owner, id, ctx, Upstream::data_source)
+            .await;
         let outcome = outcome::outcome(&owner.id, &served);
         let provenance = outcome::provenance(&owner.id, &served);
         match (served, provenance) {
@@ -235,27 +237,23 @@ impl Federation {
         }
     }
 
-    async fn fetch_source(
+    /// A record about data source `id` from its owner, through `cache` (keyed by owner and
+    /// id, with the record TTL).
+    async fn record<V, Fut>(
         &self,
+        cache: &Cache<V>,
         owner: &Arc<Upstream>,
         id: &str,
         ctx: RequestContext,
-    ) -> Served<pb::DataSource> {
+        fetch: impl FnOnce(Arc<Upstream>, String) -> Fut,
+    ) -> Served<V>
+    where
+        V: Send + Sync + 'static,
+        Fut: Future<Output = Fetched<V>> + Send + 'static,
+    {
         let (key, id) = (format!("{}/{id}", owner.id), id.to_string());
         let ttl = self.cache_config.record_ttl_ms;
-        self.cached_fetch(&self.sources, key, ttl, owner, ctx, |up| up.data_source(id))
-            .await
-    }
-
-    async fn fetch_rules(
-        &self,
-        owner: &Arc<Upstream>,
-        id: &str,
-        ctx: RequestContext,
-    ) -> Served<pb::AccessRules> {
-        let (key, id) = (format!("{}/{id}", owner.id), id.to_string());
-        let ttl = self.cache_config.record_ttl_ms;
-        self.cached_fetch(&self.rules, key, ttl, owner, ctx, |up| up.access_rules(id))
+        self.cached_fetch(cache, key, ttl, owner, ctx, |up| fetch(up, id))
             .await
     }
 
@@ -434,11 +432,20 @@ impl Federation {
                 .iter()
                 .any(|v| routing::variable_source_id(v) == Some(id.as_str()));
             let (source, rules, variables) = futures::join!(
-                self.fetch_source(owner, id, ctx),
-                self.fetch_rules(owner, id, ctx),
+                self.record(&self.sources, owner, id, ctx, Upstream::data_source),
+                self.record(&self.rules, owner, id, ctx, Upstream::access_rules),
                 async {
                     if needs_variables {
-                        Some(self.all_variables(owner, id, ctx).await)
+                        Some(
+                            self.record(
+                                &self.variable_lists,
+                                owner,
+                                id,
+                                ctx,
+                                Upstream::all_variables,
+                            )
+                            .await,
+                        )
                     } else {
                         None
                     }
@@ -519,20 +526,6 @@ impl Federation {
         let mut plan = routing::planner::plan(&input, &self.national_rules);
         plan.custodians = outcomes.into_values().collect();
         Ok(plan)
-    }
-
-    async fn all_variables(
-        &self,
-        owner: &Arc<Upstream>,
-        id: &str,
-        ctx: RequestContext,
-    ) -> Served<Vec<pb::Variable>> {
-        let (key, id) = (format!("{}/{id}", owner.id), id.to_string());
-        let ttl = self.cache_config.record_ttl_ms;
-        self.cached_fetch(&self.variable_lists, key, ttl, owner, ctx, |up| {
-            up.all_variables(id)
-        })
-        .await
     }
 
     /// Probes every custodian now (ListCustodians with `refresh`). Each probe runs detached

@@ -2,18 +2,21 @@
 //! answering in the shape the cache stores (the value and the catalogue revision it came
 //! from), so that the callers never speak the custodian's paging protocol themselves.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
-use helsedata::proto as pb;
+use helsedata::proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient};
 use tokio::time::Instant;
+use tonic::{Request, Response, Status};
 
-use super::{FetchFailure, LegError, Upstream};
+use super::{CustodianChannel, FetchFailure, LegError, Upstream};
 
 /// Page size used when the gateway reads a custodian's whole catalogue.
 const SNAPSHOT_PAGE_SIZE: i32 = 500;
 /// Page size used when the gateway reads every variable of one data source (the
 /// custodian contract's largest `ListVariables` page).
 const ALL_VARIABLES_PAGE_SIZE: i32 = 1000;
+
+type Client = CustodianCatalogueClient<CustodianChannel>;
 
 /// A fetched answer and the catalogue revision it came from, or why there is none.
 pub type Fetched<V> = Result<(V, String), FetchFailure>;
@@ -35,27 +38,33 @@ fn failure(error: LegError, started: Instant) -> FetchFailure {
 }
 
 impl Upstream {
-    /// Single records carry no revision: the custodian's last seen one is the best statement
-    /// of where they came from.
-    fn with_revision<V>(&self, value: V, own: &str) -> (V, String) {
-        let revision = match own {
+    /// One call, answered with the value and its revision: `revision` reads the answer's
+    /// own, and an answer without one (single records) gets the custodian's last seen.
+    async fn ask<M, T, F, Fut>(&self, message: M, rpc: F, revision: fn(&T) -> &str) -> Fetched<T>
+    where
+        F: FnOnce(Client, Request<M>) -> Fut,
+        Fut: Future<Output = Result<Response<T>, Status>>,
+    {
+        let started = Instant::now();
+        let leg = self.call(message, rpc).await;
+        let value = leg.result.map_err(|e| failure(e, started))?;
+        let revision = match revision(&value) {
             "" => self.state().revision,
             own => own.to_string(),
         };
-        (value, revision)
+        Ok((value, revision))
     }
 
-    /// GetCustodianInfo: what the custodian says about itself.
+    /// GetCustodianInfo: what the custodian says about itself (remembered for ListCustodians).
     pub async fn facts(&self) -> Fetched<pb::CustodianInfo> {
-        let started = Instant::now();
-        let leg = self
-            .call(pb::GetCustodianInfoRequest {}, |mut c, r| async move {
-                c.get_custodian_info(r).await
-            })
-            .await;
-        let info = leg.result.map_err(|e| failure(e, started))?;
+        let (info, revision) = self
+            .ask(
+                pb::GetCustodianInfoRequest {},
+                |mut c, r| async move { c.get_custodian_info(r).await },
+                |info| &info.catalogue_revision,
+            )
+            .await?;
         self.note_catalogue(&info);
-        let revision = info.catalogue_revision.clone();
         Ok((info, revision))
     }
 
@@ -100,33 +109,27 @@ impl Upstream {
 
     /// GetDataSource in the full view.
     pub async fn data_source(self: Arc<Self>, id: String) -> Fetched<pb::DataSource> {
-        let started = Instant::now();
         let message = pb::GetDataSourceRequest {
             id,
             view: pb::DataSourceView::Full as i32,
         };
-        let leg = self
-            .call(
-                message,
-                |mut c, r| async move { c.get_data_source(r).await },
-            )
-            .await;
-        let source = leg.result.map_err(|e| failure(e, started))?;
-        Ok(self.with_revision(source, ""))
+        self.ask(
+            message,
+            |mut c, r| async move { c.get_data_source(r).await },
+            |_| "",
+        )
+        .await
     }
 
     /// GetAccessRules of one data source.
     pub async fn access_rules(self: Arc<Self>, data_source_id: String) -> Fetched<pb::AccessRules> {
-        let started = Instant::now();
         let message = pb::GetAccessRulesRequest { data_source_id };
-        let leg = self
-            .call(
-                message,
-                |mut c, r| async move { c.get_access_rules(r).await },
-            )
-            .await;
-        let rules = leg.result.map_err(|e| failure(e, started))?;
-        Ok(self.with_revision(rules, ""))
+        self.ask(
+            message,
+            |mut c, r| async move { c.get_access_rules(r).await },
+            |_| "",
+        )
+        .await
     }
 
     /// One ListVariables page, as asked.
@@ -134,13 +137,9 @@ impl Upstream {
         self: Arc<Self>,
         request: pb::ListVariablesRequest,
     ) -> Fetched<pb::ListVariablesResponse> {
-        let started = Instant::now();
-        let leg = self
-            .call(request, |mut c, r| async move { c.list_variables(r).await })
-            .await;
-        let page = leg.result.map_err(|e| failure(e, started))?;
-        let revision = page.catalogue_revision.clone();
-        Ok(self.with_revision(page, &revision))
+        let rpc = |mut c: Client, r| async move { c.list_variables(r).await };
+        self.ask(request, rpc, |page| &page.catalogue_revision)
+            .await
     }
 
     /// Every variable of one data source, following the pages to the end.
@@ -163,7 +162,11 @@ impl Upstream {
             let page = leg.result.map_err(|e| failure(e, started))?;
             all.extend(page.variables);
             if page.next_page_token.is_empty() {
-                return Ok(self.with_revision(all, &page.catalogue_revision));
+                let revision = match page.catalogue_revision.as_str() {
+                    "" => self.state().revision,
+                    own => own.to_string(),
+                };
+                return Ok((all, revision));
             }
             token = page.next_page_token;
         }
@@ -174,15 +177,8 @@ impl Upstream {
         self: Arc<Self>,
         request: pb::SearchVariablesRequest,
     ) -> Fetched<pb::SearchVariablesResponse> {
-        let started = Instant::now();
-        let leg = self
-            .call(
-                request,
-                |mut c, r| async move { c.search_variables(r).await },
-            )
-            .await;
-        let answer = leg.result.map_err(|e| failure(e, started))?;
-        let revision = answer.catalogue_revision.clone();
-        Ok(self.with_revision(answer, &revision))
+        let rpc = |mut c: Client, r| async move { c.search_variables(r).await };
+        self.ask(request, rpc, |answer| &answer.catalogue_revision)
+            .await
     }
 }
