@@ -52,8 +52,9 @@ impl Breaker {
     }
 
     /// Whether a call may be made at `now`. After an ejection the first call is the probe;
-    /// calls while it runs fail at once. A probe whose result never arrives (its caller gave
-    /// up) stops counting after one base ejection, and another probe is let through.
+    /// calls while it runs fail at once. Probes run detached with the custodian's own timeout,
+    /// so their result arrives; should one never arrive (its task was aborted), it stops
+    /// counting after one base ejection and another probe is let through.
     pub fn check(&mut self, now: Instant) -> Result<(), Ejected> {
         let Some(until) = self.open_until else {
             return Ok(());
