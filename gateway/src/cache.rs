@@ -147,6 +147,41 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
         self.inner.entries.get(key).map(|e| e.clone())
     }
 
+    /// Stores `value` for `key` as fetched now from `revision` (a change the gateway built
+    /// itself from a custodian's watch stream).
+    pub fn put(&self, key: &str, value: V, revision: String) -> Arc<Cached<V>> {
+        let entry = Arc::new(Cached {
+            value,
+            fetched_at: SystemTime::now(),
+            fetched: Instant::now(),
+            revision,
+            generation: self
+                .inner
+                .generations
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        });
+        self.inner.entries.insert(key.to_string(), entry.clone());
+        entry
+    }
+
+    /// Forgets the entry for `key` (it changed at its custodian): the next lookup fetches it.
+    pub fn remove(&self, key: &str) {
+        self.inner.entries.remove(key);
+    }
+
+    /// Forgets every entry whose key starts with `prefix`.
+    pub fn remove_prefix(&self, prefix: &str) {
+        self.inner.entries.retain(|key, _| !key.starts_with(prefix));
+    }
+
+    /// Forgets every entry whose key starts with `prefix` and that came from another
+    /// revision than `revision`.
+    pub fn remove_prefix_except(&self, prefix: &str, revision: &str) {
+        self.inner
+            .entries
+            .retain(|key, entry| !key.starts_with(prefix) || entry.revision == revision);
+    }
+
     /// Serves `key` from the cache when fresh; otherwise fetches it once for all concurrent
     /// callers, waiting at most `wait` (the caller's remaining deadline; when it ends first the
     /// failure is [`FetchError::caller_deadline`]). On failure, serves the last known good answer when

@@ -60,6 +60,8 @@ pub struct Federation {
     variable_pages: Cache<pb::ListVariablesResponse>,
     variable_lists: Cache<Vec<pb::Variable>>,
     variable_searches: Cache<pb::SearchVariablesResponse>,
+    /// Revision confirmations (`cache-control: no-cache`): concurrent ones share one call.
+    revisions: Cache<pb::CustodianInfo>,
     merged: MergeMemo,
     national_rules: Arc<NationalRules>,
 }
@@ -89,6 +91,7 @@ impl Federation {
             variable_pages: Cache::new(),
             variable_lists: Cache::new(),
             variable_searches: Cache::new(),
+            revisions: Cache::new(),
             merged: MergeMemo::default(),
             national_rules,
         })
@@ -118,7 +121,71 @@ impl Federation {
     /// otherwise runs `fetch` once for all concurrent callers, detached, within the
     /// custodian's own timeout, and waits for it only as long as the caller's deadline
     /// allows; on failure serves the last known good answer, marked stale.
+    ///
+    /// With `cache-control: no-cache` a cached answer is revalidated: the custodian's
+    /// revision is confirmed with one GetCustodianInfo (shared by concurrent callers) and
+    /// the answer is reused when it came from that revision; only a changed custodian is
+    /// asked again.
     async fn cached_fetch<V, Fut>(
+        &self,
+        cache: &Cache<V>,
+        key: String,
+        ttl_ms: u64,
+        upstream: &Arc<Upstream>,
+        ctx: RequestContext,
+        fetch: impl FnOnce(Arc<Upstream>) -> Fut,
+    ) -> Served<V>
+    where
+        V: Send + Sync + 'static,
+        Fut: Future<Output = Fetched<V>> + Send + 'static,
+    {
+        if ctx.bypass_cache
+            && let Some(entry) = cache.peek(&key)
+            && !entry.revision.is_empty()
+        {
+            match self.confirm_revision(upstream, ctx).await {
+                Ok(revision) if revision == entry.revision => return Served::Cached(entry),
+                Ok(_) => {}
+                Err(failure) => {
+                    let max = Duration::from_millis(ttl_ms + self.cache_config.max_stale_ms);
+                    return if entry.age() < max {
+                        Served::Stale(entry, failure)
+                    } else {
+                        Served::Failed(failure)
+                    };
+                }
+            }
+        }
+        self.fetch_through(cache, key, ttl_ms, upstream, ctx, fetch)
+            .await
+    }
+
+    /// The custodian's revision now, asked once for all concurrent callers.
+    async fn confirm_revision(
+        &self,
+        upstream: &Arc<Upstream>,
+        ctx: RequestContext,
+    ) -> Result<String, FetchFailure> {
+        let up = upstream.clone();
+        let policy = Policy {
+            ttl: Duration::ZERO,
+            max_stale: Duration::ZERO,
+            bypass: true,
+            known_failure: None,
+        };
+        let served = self
+            .revisions
+            .get(&upstream.id, policy, ctx.deadline.remaining(), move || {
+                async move { up.facts().await }.boxed()
+            })
+            .await;
+        match served {
+            Served::Live(info, _) | Served::Cached(info) => Ok(info.revision.clone()),
+            Served::Stale(_, failure) | Served::Failed(failure) => Err(failure),
+        }
+    }
+
+    async fn fetch_through<V, Fut>(
         &self,
         cache: &Cache<V>,
         key: String,
@@ -202,6 +269,86 @@ impl Federation {
                 .collect();
             merge::merge(&contributions)
         })
+    }
+
+    /// After a watch stream (re)opened at `revision`: if the cached catalogue of `up` is of
+    /// another revision, changes were missed while the stream was down, so its records are
+    /// forgotten and its catalogue fetched again.
+    pub async fn resync(&self, up: &Arc<Upstream>, revision: &str) {
+        let prefix = format!("{}/", up.id);
+        self.sources.remove_prefix_except(&prefix, revision);
+        self.rules.remove_prefix_except(&prefix, revision);
+        self.variable_lists.remove_prefix_except(&prefix, revision);
+        self.variable_pages.remove_prefix_except(&prefix, revision);
+        self.variable_searches
+            .remove_prefix_except(&prefix, revision);
+        if let Some(cached) = self.snapshots.peek(&up.id)
+            && cached.revision != revision
+        {
+            self.refresh_snapshot(up).await;
+        }
+    }
+
+    /// A change announced by `up`'s watch stream: forgets the cached records of the sources
+    /// that changed (and the custodian's variable searches), and brings its cached catalogue
+    /// to the new revision by fetching only the added and changed sources (the whole
+    /// catalogue when the cached one is not the revision the change follows).
+    pub async fn apply_change(&self, up: &Arc<Upstream>, change: &pb::CatalogueChange) {
+        let touched = change
+            .added_ids
+            .iter()
+            .chain(&change.changed_ids)
+            .chain(&change.removed_ids);
+        for id in touched {
+            let key = format!("{}/{id}", up.id);
+            self.sources.remove(&key);
+            self.rules.remove(&key);
+            self.variable_lists.remove(&key);
+            self.variable_pages.remove_prefix(&format!("{key}/"));
+        }
+        self.variable_searches.remove_prefix(&format!("{}/", up.id));
+        tracing::info!(
+            custodian = %up.id,
+            revision = %change.catalogue_revision,
+            added = change.added_ids.len(),
+            changed = change.changed_ids.len(),
+            removed = change.removed_ids.len(),
+            "custodian catalogue changed"
+        );
+        let Some(cached) = self.snapshots.peek(&up.id) else {
+            return; // Nothing cached: the next request fetches it.
+        };
+        if cached.revision == change.catalogue_revision {
+            return;
+        }
+        if cached.revision == change.previous_revision
+            && let Some(patched) = patch_snapshot(up, &cached.value, change).await
+        {
+            self.snapshots
+                .put(&up.id, patched, change.catalogue_revision.clone());
+            return;
+        }
+        self.refresh_snapshot(up).await;
+    }
+
+    /// Fetches `up`'s whole catalogue again into the cache.
+    async fn refresh_snapshot(&self, up: &Arc<Upstream>) {
+        let policy = self
+            .policy(
+                self.cache_config.catalogue_ttl_ms,
+                RequestContext {
+                    deadline: Deadline::after(up.timeout),
+                    bypass_cache: true,
+                },
+            )
+            .with_known_failure(None);
+        let fetching = up.clone();
+        let _ = self
+            .snapshots
+            .get(&up.id, policy, up.timeout, move || {
+                fetching.snapshot().boxed()
+            })
+            .await;
     }
 
     /// GetDataSource: the owner's record, through the cache.
@@ -521,6 +668,52 @@ impl Federation {
         })
         .await;
     }
+}
+
+/// At most this many added and changed sources are fetched one by one; more, and the whole
+/// catalogue is fetched again (fewer calls).
+const PATCH_LIMIT: usize = 32;
+
+/// `snapshot` brought to the revision of `change` by fetching its added and changed sources
+/// and dropping its removed ones; `None` when any fetch fails or the custodian moved on to
+/// yet another revision meanwhile (then the whole catalogue is fetched instead).
+async fn patch_snapshot(
+    up: &Arc<Upstream>,
+    snapshot: &Snapshot,
+    change: &pb::CatalogueChange,
+) -> Option<Snapshot> {
+    let wanted: Vec<String> = change
+        .added_ids
+        .iter()
+        .chain(&change.changed_ids)
+        .cloned()
+        .collect();
+    if wanted.len() > PATCH_LIMIT {
+        return None;
+    }
+    let fetched =
+        futures::future::join_all(wanted.iter().map(|id| up.clone().data_source(id.clone()))).await;
+    let (info, revision) = up.facts().await.ok()?;
+    if revision != change.catalogue_revision {
+        return None;
+    }
+    let replaced: BTreeSet<&str> = change
+        .changed_ids
+        .iter()
+        .chain(&change.removed_ids)
+        .map(String::as_str)
+        .collect();
+    let mut sources: Vec<pb::DataSource> = snapshot
+        .sources
+        .iter()
+        .filter(|s| !replaced.contains(s.id.as_str()))
+        .cloned()
+        .collect();
+    for source in fetched {
+        sources.push(source.ok()?.0);
+    }
+    sources.sort_by(|a, b| a.id.cmp(&b.id));
+    Some(Snapshot { info, sources })
 }
 
 fn is_not_found<V>(served: &Served<V>) -> bool {

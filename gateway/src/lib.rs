@@ -4,6 +4,7 @@
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
 //! the custodians through [`cache`] and [`fanout`] with the [`upstream`] client →
 //! [`catalogue`] merges, indexes and ranks the answers → [`routing`] plans applications.
+//! [`watch`] follows every custodian's changes and keeps the cache up to date.
 
 #![warn(missing_docs)]
 
@@ -15,3 +16,4 @@ pub mod federation;
 pub mod routing;
 pub mod server;
 pub mod upstream;
+pub mod watch;

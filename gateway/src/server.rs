@@ -263,9 +263,14 @@ pub async fn serve(
         .set_serving::<FederatedCatalogueServer<GatewayService>>()
         .await;
     tracing::info!(addr = ?listener.local_addr().ok(), custodians = federation.upstreams().len(), "gateway serving over mutual TLS");
-    router
+    let watchers = crate::watch::spawn_watchers(&federation);
+    let served = router
         .serve_with_incoming_shutdown(grpc_server::incoming(listener), shutdown)
-        .await?;
+        .await;
+    for watcher in watchers {
+        watcher.abort();
+    }
+    served?;
     tracing::info!("gateway stopped");
     Ok(())
 }

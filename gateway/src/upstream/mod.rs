@@ -267,6 +267,13 @@ impl Upstream {
         }
     }
 
+    /// Records the catalogue revision announced by the custodian's watch stream.
+    pub fn note_revision(&self, revision: &str) {
+        if let Ok(mut state) = self.state.lock() {
+            state.revision = revision.to_string();
+        }
+    }
+
     /// How the last call failed, or `None` when it succeeded (or none was made).
     pub fn last_failure(&self) -> Option<LegError> {
         self.state.lock().ok().and_then(|s| s.last_error.clone())
