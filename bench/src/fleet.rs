@@ -148,7 +148,7 @@ impl Fleet {
     }
 
     /// The configuration of a gateway over these custodians: caches that stay warm for the
-    /// whole run (callers bypass them with `cache-control: no-cache`), the given
+    /// whole run (callers bypass them with `cache-control: no-store`), the given
     /// per-custodian timeout, and loopback endpoints only.
     pub fn gateway_toml(&self, spec: &GatewaySpec<'_>) -> String {
         let eject = spec

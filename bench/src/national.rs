@@ -26,7 +26,7 @@ use crate::{
     cluster::Child,
     fleet::{self, CustodianSpec, Fleet, GatewaySpec, Pool},
     loadgen::{self, Call, Failure, Limits, Stats},
-    phases::no_cache,
+    phases::no_store,
     procstat::{self, Memory},
     synth::{self, Shape},
 };
@@ -112,13 +112,13 @@ pub mod label {
     pub const SOURCES_BROWSE: &str = "browse_sources";
     /// The same source search fanned out to every custodian.
     pub const SOURCES_FANOUT: &str = "search_sources_fanout";
-    /// SearchVariables on the gateway (no-cache).
+    /// SearchVariables on the gateway (no-store).
     pub const VARIABLES: &str = "search_variables";
     /// SearchVariables on one custodian.
     pub const VARIABLES_DIRECT: &str = "search_variables_direct";
     /// SearchVariables on every custodian one after another; latency of the slowest leg.
     pub const VARIABLES_SLOWEST_LEG: &str = "search_variables_slowest_leg";
-    /// ListVariables on the gateway (no-cache).
+    /// ListVariables on the gateway (no-store).
     pub const LIST_GATEWAY: &str = "list_variables_gateway";
     /// ListVariables on the gateway, cached.
     pub const LIST_GATEWAY_CACHED: &str = "list_variables_gateway_cached";
@@ -339,7 +339,7 @@ pub async fn run(fleet: &Fleet, options: &NationalOptions) -> Result<NationalRep
         ),
         (
             label::VARIABLES,
-            "gateway SearchVariables, one or two label words, page 50, no-cache (fan-out to every custodian)".into(),
+            "gateway SearchVariables, one or two label words, page 50, no-store (fan-out to every custodian)".into(),
             1,
             search_variables(&gateway_clients, &queries, shape.custodians),
         ),
@@ -351,7 +351,7 @@ pub async fn run(fleet: &Fleet, options: &NationalOptions) -> Result<NationalRep
         ),
         (
             label::LIST_GATEWAY,
-            "gateway ListVariables (whole source, page 1000), no-cache".into(),
+            "gateway ListVariables (whole source, page 1000), no-store".into(),
             options.concurrency,
             list_gateway(&gateway_clients, &queries, true),
         ),
@@ -605,7 +605,7 @@ fn search_variables(pool: &Gateway, queries: &Queries, custodians: usize) -> Cal
         let (query, _) = list[n as usize % list.len()].clone();
         async move {
             let answer = client
-                .search_variables(no_cache(pb::SearchVariablesRequest {
+                .search_variables(no_store(pb::SearchVariablesRequest {
                     query: query.clone(),
                     page_size: 50,
                     ..Default::default()
@@ -716,7 +716,7 @@ fn list_gateway(pool: &Gateway, queries: &Queries, bypass: bool) -> Call {
                 page_token: String::new(),
             };
             let request = if bypass {
-                no_cache(message)
+                no_store(message)
             } else {
                 Request::new(message)
             };

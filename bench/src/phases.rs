@@ -5,11 +5,11 @@
 //! | Phase | Sends | Checks |
 //! |---|---|---|
 //! | D | ListDataSources FULL (page 500) to every custodian at once, merged by id in the load generator | every custodian OK, every source once, access rules present |
-//! | G_miss | gateway SearchDataSources, empty query, page 500, FULL, `cache-control: no-cache` | every source once, every custodian outcome OK |
+//! | G_miss | gateway SearchDataSources, empty query, page 500, FULL, `cache-control: no-store` | every source once, every custodian outcome OK |
 //! | G_hit | gateway SearchDataSources for one source's abbreviation, page 10, BASIC, warm cache | that source first, every outcome OK and CACHED |
 //! | E | echo server GetCustodianInfo | the fixed answer |
 //! | N | nginx → custodian c0 GetDataSource FULL | the source asked for, with access rules |
-//! | G_pass | gateway GetDataSource FULL for the same source, `no-cache` | the source, outcome OK and LIVE |
+//! | G_pass | gateway GetDataSource FULL for the same source, `no-store` | the source, outcome OK and LIVE |
 //! | G_degraded, G_degraded_light | second gateway (one stalled custodian, short per-custodian timeout, failure ejection off) SearchDataSources like G_miss | all healthy sources, stalled outcome TIMEOUT, others OK |
 //! | G_degraded_eject | third gateway, the same with the default failure ejection | the same; the stalled custodian may be UNAVAILABLE (ejected) |
 
@@ -158,16 +158,16 @@ impl Phase {
                 "direct fan-out: ListDataSources FULL on every custodian at once, merged in the load generator"
             }
             Phase::GMiss => {
-                "gateway SearchDataSources (all sources, FULL), cache-control: no-cache"
+                "gateway SearchDataSources (all sources, FULL), cache-control: no-store"
             }
             Phase::GHit => "gateway SearchDataSources for one abbreviation, warm cache",
             Phase::E => "echo server GetCustodianInfo (no work)",
             Phase::N => "nginx gRPC pass-through over mTLS to custodian c0, GetDataSource FULL",
             Phase::GPass => {
-                "gateway GetDataSource FULL pass-through to c0, cache-control: no-cache"
+                "gateway GetDataSource FULL pass-through to c0, cache-control: no-store"
             }
             Phase::GDegraded => {
-                "gateway SearchDataSources, no-cache, one custodian stalled, failure ejection off (the request that starts a call to the stalled custodian meets the per-custodian timeout; requests arriving meanwhile get its failure at once)"
+                "gateway SearchDataSources, no-store, one custodian stalled, failure ejection off (the request that starts a call to the stalled custodian meets the per-custodian timeout; requests arriving meanwhile get its failure at once)"
             }
             Phase::GDegradedLight => "the same as G_degraded at a light fixed rate (20 req/s)",
             Phase::GDegradedEject => {
@@ -339,12 +339,13 @@ struct Clients {
     nginx: Option<CustodianClients>,
 }
 
-/// A request with `cache-control: no-cache`.
-pub fn no_cache<T>(message: T) -> Request<T> {
+/// A request with `cache-control: no-store`: the gateway asks the custodians again for
+/// everything, whatever their revision (a forced full refetch).
+pub fn no_store<T>(message: T) -> Request<T> {
     let mut request = Request::new(message);
     request
         .metadata_mut()
-        .insert("cache-control", MetadataValue::from_static("no-cache"));
+        .insert("cache-control", MetadataValue::from_static("no-store"));
     request
 }
 
@@ -468,7 +469,7 @@ impl Clients {
                     let stalled = stalled.clone();
                     async move {
                         let answer = client
-                            .search_data_sources(no_cache(pb::SearchDataSourcesRequest {
+                            .search_data_sources(no_store(pb::SearchDataSourcesRequest {
                                 page_size: 500,
                                 view: pb::DataSourceView::Full as i32,
                                 ..Default::default()
@@ -575,7 +576,7 @@ impl Clients {
                     let id = synth::source_id(0, n as usize % per);
                     async move {
                         let answer = client
-                            .get_data_source(no_cache(pb::GetDataSourceRequest {
+                            .get_data_source(no_store(pb::GetDataSourceRequest {
                                 id: id.clone(),
                                 view: pb::DataSourceView::Full as i32,
                             }))
@@ -829,7 +830,7 @@ pub async fn run(
     let merged_bytes = clients
         .gateway
         .pick()
-        .search_data_sources(no_cache(pb::SearchDataSourcesRequest {
+        .search_data_sources(no_store(pb::SearchDataSourcesRequest {
             page_size: 500,
             view: pb::DataSourceView::Full as i32,
             ..Default::default()

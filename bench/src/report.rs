@@ -725,7 +725,7 @@ fn render_national(s: &mut String, n: &NationalReport) {
     let tput = |l: &str| n.run(l).map(|r| r.stats.throughput()).unwrap_or(0.0);
     let _ = writeln!(
         s,
-        "\nListVariables through the gateway (no-cache) / straight from the custodian: {:.2}; warm gateway cache / custodian: {:.2}.",
+        "\nListVariables through the gateway (no-store) / straight from the custodian: {:.2}; warm gateway cache / custodian: {:.2}.",
         tput(label::LIST_GATEWAY) / tput(label::LIST_DIRECT).max(1e-9),
         tput(label::LIST_GATEWAY_CACHED) / tput(label::LIST_DIRECT).max(1e-9)
     );

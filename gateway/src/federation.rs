@@ -46,8 +46,36 @@ use crate::{
 pub struct RequestContext {
     /// When the answer is due (the caller's deadline less the headroom to send it).
     pub deadline: Deadline,
-    /// Whether the caller asked to bypass fresh cache entries (`cache-control: no-cache`).
+    /// Whether the caller asked to bypass fresh cache entries (`cache-control: no-cache`
+    /// or `no-store`).
     pub bypass_cache: bool,
+    /// With `bypass_cache`: whether a cached answer may be reused once its custodian
+    /// confirms that its revision is unchanged (`no-cache`); otherwise everything is
+    /// fetched again (`no-store`).
+    pub revalidate: bool,
+}
+
+impl RequestContext {
+    /// The context that `cache-control` values ask for (directives are case-insensitive
+    /// and comma-separated; unknown ones are ignored).
+    pub fn from_cache_control<'a>(
+        deadline: Deadline,
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let (mut no_cache, mut no_store) = (false, false);
+        for directive in values.into_iter().flat_map(|v| v.split(',')) {
+            match directive.trim().to_ascii_lowercase().as_str() {
+                "no-cache" => no_cache = true,
+                "no-store" => no_store = true,
+                _ => {}
+            }
+        }
+        Self {
+            deadline,
+            bypass_cache: no_cache || no_store,
+            revalidate: no_cache && !no_store,
+        }
+    }
 }
 
 /// The gateway's view of all custodians.
@@ -124,8 +152,8 @@ impl Federation {
     ///
     /// With `cache-control: no-cache` a cached answer is revalidated: the custodian's
     /// revision is confirmed with one GetCustodianInfo (shared by concurrent callers) and
-    /// the answer is reused when it came from that revision; only a changed custodian is
-    /// asked again.
+    /// the answer is reused, as live, when it came from that revision; only a changed
+    /// custodian is asked again. `no-store` asks again whatever the revision.
     async fn cached_fetch<V, Fut>(
         &self,
         cache: &Cache<V>,
@@ -140,11 +168,15 @@ impl Federation {
         Fut: Future<Output = Fetched<V>> + Send + 'static,
     {
         if ctx.bypass_cache
+            && ctx.revalidate
             && let Some(entry) = cache.peek(&key)
             && !entry.revision.is_empty()
         {
+            let started = tokio::time::Instant::now();
             match self.confirm_revision(upstream, ctx).await {
-                Ok(revision) if revision == entry.revision => return Served::Cached(entry),
+                Ok(revision) if revision == entry.revision => {
+                    return Served::Live(entry, started.elapsed());
+                }
                 Ok(_) => {}
                 Err(failure) => {
                     let max = Duration::from_millis(ttl_ms + self.cache_config.max_stale_ms);
@@ -339,6 +371,7 @@ impl Federation {
                 RequestContext {
                     deadline: Deadline::after(up.timeout),
                     bypass_cache: true,
+                    revalidate: false,
                 },
             )
             .with_known_failure(None);

@@ -50,11 +50,6 @@ pub struct GatewayService {
 
 impl GatewayService {
     fn context<T>(&self, request: &Request<T>) -> RequestContext {
-        let bypass_cache = request
-            .metadata()
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
         let deadline = Deadline::from_metadata(
             request.metadata(),
             Duration::from_millis(self.limits.default_deadline_ms),
@@ -63,10 +58,14 @@ impl GatewayService {
         // Leave time to merge and send the answer before the caller gives up.
         let headroom =
             (deadline.remaining() / 10).min(Duration::from_millis(self.limits.max_headroom_ms));
-        RequestContext {
-            deadline: deadline.with_headroom(headroom),
-            bypass_cache,
-        }
+        RequestContext::from_cache_control(
+            deadline.with_headroom(headroom),
+            request
+                .metadata()
+                .get_all("cache-control")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        )
     }
 }
 

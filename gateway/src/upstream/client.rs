@@ -43,17 +43,20 @@ fn failure(error: LegError, started: Instant) -> FetchFailure {
 
 impl Upstream {
     /// One call, answered with the value and its revision: `revision` reads the answer's
-    /// own, and an answer without one (single records) gets the custodian's last seen.
+    /// own, and an answer without one (single records) gets the custodian's revision last
+    /// seen before the call (so that the label may lag behind the content, which costs a
+    /// refetch on revalidation, but never runs ahead of it).
     async fn ask<M, T, F, Fut>(&self, message: M, rpc: F, revision: fn(&T) -> &str) -> Fetched<T>
     where
         F: FnOnce(Client, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
         let started = Instant::now();
+        let seen_before = self.state().revision;
         let leg = self.call(message, rpc).await;
         let value = leg.result.map_err(|e| failure(e, started))?;
         let revision = match revision(&value) {
-            "" => self.state().revision,
+            "" => seen_before,
             own => own.to_string(),
         };
         Ok((value, revision))
@@ -90,8 +93,14 @@ impl Upstream {
                 c.list_data_sources(r).await
             }),
         );
-        let info = info.result.map_err(|e| failure(e, started))?;
+        let mut info = info.result.map_err(|e| failure(e, started))?;
         let mut page = first.result.map_err(|e| failure(e, started))?;
+        // The pages say which revision the sources are of (a reload between the two calls
+        // would otherwise label them with the other one; later pages of another revision
+        // are refused by the custodian's page tokens).
+        if !page.catalogue_revision.is_empty() {
+            info.catalogue_revision = page.catalogue_revision.clone();
+        }
         let mut sources = Vec::with_capacity(info.data_source_count as usize);
         loop {
             sources.append(&mut page.data_sources);
