@@ -2,6 +2,8 @@
 //! a loopback port. Valid edits are swapped in whole with a new revision while calls keep
 //! arriving; refused edits keep the previous catalogue serving and are reported (in
 //! `GetCustodianInfo` and in the data-file health); `WatchCatalogue` follows every change.
+//! In front of them the gateway follows each custodian's stream and fetches only what
+//! changed, and `cache-control: no-cache` confirms revisions instead of refetching.
 
 use std::{
     collections::HashMap,
@@ -14,10 +16,16 @@ use std::{
 };
 
 use custodian_stub::{live::LiveCatalogue, reload::FileWatch, server::DATA_FILE_HEALTH};
-use fixture::{Pki, Running, custodian_client, repo_path, start_live_custodian};
+use fixture::{
+    CallCounter, Pki, Running, custodian_client, gateway_client, gateway_config, repo_path,
+    start_counting_live_custodian, start_gateway, start_live_custodian,
+};
 use helsedata::{
     identity,
-    proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient},
+    proto::{
+        self as pb, custodian_catalogue_client::CustodianCatalogueClient,
+        federated_catalogue_client::FederatedCatalogueClient,
+    },
 };
 use tonic::transport::Channel;
 use tonic_health::pb::{
@@ -576,4 +584,222 @@ async fn watch_catalogue_sends_the_current_revision_then_every_change() {
         .await
         .expect("the stream ends at shutdown");
     assert!(!matches!(ended, Ok(Some(_))), "{ended:?}");
+}
+
+/// The gateway's merged answer: every source it serves now, and the outcomes.
+async fn gateway_sources(
+    client: &mut FederatedCatalogueClient<Channel>,
+    cache_control: Option<&'static str>,
+) -> pb::SearchDataSourcesResponse {
+    let mut request = tonic::Request::new(pb::SearchDataSourcesRequest {
+        page_size: 500,
+        ..Default::default()
+    });
+    if let Some(value) = cache_control {
+        request
+            .metadata_mut()
+            .insert("cache-control", value.parse().expect("ascii"));
+    }
+    client
+        .search_data_sources(request)
+        .await
+        .expect("gateway answers")
+        .into_inner()
+}
+
+fn name_at_gateway(answer: &pb::SearchDataSourcesResponse, id: &str) -> Option<String> {
+    answer
+        .results
+        .iter()
+        .filter_map(|r| r.data_source.as_ref())
+        .find(|s| s.id == id)
+        .and_then(|s| s.name.as_ref())
+        .map(|n| n.nb.clone())
+}
+
+fn outcome_of<'a>(
+    answer: &'a pb::SearchDataSourcesResponse,
+    custodian: &str,
+) -> &'a pb::CustodianOutcome {
+    answer
+        .custodians
+        .iter()
+        .find(|o| o.custodian_id == custodian)
+        .expect("an outcome per custodian")
+}
+
+/// A live custodian (counting its calls) for `name`.toml and a gateway in front of it.
+struct LiveFederation {
+    files: Vec<DataFile>,
+    lives: Vec<Arc<LiveCatalogue>>,
+    counters: Vec<CallCounter>,
+    _watches: Vec<FileWatch>,
+    custodians: Vec<Running>,
+    gateway: Running,
+    pki: Pki,
+}
+
+impl LiveFederation {
+    async fn start(ids: &[&str], offers_watch: bool) -> Self {
+        let pki = Pki::new(ids);
+        let (mut files, mut lives, mut counters, mut watches, mut custodians) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for id in ids {
+            let file = DataFile::copy_of(&format!("{id}.toml"));
+            let live = Arc::new(LiveCatalogue::from_file(&file.path).expect("the copy loads"));
+            watches.push(FileWatch::start(live.clone(), Duration::from_millis(20)).expect("watch"));
+            let (running, counter) =
+                start_counting_live_custodian(&pki, live.clone(), offers_watch).await;
+            files.push(file);
+            lives.push(live);
+            counters.push(counter);
+            custodians.push(running);
+        }
+        let named: Vec<(&str, &Running)> = ids.iter().copied().zip(custodians.iter()).collect();
+        let config = gateway_config(&pki, &named);
+        let gateway = start_gateway(config).await;
+        Self {
+            files,
+            lives,
+            counters,
+            _watches: watches,
+            custodians,
+            gateway,
+            pki,
+        }
+    }
+
+    async fn stop(self) {
+        self.gateway.stop().await;
+        for custodian in self.custodians {
+            custodian.stop().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edit_reaches_the_gateway_through_the_watch_stream_and_only_what_changed_is_fetched() {
+    let federation = LiveFederation::start(&["fhi"], true).await;
+    let (file, live, counter) = (
+        &federation.files[0],
+        &federation.lives[0],
+        &federation.counters[0],
+    );
+    let mut client = gateway_client(&federation.pki, &federation.gateway).await;
+    let first = gateway_sources(&mut client, None).await;
+    assert_eq!(
+        name_at_gateway(&first, &file.first.0),
+        Some(file.first.1.clone())
+    );
+    eventually("the gateway watching", || {
+        let watching = live.watchers() > 0;
+        async move { watching.then_some(()) }
+    })
+    .await;
+    let (lists, gets) = (
+        counter.calls_of("ListDataSources"),
+        counter.calls_of("GetDataSource"),
+    );
+
+    // The catalogue time to live is a minute: seeing the edit sooner is the watch stream's doing.
+    file.write(&file.version(2));
+    let answer = eventually("the edit visible at the gateway", || {
+        let mut client = client.clone();
+        async move {
+            let answer = gateway_sources(&mut client, None).await;
+            (name_at_gateway(&answer, &file.first.0).as_deref() == Some("Versjon 2"))
+                .then_some(answer)
+        }
+    })
+    .await;
+    assert_eq!(
+        name_at_gateway(&answer, &file.last.0).as_deref(),
+        Some("Versjon 2")
+    );
+    assert_eq!(outcome_of(&answer, "fhi").catalogue_revision, "load-2");
+    assert_eq!(
+        counter.calls_of("ListDataSources"),
+        lists,
+        "the catalogue is not read again"
+    );
+    assert_eq!(
+        counter.calls_of("GetDataSource"),
+        gets + 2,
+        "the two changed sources are"
+    );
+
+    // A removed source disappears; the changed one is fetched, nothing else.
+    file.write(&file.version(1));
+    let answer = eventually("the removal visible at the gateway", || {
+        let mut client = client.clone();
+        async move {
+            let answer = gateway_sources(&mut client, None).await;
+            (name_at_gateway(&answer, &file.first.0).as_deref() == Some("Versjon 1"))
+                .then_some(answer)
+        }
+    })
+    .await;
+    assert_eq!(name_at_gateway(&answer, &file.last.0), None);
+    assert_eq!(counter.calls_of("ListDataSources"), lists);
+    assert_eq!(counter.calls_of("GetDataSource"), gets + 3);
+    federation.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_cache_confirms_each_revision_and_refetches_only_changed_custodians() {
+    // Custodians without the watch stream: the gateway falls back to its time to live, and
+    // only revalidation shows an edit before the minute is over.
+    let federation = LiveFederation::start(&["fhi", "ssb"], false).await;
+    let mut client = gateway_client(&federation.pki, &federation.gateway).await;
+    let first = gateway_sources(&mut client, None).await;
+    let counts = |method: &str| -> Vec<usize> {
+        federation
+            .counters
+            .iter()
+            .map(|c| c.calls_of(method))
+            .collect()
+    };
+    let (lists, infos) = (counts("ListDataSources"), counts("GetCustodianInfo"));
+
+    // Unchanged: one GetCustodianInfo each, the cached catalogues reused and confirmed live.
+    let confirmed = gateway_sources(&mut client, Some("no-cache")).await;
+    assert_eq!(confirmed.results, first.results);
+    for outcome in &confirmed.custodians {
+        assert_eq!(outcome.freshness, pb::Freshness::Live as i32, "{outcome:?}");
+    }
+    assert_eq!(counts("ListDataSources"), lists);
+    assert_eq!(counts("GetCustodianInfo"), vec![infos[0] + 1, infos[1] + 1]);
+
+    // Without no-cache the edit is not seen (the cached catalogue is fresh) ...
+    let (fhi, ssb) = (&federation.files[0], &federation.files[1]);
+    fhi.write(&fhi.version(2));
+    served_version(&federation.lives[0], fhi, 2).await;
+    let cached = gateway_sources(&mut client, None).await;
+    assert_eq!(
+        name_at_gateway(&cached, &fhi.first.0),
+        Some(fhi.first.1.clone())
+    );
+    // ... with it, only the changed custodian's catalogue is read again.
+    let revalidated = gateway_sources(&mut client, Some("no-cache")).await;
+    assert_eq!(
+        name_at_gateway(&revalidated, &fhi.first.0).as_deref(),
+        Some("Versjon 2")
+    );
+    assert_eq!(
+        name_at_gateway(&revalidated, &ssb.first.0),
+        Some(ssb.first.1.clone())
+    );
+    assert_eq!(outcome_of(&revalidated, "fhi").catalogue_revision, "load-2");
+    let after = counts("ListDataSources");
+    assert!(after[0] > lists[0], "the changed custodian is read again");
+    assert_eq!(after[1], lists[1], "the unchanged one is not");
+
+    // no-store reads everything again.
+    let _ = gateway_sources(&mut client, Some("no-store")).await;
+    let forced = counts("ListDataSources");
+    assert!(
+        forced[0] > after[0] && forced[1] > after[1],
+        "{forced:?} after {after:?}"
+    );
+    federation.stop().await;
 }

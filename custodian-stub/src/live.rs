@@ -254,6 +254,11 @@ impl LiveCatalogue {
         self.refused.subscribe()
     }
 
+    /// How many watch streams follow this catalogue now.
+    pub fn watchers(&self) -> usize {
+        self.changes.receiver_count()
+    }
+
     /// Becomes `true` when the custodian shuts down; watch streams end then.
     pub fn subscribe_closed(&self) -> watch::Receiver<bool> {
         self.closed.subscribe()
