@@ -809,3 +809,26 @@ fn leg_failure_to_error(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(values: &[&str]) -> (bool, bool) {
+        let ctx = RequestContext::from_cache_control(
+            Deadline::after(Duration::from_secs(1)),
+            values.iter().copied(),
+        );
+        (ctx.bypass_cache, ctx.revalidate)
+    }
+
+    #[test]
+    fn cache_control_directives_choose_revalidation_or_a_full_refetch() {
+        assert_eq!(context(&[]), (false, false));
+        assert_eq!(context(&["max-age=60"]), (false, false));
+        assert_eq!(context(&["No-Cache"]), (true, true));
+        assert_eq!(context(&["max-age=0, no-cache"]), (true, true));
+        assert_eq!(context(&["no-store"]), (true, false));
+        assert_eq!(context(&["no-cache", "no-store"]), (true, false));
+    }
+}
