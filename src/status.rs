@@ -47,6 +47,17 @@ pub enum RequestError {
     /// A limit was reached.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The request cannot be served in the system's current state (for example a resume
+    /// token older than the retained history); `subject` names what failed the check.
+    #[error("{message}")]
+    FailedPrecondition {
+        /// A short type of the violated condition, for example "RESUME_TOKEN_EXPIRED".
+        kind: &'static str,
+        /// What failed the check, for example "since".
+        subject: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
 
 impl RequestError {
@@ -97,6 +108,11 @@ impl From<RequestError> for Status {
             RequestError::Unavailable(_) => Status::unavailable(message),
             RequestError::DeadlineExceeded(_) => Status::deadline_exceeded(message),
             RequestError::ResourceExhausted(_) => Status::resource_exhausted(message),
+            RequestError::FailedPrecondition { kind, subject, .. } => {
+                let mut details = ErrorDetails::new();
+                details.add_precondition_failure_violation(kind, subject, message.clone());
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
         }
     }
 }

@@ -54,6 +54,9 @@ pub struct CacheConfig {
     pub search_ttl_ms: u64,
     /// How long a failed custodian's last known good answer may be served, marked stale.
     pub max_stale_ms: u64,
+    /// How many generations of the merged catalogue (one per custodian revision the gateway
+    /// applies) the change feed keeps for consumers to resume from.
+    pub change_generations: usize,
 }
 
 impl Default for CacheConfig {
@@ -63,6 +66,7 @@ impl Default for CacheConfig {
             record_ttl_ms: 60_000,
             search_ttl_ms: 30_000,
             max_stale_ms: 24 * 3600 * 1000,
+            change_generations: 1000,
         }
     }
 }
@@ -381,6 +385,10 @@ impl GatewayConfig {
             ("cache.catalogue_ttl_ms", self.cache.catalogue_ttl_ms),
             ("cache.record_ttl_ms", self.cache.record_ttl_ms),
             ("cache.search_ttl_ms", self.cache.search_ttl_ms),
+            (
+                "cache.change_generations",
+                self.cache.change_generations as u64,
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(

@@ -27,6 +27,7 @@ use crate::{
         CatalogueView, MergeMemo, MergedCatalogue,
         merge::{self, Contribution},
     },
+    changes::ChangeFeed,
     config::{CacheConfig, GatewayConfig, resolve_upstream},
     fanout::fan_out,
     routing::{
@@ -92,6 +93,7 @@ pub struct Federation {
     revisions: Cache<pb::CustodianInfo>,
     merged: MergeMemo,
     national_rules: Arc<NationalRules>,
+    changes: Arc<ChangeFeed>,
 }
 
 impl Federation {
@@ -122,12 +124,18 @@ impl Federation {
             revisions: Cache::new(),
             merged: MergeMemo::default(),
             national_rules,
+            changes: Arc::new(ChangeFeed::new(config.cache.change_generations)),
         })
     }
 
     /// The configured custodians.
     pub fn upstreams(&self) -> &[Arc<Upstream>] {
         &self.upstreams
+    }
+
+    /// The change feed of the merged catalogue.
+    pub fn changes(&self) -> &Arc<ChangeFeed> {
+        &self.changes
     }
 
     fn policy(&self, ttl_ms: u64, ctx: RequestContext) -> Policy {
@@ -347,8 +355,38 @@ impl Federation {
             removed = change.removed_ids.len(),
             "custodian catalogue changed"
         );
-        let Some(cached) = self.snapshots.peek(&up.id) else {
-            return; // Nothing cached: the next request fetches it.
+        self.bring_snapshot_to(up, change).await;
+        // The feed carries the records at the new revision where the snapshot has them.
+        let records = match self.snapshots.peek(&up.id) {
+            Some(cached) if cached.revision == change.catalogue_revision => {
+                let wanted: BTreeSet<&str> = change
+                    .added_ids
+                    .iter()
+                    .chain(&change.changed_ids)
+                    .map(String::as_str)
+                    .collect();
+                cached
+                    .value
+                    .sources
+                    .iter()
+                    .filter(|s| wanted.contains(s.id.as_str()))
+                    .map(|s| {
+                        let mut source = s.clone();
+                        source.custodian_id = up.id.clone();
+                        (s.id.clone(), source)
+                    })
+                    .collect()
+            }
+            _ => HashMap::new(),
+        };
+        self.changes.record(&up.id, change, records);
+    }
+
+    async fn bring_snapshot_to(&self, up: &Arc<Upstream>, change: &pb::CatalogueChange) {
+        let cached = match self.snapshots.peek(&up.id) {
+            Some(cached) => cached,
+            // Nothing cached yet: fetch it now, so that the change feed has the records.
+            None => return self.refresh_snapshot(up).await,
         };
         if cached.revision == change.catalogue_revision {
             return;

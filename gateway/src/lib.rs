@@ -4,12 +4,14 @@
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
 //! the custodians through [`cache`] and [`fanout`] with the [`upstream`] client →
 //! [`catalogue`] merges, indexes and ranks the answers → [`routing`] plans applications.
-//! [`watch`] follows every custodian's changes and keeps the cache up to date.
+//! [`watch`] follows every custodian's changes and keeps the cache up to date; [`changes`]
+//! is the change feed that consumers follow.
 
 #![warn(missing_docs)]
 
 pub mod cache;
 pub mod catalogue;
+pub mod changes;
 pub mod config;
 pub mod fanout;
 pub mod federation;

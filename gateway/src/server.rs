@@ -184,6 +184,49 @@ impl FederatedCatalogue for GatewayService {
         let ctx = self.context(&request);
         answer(self.federation.plan(request.get_ref(), ctx)).await
     }
+
+    async fn list_changes(
+        &self,
+        request: Request<pb::ListChangesRequest>,
+    ) -> Result<Response<pb::ListChangesResponse>, Status> {
+        let request = validated(request)?;
+        let req = request.get_ref();
+        let limit = helsedata::paging::check_page_size(
+            req.page_size,
+            helsedata::contract::LIST_CHANGES_PAGE,
+        )
+        .map_err(|e| refused(e.into()))?;
+        answer(async { self.federation.changes().list(&req.since, limit) }).await
+    }
+
+    type WatchChangesStream = tonic::codegen::BoxStream<pb::SourceChange>;
+
+    async fn watch_changes(
+        &self,
+        request: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let request = validated(request)?;
+        let stream = self
+            .federation
+            .changes()
+            .watch(&request.get_ref().since)
+            .map_err(refused)?;
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_data_source_revision(
+        &self,
+        request: Request<pb::GetDataSourceRevisionRequest>,
+    ) -> Result<Response<pb::SourceChange>, Status> {
+        let request = validated(request)?;
+        let req = request.get_ref();
+        answer(async {
+            self.federation
+                .changes()
+                .as_of(&req.id, &req.catalogue_revision)
+        })
+        .await
+    }
 }
 
 fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus {
@@ -263,6 +306,13 @@ pub async fn serve(
         .await;
     tracing::info!(addr = ?listener.local_addr().ok(), custodians = federation.upstreams().len(), "gateway serving over mutual TLS");
     let watchers = crate::watch::spawn_watchers(&federation);
+    let feed = federation.changes().clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Change-feed streams never end by themselves; end them so that draining does not
+        // wait for them.
+        feed.close();
+    };
     let served = router
         .serve_with_incoming_shutdown(grpc_server::incoming(listener), shutdown)
         .await;

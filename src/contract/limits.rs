@@ -56,3 +56,9 @@ pub const MAX_PLAN_VARIABLE_IDS: usize = 2000;
 
 /// Most field violations reported for one request; the rest are left out.
 pub const MAX_VIOLATIONS: usize = 20;
+
+/// Gateway `ListChanges`.
+pub const LIST_CHANGES_PAGE: PageLimits = PageLimits {
+    default_size: 100,
+    max_size: 1000,
+};

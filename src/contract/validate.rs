@@ -71,6 +71,36 @@ impl Validate<GatewayApi> for pb::ListCustodiansRequest {
     }
 }
 
+/// Resume tokens are opaque and short; anything longer is not one of the gateway's.
+const MAX_RESUME_TOKEN_CHARS: usize = 200;
+
+impl Validate<GatewayApi> for pb::ListChangesRequest {
+    fn validate(&self) -> Result<(), RequestError> {
+        check_text_len("since", &self.since, MAX_RESUME_TOKEN_CHARS)?;
+        paging::check_page_size(self.page_size, super::limits::LIST_CHANGES_PAGE)?;
+        Ok(())
+    }
+}
+
+impl Validate<GatewayApi> for pb::WatchChangesRequest {
+    fn validate(&self) -> Result<(), RequestError> {
+        check_text_len("since", &self.since, MAX_RESUME_TOKEN_CHARS)?;
+        Ok(())
+    }
+}
+
+impl Validate<GatewayApi> for pb::GetDataSourceRevisionRequest {
+    fn validate(&self) -> Result<(), RequestError> {
+        check_id("id", &self.id)?;
+        check_text_len(
+            "catalogue_revision",
+            &self.catalogue_revision,
+            MAX_RESUME_TOKEN_CHARS,
+        )?;
+        Ok(())
+    }
+}
+
 impl Validate<CustodianApi> for pb::ListDataSourcesRequest {
     fn validate(&self) -> Result<(), RequestError> {
         let filter = self.filter.clone().unwrap_or_default();
