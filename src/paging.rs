@@ -133,7 +133,9 @@ fn decode_token(token: &str, fingerprint: u64) -> Result<usize, RequestError> {
     let mut print = [0u8; 8];
     print.copy_from_slice(&bytes[9..17]);
     if u64::from_be_bytes(print) != fingerprint {
-        return Err(bad("it belongs to a request with other filters or query"));
+        return Err(bad(
+            "it belongs to a request with other filters or query, or to an earlier revision of the catalogue, which has changed since: start again from the first page",
+        ));
     }
     usize::try_from(u64::from_be_bytes(offset)).map_err(|_| bad("offset out of range"))
 }

@@ -803,3 +803,266 @@ async fn no_cache_confirms_each_revision_and_refetches_only_changed_custodians()
     );
     federation.stop().await;
 }
+
+/// The ids that differ between versions `a` and `b` of a file (see [`DataFile::version`]).
+fn expected_diff(file: &DataFile, a: u32, b: u32) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let has_last = |k: u32| k % 2 == 0;
+    let (mut added, mut changed, mut removed) =
+        (Vec::new(), vec![file.first.0.clone()], Vec::new());
+    match (has_last(a), has_last(b)) {
+        (true, true) => changed.push(file.last.0.clone()),
+        (true, false) => removed.push(file.last.0.clone()),
+        (false, true) => added.push(file.last.0.clone()),
+        (false, false) => {}
+    }
+    changed.sort();
+    added.sort();
+    removed.sort();
+    (added, changed, removed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_churn_answers_are_whole_page_tokens_are_kept_or_refused_clearly_and_the_feed_is_exact()
+ {
+    let federation = LiveFederation::start(&["fhi"], true).await;
+    let (file, live) = (&federation.files[0], &federation.lives[0]);
+    let base = live.current().catalogue.sources().count() as u32;
+    let mut client = gateway_client(&federation.pki, &federation.gateway).await;
+    let _ = gateway_sources(&mut client, None).await;
+    eventually("the gateway watching", || {
+        let watching = live.watchers() > 0;
+        async move { watching.then_some(()) }
+    })
+    .await;
+    let mut feed = client
+        .watch_changes(pb::WatchChangesRequest::default())
+        .await
+        .expect("watch the feed")
+        .into_inner();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut searchers = Vec::new();
+    for _ in 0..3 {
+        let mut client = client.clone();
+        let stop = stop.clone();
+        searchers.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for _ in 0..2_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                answers.push(gateway_sources(&mut client, None).await);
+            }
+            answers
+        }));
+    }
+    let pager = {
+        let mut client = client.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let (mut pages, mut refused) = (0, 0);
+            let mut token = String::new();
+            for _ in 0..2_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let page = client
+                    .search_data_sources(pb::SearchDataSourcesRequest {
+                        page_size: 2,
+                        page_token: token.clone(),
+                        ..Default::default()
+                    })
+                    .await;
+                match page {
+                    Ok(page) => {
+                        pages += 1;
+                        token = page.into_inner().next_page_token;
+                    }
+                    Err(status) => {
+                        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+                        assert!(
+                            status.message().contains("start again from the first page"),
+                            "{}",
+                            status.message()
+                        );
+                        refused += 1;
+                        token.clear();
+                    }
+                }
+            }
+            (pages, refused)
+        })
+    };
+    let mut revision_of = HashMap::from([(live.current().revision().to_string(), 0u32)]);
+    const VERSIONS: u32 = 10;
+    for k in 1..=VERSIONS {
+        file.write(&file.version(k));
+        served_version(live, file, k).await;
+        revision_of.insert(live.current().revision().to_string(), k);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let last_revision = live.current().revision().to_string();
+    // The gateway catches up with the last version ...
+    eventually("the last version at the gateway", || {
+        let mut client = client.clone();
+        let last_revision = last_revision.clone();
+        async move {
+            let answer = gateway_sources(&mut client, None).await;
+            (outcome_of(&answer, "fhi").catalogue_revision == last_revision).then_some(())
+        }
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+
+    // Every answer is one version, whole, under its own revision.
+    let mut versions_seen = std::collections::BTreeSet::new();
+    for searcher in searchers {
+        for answer in searcher.await.expect("searcher") {
+            let revision = outcome_of(&answer, "fhi").catalogue_revision.clone();
+            let k = *revision_of
+                .get(&revision)
+                .unwrap_or_else(|| panic!("unknown revision {revision}"));
+            let names: HashMap<&str, String> = answer
+                .results
+                .iter()
+                .filter_map(|r| r.data_source.as_ref())
+                .map(|s| (s.id.as_str(), s.name.clone().expect("name").nb))
+                .collect();
+            let first = if k == 0 {
+                file.first.1.clone()
+            } else {
+                format!("Versjon {k}")
+            };
+            assert_eq!(
+                names.get(file.first.0.as_str()),
+                Some(&first),
+                "revision {revision}"
+            );
+            let last = match k {
+                0 => Some(file.last.1.clone()),
+                k if k % 2 == 1 => None,
+                k => Some(format!("Versjon {k}")),
+            };
+            assert_eq!(
+                names.get(file.last.0.as_str()).cloned(),
+                last,
+                "revision {revision}"
+            );
+            assert_eq!(answer.total_size, if k % 2 == 1 { base - 1 } else { base });
+            versions_seen.insert(k);
+        }
+    }
+    assert!(versions_seen.len() >= 2, "{versions_seen:?}");
+    let (pages, _refused) = pager.await.expect("pager");
+    assert!(pages > 0);
+
+    // The feed: a continuous chain of generations, each exactly the difference of its two
+    // versions, ending at the last; no change missed or repeated.
+    let mut changes = Vec::new();
+    while changes
+        .last()
+        .map(|c: &pb::SourceChange| c.catalogue_revision.clone())
+        != Some(last_revision.clone())
+        || changes.len() < 2
+    {
+        let change = tokio::time::timeout(Duration::from_secs(10), feed.message())
+            .await
+            .expect("the feed within 10 s")
+            .expect("feed healthy")
+            .expect("feed open");
+        changes.push(change);
+        // Drain the rest of the last generation, if any.
+        if changes
+            .last()
+            .is_some_and(|c| c.catalogue_revision == last_revision)
+        {
+            while let Ok(Ok(Some(more))) =
+                tokio::time::timeout(Duration::from_millis(300), feed.message()).await
+            {
+                changes.push(more);
+            }
+            break;
+        }
+    }
+    let tokens: std::collections::HashSet<&str> =
+        changes.iter().map(|c| c.token.as_str()).collect();
+    assert_eq!(tokens.len(), changes.len(), "no change repeated");
+    let listed = client
+        .list_changes(pb::ListChangesRequest {
+            since: String::new(),
+            page_size: 1000,
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.changes, changes, "the list and the stream agree");
+    assert!(listed.caught_up);
+    let mut generations: Vec<(String, String, Vec<&pb::SourceChange>)> = Vec::new();
+    for change in &changes {
+        match generations.last_mut() {
+            Some((_, revision, members)) if *revision == change.catalogue_revision => {
+                members.push(change)
+            }
+            _ => generations.push((
+                change.previous_revision.clone(),
+                change.catalogue_revision.clone(),
+                vec![change],
+            )),
+        }
+    }
+    let mut at = live_revision_at_start(&revision_of);
+    for (previous, revision, members) in &generations {
+        assert_eq!(previous, &at, "the chain continues");
+        let (a, b) = (revision_of[previous], revision_of[revision]);
+        let of = |kind: pb::source_change::Kind| {
+            let mut ids: Vec<String> = members
+                .iter()
+                .filter(|c| c.kind == kind as i32)
+                .map(|c| c.data_source_id.clone())
+                .collect();
+            ids.sort();
+            ids
+        };
+        use pb::source_change::Kind;
+        assert_eq!(
+            (of(Kind::Added), of(Kind::Changed), of(Kind::Removed)),
+            expected_diff(file, a, b),
+            "{previous} → {revision}"
+        );
+        for change in members.iter().filter(|c| c.kind != Kind::Removed as i32) {
+            let record = change
+                .data_source
+                .as_ref()
+                .expect("the record at the revision");
+            let name = record.name.as_ref().expect("name").nb.clone();
+            if change.data_source_id == file.first.0 {
+                assert_eq!(name, format!("Versjon {b}"));
+            }
+        }
+        at = revision.clone();
+    }
+    assert_eq!(at, last_revision);
+
+    // A source as of an earlier retained revision.
+    let (_, early, _) = &generations[0];
+    let then = client
+        .get_data_source_revision(pb::GetDataSourceRevisionRequest {
+            id: file.first.0.clone(),
+            catalogue_revision: early.clone(),
+        })
+        .await
+        .expect("as of a retained revision")
+        .into_inner();
+    assert_eq!(
+        then.data_source.expect("record").name.expect("name").nb,
+        format!("Versjon {}", revision_of[early])
+    );
+    federation.stop().await;
+}
+
+fn live_revision_at_start(revision_of: &HashMap<String, u32>) -> String {
+    revision_of
+        .iter()
+        .find(|(_, k)| **k == 0)
+        .map(|(r, _)| r.clone())
+        .expect("the first revision")
+}
