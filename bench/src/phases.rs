@@ -1,11 +1,12 @@
 //! The interleaved phases: what each one sends, how its answers are checked, and the
-//! rounds (warm-up, then `D G_miss G_hit E N G_pass` closed loop and
-//! `D G_miss N G_pass G_degraded G_degraded_light G_degraded_eject` open loop, repeated).
+//! rounds (warm-up, then `D G_miss G_reval G_hit E N G_pass` closed loop and
+//! `D G_miss G_reval N G_pass G_degraded G_degraded_light G_degraded_eject` open loop, repeated).
 //!
 //! | Phase | Sends | Checks |
 //! |---|---|---|
 //! | D | ListDataSources FULL (page 500) to every custodian at once, merged by id in the load generator | every custodian OK, every source once, access rules present |
-//! | G_miss | gateway SearchDataSources, empty query, page 500, FULL, `cache-control: no-store` | every source once, every custodian outcome OK |
+//! | G_miss | gateway SearchDataSources, empty query, page 500, FULL, `cache-control: no-store` (forced full refetch) | every source once, every custodian outcome OK |
+//! | G_reval | the same with `cache-control: no-cache`: one GetCustodianInfo per custodian confirms its revision, the cached catalogues are reused | every source once, every custodian outcome OK and LIVE |
 //! | G_hit | gateway SearchDataSources for one source's abbreviation, page 10, BASIC, warm cache | that source first, every outcome OK and CACHED |
 //! | E | echo server GetCustodianInfo | the fixed answer |
 //! | N | nginx → custodian c0 GetDataSource FULL | the source asked for, with access rules |
@@ -103,6 +104,8 @@ pub enum Phase {
     D,
     /// Gateway SearchDataSources, cache bypassed.
     GMiss,
+    /// Gateway SearchDataSources, cache revalidated.
+    GReval,
     /// Gateway SearchDataSources, warm cache.
     GHit,
     /// Echo server.
@@ -124,9 +127,10 @@ pub const LIGHT_RATE: f64 = 20.0;
 
 impl Phase {
     /// Every phase, in round order.
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Phase::D,
         Phase::GMiss,
+        Phase::GReval,
         Phase::GHit,
         Phase::E,
         Phase::N,
@@ -141,6 +145,7 @@ impl Phase {
         match self {
             Phase::D => "D",
             Phase::GMiss => "G_miss",
+            Phase::GReval => "G_reval",
             Phase::GHit => "G_hit",
             Phase::E => "E",
             Phase::N => "N",
@@ -159,6 +164,9 @@ impl Phase {
             }
             Phase::GMiss => {
                 "gateway SearchDataSources (all sources, FULL), cache-control: no-store"
+            }
+            Phase::GReval => {
+                "gateway SearchDataSources (all sources, FULL), cache-control: no-cache (one GetCustodianInfo per custodian confirms its revision; the cached catalogues are reused)"
             }
             Phase::GHit => "gateway SearchDataSources for one abbreviation, warm cache",
             Phase::E => "echo server GetCustodianInfo (no work)",
@@ -180,7 +188,7 @@ impl Phase {
     pub fn server(self) -> &'static str {
         match self {
             Phase::D => CUSTODIANS,
-            Phase::GMiss | Phase::GHit | Phase::GPass => GATEWAY,
+            Phase::GMiss | Phase::GReval | Phase::GHit | Phase::GPass => GATEWAY,
             Phase::E => ECHO,
             Phase::N => NGINX,
             Phase::GDegraded | Phase::GDegradedLight => GATEWAY_DEGRADED,
@@ -339,6 +347,16 @@ struct Clients {
     nginx: Option<CustodianClients>,
 }
 
+/// A request with `cache-control: no-cache`: the gateway confirms each custodian's revision
+/// and reuses what is unchanged (revalidation).
+pub fn no_cache<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("cache-control", MetadataValue::from_static("no-cache"));
+    request
+}
+
 /// A request with `cache-control: no-store`: the gateway asks the custodians again for
 /// everything, whatever their revision (a forced full refetch).
 pub fn no_store<T>(message: T) -> Request<T> {
@@ -477,6 +495,35 @@ impl Clients {
                             .await?
                             .into_inner();
                         check_merged(&answer, total, asked, stalled.as_deref())
+                    }
+                    .boxed()
+                })
+            }
+            Phase::GReval => {
+                let pool = self.gateway.clone();
+                Arc::new(move |_n| {
+                    let mut client = pool.pick();
+                    async move {
+                        let answer = client
+                            .search_data_sources(no_cache(pb::SearchDataSourcesRequest {
+                                page_size: 500,
+                                view: pb::DataSourceView::Full as i32,
+                                ..Default::default()
+                            }))
+                            .await?
+                            .into_inner();
+                        check_merged(&answer, total, custodians, None)?;
+                        if let Some(o) = answer
+                            .custodians
+                            .iter()
+                            .find(|o| o.freshness != pb::Freshness::Live as i32)
+                        {
+                            return Err(Failure::wrong(format!(
+                                "custodian {} not confirmed live: {o:?}",
+                                o.custodian_id
+                            )));
+                        }
+                        Ok(())
                     }
                     .boxed()
                 })
@@ -876,6 +923,7 @@ pub async fn run(
     for phase in [
         Phase::D,
         Phase::GMiss,
+        Phase::GReval,
         Phase::GHit,
         Phase::E,
         Phase::N,
@@ -928,12 +976,14 @@ pub async fn run(
         let plan = [
             (Phase::D, closed),
             (Phase::GMiss, closed),
+            (Phase::GReval, closed),
             (Phase::GHit, closed),
             (Phase::E, closed),
             (Phase::N, closed),
             (Phase::GPass, closed),
             (Phase::D, LoopKind::Open(rates.fanout)),
             (Phase::GMiss, LoopKind::Open(rates.fanout)),
+            (Phase::GReval, LoopKind::Open(rates.fanout)),
             (Phase::N, LoopKind::Open(rates.pass)),
             (Phase::GPass, LoopKind::Open(rates.pass)),
             (Phase::GDegraded, LoopKind::Open(rates.degraded)),

@@ -192,6 +192,36 @@ fn phase_targets(phases: &PhaseReport) -> Vec<Target> {
         goal: "≤ 1 ms".into(),
         verdict: verdict(added99, &|v| v <= 1.0),
     });
+    let miss = ratio(Phase::GMiss, Phase::D);
+    let reval = ratio(Phase::GReval, Phase::D);
+    out.push(Target {
+        name: format!(
+            "Throughput G_reval / D (no-cache revalidation; the forced full refetch G_miss / D is {})",
+            show(miss, 2, "")
+        ),
+        measured: show(reval, 2, ""),
+        goal: "≥ G_miss / D".into(),
+        verdict: match (reval, miss) {
+            (Some(reval), Some(miss)) => Verdict::of(reval.median >= miss.median),
+            _ => Verdict::Skipped,
+        },
+    });
+    let reval99 = per_round(phases, |r| {
+        Some(open_q(r, Phase::GReval, 0.99)? - open_q(r, Phase::D, 0.99)?)
+    });
+    out.push(Target {
+        name: format!(
+            "Added latency of G_reval over D, open loop at {:.0} req/s: p99 (G_miss: {})",
+            phases.rates.fanout,
+            show(added99, 3, " ms")
+        ),
+        measured: show(reval99, 3, " ms"),
+        goal: "≤ G_miss".into(),
+        verdict: match (reval99, added99) {
+            (Some(reval), Some(miss)) => Verdict::of(reval.median <= miss.median),
+            _ => Verdict::Skipped,
+        },
+    });
     let r = ratio(Phase::GHit, Phase::E);
     out.push(Target {
         name: "Throughput G_hit / E".into(),
