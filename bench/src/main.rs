@@ -6,7 +6,8 @@
 //! process on CPU 1; then the interleaved phases ([`phases`]), then the national-scale step
 //! ([`national`]); then it prints the report ([`report`]) and writes it to a file.
 //! `bench smoke` does the same with tiny sizes in seconds and only checks that every answer
-//! was correct.
+//! was correct. `bench live` measures how long an edit of a custodian's data file takes to
+//! show in a gateway answer ([`live`]).
 //!
 //! The server processes are this binary again, in hidden roles ([`roles`]); see
 //! [`cluster`] for how they are started, pinned and always killed.
@@ -16,6 +17,7 @@
 
 mod cluster;
 mod fleet;
+mod live;
 mod loadgen;
 mod national;
 mod nginx;
@@ -50,6 +52,8 @@ enum Command {
     Full(RunArgs),
     /// Seconds-long check with tiny sizes that every phase answers correctly.
     Smoke(RunArgs),
+    /// From a data-file write to the change visible in a gateway answer, over many edits.
+    Live(live::LiveArgs),
     #[command(hide = true)]
     ServeCustodian(roles::CustodianArgs),
     #[command(hide = true)]
@@ -209,6 +213,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Full(args) => bench(Mode::Full, args),
         Command::Smoke(args) => bench(Mode::Smoke, args),
+        Command::Live(args) => live::run(args).map(|()| ExitCode::SUCCESS),
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
         Command::ServeEcho(args) => roles::serve_echo(args).map(|()| ExitCode::SUCCESS),
