@@ -25,7 +25,7 @@ use crate::{
     fanout::{self, fan_out},
     merge::{self, Contribution},
     merged::MergedCatalogue,
-    routing::{
+    planning::{
         self,
         planner::{PlanInput, ResolvedSource},
         rules::NationalRules,
@@ -547,8 +547,8 @@ impl Federation {
         req: &pb::PlanApplicationRequest,
         ctx: RequestContext,
     ) -> Result<pb::ApplicationPlan, RequestError> {
-        routing::validate_request(req)?;
-        let wanted = routing::requested_source_ids(req);
+        planning::validate_request(req)?;
+        let wanted = planning::requested_source_ids(req);
         let mut unknown_sources = Vec::new();
         let mut owned = Vec::new();
         for id in wanted {
@@ -563,7 +563,7 @@ impl Federation {
         let legs = owned.iter().map(|(owner, id)| async move {
             let needs_variables = wanted_ref
                 .iter()
-                .any(|v| routing::variable_source_id(v) == Some(id.as_str()));
+                .any(|v| planning::variable_source_id(v) == Some(id.as_str()));
             let (source, rules, variables) = futures::join!(
                 self.fetch_source(owner, id, ctx),
                 self.fetch_rules(owner, id, ctx),
@@ -637,7 +637,7 @@ impl Federation {
             .iter()
             .filter(|v| !found_variables.contains(*v))
             .filter(|v| {
-                routing::variable_source_id(v).is_some_and(|s| {
+                planning::variable_source_id(v).is_some_and(|s| {
                     resolved.contains(s) || input.unknown_data_source_ids.iter().any(|u| u == s)
                 })
             })
@@ -647,7 +647,7 @@ impl Federation {
         input.unknown_variable_ids.dedup();
         input.unknown_data_source_ids.sort();
         input.sources.sort_by(|a, b| a.source.id.cmp(&b.source.id));
-        let mut plan = routing::planner::plan(&input, &self.national_rules);
+        let mut plan = planning::planner::plan(&input, &self.national_rules);
         plan.custodians = outcomes.into_values().collect();
         Ok(plan)
     }

@@ -1,9 +1,9 @@
 //! The helsedata federation gateway: concurrent mutual-TLS fan-out to every custodian, one
-//! merged catalogue with provenance, and application routing.
+//! merged catalogue with provenance, and application planning.
 //!
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
 //! the custodians through [`cache`] and [`fanout`] over [`upstream`] channels → [`merge`] and
-//! [`merged`] combine and rank the answers → [`routing`] plans applications.
+//! [`merged`] combine and rank the answers → [`planning`] plans applications.
 
 #![warn(missing_docs)]
 
@@ -15,6 +15,6 @@ pub mod fanout;
 pub mod federation;
 pub mod merge;
 pub mod merged;
-pub mod routing;
+pub mod planning;
 pub mod server;
 pub mod upstream;

@@ -20,7 +20,7 @@ use crate::{
     config::{GatewayConfig, LimitsConfig},
     fanout,
     federation::{self, Federation, RequestContext},
-    routing::rules::NationalRules,
+    planning::rules::NationalRules,
     upstream::health_service_name,
 };
 
@@ -38,7 +38,7 @@ pub enum ServeError {
     Tls(#[from] helsedata::tls::TlsError),
     /// The national rules file was refused.
     #[error(transparent)]
-    Rules(#[from] crate::routing::rules::RulesError),
+    Rules(#[from] crate::planning::rules::RulesError),
     /// The server failed.
     #[error("gateway server failed: {0}")]
     Transport(#[from] tonic::transport::Error),

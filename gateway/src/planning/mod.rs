@@ -1,4 +1,4 @@
-//! Application routing: which applications a researcher files, where, decided by whom, with what
+//! Application planning: which applications a researcher files, where, decided by whom, with what
 //! attached, and why.
 //!
 //! Everything here is pure: the caller fetches the sources, access rules and variables from the
