@@ -9,6 +9,7 @@
 //! - [`planner::plan`] builds the plan from the fetched facts and the national rules.
 
 pub mod planner;
+pub mod resolve;
 pub mod rules;
 
 use helsedata::{
@@ -17,6 +18,7 @@ use helsedata::{
 };
 
 pub use planner::{PlanInput, ResolvedSource, plan};
+pub use resolve::{Answer, SourceAnswers, resolve, wants_variables_of};
 pub use rules::{NationalRules, RulesError};
 
 /// Most data source ids one request may name.
