@@ -6,12 +6,8 @@ use super::*;
 
 impl<'a> Planner<'a> {
     /// Rule m: one appeal route when Helsedataservice decides any application.
-    pub(super) fn appeals(
-        &mut self,
-        applications: &[pb::PlannedApplication],
-    ) -> Vec<pb::AppealRoute> {
-        let hds = &self.rules.helsedataservice.name;
-        if !applications.iter().any(|a| &a.decided_by == hds) {
+    pub(super) fn appeals(&mut self, any_by_helsedataservice: bool) -> Vec<pb::AppealRoute> {
+        if !any_by_helsedataservice {
             return Vec::new();
         }
         let a = &self.rules.appeals;

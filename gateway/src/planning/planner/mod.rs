@@ -106,6 +106,16 @@ struct Routed<'a> {
     address: String,
     delivered_by: String,
     notes: Vec<String>,
+    /// Whether Helsedataservice decides: the national rule for its registries applies, or the
+    /// custodian's own route names it as the processing body.
+    by_helsedataservice: bool,
+}
+
+/// One planned application, and whether Helsedataservice decides it (which brings the statutory
+/// deadline, the observed processing time and the appeal route).
+struct Planned {
+    application: pb::PlannedApplication,
+    by_helsedataservice: bool,
 }
 
 /// The key that groups sources into one application: channel, deciding body, address.
@@ -120,9 +130,10 @@ impl<'a> Planner<'a> {
         let routed: Vec<Routed<'a>> = sources.iter().map(|rs| self.route_source(rs)).collect();
         self.trace_national_prerequisites();
         self.check_variable_identifiability();
-        let applications = self.applications(routed);
+        let planned = self.applications(routed);
         let linkage = self.linkage(&sources);
-        let appeals = self.appeals(&applications);
+        let appeals = self.appeals(planned.iter().any(|p| p.by_helsedataservice));
+        let applications = planned.into_iter().map(|p| p.application).collect();
         self.report_missing_ids(sources.is_empty());
         pb::ApplicationPlan {
             applications,
@@ -165,7 +176,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Rule f: one application per (channel, deciding body, address), in that order.
-    fn applications(&mut self, routed: Vec<Routed<'a>>) -> Vec<pb::PlannedApplication> {
+    fn applications(&mut self, routed: Vec<Routed<'a>>) -> Vec<Planned> {
         let mut groups: BTreeMap<GroupKey, Vec<Routed<'a>>> = BTreeMap::new();
         for r in routed {
             let key = (r.channel as i32, r.decided_by.clone(), r.address.clone());
@@ -177,23 +188,19 @@ impl<'a> Planner<'a> {
             .collect()
     }
 
-    fn application(
-        &mut self,
-        key: GroupKey,
-        mut members: Vec<Routed<'a>>,
-    ) -> pb::PlannedApplication {
+    fn application(&mut self, key: GroupKey, mut members: Vec<Routed<'a>>) -> Planned {
         members.sort_by(|a, b| a.rs.source.id.cmp(&b.rs.source.id));
         let (channel_value, decided_by, address) = key;
         let channel = pb::ApplicationChannel::try_from(channel_value)
             .unwrap_or(pb::ApplicationChannel::Unknown);
         let ids: Vec<String> = members.iter().map(|m| m.rs.source.id.clone()).collect();
-        let by_hds = decided_by == self.rules.helsedataservice.name;
+        let by_hds = members.iter().any(|m| m.by_helsedataservice);
         let processed_by = members
             .iter()
             .map(|m| m.processed_by.clone())
             .find(|p| !p.is_empty())
             .unwrap_or_default();
-        pb::PlannedApplication {
+        let application = pb::PlannedApplication {
             channel: channel_value,
             address,
             decided_by,
@@ -210,6 +217,10 @@ impl<'a> Planner<'a> {
             invoices: self.invoices(channel, &members, &ids),
             notes: self.application_notes(&members, &ids, by_hds),
             data_source_ids: ids,
+        };
+        Planned {
+            application,
+            by_helsedataservice: by_hds,
         }
     }
 }

@@ -135,6 +135,7 @@ impl<'a> Planner<'a> {
             address: String::new(),
             delivered_by: String::new(),
             notes: Vec::new(),
+            by_helsedataservice: true,
         }
     }
 
@@ -199,6 +200,7 @@ impl<'a> Planner<'a> {
                 text,
             );
         }
+        let by_helsedataservice = decided_by == self.rules.helsedataservice.name;
         Routed {
             rs,
             channel,
@@ -207,6 +209,7 @@ impl<'a> Planner<'a> {
             address: String::new(),
             delivered_by: String::new(),
             notes: Vec::new(),
+            by_helsedataservice,
         }
     }
 
