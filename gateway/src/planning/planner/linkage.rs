@@ -107,8 +107,8 @@ impl<'a> Planner<'a> {
         );
     }
 
-    /// The body that performs the linkage: one a source names, else SSB when an SSB statistics
-    /// dataset is involved, else nobody (the register holders agree on one).
+    /// The body that performs the linkage: one a source names, else the first national linkage
+    /// fallback a source brings into play, else nobody (the register holders agree on one).
     pub(super) fn linked_by(
         &mut self,
         sources: &[&'a ResolvedSource],
@@ -134,14 +134,17 @@ impl<'a> Planner<'a> {
             );
             return by.to_string();
         }
-        let ssb = sources.iter().find(|rs| {
-            rs.custodian_id == SSB_CUSTODIAN_ID
-                && rs.source.kind == pb::DataSourceKind::StatisticsDataset as i32
+        let fallback = sources.iter().find_map(|rs| {
+            self.rules
+                .linkage_fallback(&rs.custodian_id, rs.source.kind)
+                .map(|f| (*rs, f))
         });
-        if let Some(rs) = ssb {
+        if let Some((rs, f)) = fallback {
+            let linked_by = f.linked_by.get_ref().trim();
             let text = format!(
-                "No source names a body that links; {} is a statistics dataset of SSB, and SSB links its own data with other sources, so {SSB_NAME} is expected to perform the linkage.",
-                rs.source.id
+                "No source names a body that links; {} {}, so {linked_by} is expected to perform the linkage.",
+                rs.source.id,
+                f.reason.get_ref().trim()
             );
             self.trace(
                 "custodian.linkage",
@@ -149,7 +152,7 @@ impl<'a> Planner<'a> {
                 custodian_origin(rs),
                 text,
             );
-            return SSB_NAME.to_string();
+            return linked_by.to_string();
         }
         if sources.len() > 1 {
             notes.push("No source names a body that performs linkage: the register holders agree on a trusted third party.".to_string());

@@ -64,10 +64,6 @@ pub struct PlanInput {
 const ORIGIN_REQUEST: &str = "request";
 /// Trace origin of rules from the national rules file.
 const ORIGIN_NATIONAL: &str = "national-rules";
-/// The custodian id of Statistics Norway.
-const SSB_CUSTODIAN_ID: &str = "ssb";
-/// The name used for Statistics Norway as the body that links.
-const SSB_NAME: &str = "SSB";
 
 /// Plans the applications for `input` under `rules`.
 ///
