@@ -61,10 +61,12 @@ impl<'a> Planner<'a> {
             days: Some(days),
             working_days: true,
             text,
+            data_level: pb::DataLevel::Unspecified as i32,
         }
     }
 
-    /// The deadlines a source publishes, narrowed to the request's data level where possible.
+    /// The deadlines a source publishes, narrowed to those for the request's data level when it
+    /// publishes any (by their `data_level`).
     pub(super) fn source_deadlines(&mut self, rs: &ResolvedSource) -> Vec<pb::Deadline> {
         let all = &rs.rules.deadlines;
         if all.is_empty() {
@@ -73,7 +75,7 @@ impl<'a> Planner<'a> {
         let level = self.input.data_level;
         let fitting: Vec<pb::Deadline> = all
             .iter()
-            .filter(|d| deadline_level(&d.applies_to) == Some(level))
+            .filter(|d| level != pb::DataLevel::Unspecified && d.data_level == level as i32)
             .cloned()
             .collect();
         let text = if fitting.is_empty() {
@@ -101,20 +103,5 @@ impl<'a> Planner<'a> {
         } else {
             fitting
         }
-    }
-}
-
-/// The data level a published deadline concerns, judged from its `applies_to` text.
-pub(super) fn deadline_level(applies_to: &str) -> Option<pb::DataLevel> {
-    let t = applies_to.to_lowercase();
-    let any = |words: &[&str]| words.iter().any(|w| t.contains(w));
-    if any(&["anonym", "statisti", "aggregat"]) {
-        Some(pb::DataLevel::AnonymousAggregated)
-    } else if any(&["de-identif", "deidentif", "pseudonym", "avidentif"]) {
-        Some(pb::DataLevel::DeidentifiedIndividual)
-    } else if any(&["identifi"]) {
-        Some(pb::DataLevel::IdentifiableIndividual)
-    } else {
-        None
     }
 }

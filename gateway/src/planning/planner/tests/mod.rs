@@ -111,20 +111,33 @@ fn npr_like(id: &str, parent: &str) -> ResolvedSource {
     s.rules.delivered_by = "Helsedirektoratet".into();
     s.rules.contact_email = "helseregistre@helsedir.no".into();
     s.rules.deadlines = vec![
-        deadline("statistics and anonymous data", 30),
-        deadline("de-identified data", 60),
-        deadline("personally identifiable data", 60),
+        deadline(
+            "statistics and anonymous data",
+            pb::DataLevel::AnonymousAggregated,
+            30,
+        ),
+        deadline(
+            "de-identified data",
+            pb::DataLevel::DeidentifiedIndividual,
+            60,
+        ),
+        deadline(
+            "personally identifiable data",
+            pb::DataLevel::IdentifiableIndividual,
+            60,
+        ),
     ];
     s.rules.prices = vec![npr_price()];
     s
 }
 
-fn deadline(applies_to: &str, days: u32) -> pb::Deadline {
+fn deadline(applies_to: &str, level: pb::DataLevel, days: u32) -> pb::Deadline {
     pb::Deadline {
         applies_to: applies_to.to_string(),
         days: Some(days),
         working_days: false,
         text: format!("{days} days from a complete application"),
+        data_level: level as i32,
     }
 }
 
