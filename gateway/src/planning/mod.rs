@@ -2,14 +2,18 @@
 //! attached, and why.
 //!
 //! Everything here is pure: the caller fetches the sources, access rules and variables from the
-//! custodians, and this module turns them into an [`ApplicationPlan`](pb::ApplicationPlan).
+//! custodians, and this module turns them into an [`ApplicationPlan`](pb::ApplicationPlan). A
+//! plan is made in steps:
 //!
-//! - [`validate_request`] checks a `PlanApplicationRequest` before anything is fetched;
-//! - [`rules::NationalRules`] is the national rules file (`config/national-rules.toml`);
-//! - [`planner::plan`] builds the plan from the fetched facts and the national rules.
+//! 1. [`validate_request`] checks a `PlanApplicationRequest` before anything is fetched, and
+//!    [`requested_source_ids`] and [`wants_variables_of`] say what to fetch;
+//! 2. [`resolve`] turns the custodians' answers ([`SourceAnswers`]) into the planner's input
+//!    ([`PlanInput`]): resolved, unknown and unresolved sources and variables;
+//! 3. [`plan`] applies the custodians' rules and the national rules ([`NationalRules`], the file
+//!    `config/national-rules.toml`) and records every decision in the plan's trace.
 
-pub mod planner;
-pub mod resolve;
+mod planner;
+mod resolve;
 pub mod rules;
 
 use helsedata::{

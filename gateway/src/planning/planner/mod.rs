@@ -6,6 +6,11 @@
 //! and where to send the application, and then groups the sources into applications. Every
 //! decision is recorded in the plan's trace, with the custodian's fact and the national fact
 //! side by side where they differ.
+//!
+//! The rules are lettered as in the trace: a to e and h (the route of one source) in `route`,
+//! f (grouping into applications) here, g in `prerequisites`, i and n in `notes`, j in
+//! `deadlines`, k in `invoices`, l in `linkage`, m in `appeals`; `words` holds the wording
+//! shared by all of them.
 
 use std::collections::BTreeMap;
 
