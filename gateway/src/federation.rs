@@ -536,8 +536,10 @@ impl Federation {
         })
     }
 
-    /// PlanApplication: fetch facts and rules of every requested source from its owner,
-    /// concurrently, then plan with the national rules.
+    /// PlanApplication: fetch facts, rules and (where variables are named) the variable list of
+    /// every requested source from its owner, concurrently; [`planning::resolve`] the answers
+    /// and [`planning::plan`] with the national rules. The plan's custodian outcomes are those
+    /// of the facts and rules calls, the worse of the two per custodian.
     pub async fn plan(
         &self,
         req: &pb::PlanApplicationRequest,

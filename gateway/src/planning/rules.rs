@@ -89,7 +89,7 @@ pub struct CommonForm {
     pub address: String,
     /// Custodian ids whose sources the form covers.
     pub custodians: Spanned<Vec<Spanned<String>>>,
-    /// The fact in words.
+    /// What the form covers, in words (shown in the trace when a route moves to the form).
     pub summary: String,
 }
 
@@ -321,7 +321,7 @@ impl PrerequisiteRule {
 /// Why the national rules file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct RulesError {
-    /// The file.
+    /// The rules file, as given to [`NationalRules::load`] or [`NationalRules::from_str`].
     pub file: PathBuf,
     /// 1-based line; 0 when the error concerns the whole file.
     pub line: usize,
@@ -433,7 +433,7 @@ impl NationalRules {
             .find(|f| f.custodian.get_ref() == custodian_id && f.kind() as i32 == kind)
     }
 
-    /// The file's revision.
+    /// The file's revision, shown at the start of every plan's trace.
     pub fn revision(&self) -> &str {
         self.revision.get_ref()
     }
