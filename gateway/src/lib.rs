@@ -1,9 +1,9 @@
 //! The helsedata federation gateway: concurrent mutual-TLS fan-out to every custodian, one
-//! merged catalogue with provenance, and application routing.
+//! merged catalogue with provenance, and application planning.
 //!
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
 //! the custodians through [`cache`] and [`fanout`] with the [`upstream`] client →
-//! [`catalogue`] merges, indexes and ranks the answers → [`routing`] plans applications.
+//! [`catalogue`] merges, indexes and ranks the answers → [`planning`] plans applications.
 //! [`watch`] follows every custodian's changes and keeps the cache up to date; [`changes`]
 //! is the change feed that consumers follow.
 
@@ -15,7 +15,7 @@ pub mod changes;
 pub mod config;
 pub mod fanout;
 pub mod federation;
-pub mod routing;
+pub mod planning;
 pub mod server;
 pub mod upstream;
 pub mod watch;
