@@ -97,7 +97,7 @@ impl DataFile {
             .find(|l| l.starts_with("revision = "))
             .expect("revision")
             .to_string();
-        let value = if k % 3 == 0 { k - 1 } else { k };
+        let value = if k.is_multiple_of(3) { k - 1 } else { k };
         text.replacen(&revision_line, &format!("revision = \"load-{value}\""), 1)
     }
 
@@ -806,7 +806,7 @@ async fn no_cache_confirms_each_revision_and_refetches_only_changed_custodians()
 
 /// The ids that differ between versions `a` and `b` of a file (see [`DataFile::version`]).
 fn expected_diff(file: &DataFile, a: u32, b: u32) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let has_last = |k: u32| k % 2 == 0;
+    let has_last = |k: u32| k.is_multiple_of(2);
     let (mut added, mut changed, mut removed) =
         (Vec::new(), vec![file.first.0.clone()], Vec::new());
     match (has_last(a), has_last(b)) {

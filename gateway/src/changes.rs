@@ -227,8 +227,7 @@ impl ChangeFeed {
         let latest = history
             .entries
             .iter()
-            .filter(|e| e.seq <= end && e.change.data_source_id == id)
-            .next_back()
+            .rfind(|e| e.seq <= end && e.change.data_source_id == id)
             .ok_or_else(not_retained)?;
         if latest.change.kind == Kind::Removed as i32 {
             return Err(RequestError::NotFound {
