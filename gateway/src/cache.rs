@@ -263,6 +263,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             Entry::Vacant(slot) => {
                 let inner = self.inner.clone();
                 let owned_key = key.to_string();
+                let begun = Instant::now();
                 let task = tokio::spawn(fetch().map(move |result| {
                     let stored = result.map(|(value, revision)| {
                         let entry = Arc::new(Cached {
@@ -274,8 +275,21 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
                                 .generations
                                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                         });
-                        inner.entries.insert(owned_key.clone(), entry.clone());
-                        entry
+                        // An entry stored after this fetch began (a change applied from a
+                        // watch stream, see `put`) is newer than this answer: keep it.
+                        match inner.entries.entry(owned_key.clone()) {
+                            Entry::Occupied(newer) if newer.get().fetched > begun => {
+                                newer.get().clone()
+                            }
+                            Entry::Occupied(mut older) => {
+                                older.insert(entry.clone());
+                                entry
+                            }
+                            Entry::Vacant(slot) => {
+                                slot.insert(entry.clone());
+                                entry
+                            }
+                        }
                     });
                     inner.in_flight.remove(&owned_key);
                     stored
@@ -340,6 +354,30 @@ mod tests {
             })
         }
         .boxed()
+    }
+
+    #[tokio::test]
+    async fn a_fetch_never_replaces_an_entry_put_after_it_began() {
+        let cache: Cache<u32> = Cache::new();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let slow = cache.get("k", POLICY, Duration::from_secs(5), move || {
+            async move {
+                let _ = released.await;
+                Ok((1, "old".to_string()))
+            }
+            .boxed()
+        });
+        let putting = async {
+            tokio::task::yield_now().await;
+            cache.put("k", 2, "new".into());
+            let _ = release.send(());
+        };
+        let (served, ()) = tokio::join!(slow, putting);
+        match served {
+            Served::Live(c, _) => assert_eq!((c.value, c.revision.as_str()), (2, "new")),
+            other => panic!("expected the newer entry, got {other:?}"),
+        }
+        assert_eq!(cache.peek("k").map(|c| c.value), Some(2));
     }
 
     #[tokio::test]
