@@ -10,7 +10,7 @@
 //! # Revisions
 //!
 //! The served revision is the data file's `custodian.revision` value, unless this process
-//! already served that value for other content: then it is `<value>+<content hash>` (12
+//! already served that value for other content (among its last 4096 revisions): then it is `<value>+<content hash>` (12
 //! hex digits of a hash of the whole catalogue). So an edit that forgets to change the
 //! value still yields a new revision, a value never names two contents, and an edit back
 //! to content served before gets that content's revision again. An edit that changes
@@ -35,6 +35,10 @@ use crate::{
     catalogue::{Catalogue, SourceBundle},
     load::{LoadError, LoadedCatalogue, load_file},
 };
+
+/// How many served revisions (and their content hashes) are remembered to keep a revision
+/// value from naming two contents.
+const MAX_REMEMBERED_REVISIONS: usize = 4096;
 
 /// One revision of the catalogue and when it began to be served.
 #[derive(Debug)]
@@ -329,6 +333,10 @@ impl LiveCatalogue {
             }
             // Only on a hash collision.
             revision = format!("{revision}.{}", self.swaps() + 1);
+        }
+        if served.len() >= MAX_REMEMBERED_REVISIONS {
+            // Bounded memory for a custodian edited very often: forget all but the last.
+            served.retain(|r, _| *r == previous);
         }
         served.insert(revision.clone(), hash);
         info.catalogue_revision = revision.clone();
