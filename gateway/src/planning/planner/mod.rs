@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 
 use helsedata::proto as pb;
 
-use super::rules::NationalRules;
+use super::{
+    effective::{self, Published},
+    rules::NationalRules,
+};
 
 mod appeals;
 mod deadlines;
@@ -38,6 +41,17 @@ pub struct ResolvedSource {
     pub rules: pb::AccessRules,
     /// The custodian that published it.
     pub custodian_id: String,
+}
+
+impl ResolvedSource {
+    /// The source as its custodian publishes it, for [`effective::effective_route`].
+    pub fn published(&self) -> Published<'_> {
+        Published {
+            source: &self.source,
+            rules: &self.rules,
+            custodian_id: &self.custodian_id,
+        }
+    }
 }
 
 /// Everything the planner needs from the request and from the custodians.
@@ -68,7 +82,7 @@ pub struct PlanInput {
 /// Trace origin of rules that follow from the request itself.
 const ORIGIN_REQUEST: &str = "request";
 /// Trace origin of rules from the national rules file.
-const ORIGIN_NATIONAL: &str = "national-rules";
+const ORIGIN_NATIONAL: &str = effective::ORIGIN_NATIONAL;
 
 /// Plans the applications for `input` under `rules`.
 ///
@@ -249,31 +263,9 @@ pub(super) fn custodian_origin(rs: &ResolvedSource) -> String {
     format!("custodian:{}", rs.custodian_id)
 }
 
-pub(super) fn org_name(org: &Option<pb::Organisation>) -> &str {
-    org.as_ref().map_or("", |o| o.name.trim())
-}
-
 /// The data controller's name; the processor's or the custodian id when none is given.
 pub(super) fn controller_name(rs: &ResolvedSource) -> String {
-    [
-        org_name(&rs.source.controller),
-        org_name(&rs.source.processor),
-        rs.custodian_id.as_str(),
-    ]
-    .into_iter()
-    .find(|n| !n.is_empty())
-    .unwrap_or_default()
-    .to_string()
-}
-
-/// The body that decides on a custodian's route: its processing body, else the controller.
-pub(super) fn route_decider(rs: &ResolvedSource, route: &pb::ApplicationRoute) -> String {
-    let processed_by = route.processed_by.trim();
-    if processed_by.is_empty() {
-        controller_name(rs)
-    } else {
-        processed_by.to_string()
-    }
+    effective::controller_name(rs.published())
 }
 
 /// Whom to ask about a source: the controller, with the contact address when one is published.
