@@ -9,7 +9,8 @@
 //!
 //! The rules are lettered as in the trace: a to e and h (the route of one source) in `route`,
 //! f (grouping into applications) here, g in `prerequisites`, i and n in `notes`, j in
-//! `deadlines`, k in `invoices`, l in `linkage`, m in `appeals`; `words` holds the wording
+//! `deadlines`, k in `invoices`, l in `linkage`, m in `appeals`, o (open statistics for
+//! anonymous data) in `notes`; `words` holds the wording
 //! shared by all of them.
 
 use std::collections::BTreeMap;
@@ -215,6 +216,11 @@ impl<'a> Planner<'a> {
             .map(|m| m.processed_by.clone())
             .find(|p| !p.is_empty())
             .unwrap_or_default();
+        let prerequisites = self.prerequisites(&members, &ids);
+        let deadlines = self.deadlines(&members, &ids, by_hds);
+        let invoices = self.invoices(channel, &members, &ids);
+        let mut notes = self.application_notes(&members, &ids, by_hds);
+        let open_statistics = self.open_statistics(&members, &mut notes);
         let application = pb::PlannedApplication {
             channel: channel_value,
             address,
@@ -227,10 +233,11 @@ impl<'a> Planner<'a> {
                     delivered_by: m.delivered_by.clone(),
                 })
                 .collect(),
-            prerequisites: self.prerequisites(&members, &ids),
-            deadlines: self.deadlines(&members, &ids, by_hds),
-            invoices: self.invoices(channel, &members, &ids),
-            notes: self.application_notes(&members, &ids, by_hds),
+            prerequisites,
+            deadlines,
+            invoices,
+            notes,
+            open_statistics,
             data_source_ids: ids,
         };
         Planned {
