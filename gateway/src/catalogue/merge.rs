@@ -1,6 +1,7 @@
 //! Merging custodian answers into one catalogue: provenance on every record, ownership
 //! enforced (a custodian cannot publish another custodian's source), duplicates reported,
-//! and a deterministic order.
+//! and a deterministic order; then each record's effective route under the national rules
+//! ([`Merged::apply_national_rules`]), kept beside the record as published.
 
 use std::collections::BTreeMap;
 
