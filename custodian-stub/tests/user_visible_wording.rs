@@ -1,5 +1,5 @@
 //! Every value a user can see states a fact about a data source, never a note about the
-//! material the catalogue was written from.
+//! material the catalogue was written from; a linkage rule and a controller are facts too.
 //!
 //! The bundled data files are loaded through the stub's own loader and every string the
 //! contract exposes (custodian, data sources, access rules, variables) is walked through the
@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use custodian_stub::load::load_file;
-use helsedata::proto::FILE_DESCRIPTOR_SET;
+use helsedata::proto::{self as pb, FILE_DESCRIPTOR_SET};
 use prost_reflect::{DescriptorPool, DynamicMessage, Value};
 
 /// Wording that describes source material or how the catalogue was written, with the reason
@@ -177,20 +177,14 @@ fn national_rules_file() -> PathBuf {
 /// Every user-visible string of every bundled data file, as the service would serve it.
 fn bundled_strings() -> Vec<Found> {
     let pool = DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("the contract's descriptors");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir())
-        .expect("the data directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
+    let files = bundled_files();
     assert!(
         !files.is_empty(),
         "no data files in {}",
         data_dir().display()
     );
     let mut found = Vec::new();
-    for file in files {
-        let loaded = load_file(&file).unwrap_or_else(|e| panic!("{e}"));
+    for (file, loaded) in files {
         let mut strings = contract_strings(
             &pool,
             "helsedata.federation.v1.CustodianInfo",
@@ -354,4 +348,74 @@ fn the_check_flags_notes_about_sources_and_passes_plain_facts() {
     ] {
         assert_eq!(offence(fact), None, "flagged: {fact}");
     }
+}
+
+/// Every bundled data file, loaded through the stub's loader.
+fn bundled_files() -> Vec<(PathBuf, custodian_stub::load::LoadedCatalogue)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir())
+        .expect("the data directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let loaded = load_file(&file).unwrap_or_else(|e| panic!("{e}"));
+            (file, loaded)
+        })
+        .collect()
+}
+
+#[test]
+fn linkage_is_allowed_only_with_a_stated_basis() {
+    let mut unfounded = Vec::new();
+    let mut allowed = 0;
+    for (file, loaded) in bundled_files() {
+        for bundle in &loaded.sources {
+            let linkage = bundle.access.linkage.clone().unwrap_or_default();
+            if linkage.policy != pb::LinkagePolicy::Allowed as i32 {
+                continue;
+            }
+            allowed += 1;
+            if linkage.notes.iter().all(|n| n.trim().is_empty()) {
+                unfounded.push(format!(
+                    "{}: field `source[{}].access.linkage.policy`: \"allowed\" without a note stating the published rule; use \"unknown\" and say why",
+                    file.display(),
+                    bundle.source.id
+                ));
+            }
+        }
+    }
+    assert!(allowed > 0, "some sources publish a linkage rule");
+    assert!(unfounded.is_empty(), "{}", unfounded.join("\n"));
+}
+
+#[test]
+fn a_controller_is_a_legal_body_not_a_register() {
+    let files = bundled_files();
+    let register_names: Vec<String> = files
+        .iter()
+        .flat_map(|(_, loaded)| &loaded.sources)
+        .flat_map(|b| {
+            let name = b.source.name.clone().unwrap_or_default();
+            [name.nb, name.en, b.source.abbreviation.clone()]
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
+    let mut wrong = Vec::new();
+    for (file, loaded) in &files {
+        for bundle in &loaded.sources {
+            let controller = bundle.source.controller.clone().unwrap_or_default();
+            if register_names.contains(&controller.name) {
+                wrong.push(format!(
+                    "{}: field `source[{}].controller.name`: `{}` is a register, not a legal body",
+                    file.display(),
+                    bundle.source.id,
+                    controller.name
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
