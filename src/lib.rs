@@ -3,6 +3,8 @@
 
 #![warn(missing_docs)]
 
+pub mod acceptor;
+pub mod authz;
 pub mod contract;
 pub mod datafile;
 pub mod deadline;
@@ -10,6 +12,7 @@ pub mod grpc_server;
 pub mod identity;
 pub mod paging;
 pub mod proto;
+pub mod reload;
 pub mod search;
 pub mod status;
 pub mod telemetry;

@@ -121,11 +121,11 @@ pub async fn run(
         let catalogue = Arc::new(slot.take().ok_or_else(|| {
             DemoError::Mismatch(format!("custodian `{}` is configured twice", custodian.id))
         })?);
-        let tls = TlsMaterial::load(&TlsFiles {
-            ca: pki.ca_cert(),
-            cert: pki.custodian_cert(&custodian.id),
-            key: pki.custodian_key(&custodian.id),
-        })?;
+        let tls = TlsMaterial::load(&TlsFiles::new(
+            pki.ca_cert(),
+            pki.custodian_cert(&custodian.id),
+            pki.custodian_key(&custodian.id),
+        ))?;
         let addr = custodian
             .endpoint
             .trim_start_matches("https://")

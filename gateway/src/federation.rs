@@ -16,9 +16,11 @@ use helsedata::{
     contract::{GATEWAY_SEARCH_VARIABLES_PAGE, MAX_VARIABLE_SEARCH_DEPTH},
     deadline::Deadline,
     paging::{self, PageRequest},
-    proto as pb, search,
+    proto as pb,
+    reload::ReloadingTls,
+    search,
     status::{FieldError, RequestError},
-    tls::{TlsError, TlsMaterial},
+    tls::TlsError,
 };
 use tonic::Code;
 
@@ -64,7 +66,7 @@ impl Federation {
     /// Builds the upstreams (channels connect lazily).
     pub fn new(
         config: &GatewayConfig,
-        tls: &TlsMaterial,
+        tls: &Arc<ReloadingTls>,
         national_rules: Arc<NationalRules>,
         health: Option<tonic_health::server::HealthReporter>,
     ) -> Result<Self, TlsError> {
