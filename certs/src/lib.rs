@@ -257,6 +257,16 @@ impl DevPki {
         self.issue_leaf(name, identity_path, true, false)
     }
 
+    /// Issues a client-only certificate carrying no URI SAN (no workload identity), for tests
+    /// that check such certificates are refused; writes `<name>.pem/.key`.
+    pub fn issue_client_without_identity(
+        &self,
+        name: &str,
+    ) -> Result<(PathBuf, PathBuf), CertError> {
+        self.issue_leaf(name, "", false, true)
+    }
+
+    /// `identity_path` empty: no URI SAN.
     fn issue_leaf(
         &self,
         name: &str,
@@ -388,10 +398,6 @@ fn issue(
     params.distinguished_name = name;
     let uri = format!("spiffe://{TRUST_DOMAIN}/{identity_path}");
     params.subject_alt_names = vec![
-        SanType::URI(uri.try_into().map_err(|source| CertError::Generate {
-            what: format!("URI SAN of {common_name}"),
-            source,
-        })?),
         SanType::DnsName(
             "localhost"
                 .try_into()
@@ -402,6 +408,15 @@ fn issue(
         ),
         SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
     ];
+    if !identity_path.is_empty() {
+        params.subject_alt_names.insert(
+            0,
+            SanType::URI(uri.try_into().map_err(|source| CertError::Generate {
+                what: format!("URI SAN of {common_name}"),
+                source,
+            })?),
+        );
+    }
     // A serial from the fresh public key: unique per leaf, positive, and readable back from
     // the certificate for revocation.
     let mut serial: Vec<u8> = leaf_key
