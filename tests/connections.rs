@@ -120,3 +120,54 @@ async fn a_connection_that_sends_nothing_after_the_handshake_is_closed() {
         "closed too early: {took:?}"
     );
 }
+
+/// Log lines written while a test runs (tracing's text output into memory).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn refused_handshakes_are_logged_once_per_interval_with_peer_and_reason() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    // Single-threaded test runtime: every task of the servers logs on this thread.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let pki = Pki::new(&["fhi"]);
+    let custodian = start_custodian(&pki, "fhi", fhi(), Duration::ZERO).await;
+    let mut config = gateway_config(&pki, &[("fhi", &custodian)]);
+    config.connections.refusal_log_interval_ms = 60_000;
+    let gateway = start_gateway(config).await;
+    fixture::gateway_client(&pki, &gateway).await;
+
+    // Three clients that speak plaintext HTTP instead of TLS.
+    for _ in 0..3 {
+        let mut tcp = TcpStream::connect(gateway.addr).await.expect("tcp");
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        closed_within(&mut tcp, Duration::from_secs(3)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let text = String::from_utf8(captured.0.lock().expect("log").clone()).expect("utf-8");
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("TLS handshake refused"))
+        .collect();
+    assert_eq!(refused.len(), 1, "one line per interval, got: {refused:#?}");
+    assert!(refused[0].contains("peer=127.0.0.1:"), "{}", refused[0]);
+    assert!(refused[0].contains("reason="), "{}", refused[0]);
+}
