@@ -214,3 +214,53 @@ async fn certificates_rotate_under_load_without_a_failed_call() {
         &failed[..failed.len().min(5)]
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_reloads_at_once() {
+    // Our own handler first, so that the signal can never hit the default action (exit).
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .expect("SIGHUP handler");
+    let pki = Pki::new(&["fhi"]);
+    let catalogue = bundled()
+        .into_iter()
+        .find(|c| c.custodian_id() == "fhi")
+        .expect("fhi");
+    let custodian_tls = ReloadingTls::load(pki.custodian_files("fhi")).expect("custodian TLS");
+    // Polling far too slow to matter: only the signal can reload within the test.
+    let _watch = custodian_tls.watch(Duration::from_secs(3600));
+    let mut options = custodian_options(&pki.custodian_tls("fhi"), Duration::ZERO);
+    options.tls = custodian_tls.clone();
+    let custodian = start_custodian_with(catalogue, options).await;
+    let developer = pki.developer_tls();
+    let fhi = identity::custodian_identity("fhi");
+    fixture::channel(&developer, custodian.addr, &fhi, |e| e)
+        .await
+        .expect("custodian up");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    rotate(
+        &pki,
+        "fhi-next",
+        "custodian/fhi",
+        true,
+        &pki.pki.custodian_cert("fhi"),
+        &pki.pki.custodian_key("fhi"),
+    );
+    let new = der_of(&pki.pki.custodian_cert("fhi"));
+    assert_ne!(presented(&developer, custodian.addr, &fhi).await, new);
+    // SAFETY: kill(2) with our own pid and a signal that has a handler installed.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGHUP);
+    }
+    hangup.recv().await;
+    let mut reloaded = false;
+    for _ in 0..20 {
+        if presented(&developer, custodian.addr, &fhi).await == new {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reloaded, "SIGHUP reloads the certificate within 2 s");
+    assert_eq!(custodian_tls.generation(), 1);
+}
