@@ -650,6 +650,49 @@ owns = ["mfr", "hs-*"]
     }
 
     #[test]
+    fn connection_and_authorization_settings_are_checked_with_the_key() {
+        let config = GatewayConfig::from_toml(MINIMAL).unwrap();
+        assert_eq!(config.authz, AuthzConfig::default());
+        assert!(
+            config
+                .authz
+                .is_operator("spiffe://helsedata.test/operator/ola")
+        );
+        assert!(
+            !config
+                .authz
+                .is_operator("spiffe://helsedata.test/developer")
+        );
+        let err = GatewayConfig::from_toml(&format!(
+            "{MINIMAL}[connections]\nidle_timeout_ms = 30000\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("connections.idle_timeout_ms"), "{err}");
+        let err = GatewayConfig::from_toml(&format!(
+            "{MINIMAL}[authz]\n[[authz.rules]]\nname = \"bad\"\nidentities = [\"spiffe://x/*/y\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("authz.rules") && err.contains("`bad`"),
+            "{err}"
+        );
+        let err =
+            GatewayConfig::from_toml(&format!("{MINIMAL}[authz]\noperators = [\"operator/*\"]\n"))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("authz.operators"), "{err}");
+        let err = GatewayConfig::from_toml(&MINIMAL.replace(
+            "key = \"gateway.key\"",
+            "key = \"gateway.key\"\nclient_cert = \"c.pem\"",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("tls.client_cert"), "{err}");
+    }
+
+    #[test]
     fn defaults_fill_what_is_not_set() {
         let config = GatewayConfig::from_toml(MINIMAL).unwrap();
         assert_eq!(config.defaults.timeout_ms, 2_000);
