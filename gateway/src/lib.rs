@@ -11,6 +11,7 @@ pub mod breaker;
 pub mod cache;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod fanout;
 pub mod federation;
 pub mod merge;

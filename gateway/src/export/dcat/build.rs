@@ -1,0 +1,235 @@
+//! Builds the export's plain input from the merged catalogue: who decides under the national
+//! rules, where applications go, whom to contact, and the custodians' freshness.
+
+use std::collections::HashMap;
+
+use helsedata::proto as pb;
+
+use super::input::{Agent, CatalogueHeader, Contact, CustodianState, DatasetInput, Decider};
+use crate::routing::rules::NationalRules;
+
+/// What the concept vocabulary says about one source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConceptTags {
+    /// HealthDCAT-AP health categories (NAL IRIs).
+    pub health_categories: Vec<String>,
+    /// HealthDCAT-AP health themes (NAL IRIs).
+    pub health_themes: Vec<String>,
+    /// Concept labels in Norwegian Bokmål.
+    pub keywords_nb: Vec<String>,
+    /// Concept labels in English.
+    pub keywords_en: Vec<String>,
+}
+
+/// Maps a source to the concepts it is tagged with.
+pub trait ConceptMapping {
+    /// The tags of `source`; empty when it has none.
+    fn tags(&self, source: &pb::DataSource) -> ConceptTags;
+}
+
+/// No concept vocabulary: every source gets its kind's fallback health category.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoConcepts;
+
+impl ConceptMapping for NoConcepts {
+    fn tags(&self, _: &pb::DataSource) -> ConceptTags {
+        ConceptTags::default()
+    }
+}
+
+/// A custodian's own contact facts (from its CustodianInfo), used where a source names none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustodianContact {
+    /// Contact e-mail; may be empty.
+    pub email: String,
+    /// Website; may be empty.
+    pub website: String,
+}
+
+impl CustodianContact {
+    /// From a custodian's published facts.
+    pub fn from_info(info: &pb::CustodianInfo) -> Self {
+        Self {
+            email: info.contact_email.clone(),
+            website: info.website.clone(),
+        }
+    }
+}
+
+/// The national rules as the export reads them.
+pub struct Decisions<'a> {
+    rules: &'a NationalRules,
+    custodians: HashMap<String, CustodianContact>,
+}
+
+impl<'a> Decisions<'a> {
+    /// Over `rules`, with the custodians' own contact facts where known.
+    pub fn new(rules: &'a NationalRules, custodians: HashMap<String, CustodianContact>) -> Self {
+        Self { rules, custodians }
+    }
+
+    /// The national body (Helsedataservice): it publishes the catalogue; its contact page is
+    /// the common application form's address.
+    pub fn national_body(&self) -> Agent {
+        Agent {
+            name: self.rules.helsedataservice.name.clone(),
+            contact: Contact::Page(self.rules.common_form.address.clone()),
+        }
+    }
+
+    /// Who decides for `source`: the national body for the registries it decides for, else
+    /// the body the custodian names as processing applications, else the data controller.
+    pub fn decider(&self, source: &pb::DataSource) -> Decider {
+        if self
+            .rules
+            .helsedataservice_registry(&source.id, &source.parent_id)
+            .is_some()
+        {
+            return Decider::National;
+        }
+        let processed_by = default_route(source)
+            .map(|r| r.processed_by.trim())
+            .filter(|p| !p.is_empty());
+        let name = processed_by
+            .or_else(|| controller(source))
+            .unwrap_or(source.custodian_id.as_str());
+        Decider::Other(Agent {
+            name: name.to_string(),
+            contact: self.contact(source),
+        })
+    }
+
+    /// How to reach the controller about `source`: the access rules' e-mail, else the route's
+    /// web address, else the custodian's own e-mail or website, else the national body.
+    pub fn contact(&self, source: &pb::DataSource) -> Contact {
+        let rules = source.access_rules.as_ref();
+        let custodian = self.custodians.get(&source.custodian_id);
+        let email = rules
+            .map(|r| r.contact_email.trim())
+            .filter(|e| !e.is_empty());
+        let url = default_route(source)
+            .map(|r| r.url.trim())
+            .filter(|u| u.starts_with("http"));
+        let custodian_email = custodian
+            .map(|c| c.email.trim())
+            .filter(|e| !e.is_empty());
+        let website = custodian
+            .map(|c| c.website.trim())
+            .filter(|w| w.starts_with("http"));
+        email
+            .map(|e| Contact::Email(e.to_string()))
+            .or_else(|| url.map(|u| Contact::Page(u.to_string())))
+            .or_else(|| custodian_email.map(|e| Contact::Email(e.to_string())))
+            .or_else(|| website.map(|w| Contact::Page(w.to_string())))
+            .unwrap_or_else(|| self.national_body().contact)
+    }
+
+    /// Where applications for `source` are filed: the common form for the national body's
+    /// registries and for custodians the form covers when they publish no channel of their
+    /// own; else the custodian's form, website or e-mail address.
+    pub fn application_url(&self, source: &pb::DataSource, decider: &Decider) -> String {
+        let common = self.rules.common_form.address.clone();
+        if *decider == Decider::National {
+            return common;
+        }
+        let route = default_route(source);
+        let channel = route
+            .and_then(|r| pb::ApplicationChannel::try_from(r.channel).ok())
+            .unwrap_or(pb::ApplicationChannel::Unknown);
+        let url = route.map(|r| r.url.trim().to_string()).unwrap_or_default();
+        let email = source
+            .access_rules
+            .as_ref()
+            .map(|r| r.contact_email.trim().to_string())
+            .unwrap_or_default();
+        let covered = self.rules.common_form_covers(&source.custodian_id);
+        match channel {
+            pb::ApplicationChannel::HelsedataForm => common,
+            pb::ApplicationChannel::AltinnForm | pb::ApplicationChannel::Unknown
+                if covered =>
+            {
+                common
+            }
+            pb::ApplicationChannel::EmailToRegister if !email.is_empty() => email,
+            _ if !url.is_empty() => url,
+            _ => email,
+        }
+    }
+
+    /// The export input of one merged source.
+    pub fn dataset(
+        &self,
+        source: pb::DataSource,
+        provenance: pb::Provenance,
+        variables: Vec<pb::Variable>,
+        concepts: &dyn ConceptMapping,
+    ) -> DatasetInput {
+        let decider = self.decider(&source);
+        let application_url = self.application_url(&source, &decider);
+        let tags = concepts.tags(&source);
+        DatasetInput {
+            publisher_contact: self.contact(&source),
+            decider,
+            application_url,
+            health_categories: tags.health_categories,
+            health_themes: tags.health_themes,
+            keywords_nb: tags.keywords_nb,
+            keywords_en: tags.keywords_en,
+            variables,
+            provenance,
+            source,
+        }
+    }
+
+    /// The catalogue header.
+    pub fn header(
+        &self,
+        generated_at: prost_types::Timestamp,
+        custodians: Vec<CustodianState>,
+    ) -> CatalogueHeader {
+        CatalogueHeader {
+            publisher: self.national_body(),
+            generated_at,
+            custodians,
+        }
+    }
+}
+
+/// The custodians' states from the outcomes of one read of the catalogue; `last_modified`
+/// comes from the custodians' own facts where known.
+pub fn custodian_states(
+    outcomes: &[pb::CustodianOutcome],
+    last_modified: &HashMap<String, prost_types::Timestamp>,
+) -> Vec<CustodianState> {
+    let mut states: Vec<CustodianState> = outcomes
+        .iter()
+        .map(|o| {
+            let freshness =
+                pb::Freshness::try_from(o.freshness).unwrap_or(pb::Freshness::Unspecified);
+            CustodianState {
+                id: o.custodian_id.clone(),
+                freshness,
+                catalogue_revision: o.catalogue_revision.clone(),
+                last_modified: last_modified.get(&o.custodian_id).cloned(),
+                stale_since: (freshness == pb::Freshness::Stale)
+                    .then(|| o.as_of.clone())
+                    .flatten(),
+                message: o.message.clone(),
+            }
+        })
+        .collect();
+    states.sort_by(|a, b| a.id.cmp(&b.id));
+    states
+}
+
+fn default_route(source: &pb::DataSource) -> Option<&pb::ApplicationRoute> {
+    source.access_rules.as_ref()?.route.as_ref()
+}
+
+fn controller(source: &pb::DataSource) -> Option<&str> {
+    source
+        .controller
+        .as_ref()
+        .map(|o| o.name.trim())
+        .filter(|n| !n.is_empty())
+}
