@@ -110,9 +110,7 @@ impl<'a> Decisions<'a> {
         let url = default_route(source)
             .map(|r| r.url.trim())
             .filter(|u| u.starts_with("http"));
-        let custodian_email = custodian
-            .map(|c| c.email.trim())
-            .filter(|e| !e.is_empty());
+        let custodian_email = custodian.map(|c| c.email.trim()).filter(|e| !e.is_empty());
         let website = custodian
             .map(|c| c.website.trim())
             .filter(|w| w.starts_with("http"));
@@ -145,9 +143,7 @@ impl<'a> Decisions<'a> {
         let covered = self.rules.common_form_covers(&source.custodian_id);
         match channel {
             pb::ApplicationChannel::HelsedataForm => common,
-            pb::ApplicationChannel::AltinnForm | pb::ApplicationChannel::Unknown
-                if covered =>
-            {
+            pb::ApplicationChannel::AltinnForm | pb::ApplicationChannel::Unknown if covered => {
                 common
             }
             pb::ApplicationChannel::EmailToRegister if !email.is_empty() => email,
@@ -161,7 +157,7 @@ impl<'a> Decisions<'a> {
         &self,
         source: pb::DataSource,
         provenance: pb::Provenance,
-        variables: Vec<pb::Variable>,
+        variables: Option<Vec<pb::Variable>>,
         concepts: &dyn ConceptMapping,
     ) -> DatasetInput {
         let decider = self.decider(&source);

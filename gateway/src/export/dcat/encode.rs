@@ -108,7 +108,9 @@ impl DcatEncoder {
         for triple in &triples.0 {
             match &mut self.serializer {
                 Serializer::Turtle(s) => s.serialize_triple(triple),
-                Serializer::JsonLd(s) => s.serialize_quad(triple.as_ref().in_graph(oxrdf::GraphNameRef::DefaultGraph)),
+                Serializer::JsonLd(s) => {
+                    s.serialize_quad(triple.as_ref().in_graph(oxrdf::GraphNameRef::DefaultGraph))
+                }
             }
             .map_err(ExportError::Io)?;
         }

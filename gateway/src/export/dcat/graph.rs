@@ -112,12 +112,7 @@ fn push_segment(iri: &mut String, part: &str) {
 pub struct Triples(pub Vec<Triple>);
 
 impl Triples {
-    fn add(
-        &mut self,
-        subject: &NamedNode,
-        predicate: NamedNodeRef<'_>,
-        object: impl Into<Term>,
-    ) {
+    fn add(&mut self, subject: &NamedNode, predicate: NamedNodeRef<'_>, object: impl Into<Term>) {
         self.0.push(Triple::new(
             NamedOrBlankNode::from(subject.clone()),
             predicate,
@@ -158,7 +153,11 @@ impl Triples {
         value: impl Into<String>,
         datatype: NamedNodeRef<'_>,
     ) {
-        self.add(subject, predicate, Literal::new_typed_literal(value, datatype));
+        self.add(
+            subject,
+            predicate,
+            Literal::new_typed_literal(value, datatype),
+        );
     }
 }
 
@@ -293,8 +292,18 @@ impl GraphBuilder {
         let mut t = Triples::default();
         let cat = m.catalogue();
         t.typed(&cat, DCAT_CATALOG);
-        t.text(&cat, DCT_TITLE, "Nasjonal katalog over helsedatakilder", "nb");
-        t.text(&cat, DCT_TITLE, "National catalogue of health data sources", "en");
+        t.text(
+            &cat,
+            DCT_TITLE,
+            "Nasjonal katalog over helsedatakilder",
+            "nb",
+        );
+        t.text(
+            &cat,
+            DCT_TITLE,
+            "National catalogue of health data sources",
+            "en",
+        );
         t.text(
             &cat,
             DCT_DESCRIPTION,
@@ -314,7 +323,8 @@ impl GraphBuilder {
             XSD_DATE_TIME,
         );
         if let Some(home) = web_iri(m.base()) {
-            t.add(&cat, FOAF_HOMEPAGE, home);
+            t.add(&cat, FOAF_HOMEPAGE, home.clone());
+            t.typed(&home, FOAF_DOCUMENT);
         }
         self.agent(
             &mut t,
@@ -382,6 +392,8 @@ impl GraphBuilder {
         t.typed(&scheme, SKOS_CONCEPT_SCHEME);
         t.text(&scheme, SKOS_PREF_LABEL, "Datakildetyper", "nb");
         t.text(&scheme, SKOS_PREF_LABEL, "Kinds of data source", "en");
+        t.text(&scheme, DCT_TITLE, "Datakildetyper", "nb");
+        t.text(&scheme, DCT_TITLE, "Kinds of data source", "en");
         for (_, kind) in KINDS {
             let concept = self.minter.source_kind(kind.id);
             t.typed(&concept, SKOS_CONCEPT);
@@ -389,7 +401,11 @@ impl GraphBuilder {
             t.text(&concept, SKOS_PREF_LABEL, kind.nb, "nb");
             t.text(&concept, SKOS_PREF_LABEL, kind.en, "en");
         }
-        t.add(&DPVPD_HEALTH.into_owned(), RDF_TYPE, DPV_PERSONAL_DATA.into_owned());
+        t.add(
+            &DPVPD_HEALTH.into_owned(),
+            RDF_TYPE,
+            DPV_PERSONAL_DATA.into_owned(),
+        );
     }
 
     /// An agent with its name, publisher type and one contact point.
@@ -450,11 +466,12 @@ impl GraphBuilder {
         t.text(&ds, DCT_TITLE, &name.nb, "nb");
         t.text(&ds, DCT_TITLE, &name.en, "en");
         let description = s.description.clone().unwrap_or_default();
-        let (desc_nb, desc_en) = if description.nb.trim().is_empty() && description.en.trim().is_empty() {
-            (name.nb.clone(), name.en.clone())
-        } else {
-            (description.nb, description.en)
-        };
+        let (desc_nb, desc_en) =
+            if description.nb.trim().is_empty() && description.en.trim().is_empty() {
+                (name.nb.clone(), name.en.clone())
+            } else {
+                (description.nb, description.en)
+            };
         t.text(&ds, DCT_DESCRIPTION, &desc_nb, "nb");
         t.text(&ds, DCT_DESCRIPTION, &desc_en, "en");
         if name.nb.trim().is_empty() && name.en.trim().is_empty() {
@@ -542,7 +559,12 @@ impl GraphBuilder {
             t.add(&ds, DCT_TEMPORAL, period.clone());
             t.typed(&period, DCT_PERIOD_OF_TIME);
             if let Some(from) = years.from_year {
-                t.typed_literal(&period, DCAT_START_DATE, format!("{from:04}-01-01"), XSD_DATE);
+                t.typed_literal(
+                    &period,
+                    DCAT_START_DATE,
+                    format!("{from:04}-01-01"),
+                    XSD_DATE,
+                );
             }
             if let Some(to) = years.to_year {
                 t.typed_literal(&period, DCAT_END_DATE, format!("{to:04}-12-31"), XSD_DATE);
@@ -562,7 +584,12 @@ impl GraphBuilder {
         let provenance = m.part(id, &["provenance"]);
         t.add(&ds, DCT_PROVENANCE, provenance.clone());
         t.typed(&provenance, DCT_PROVENANCE_STATEMENT);
-        t.text(&provenance, RDFS_LABEL, &provenance_text(d, custodian), "en");
+        t.text(
+            &provenance,
+            RDFS_LABEL,
+            &provenance_text(d, custodian),
+            "en",
+        );
 
         let contact = m.part(id, &["contact"]);
         t.add(&ds, DCAT_CONTACT_POINT, contact.clone());
@@ -571,7 +598,12 @@ impl GraphBuilder {
         let page = m.page(id);
         t.add(&ds, FOAF_PAGE, page.clone());
         t.add(&ds, DCAT_LANDING_PAGE, page.clone());
+        t.typed(&page, FOAF_DOCUMENT);
         t.iri(&ds, DCT_SPATIAL, COUNTRY_NORWAY);
+        t.iri(&ds, DCT_LANGUAGE, LANGUAGE_BOKMAL);
+        if !name.en.trim().is_empty() || !desc_en.trim().is_empty() {
+            t.iri(&ds, DCT_LANGUAGE, LANGUAGE_ENGLISH);
+        }
 
         let application = m.part(id, &["distribution", "application"]);
         t.add(&ds, DCAT_DISTRIBUTION_PROP, application.clone());
@@ -621,7 +653,13 @@ impl GraphBuilder {
             t.text(&basis, DCT_DESCRIPTION, &legal_text, "nb");
         }
 
-        self.variables(&mut t, &ds, id, &name, &d.variables);
+        self.variables(
+            &mut t,
+            &ds,
+            id,
+            &name,
+            d.variables.as_deref().unwrap_or_default(),
+        );
 
         let modified = custodian
             .and_then(|c| c.last_modified.clone())
@@ -638,7 +676,12 @@ impl GraphBuilder {
             .clone()
             .unwrap_or_else(|| self.header.generated_at.clone());
         t.typed_literal(&record, DCT_MODIFIED, fetched.to_string(), XSD_DATE_TIME);
-        t.text(&record, DCT_DESCRIPTION, &provenance_text(d, custodian), "en");
+        t.text(
+            &record,
+            DCT_DESCRIPTION,
+            &provenance_text(d, custodian),
+            "en",
+        );
         t
     }
 
@@ -653,7 +696,11 @@ impl GraphBuilder {
         t.typed_literal(
             ds,
             HEALTH_HAS_STRUCTURED_DATA,
-            if variables.is_empty() { "false" } else { "true" },
+            if variables.is_empty() {
+                "false"
+            } else {
+                "true"
+            },
             XSD_BOOLEAN,
         );
         if variables.is_empty() {
@@ -663,8 +710,18 @@ impl GraphBuilder {
         let table = self.minter.part(id, &["variables", "table"]);
         t.add(ds, HEALTH_HAS_VARIABLES, group.clone());
         t.typed(&group, CSVW_TABLE_GROUP);
-        t.text(&group, DCT_TITLE, &format!("Variabler i {}", name.nb.trim()), "nb");
-        t.text(&group, DCT_TITLE, &format!("Variables of {}", name.en.trim()), "en");
+        t.text(
+            &group,
+            DCT_TITLE,
+            &format!("Variabler i {}", name.nb.trim()),
+            "nb",
+        );
+        t.text(
+            &group,
+            DCT_TITLE,
+            &format!("Variables of {}", name.en.trim()),
+            "en",
+        );
         t.add(&group, CSVW_TABLE, table.clone());
         t.typed(&table, CSVW_TABLE_CLASS);
         t.text(&table, DCT_TITLE, "Variabelliste", "nb");
@@ -680,7 +737,12 @@ impl GraphBuilder {
             if label.nb.trim().is_empty() && label.en.trim().is_empty() {
                 t.plain(&column, CSVW_TITLE, &v.name);
             }
-            t.text(&column, DCT_DESCRIPTION, &variable_description(v, &label), "en");
+            t.text(
+                &column,
+                DCT_DESCRIPTION,
+                &variable_description(v, &label),
+                "en",
+            );
             t.plain(&column, CSVW_DATATYPE, csvw_datatype(v.value_type));
         }
     }
@@ -738,6 +800,9 @@ fn provenance_text(d: &DatasetInput, custodian: Option<&CustodianState>) -> Stri
         && let Some(since) = custodian.and_then(|c| c.stale_since.as_ref())
     {
         text.push_str(&format!("; stale since {since}"));
+    }
+    if d.variables.is_none() {
+        text.push_str("; its variable list could not be read when this catalogue was written");
     }
     text.push('.');
     text

@@ -81,6 +81,6 @@ pub struct DatasetInput {
     pub keywords_nb: Vec<String>,
     /// Keywords in English beyond the source's own topics.
     pub keywords_en: Vec<String>,
-    /// The source's variable list.
-    pub variables: Vec<pb::Variable>,
+    /// The source's variable list; `None` when it could not be read at export time.
+    pub variables: Option<Vec<pb::Variable>>,
 }

@@ -13,7 +13,10 @@ pub const ACTS: &[(&str, &str)] = &[
     ("forvaltningsloven", "https://lovdata.no/lov/1967-02-10"),
     ("helsepersonelloven", "https://lovdata.no/lov/1999-07-02-64"),
     ("helseregisterloven", "https://lovdata.no/lov/2014-06-20-43"),
-    ("personopplysningsloven", "https://lovdata.no/lov/2018-06-15-38"),
+    (
+        "personopplysningsloven",
+        "https://lovdata.no/lov/2018-06-15-38",
+    ),
     ("smittevernloven", "https://lovdata.no/lov/1994-08-05-55"),
 ];
 

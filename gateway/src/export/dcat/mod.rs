@@ -7,6 +7,9 @@
 //! ([`encode`]). The mapping is documented in `docs/healthdcat-ap.md`.
 
 pub mod build;
+pub mod bundled;
+pub mod cli;
+pub mod client;
 pub mod encode;
 pub mod graph;
 pub mod input;
@@ -23,7 +26,9 @@ pub const DEFAULT_BASE: &str = "https://helsedata.test/";
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// The configured base IRI is unusable.
-    #[error("the export base IRI `{base}` is not usable: {reason}; give an absolute https:// IRI such as https://katalog.example.no/ (--base)")]
+    #[error(
+        "the export base IRI `{base}` is not usable: {reason}; give an absolute https:// IRI such as https://katalog.example.no/ (--base)"
+    )]
     Base {
         /// The base given.
         base: String,
@@ -78,7 +83,11 @@ impl Format {
             let mut parts = item.split(';');
             let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
             let q = parts
-                .filter_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .filter_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .next()
                 .unwrap_or(1.0);
             let format = match media.as_str() {

@@ -75,6 +75,7 @@ terms! {
     DCT_TYPE = "http://purl.org/dc/terms/type";
 
     FOAF_AGENT = "http://xmlns.com/foaf/0.1/Agent";
+    FOAF_DOCUMENT = "http://xmlns.com/foaf/0.1/Document";
     FOAF_HOMEPAGE = "http://xmlns.com/foaf/0.1/homepage";
     FOAF_NAME = "http://xmlns.com/foaf/0.1/name";
     FOAF_PAGE = "http://xmlns.com/foaf/0.1/page";
