@@ -406,3 +406,49 @@ async fn a_custodian_that_stops_answering_contributes_its_cached_datasets_marked
         "stale",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_export_streams_one_chunk_per_dataset_from_the_live_federation() {
+    use futures::StreamExt;
+    use gateway::export::dcat::live;
+
+    let running = common::Federation::start().await;
+    let tls = helsedata::tls::TlsMaterial::load(&running.pki.gateway_files()).expect("gateway TLS");
+    let rules = std::sync::Arc::new(rules());
+    let federation =
+        gateway::federation::Federation::new(&running.config, &tls, rules.clone(), None)
+            .expect("federation");
+    let source = live::LiveSource {
+        federation: std::sync::Arc::new(federation),
+        rules,
+        concepts: std::sync::Arc::new(NoConcepts),
+        minter: Minter::new(BASE).expect("base"),
+        call_timeout: Duration::from_secs(5),
+    };
+    let export = live::export(source, Format::Turtle)
+        .await
+        .expect("export starts");
+    assert_eq!(export.content_type, "text/turtle; charset=utf-8");
+    let chunks: Vec<Vec<u8>> = export.body.map(|c| c.expect("chunk")).collect().await;
+    assert_eq!(
+        chunks.len(),
+        1 + 104 + 1,
+        "catalogue, one chunk per dataset, end"
+    );
+    for chunk in &chunks[1..105] {
+        let text = String::from_utf8_lossy(chunk);
+        let datasets = text.matches(" a dcat:Dataset").count();
+        assert_eq!(datasets, 1, "one dataset per chunk:\n{text}");
+    }
+    let triples = parse(&chunks.concat());
+    let ids: BTreeSet<String> = triples
+        .iter()
+        .filter(|t| t.predicate.as_ref() == DCT_IDENTIFIER)
+        .filter_map(|t| match &t.object {
+            Term::Literal(l) => Some(l.value().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 104);
+    assert!(ids.contains("mfr") && ids.contains("kvarus"));
+}

@@ -22,7 +22,7 @@ pub struct ConceptTags {
 }
 
 /// Maps a source to the concepts it is tagged with.
-pub trait ConceptMapping {
+pub trait ConceptMapping: Send + Sync {
     /// The tags of `source`; empty when it has none.
     fn tags(&self, source: &pb::DataSource) -> ConceptTags;
 }

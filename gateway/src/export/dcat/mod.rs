@@ -14,6 +14,7 @@ pub mod encode;
 pub mod graph;
 pub mod input;
 pub mod legislation;
+pub mod live;
 pub mod vocab;
 
 pub use encode::{DcatEncoder, write_catalogue};
