@@ -15,16 +15,24 @@ use std::{
 use gateway::{
     export::dcat::{
         Format, Minter,
-        build::NoConcepts,
+        build::ConceptMapping,
         bundled, client,
-        vocab::{DCT_IDENTIFIER, DCT_PUBLISHER, DCT_TITLE, FOAF_NAME, HEALTH_HDAB},
+        vocab::{
+            DCT_IDENTIFIER, DCT_PUBLISHER, DCT_TITLE, FOAF_NAME, HEALTH_CATEGORY, HEALTH_HDAB,
+        },
     },
     routing::rules::NationalRules,
 };
+use helsedata::concepts::Vocabulary;
 use oxrdf::{NamedOrBlankNode, Term, Triple};
 use oxttl::{TurtleParser, TurtleSerializer};
 
 const BASE: &str = "https://katalog.example.no/";
+
+fn concepts() -> Vocabulary {
+    Vocabulary::load(common::repo_path("gateway/config/health-concepts.toml"))
+        .expect("concept vocabulary loads")
+}
 
 fn rules() -> NationalRules {
     NationalRules::load(common::repo_path("gateway/config/national-rules.toml"))
@@ -149,7 +157,7 @@ fn bundled_turtle() -> Vec<u8> {
         &catalogues,
         &config,
         &rules(),
-        &NoConcepts,
+        &concepts(),
         Minter::new(BASE).expect("base"),
         Format::Turtle,
         &mut out,
@@ -172,7 +180,7 @@ async fn export_live(federation: &common::Federation, format: Format) -> (usize,
     let count = client::export(
         &mut grpc,
         &rules(),
-        &NoConcepts,
+        &concepts(),
         Minter::new(BASE).expect("base"),
         format,
         &mut out,
@@ -274,7 +282,9 @@ fn turtle_round_trip_matches_the_merged_catalogue() {
     let triples = parse(&bundled_turtle());
     let rules = rules();
     let catalogues = common::bundled();
+    let vocabulary = concepts();
     let mut seen = 0;
+    let mut mapped = 0;
     for catalogue in &catalogues {
         for bundle in catalogue.sources() {
             let s = &bundle.source;
@@ -344,10 +354,38 @@ fn turtle_round_trip_matches_the_merged_catalogue() {
                     BTreeSet::from([(String::new(), "Helsedataservice".to_string())])
                 );
             }
+            let tags = vocabulary.tags(s);
+            if !tags.health_categories.is_empty() {
+                let exported: BTreeSet<String> = triples
+                    .iter()
+                    .filter(|t| {
+                        t.predicate.as_ref() == HEALTH_CATEGORY
+                            && t.subject.to_string() == format!("<{ds}>")
+                    })
+                    .map(|t| match &t.object {
+                        Term::NamedNode(n) => n.as_str().to_string(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                assert_eq!(
+                    exported,
+                    tags.health_categories.iter().cloned().collect(),
+                    "{}",
+                    s.id
+                );
+                mapped += 1;
+            }
             seen += 1;
         }
     }
     assert_eq!(seen, 104);
+    println!(
+        "{mapped} of {seen} datasets take their health categories from the concept vocabulary"
+    );
+    assert!(
+        mapped > 80,
+        "most sources are mapped through their concepts: {mapped}"
+    );
     for (id, decider) in [
         ("mfr", "Helsedataservice"),
         ("npr-somatikk", "Helsedataservice"),
@@ -421,7 +459,7 @@ async fn the_web_export_streams_one_chunk_per_dataset_from_the_live_federation()
     let source = live::LiveSource {
         federation: std::sync::Arc::new(federation),
         rules,
-        concepts: std::sync::Arc::new(NoConcepts),
+        concepts: std::sync::Arc::new(concepts()),
         minter: Minter::new(BASE).expect("base"),
         call_timeout: Duration::from_secs(5),
     };

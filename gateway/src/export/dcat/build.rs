@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use helsedata::proto as pb;
+use helsedata::{
+    concepts::{Concept, Vocabulary, codes},
+    proto as pb,
+};
 
 use super::input::{Agent, CatalogueHeader, Contact, CustodianState, DatasetInput, Decider};
 use crate::routing::rules::NationalRules;
@@ -34,6 +37,56 @@ pub struct NoConcepts;
 impl ConceptMapping for NoConcepts {
     fn tags(&self, _: &pb::DataSource) -> ConceptTags {
         ConceptTags::default()
+    }
+}
+
+/// The concept vocabulary's mappings: each tagged concept gives its own health categories
+/// and themes, or, when it has none, those of the nearest broader concepts that have some;
+/// its preferred labels become keywords.
+impl ConceptMapping for Vocabulary {
+    fn tags(&self, source: &pb::DataSource) -> ConceptTags {
+        let mut tags = ConceptTags::default();
+        for id in &source.concepts {
+            let chain = self.with_broader(id);
+            let Some(concept) = chain.first() else {
+                continue;
+            };
+            push_label(&mut tags.keywords_nb, &concept.nb.preferred);
+            push_label(&mut tags.keywords_en, &concept.en.preferred);
+            for code in nearest(&chain, |c| &c.health_categories) {
+                push_label(
+                    &mut tags.health_categories,
+                    &format!("{}{code}", codes::HEALTH_CATEGORY_BASE),
+                );
+            }
+            for code in nearest(&chain, |c| &c.health_themes) {
+                push_label(
+                    &mut tags.health_themes,
+                    &format!("{}{code}", codes::HEALTH_THEME_BASE),
+                );
+            }
+        }
+        tags
+    }
+}
+
+/// The codes of the first concept in `chain` (the concept, then its broader concepts, nearest
+/// first) that has any.
+fn nearest<'a>(
+    chain: &[&'a Concept],
+    codes: impl Fn(&'a Concept) -> &'a Vec<String>,
+) -> &'a [String] {
+    chain
+        .iter()
+        .map(|c| codes(c).as_slice())
+        .find(|c| !c.is_empty())
+        .unwrap_or_default()
+}
+
+fn push_label(list: &mut Vec<String>, value: &str) {
+    let value = value.trim();
+    if !value.is_empty() && !list.iter().any(|v| v == value) {
+        list.push(value.to_string());
     }
 }
 
@@ -228,4 +281,44 @@ fn controller(source: &pb::DataSource) -> Option<&str> {
         .as_ref()
         .map(|o| o.name.trim())
         .filter(|n| !n.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VOCABULARY: &str = r#"
+[[concept]]
+id = "cancer"
+pref_nb = "kreft"
+pref_en = "cancer"
+health_themes = ["CANCER_DISEASE"]
+health_categories = ["PHDR"]
+
+[[concept]]
+id = "lymphoma"
+pref_nb = "lymfom"
+pref_en = "lymphoma"
+broader = ["cancer"]
+"#;
+
+    #[test]
+    fn a_concept_without_mappings_takes_its_broader_concepts_and_gives_its_labels() {
+        let vocabulary = Vocabulary::from_toml("test.toml", VOCABULARY).expect("vocabulary");
+        let source = pb::DataSource {
+            concepts: vec!["lymphoma".into(), "unknown".into()],
+            ..Default::default()
+        };
+        let tags = vocabulary.tags(&source);
+        assert_eq!(
+            tags.health_categories,
+            [format!("{}PHDR", codes::HEALTH_CATEGORY_BASE)]
+        );
+        assert_eq!(
+            tags.health_themes,
+            [format!("{}CANCER_DISEASE", codes::HEALTH_THEME_BASE)]
+        );
+        assert_eq!(tags.keywords_nb, ["lymfom"]);
+        assert_eq!(tags.keywords_en, ["lymphoma"]);
+    }
 }

@@ -9,12 +9,13 @@ use std::{
 
 use anyhow::Context;
 use helsedata::{
+    concepts::Vocabulary,
     identity,
     proto::federated_catalogue_client::FederatedCatalogueClient,
     tls::{TlsFiles, TlsMaterial},
 };
 
-use super::{DEFAULT_BASE, Format, Minter, build::NoConcepts, bundled, client};
+use super::{DEFAULT_BASE, Format, Minter, bundled, client};
 use crate::{config::GatewayConfig, demo, routing::rules::NationalRules};
 
 /// Arguments of `gateway export-dcat`.
@@ -42,6 +43,9 @@ pub struct ExportArgs {
     /// Key of the client certificate.
     #[arg(long, default_value = "certs/dev/client.key")]
     pub client_key: PathBuf,
+    /// The concept vocabulary whose mappings give the health categories and themes.
+    #[arg(long, default_value = "gateway/config/health-concepts.toml")]
+    pub concepts: PathBuf,
     /// Directory of the bundled custodian data files.
     #[arg(long, default_value = "custodian-stub/data")]
     pub data_dir: PathBuf,
@@ -50,6 +54,7 @@ pub struct ExportArgs {
 /// Runs the export.
 pub async fn run(config: &GatewayConfig, args: ExportArgs) -> anyhow::Result<()> {
     let rules = NationalRules::load(&config.national_rules)?;
+    let concepts = Vocabulary::load(&args.concepts)?;
     let minter = Minter::new(&args.base)?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(
@@ -71,15 +76,7 @@ pub async fn run(config: &GatewayConfig, args: ExportArgs) -> anyhow::Result<()>
                 .with_context(|| format!("cannot connect to the gateway at {address}"))?;
             let mut grpc =
                 FederatedCatalogueClient::new(channel).max_decoding_message_size(64 << 20);
-            client::export(
-                &mut grpc,
-                &rules,
-                &NoConcepts,
-                minter,
-                args.format,
-                &mut out,
-            )
-            .await?
+            client::export(&mut grpc, &rules, &concepts, minter, args.format, &mut out).await?
         }
         None => {
             let catalogues = demo::load_bundled(&args.data_dir)?;
@@ -87,7 +84,7 @@ pub async fn run(config: &GatewayConfig, args: ExportArgs) -> anyhow::Result<()>
                 &catalogues,
                 config,
                 &rules,
-                &NoConcepts,
+                &concepts,
                 minter,
                 args.format,
                 &mut out,

@@ -314,6 +314,7 @@ impl GraphBuilder {
         t.iri(&cat, DCT_PUBLISHER, m.national_body().as_ref());
         t.iri(&cat, DCATAP_APPLICABLE_LEGISLATION, EHDS_REGULATION);
         t.iri(&cat, DCT_SPATIAL, COUNTRY_NORWAY);
+        t.iri(&cat, DCAT_THEME_TAXONOMY, DATA_THEME_SCHEME);
         t.iri(&cat, DCT_LANGUAGE, LANGUAGE_BOKMAL);
         t.iri(&cat, DCT_LANGUAGE, LANGUAGE_ENGLISH);
         t.typed_literal(
@@ -385,6 +386,7 @@ impl GraphBuilder {
             t.typed(&NamedNode::new_unchecked(*act), ELI_LEGAL_RESOURCE);
         }
         t.typed(&COUNTRY_NORWAY.into_owned(), DCT_LOCATION);
+        t.typed(&DATA_THEME_SCHEME.into_owned(), SKOS_CONCEPT_SCHEME);
         for language in [LANGUAGE_BOKMAL, LANGUAGE_ENGLISH] {
             t.typed(&language.into_owned(), DCT_LINGUISTIC_SYSTEM);
         }

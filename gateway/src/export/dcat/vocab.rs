@@ -50,6 +50,7 @@ terms! {
     DCAT_RECORD = "http://www.w3.org/ns/dcat#record";
     DCAT_START_DATE = "http://www.w3.org/ns/dcat#startDate";
     DCAT_THEME = "http://www.w3.org/ns/dcat#theme";
+    DCAT_THEME_TAXONOMY = "http://www.w3.org/ns/dcat#themeTaxonomy";
 
     DCATAP_APPLICABLE_LEGISLATION = "http://data.europa.eu/r5r/applicableLegislation";
 
@@ -126,6 +127,7 @@ terms! {
 
     ACCESS_NON_PUBLIC = "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC";
     ACCESS_PUBLIC = "http://publications.europa.eu/resource/authority/access-right/PUBLIC";
+    DATA_THEME_SCHEME = "http://publications.europa.eu/resource/authority/data-theme";
     THEME_HEALTH = "http://publications.europa.eu/resource/authority/data-theme/HEAL";
     DATASET_TYPE_STATISTICAL = "http://publications.europa.eu/resource/authority/dataset-type/STATISTICAL";
     COUNTRY_NORWAY = "http://publications.europa.eu/resource/authority/country/NOR";
