@@ -386,7 +386,9 @@ impl GraphBuilder {
             t.typed(&NamedNode::new_unchecked(*act), ELI_LEGAL_RESOURCE);
         }
         t.typed(&COUNTRY_NORWAY.into_owned(), DCT_LOCATION);
-        t.typed(&DATA_THEME_SCHEME.into_owned(), SKOS_CONCEPT_SCHEME);
+        let themes = DATA_THEME_SCHEME.into_owned();
+        t.typed(&themes, SKOS_CONCEPT_SCHEME);
+        t.text(&themes, DCT_TITLE, "Data theme", "en");
         for language in [LANGUAGE_BOKMAL, LANGUAGE_ENGLISH] {
             t.typed(&language.into_owned(), DCT_LINGUISTIC_SYSTEM);
         }
