@@ -15,7 +15,9 @@ use helsedata::{
     tls::{TlsFiles, TlsMaterial},
 };
 
-use super::{DEFAULT_BASE, Format, Minter, bundled, client};
+use std::sync::Arc;
+
+use super::{DEFAULT_BASE, Format, Minter, bundled, reader};
 use crate::{config::GatewayConfig, demo, routing::rules::NationalRules};
 
 /// Arguments of `gateway export-dcat`.
@@ -74,9 +76,14 @@ pub async fn run(config: &GatewayConfig, args: ExportArgs) -> anyhow::Result<()>
                 .connect()
                 .await
                 .with_context(|| format!("cannot connect to the gateway at {address}"))?;
-            let mut grpc =
-                FederatedCatalogueClient::new(channel).max_decoding_message_size(64 << 20);
-            client::export(&mut grpc, &rules, &concepts, minter, args.format, &mut out).await?
+            let grpc = FederatedCatalogueClient::new(channel).max_decoding_message_size(64 << 20);
+            let setup = reader::ExportSetup {
+                rules: Arc::new(rules),
+                concepts: Arc::new(concepts),
+                minter,
+                format: args.format,
+            };
+            reader::write(grpc, setup, &mut out).await?
         }
         None => {
             let catalogues = demo::load_bundled(&args.data_dir)?;

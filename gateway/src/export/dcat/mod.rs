@@ -4,17 +4,18 @@
 //!
 //! The input is plain data ([`input`]), built from the merged catalogue by [`build`]; the
 //! graph is built with `oxrdf` terms ([`graph`]) and serialized by `oxttl` / `oxjsonld`
-//! ([`encode`]). The mapping is documented in `docs/healthdcat-ap.md`.
+//! ([`encode`]). [`reader`] reads the catalogue through the gateway's contract, for the web
+//! listener (in process) and for `gateway export-dcat --gateway` (over gRPC); [`bundled`]
+//! exports the bundled data files. The mapping is documented in `docs/healthdcat-ap.md`.
 
 pub mod build;
 pub mod bundled;
 pub mod cli;
-pub mod client;
 pub mod encode;
 pub mod graph;
 pub mod input;
 pub mod legislation;
-pub mod live;
+pub mod reader;
 pub mod vocab;
 
 pub use encode::{DcatEncoder, write_catalogue};
