@@ -73,7 +73,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             id: synth::custodian_id(c),
             freshness: pb::Freshness::Live,
             catalogue_revision: format!("synthetic-{c}"),
-            last_modified: Some(now.clone()),
+            last_modified: Some(now),
             stale_since: None,
             message: String::new(),
         })
@@ -90,7 +90,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         })
         .collect();
     let decisions = Decisions::new(&rules, contacts);
-    let header = decisions.header(now.clone(), custodians);
+    let header = decisions.header(now, custodians);
     let before = procstat::memory(std::process::id())?;
     let start = Instant::now();
     let mut out = Counting(0);
@@ -107,7 +107,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         let provenance = pb::Provenance {
             custodian_id: synth::custodian_id(c),
             catalogue_revision: format!("synthetic-{c}"),
-            fetched_at: Some(now.clone()),
+            fetched_at: Some(now),
             freshness: pb::Freshness::Live as i32,
         };
         let source = pb::DataSource {

@@ -261,7 +261,7 @@ pub fn custodian_states(
                 catalogue_revision: o.catalogue_revision.clone(),
                 last_modified: last_modified.get(&o.custodian_id).cloned(),
                 stale_since: (freshness == pb::Freshness::Stale)
-                    .then(|| o.as_of.clone())
+                    .then_some(o.as_of)
                     .flatten(),
                 message: o.message.clone(),
             }

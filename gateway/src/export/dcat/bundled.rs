@@ -36,7 +36,7 @@ pub fn inputs(
             let provenance = pb::Provenance {
                 custodian_id: c.id.clone(),
                 catalogue_revision: catalogue.info().catalogue_revision.clone(),
-                fetched_at: Some(now.clone()),
+                fetched_at: Some(now),
                 freshness: pb::Freshness::Live as i32,
             };
             let sources = catalogue
@@ -97,7 +97,7 @@ pub fn inputs(
             id: catalogue.custodian_id().to_string(),
             freshness: pb::Freshness::Live,
             catalogue_revision: catalogue.info().catalogue_revision.clone(),
-            last_modified: catalogue.info().last_modified.clone(),
+            last_modified: catalogue.info().last_modified,
             stale_since: None,
             message: String::new(),
         })

@@ -666,7 +666,7 @@ impl GraphBuilder {
         );
 
         let modified = custodian
-            .and_then(|c| c.last_modified.clone())
+            .and_then(|c| c.last_modified)
             .or_else(|| revision_date(&d.provenance.catalogue_revision));
         if let Some(modified) = &modified {
             t.typed_literal(&ds, DCT_MODIFIED, modified.to_string(), XSD_DATE_TIME);
@@ -674,11 +674,7 @@ impl GraphBuilder {
 
         t.typed(&record, DCAT_CATALOG_RECORD);
         t.add(&record, FOAF_PRIMARY_TOPIC, ds.clone());
-        let fetched = d
-            .provenance
-            .fetched_at
-            .clone()
-            .unwrap_or_else(|| self.header.generated_at.clone());
+        let fetched = d.provenance.fetched_at.unwrap_or(self.header.generated_at);
         t.typed_literal(&record, DCT_MODIFIED, fetched.to_string(), XSD_DATE_TIME);
         t.text(
             &record,
@@ -881,9 +877,14 @@ mod tests {
 
     #[test]
     fn base_without_scheme_or_with_fragment_is_refused_with_the_reason() {
-        for bad in ["katalog.example/", "ftp://x/", "https://x/#frag"] {
+        for (bad, reason) in [
+            ("katalog.example/", "must start with https://"),
+            ("ftp://x/", "must start with https://"),
+            ("https://x/#frag", "query or a fragment"),
+        ] {
             let err = Minter::new(bad).expect_err(bad).to_string();
-            assert!(err.contains("--base") || err.contains("base"), "{err}");
+            assert!(err.contains(bad) && err.contains(reason), "{err}");
+            assert!(err.contains("--base"), "says how to fix it: {err}");
         }
     }
 

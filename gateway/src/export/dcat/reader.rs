@@ -132,6 +132,9 @@ pub struct CatalogueBody<S> {
     pub chunks: S,
 }
 
+/// One chunk of the document, or why it could not be made.
+type Chunk = Result<Vec<u8>, ReadExportError>;
+
 struct State<R> {
     reader: R,
     setup: ExportSetup,
@@ -219,7 +222,7 @@ pub async fn export<R: CatalogueReader + 'static>(
 }
 
 /// The last chunk, once; then the stream ends.
-fn finish<R>(mut st: State<R>) -> Option<(Result<Vec<u8>, ReadExportError>, State<R>)> {
+fn finish<R>(mut st: State<R>) -> Option<(Chunk, State<R>)> {
     let chunk = st.encoder.take()?.finish().map_err(Into::into);
     Some((chunk, st))
 }
