@@ -2,8 +2,6 @@
 //! (the offline validator in `tests/fixtures/healthdcat-ap`, run with pyshacl), and read back
 //! with the same RDF library.
 
-mod common;
-
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
@@ -16,12 +14,12 @@ use gateway::{
     export::dcat::{
         Format, Minter,
         build::ConceptMapping,
-        bundled, reader,
+        reader,
         vocab::{
             DCT_IDENTIFIER, DCT_PUBLISHER, DCT_TITLE, FOAF_NAME, HEALTH_CATEGORY, HEALTH_HDAB,
         },
     },
-    routing::rules::NationalRules,
+    planning::rules::NationalRules,
 };
 use helsedata::concepts::Vocabulary;
 use oxrdf::{NamedOrBlankNode, Term, Triple};
@@ -30,7 +28,7 @@ use oxttl::{TurtleParser, TurtleSerializer};
 const BASE: &str = "https://katalog.example.no/";
 
 fn concepts() -> Vocabulary {
-    Vocabulary::load(common::repo_path("gateway/config/health-concepts.toml"))
+    Vocabulary::load(fixture::repo_path("gateway/config/health-concepts.toml"))
         .expect("concept vocabulary loads")
 }
 
@@ -44,7 +42,7 @@ fn setup(format: Format) -> reader::ExportSetup {
 }
 
 fn rules() -> NationalRules {
-    NationalRules::load(common::repo_path("gateway/config/national-rules.toml"))
+    NationalRules::load(fixture::repo_path("gateway/config/national-rules.toml"))
         .expect("national rules load")
 }
 
@@ -101,7 +99,7 @@ impl Verdict {
 fn validate(file: &Path) -> Verdict {
     let python = python_with_pyshacl();
     let output = Command::new(python)
-        .arg(common::repo_path(
+        .arg(fixture::repo_path(
             "tests/fixtures/healthdcat-ap/validate.py",
         ))
         .args([
@@ -159,10 +157,10 @@ fn temp_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn bundled_turtle() -> Vec<u8> {
-    let catalogues = common::bundled();
+    let catalogues = fixture::bundled();
     let config = gateway::config::GatewayConfig::load(None).expect("bundled config");
     let mut out = Vec::new();
-    let count = bundled::export(
+    let count = demo::export_dcat::export(
         &catalogues,
         &config,
         &rules(),
@@ -183,7 +181,7 @@ fn parse(turtle: &[u8]) -> Vec<Triple> {
         .expect("the export parses as Turtle")
 }
 
-async fn export_live(federation: &common::Federation, format: Format) -> (usize, Vec<u8>) {
+async fn export_live(federation: &fixture::Federation, format: Format) -> (usize, Vec<u8>) {
     let grpc = federation.client().await;
     let mut out = Vec::new();
     let count = reader::write(grpc, setup(format), &mut out)
@@ -194,7 +192,7 @@ async fn export_live(federation: &common::Federation, format: Format) -> (usize,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_export_of_all_bundled_sources_passes_the_eu_shapes_in_both_formats() {
-    let federation = common::Federation::start().await;
+    let federation = fixture::Federation::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     for format in [Format::Turtle, Format::JsonLd] {
         let (count, bytes) = export_live(&federation, format).await;
@@ -283,7 +281,7 @@ fn object(triples: &[Triple], subject: &str, predicate: oxrdf::NamedNodeRef<'_>)
 fn turtle_round_trip_matches_the_merged_catalogue() {
     let triples = parse(&bundled_turtle());
     let rules = rules();
-    let catalogues = common::bundled();
+    let catalogues = fixture::bundled();
     let vocabulary = concepts();
     let mut seen = 0;
     let mut mapped = 0;
@@ -401,7 +399,7 @@ fn turtle_round_trip_matches_the_merged_catalogue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_custodian_that_stops_answering_contributes_its_cached_datasets_marked_stale() {
-    let mut federation = common::Federation::start_with(|c| {
+    let mut federation = fixture::Federation::start_with(|c| {
         c.cache.catalogue_ttl_ms = 1;
         c.cache.record_ttl_ms = 1;
     })
@@ -451,7 +449,7 @@ async fn a_custodian_that_stops_answering_contributes_its_cached_datasets_marked
 async fn the_export_streams_one_chunk_per_dataset_with_its_content_type() {
     use futures::StreamExt;
 
-    let federation = common::Federation::start().await;
+    let federation = fixture::Federation::start().await;
     let body = reader::export(federation.client().await, setup(Format::JsonLd))
         .await
         .expect("export starts");

@@ -15,7 +15,7 @@ use gateway::{
         build::{CustodianContact, Decisions, NoConcepts},
         input::CustodianState,
     },
-    routing::rules::NationalRules,
+    planning::rules::NationalRules,
 };
 use helsedata::proto as pb;
 

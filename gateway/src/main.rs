@@ -1,4 +1,4 @@
-//! `gateway`: serve the federation gateway, run the embedded demo, or check a configuration.
+//! `gateway`: serve the federation gateway, or check a configuration.
 
 use std::path::PathBuf;
 
@@ -21,15 +21,6 @@ struct Args {
 enum Command {
     /// Serve the gateway.
     Serve,
-    /// Start every bundled custodian and the gateway, with dev certificates.
-    Demo {
-        /// Directory of custodian data files.
-        #[arg(long, default_value = "custodian-stub/data")]
-        data_dir: PathBuf,
-        /// Directory of the dev PKI (written when missing).
-        #[arg(long, default_value = "certs/dev")]
-        certs_dir: PathBuf,
-    },
     /// Validate the configuration and the national rules file, then exit.
     CheckConfig,
     /// Write the merged catalogue in HealthDCAT-AP (Turtle or JSON-LD).
@@ -48,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     match args.command {
         Command::ExportDcat(_) => {}
         Command::CheckConfig => {
-            gateway::routing::rules::NationalRules::load(&config.national_rules)?;
+            gateway::planning::rules::NationalRules::load(&config.national_rules)?;
             println!(
                 "configuration ok: {} custodians, listening on {}",
                 config.custodians.len(),
@@ -60,12 +51,6 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             gateway::server::serve(config, listener, shutdown_signal()).await?;
-        }
-        Command::Demo {
-            data_dir,
-            certs_dir,
-        } => {
-            gateway::demo::run(config, &data_dir, &certs_dir, shutdown_signal()).await?;
         }
     }
     Ok(())

@@ -9,7 +9,7 @@ use helsedata::{
 };
 
 use super::input::{Agent, CatalogueHeader, Contact, CustodianState, DatasetInput, Decider};
-use crate::routing::rules::NationalRules;
+use crate::planning::rules::NationalRules;
 
 /// What the concept vocabulary says about one source.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

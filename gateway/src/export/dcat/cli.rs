@@ -1,10 +1,11 @@
-//! `gateway export-dcat`: the catalogue in HealthDCAT-AP, from the bundled data files or from a
-//! running gateway.
+//! `gateway export-dcat`: the merged catalogue of a running gateway in HealthDCAT-AP, read over
+//! gRPC with a client certificate.
 
 use std::{
     fs::File,
     io::{self, BufWriter, Write},
     path::PathBuf,
+    sync::Arc,
 };
 
 use anyhow::Context;
@@ -15,14 +16,12 @@ use helsedata::{
     tls::{TlsFiles, TlsMaterial},
 };
 
-use std::sync::Arc;
+use super::{DEFAULT_BASE, Format, Minter, reader};
+use crate::{config::GatewayConfig, planning::rules::NationalRules};
 
-use super::{DEFAULT_BASE, Format, Minter, bundled, reader};
-use crate::{config::GatewayConfig, demo, routing::rules::NationalRules};
-
-/// Arguments of `gateway export-dcat`.
-#[derive(Debug, clap::Args)]
-pub struct ExportArgs {
+/// What to write and where: shared by every export command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
     /// `turtle` or `jsonld`.
     #[arg(long, default_value = "turtle")]
     pub format: Format,
@@ -32,8 +31,48 @@ pub struct ExportArgs {
     /// Base under which the export mints its IRIs (the web catalogue's public address).
     #[arg(long, default_value = DEFAULT_BASE)]
     pub base: String,
-    /// Read the merged catalogue from the gateway at this address (https://host:port) instead
-    /// of the bundled data files.
+    /// The concept vocabulary whose mappings give the health categories and themes.
+    #[arg(long, default_value = "gateway/config/health-concepts.toml")]
+    pub concepts: PathBuf,
+}
+
+impl OutputArgs {
+    /// The national rules of `config`, the concept vocabulary and the minter, loaded and
+    /// checked.
+    pub fn setup(&self, config: &GatewayConfig) -> anyhow::Result<reader::ExportSetup> {
+        Ok(reader::ExportSetup {
+            rules: Arc::new(NationalRules::load(&config.national_rules)?),
+            concepts: Arc::new(Vocabulary::load(&self.concepts)?),
+            minter: Minter::new(&self.base)?,
+            format: self.format,
+        })
+    }
+
+    /// The output: the file, else standard output.
+    pub fn open(&self) -> anyhow::Result<Box<dyn Write>> {
+        Ok(match &self.out {
+            Some(path) => Box::new(BufWriter::new(
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+            None => Box::new(BufWriter::new(io::stdout().lock())),
+        })
+    }
+
+    /// Says on standard error what was written, when it went to a file.
+    pub fn report(&self, datasets: usize) {
+        if let Some(path) = &self.out {
+            eprintln!("wrote {datasets} datasets to {}", path.display());
+        }
+    }
+}
+
+/// Arguments of `gateway export-dcat`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// What to write and where.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The gateway to read (https://host:port); the configured listen address when omitted.
     #[arg(long)]
     pub gateway: Option<String>,
     /// Certificate identity the gateway must present.
@@ -45,62 +84,29 @@ pub struct ExportArgs {
     /// Key of the client certificate.
     #[arg(long, default_value = "certs/dev/client.key")]
     pub client_key: PathBuf,
-    /// The concept vocabulary whose mappings give the health categories and themes.
-    #[arg(long, default_value = "gateway/config/health-concepts.toml")]
-    pub concepts: PathBuf,
-    /// Directory of the bundled custodian data files.
-    #[arg(long, default_value = "custodian-stub/data")]
-    pub data_dir: PathBuf,
 }
 
-/// Runs the export.
+/// Runs the export against a running gateway.
 pub async fn run(config: &GatewayConfig, args: ExportArgs) -> anyhow::Result<()> {
-    let rules = NationalRules::load(&config.national_rules)?;
-    let concepts = Vocabulary::load(&args.concepts)?;
-    let minter = Minter::new(&args.base)?;
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
-    let count = match &args.gateway {
-        Some(address) => {
-            let tls = TlsMaterial::load(&TlsFiles {
-                ca: config.tls.ca.clone(),
-                cert: args.client_cert.clone(),
-                key: args.client_key.clone(),
-            })?;
-            let channel = tls
-                .client_endpoint(address, &args.gateway_identity, None)?
-                .connect()
-                .await
-                .with_context(|| format!("cannot connect to the gateway at {address}"))?;
-            let grpc = FederatedCatalogueClient::new(channel).max_decoding_message_size(64 << 20);
-            let setup = reader::ExportSetup {
-                rules: Arc::new(rules),
-                concepts: Arc::new(concepts),
-                minter,
-                format: args.format,
-            };
-            reader::write(grpc, setup, &mut out).await?
-        }
-        None => {
-            let catalogues = demo::load_bundled(&args.data_dir)?;
-            bundled::export(
-                &catalogues,
-                config,
-                &rules,
-                &concepts,
-                minter,
-                args.format,
-                &mut out,
-            )?
-        }
-    };
+    let setup = args.output.setup(config)?;
+    let address = args
+        .gateway
+        .clone()
+        .unwrap_or_else(|| format!("https://{}", config.listen));
+    let tls = TlsMaterial::load(&TlsFiles {
+        ca: config.tls.ca.clone(),
+        cert: args.client_cert.clone(),
+        key: args.client_key.clone(),
+    })?;
+    let channel = tls
+        .client_endpoint(&address, &args.gateway_identity, None)?
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to the gateway at {address}"))?;
+    let grpc = FederatedCatalogueClient::new(channel).max_decoding_message_size(64 << 20);
+    let mut out = args.output.open()?;
+    let count = reader::write(grpc, setup, &mut out).await?;
     drop(out);
-    if let Some(path) = &args.out {
-        eprintln!("wrote {count} datasets to {}", path.display());
-    }
+    args.output.report(count);
     Ok(())
 }

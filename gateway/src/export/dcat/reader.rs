@@ -17,7 +17,7 @@ use super::{
     build::{ConceptMapping, Decisions, custodian_states},
     encode::DcatEncoder,
 };
-use crate::routing::rules::NationalRules;
+use crate::planning::rules::NationalRules;
 
 /// Sources asked for per SearchDataSources page (the gateway's maximum).
 const SOURCE_PAGE: i32 = 500;

@@ -1,21 +1,23 @@
-//! The export of the bundled custodian data files, merged as the gateway merges live answers
-//! (ownership from the configuration), without starting any server.
+//! `demo export-dcat`: the HealthDCAT-AP export of the bundled custodian data files, merged as
+//! the gateway merges live answers (ownership from the configuration), without starting any
+//! server.
 
-use std::{collections::HashMap, io::Write, time::SystemTime};
+use std::{collections::HashMap, io::Write, path::Path, time::SystemTime};
 
-use custodian_stub::catalogue::Catalogue;
+use custodian_stub::{catalogue::Catalogue, server::load_dir};
 use helsedata::proto as pb;
 
-use super::{
-    ExportError, Format, GraphBuilder, Minter,
-    build::{ConceptMapping, CustodianContact, Decisions},
-    encode::write_catalogue,
-    input::{CustodianState, DatasetInput},
-};
-use crate::{
+use gateway::{
+    catalogue::merge::{self, Contribution},
     config::GatewayConfig,
-    merge::{self, Contribution},
-    routing::rules::NationalRules,
+    export::dcat::{
+        ExportError, Format, GraphBuilder, Minter,
+        build::{ConceptMapping, CustodianContact, Decisions},
+        cli::OutputArgs,
+        input::{CatalogueHeader, CustodianState, DatasetInput},
+        write_catalogue,
+    },
+    planning::rules::NationalRules,
     upstream::Ownership,
 };
 
@@ -26,7 +28,7 @@ pub fn inputs(
     config: &GatewayConfig,
     rules: &NationalRules,
     concepts: &dyn ConceptMapping,
-) -> (super::input::CatalogueHeader, Vec<DatasetInput>) {
+) -> (CatalogueHeader, Vec<DatasetInput>) {
     let now = prost_types::Timestamp::from(SystemTime::now());
     let configured: Vec<(&Catalogue, Ownership, pb::Provenance, Vec<pb::DataSource>)> = config
         .custodians
@@ -103,6 +105,23 @@ pub fn inputs(
         })
         .collect();
     (decisions.header(now, custodians), datasets)
+}
+
+/// Loads the data files of `data_dir` and writes their export where `output` says; returns
+/// the number of datasets.
+pub fn run(config: &GatewayConfig, data_dir: &Path, output: &OutputArgs) -> anyhow::Result<usize> {
+    let catalogues = load_dir(data_dir)?;
+    let setup = output.setup(config)?;
+    let mut out = output.open()?;
+    Ok(export(
+        &catalogues,
+        config,
+        &setup.rules,
+        setup.concepts.as_ref(),
+        setup.minter,
+        setup.format,
+        &mut out,
+    )?)
 }
 
 /// Writes the export of the bundled catalogues to `out`; returns the number of datasets.

@@ -1,9 +1,9 @@
-//! `gateway export-dcat` on the bundled data: both formats written, bad arguments named.
+//! `demo export-dcat` on the bundled data: both formats written, bad arguments named.
 
 use std::process::Command;
 
 fn gateway() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
     command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     command.env_remove("RUST_LOG");
     command
