@@ -324,35 +324,29 @@ fn turtle_round_trip_matches_the_merged_catalogue() {
             );
             let hdab = object(&triples, &ds, HEALTH_HDAB).expect("hdab");
             let hdab_name = literals(&triples, &hdab, FOAF_NAME);
-            let national = rules
+            let full = helsedata::proto::DataSource {
+                access_rules: Some(bundle.access.clone()),
+                ..s.clone()
+            };
+            let route = gateway::catalogue::merge::effective_route_of(&full, &rules);
+            let in_registry = rules
                 .helsedataservice_registry(&s.id, &s.parent_id)
                 .is_some();
-            if national {
+            assert!(!in_registry || route.by_helsedataservice, "{}", s.id);
+            if route.by_helsedataservice {
                 assert_eq!(hdab, format!("{BASE}agents/national-body"), "{}", s.id);
                 assert_eq!(
                     hdab_name,
                     BTreeSet::from([(String::new(), "Helsedataservice".to_string())])
                 );
             } else {
-                let route = bundle.access.route.clone().unwrap_or_default();
-                let expected = if route.processed_by.trim().is_empty() {
-                    s.controller
-                        .as_ref()
-                        .map(|c| c.name.trim().to_string())
-                        .unwrap_or_default()
-                } else {
-                    route.processed_by.trim().to_string()
-                };
                 assert_eq!(
                     hdab_name,
-                    BTreeSet::from([(String::new(), expected)]),
+                    BTreeSet::from([(String::new(), route.decided_by.trim().to_string())]),
                     "{}",
                     s.id
                 );
-                assert_ne!(
-                    hdab_name,
-                    BTreeSet::from([(String::new(), "Helsedataservice".to_string())])
-                );
+                assert_ne!(hdab, format!("{BASE}agents/national-body"), "{}", s.id);
             }
             let tags = vocabulary.tags(s);
             if !tags.health_categories.is_empty() {

@@ -9,7 +9,7 @@ use helsedata::{
 };
 
 use super::input::{Agent, CatalogueHeader, Contact, CustodianState, DatasetInput, Decider};
-use crate::planning::rules::NationalRules;
+use crate::{catalogue::merge::effective_route_of, planning::rules::NationalRules};
 
 /// What the concept vocabulary says about one source.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,20 +130,15 @@ impl<'a> Decisions<'a> {
         }
     }
 
-    /// Who decides for `source`: the national body for the registries it decides for, else
-    /// the body the custodian names as processing applications, else the data controller.
-    pub fn decider(&self, source: &pb::DataSource) -> Decider {
-        if self
-            .rules
-            .helsedataservice_registry(&source.id, &source.parent_id)
-            .is_some()
-        {
+    /// Who decides for `source`: its effective route under the national rules (the same one
+    /// the merged catalogue and the planner use): the national body where Helsedataservice
+    /// decides, else the body the route names.
+    pub fn decider(&self, source: &pb::DataSource, route: &pb::EffectiveRoute) -> Decider {
+        if route.by_helsedataservice {
             return Decider::National;
         }
-        let processed_by = default_route(source)
-            .map(|r| r.processed_by.trim())
-            .filter(|p| !p.is_empty());
-        let name = processed_by
+        let name = Some(route.decided_by.trim())
+            .filter(|n| !n.is_empty())
             .or_else(|| controller(source))
             .unwrap_or(source.custodian_id.as_str());
         Decider::Other(Agent {
@@ -175,36 +170,6 @@ impl<'a> Decisions<'a> {
             .unwrap_or_else(|| self.national_body().contact)
     }
 
-    /// Where applications for `source` are filed: the common form for the national body's
-    /// registries and for custodians the form covers when they publish no channel of their
-    /// own; else the custodian's form, website or e-mail address.
-    pub fn application_url(&self, source: &pb::DataSource, decider: &Decider) -> String {
-        let common = self.rules.common_form.address.clone();
-        if *decider == Decider::National {
-            return common;
-        }
-        let route = default_route(source);
-        let channel = route
-            .and_then(|r| pb::ApplicationChannel::try_from(r.channel).ok())
-            .unwrap_or(pb::ApplicationChannel::Unknown);
-        let url = route.map(|r| r.url.trim().to_string()).unwrap_or_default();
-        let email = source
-            .access_rules
-            .as_ref()
-            .map(|r| r.contact_email.trim().to_string())
-            .unwrap_or_default();
-        let covered = self.rules.common_form_covers(&source.custodian_id);
-        match channel {
-            pb::ApplicationChannel::HelsedataForm => common,
-            pb::ApplicationChannel::AltinnForm | pb::ApplicationChannel::Unknown if covered => {
-                common
-            }
-            pb::ApplicationChannel::EmailToRegister if !email.is_empty() => email,
-            _ if !url.is_empty() => url,
-            _ => email,
-        }
-    }
-
     /// The export input of one merged source.
     pub fn dataset(
         &self,
@@ -213,8 +178,9 @@ impl<'a> Decisions<'a> {
         variables: Option<Vec<pb::Variable>>,
         concepts: &dyn ConceptMapping,
     ) -> DatasetInput {
-        let decider = self.decider(&source);
-        let application_url = self.application_url(&source, &decider);
+        let route = effective_route_of(&source, self.rules);
+        let decider = self.decider(&source, &route);
+        let application_url = route.address;
         let tags = concepts.tags(&source);
         DatasetInput {
             publisher_contact: self.contact(&source),

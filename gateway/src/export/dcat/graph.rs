@@ -634,7 +634,8 @@ impl GraphBuilder {
             t.text(&open, DCT_TITLE, "Åpen statistikk", "nb");
             t.text(&open, DCT_TITLE, "Open statistics", "en");
             t.text(&open, DCT_DESCRIPTION, &s.open_statistics, "en");
-            t.add(&open, DCAT_ACCESS_URL, page.clone());
+            let address = web_iri(&s.open_statistics_url).unwrap_or_else(|| page.clone());
+            t.add(&open, DCAT_ACCESS_URL, address);
             t.iri(&open, DCT_RIGHTS, ACCESS_PUBLIC);
             legislate(&mut t, &open);
         }

@@ -71,7 +71,8 @@ pub struct DatasetInput {
     pub publisher_contact: Contact,
     /// Who decides on applications.
     pub decider: Decider,
-    /// Where applications are filed (the access URL of the application channel).
+    /// Where applications are filed: the effective route's address (a web or e-mail address,
+    /// or words when none is published).
     pub application_url: String,
     /// HealthDCAT-AP health categories (IRIs of the EU Health Categories NAL).
     pub health_categories: Vec<String>,
