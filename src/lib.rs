@@ -1,10 +1,12 @@
-//! Shared library of the helsedata federation: the generated contract and its rules, text folding for
-//! search, paging, request errors, workload identity, mutual TLS, server defaults and telemetry.
+//! Shared library of the helsedata federation: the generated contract and its rules, the health
+//! concept vocabulary, text folding for search, paging, request errors, workload identity,
+//! mutual TLS, server defaults and telemetry.
 
 #![warn(missing_docs)]
 
 pub mod acceptor;
 pub mod authz;
+pub mod concepts;
 pub mod contract;
 pub mod datafile;
 pub mod deadline;

@@ -15,6 +15,7 @@
 //! missed: they are reported, not enforced), 1 otherwise.
 
 mod cluster;
+mod export_dcat;
 mod fleet;
 mod loadgen;
 mod national;
@@ -50,6 +51,8 @@ enum Command {
     Full(RunArgs),
     /// Seconds-long check with tiny sizes that every phase answers correctly.
     Smoke(RunArgs),
+    /// The HealthDCAT-AP export of the synthetic national catalogue, timed.
+    ExportDcat(export_dcat::ExportArgs),
     #[command(hide = true)]
     ServeCustodian(roles::CustodianArgs),
     #[command(hide = true)]
@@ -209,6 +212,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Full(args) => bench(Mode::Full, args),
         Command::Smoke(args) => bench(Mode::Smoke, args),
+        Command::ExportDcat(args) => export_dcat::run(args).map(|()| ExitCode::SUCCESS),
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
         Command::ServeEcho(args) => roles::serve_echo(args).map(|()| ExitCode::SUCCESS),

@@ -7,6 +7,8 @@
 
 #![warn(missing_docs)]
 
+pub mod export_dcat;
+
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use custodian_stub::{catalogue::Catalogue, load::LoadError, server::load_dir};

@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod catalogue;
 pub mod config;
+pub mod export;
 pub mod fanout;
 pub mod federation;
 pub mod planning;

@@ -23,14 +23,21 @@ enum Command {
     Serve,
     /// Validate the configuration and the national rules file, then exit.
     CheckConfig,
+    /// Write the merged catalogue in HealthDCAT-AP (Turtle or JSON-LD).
+    ExportDcat(gateway::export::dcat::cli::ExportArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = GatewayConfig::load(args.config.as_deref())?;
+    // The export may write to standard output, where the log would corrupt it.
+    if let Command::ExportDcat(export) = args.command {
+        return gateway::export::dcat::cli::run(&config, export).await;
+    }
     let _telemetry = telemetry::init("helsedata-gateway", &config.telemetry)?;
     match args.command {
+        Command::ExportDcat(_) => {}
         Command::CheckConfig => {
             gateway::planning::rules::NationalRules::load(&config.national_rules)?;
             println!(
