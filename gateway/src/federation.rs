@@ -11,6 +11,7 @@ use std::{
 
 use futures::FutureExt;
 use helsedata::{
+    concepts::Vocabulary,
     deadline::Deadline,
     paging::{self, PageLimits, PageRequest},
     proto as pb,
@@ -100,6 +101,7 @@ pub struct Federation {
     variable_searches: Cache<pb::SearchVariablesResponse>,
     merged: Mutex<Option<MergeMemo>>,
     national_rules: Arc<NationalRules>,
+    concepts: Arc<Vocabulary>,
 }
 
 fn failure(leg_error: LegError, latency: Duration) -> FetchFailure {
@@ -115,6 +117,7 @@ impl Federation {
         config: &GatewayConfig,
         tls: &TlsMaterial,
         national_rules: Arc<NationalRules>,
+        concepts: Arc<Vocabulary>,
         health: Option<tonic_health::server::HealthReporter>,
     ) -> Result<Self, TlsError> {
         let upstreams = config
@@ -133,6 +136,7 @@ impl Federation {
             variable_searches: Cache::new(),
             merged: Mutex::new(None),
             national_rules,
+            concepts,
         })
     }
 
@@ -288,7 +292,10 @@ impl Federation {
                 provenance,
             })
             .collect();
-        let catalogue = Arc::new(MergedCatalogue::new(merge::merge(&contributions)));
+        let catalogue = Arc::new(MergedCatalogue::new(
+            merge::merge(&contributions),
+            &self.concepts,
+        ));
         let generation = paging::fingerprint(&key);
         if let Ok(mut memo) = self.merged.lock() {
             *memo = Some(MergeMemo {

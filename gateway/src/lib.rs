@@ -9,6 +9,7 @@
 
 pub mod breaker;
 pub mod cache;
+pub mod concepts;
 pub mod config;
 pub mod demo;
 pub mod fanout;

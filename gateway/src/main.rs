@@ -30,7 +30,7 @@ enum Command {
         #[arg(long, default_value = "certs/dev")]
         certs_dir: PathBuf,
     },
-    /// Validate the configuration and the national rules file, then exit.
+    /// Validate the configuration, the national rules file and the concept vocabulary, then exit.
     CheckConfig,
 }
 
@@ -42,9 +42,11 @@ async fn main() -> anyhow::Result<()> {
     match args.command {
         Command::CheckConfig => {
             gateway::routing::rules::NationalRules::load(&config.national_rules)?;
+            let concepts = gateway::concepts::load(&config)?;
             println!(
-                "configuration ok: {} custodians, listening on {}",
+                "configuration ok: {} custodians, {} health concepts, listening on {}",
                 config.custodians.len(),
+                concepts.len(),
                 config.listen
             );
         }

@@ -1,10 +1,13 @@
-//! The merged catalogue, indexed for SearchDataSources: free text (case- and
-//! diacritic-insensitive, nb and en), filters, relevance ranking with a deterministic
-//! tie-break, and paging.
+//! The merged catalogue, indexed for SearchDataSources: free text in nb and en (folding,
+//! stemming, compounds, typos, and the health concepts each source is tagged with, found by
+//! any label of the concept or of a broader one), filters, BM25 ranking with a deterministic
+//! tie-break (score, then id), and paging. The index is built once per merge, that is once
+//! per set of custodian revisions, never per request.
 
 use std::collections::HashMap;
 
 use helsedata::{
+    concepts::Vocabulary,
     paging::{self, PageLimits, PageRequest},
     proto as pb,
     search::{self, MAX_QUERY_CHARS, SearchIndex},
@@ -28,14 +31,9 @@ pub struct MergedCatalogue {
 }
 
 impl MergedCatalogue {
-    /// Indexes a merge.
-    pub fn new(merged: Merged) -> Self {
-        let index = SearchIndex::from_documents(
-            merged
-                .records
-                .iter()
-                .map(|r| search::data_source_document(&r.source)),
-        );
+    /// Indexes a merge; `concepts` supplies the labels of the sources' concepts.
+    pub fn new(merged: Merged, concepts: &Vocabulary) -> Self {
+        let index = search::source_index(merged.records.iter().map(|r| &r.source), concepts);
         let by_id = merged
             .records
             .iter()
@@ -226,24 +224,27 @@ mod tests {
     }
 
     fn catalogue() -> MergedCatalogue {
-        MergedCatalogue::new(Merged {
-            records: vec![
-                record("abort", "Abortregisteret", "", (Some(1979), None)),
-                record(
-                    "mfr",
-                    "Medisinsk fødselsregister",
-                    "MFR",
-                    (Some(1967), None),
-                ),
-                record(
-                    "old",
-                    "Et gammelt fødselsregister",
-                    "",
-                    (Some(1950), Some(1960)),
-                ),
-            ],
-            issues: vec![],
-        })
+        MergedCatalogue::new(
+            Merged {
+                records: vec![
+                    record("abort", "Abortregisteret", "", (Some(1979), None)),
+                    record(
+                        "mfr",
+                        "Medisinsk fødselsregister",
+                        "MFR",
+                        (Some(1967), None),
+                    ),
+                    record(
+                        "old",
+                        "Et gammelt fødselsregister",
+                        "",
+                        (Some(1950), Some(1960)),
+                    ),
+                ],
+                issues: vec![],
+            },
+            &Vocabulary::default(),
+        )
     }
 
     fn search(cat: &MergedCatalogue, req: pb::SearchDataSourcesRequest) -> Vec<String> {

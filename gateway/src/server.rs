@@ -39,6 +39,9 @@ pub enum ServeError {
     /// The national rules file was refused.
     #[error(transparent)]
     Rules(#[from] crate::routing::rules::RulesError),
+    /// The concept vocabulary was refused.
+    #[error(transparent)]
+    Concepts(#[from] helsedata::concepts::VocabularyError),
     /// The server failed.
     #[error("gateway server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -250,6 +253,7 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let tls = TlsMaterial::load(&config.tls)?;
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
+    let concepts = Arc::new(crate::concepts::load(&config)?);
     let mut router_builder = grpc_server::builder(&tls)?
         .concurrency_limit_per_connection(256)
         .load_shed(true)
@@ -261,6 +265,7 @@ pub async fn serve(
         &config,
         &tls,
         rules,
+        concepts,
         Some(reporter.clone()),
     )?);
     for upstream in federation.upstreams() {
