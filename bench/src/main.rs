@@ -21,6 +21,7 @@ mod national;
 mod nginx;
 mod phases;
 mod procstat;
+mod relevance;
 mod report;
 mod roles;
 mod synth;
@@ -50,6 +51,8 @@ enum Command {
     Full(RunArgs),
     /// Seconds-long check with tiny sizes that every phase answers correctly.
     Smoke(RunArgs),
+    /// Search quality over the bundled catalogue: recall@20, MRR, nDCG@10 and every miss.
+    Relevance(relevance::RelevanceArgs),
     #[command(hide = true)]
     ServeCustodian(roles::CustodianArgs),
     #[command(hide = true)]
@@ -209,6 +212,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Full(args) => bench(Mode::Full, args),
         Command::Smoke(args) => bench(Mode::Smoke, args),
+        Command::Relevance(args) => relevance::run(&args),
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
         Command::ServeEcho(args) => roles::serve_echo(args).map(|()| ExitCode::SUCCESS),
