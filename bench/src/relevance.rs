@@ -199,7 +199,7 @@ fn catalogue(dir: &Path, vocabulary: &Vocabulary) -> Result<MergedCatalogue> {
             records,
             issues: Vec::new(),
         },
-        vocabulary,
+        std::sync::Arc::new(vocabulary.clone()),
     ))
 }
 

@@ -294,7 +294,7 @@ impl Federation {
             .collect();
         let catalogue = Arc::new(MergedCatalogue::new(
             merge::merge(&contributions),
-            &self.concepts,
+            self.concepts.clone(),
         ));
         let generation = paging::fingerprint(&key);
         if let Ok(mut memo) = self.merged.lock() {

@@ -2,9 +2,13 @@
 //! stemming, compounds, typos, and the health concepts each source is tagged with, found by
 //! any label of the concept or of a broader one), filters, BM25 ranking with a deterministic
 //! tie-break (score, then id), and paging. The index is built once per merge, that is once
-//! per set of custodian revisions, never per request.
+//! per set of custodian revisions, when the first free-text search needs it (a listing
+//! without a query never waits for it), and never again for that merge.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 
 use helsedata::{
     concepts::Vocabulary,
@@ -26,14 +30,14 @@ pub const SEARCH_PAGE: PageLimits = PageLimits {
 #[derive(Debug, Default)]
 pub struct MergedCatalogue {
     merged: Merged,
-    index: SearchIndex,
+    concepts: Arc<Vocabulary>,
+    index: OnceLock<SearchIndex>,
     by_id: HashMap<String, usize>,
 }
 
 impl MergedCatalogue {
-    /// Indexes a merge; `concepts` supplies the labels of the sources' concepts.
-    pub fn new(merged: Merged, concepts: &Vocabulary) -> Self {
-        let index = search::source_index(merged.records.iter().map(|r| &r.source), concepts);
+    /// A merge, to be indexed with `concepts` (the labels of the sources' concepts).
+    pub fn new(merged: Merged, concepts: Arc<Vocabulary>) -> Self {
         let by_id = merged
             .records
             .iter()
@@ -42,9 +46,20 @@ impl MergedCatalogue {
             .collect();
         Self {
             merged,
-            index,
+            concepts,
+            index: OnceLock::new(),
             by_id,
         }
+    }
+
+    /// The search index, built on first use.
+    fn index(&self) -> &SearchIndex {
+        self.index.get_or_init(|| {
+            search::source_index(
+                self.merged.records.iter().map(|r| &r.source),
+                &self.concepts,
+            )
+        })
     }
 
     /// All records, ordered by id.
@@ -77,11 +92,17 @@ impl MergedCatalogue {
             paging::fingerprint(&(fingerprint_parts(req), generation)),
         )?;
         let terms = search::terms(&req.query);
-        let mut hits: Vec<(f64, &MergedRecord)> = self
-            .index
-            .search(&terms)
+        let scored: Vec<(f64, &MergedRecord)> = if search::has_words(&terms) {
+            self.index()
+                .search(&terms)
+                .into_iter()
+                .map(|(n, score)| (score, &self.merged.records[n as usize]))
+                .collect()
+        } else {
+            self.merged.records.iter().map(|r| (0.0, r)).collect()
+        };
+        let mut hits: Vec<(f64, &MergedRecord)> = scored
             .into_iter()
-            .map(|(n, score)| (score, &self.merged.records[n as usize]))
             .filter(|(_, record)| matches_filters(&record.source, req))
             .collect();
         hits.sort_by(|a, b| {
@@ -243,7 +264,7 @@ mod tests {
                 ],
                 issues: vec![],
             },
-            &Vocabulary::default(),
+            Arc::default(),
         )
     }
 

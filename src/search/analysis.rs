@@ -169,12 +169,18 @@ impl Analyzer {
                 }
             }
         }
-        match best[0] {
-            Some((count, _, _)) if count >= 2 => {}
-            _ => return Vec::new(),
-        }
+        // A word read wholly as parts starts at 0; otherwise the longest known tail of four
+        // letters or more after a modifier of three or more (`bosettings|kommune`): the last
+        // part of a Norwegian compound says what it is.
+        let start = match best[0] {
+            Some((count, _, _)) if count >= 2 => 0,
+            _ => match (MIN_PART..n.saturating_sub(3)).find(|&i| best[i].is_some()) {
+                Some(i) => i,
+                None => return Vec::new(),
+            },
+        };
         let mut parts = Vec::new();
-        let mut i = 0;
+        let mut i = start;
         while let Some((count, end, next)) = best[i]
             && count > 0
         {

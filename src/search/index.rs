@@ -43,8 +43,8 @@ impl SearchDocument {
     }
 }
 
-/// Memory the single index segment may use while it is built.
-const WRITER_MEMORY: usize = 64 << 20;
+/// Initial memory of the segment writer (its term table starts small and grows as needed).
+const WRITER_MEMORY: usize = 1 << 20;
 /// Relative weight of a match through a word's compound parts, against the whole word.
 const PARTS_WEIGHT: f32 = 0.6;
 /// Relative weight of a match within the allowed edit distance (a constant score).

@@ -71,6 +71,13 @@ pub fn terms(query: &str) -> Vec<String> {
     out
 }
 
+/// Whether query words hold anything to search for (not only stop words): a query without
+/// any matches every record and needs no index.
+pub fn has_words(terms: &[String]) -> bool {
+    let analyzer = analyzer();
+    terms.iter().any(|t| !analyzer.is_stop_word(t))
+}
+
 /// Whether a data source has `topic` (folded) as a topic or as a word of one.
 pub fn has_topic(source: &pb::DataSource, topic: &str) -> bool {
     let wanted = text::fold(topic.trim());

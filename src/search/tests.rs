@@ -96,6 +96,11 @@ fn compounds_split_with_linking_letters() {
         ["birth", "weight"]
     );
     assert!(a.word(Analysis::Nb, "register").parts.is_empty());
+    assert_eq!(
+        a.word(Analysis::Nb, "bosettingskommune").parts,
+        ["kommun"],
+        "the head alone"
+    );
     assert!(find("tarmkreft").contains(&"krg-tykk-endetarm".to_string()));
     assert!(find("hjerte").contains(&"hjertestans".to_string()));
 }
