@@ -1,10 +1,12 @@
-//! Shared library of the helsedata federation: the generated contract, the health concept
-//! vocabulary, search, paging, request errors, workload identity, mutual TLS, server defaults
-//! and telemetry.
+//! Shared library of the helsedata federation: the generated contract and its rules, the
+//! health concept vocabulary, search, paging, request errors, workload identity, mutual TLS,
+//! server defaults and telemetry.
 
 #![warn(missing_docs)]
 
 pub mod concepts;
+pub mod contract;
+pub mod datafile;
 pub mod deadline;
 pub mod grpc_server;
 pub mod identity;

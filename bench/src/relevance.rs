@@ -16,9 +16,9 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use gateway::{
+use gateway::catalogue::{
+    MergedCatalogue,
     merge::{Merged, MergedRecord},
-    merged::MergedCatalogue,
 };
 use helsedata::{concepts::Vocabulary, proto as pb};
 use serde::Deserialize;

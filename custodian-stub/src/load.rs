@@ -4,13 +4,13 @@
 //! person editing the file can go straight to it. A file with any error is refused whole:
 //! the stub never serves half a catalogue.
 
-use std::{
-    collections::HashSet,
-    fmt,
-    path::{Path, PathBuf},
-};
+use std::{collections::HashSet, path::Path};
 
-use helsedata::proto as pb;
+use helsedata::{
+    contract::{is_id, is_variable_name},
+    datafile::{self, DataFileError, FileText},
+    proto as pb,
+};
 use toml::Spanned;
 
 use crate::{catalogue::SourceBundle, datafile::*};
@@ -18,34 +18,8 @@ use crate::{catalogue::SourceBundle, datafile::*};
 /// Earliest year a data source or variable may cover.
 pub const EARLIEST_YEAR: i64 = 1850;
 
-/// Why a data file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct LoadError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line, 0 when the error concerns the whole file.
-    pub line: usize,
-    /// 1-based column, 0 when unknown.
-    pub column: usize,
-    /// The field at fault, as a dotted path (for example `source[mfr].data_to_year`).
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: field `{}`: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.field,
-            self.message
-        )
-    }
-}
+/// Why a data file was refused: the shared data-file error (file, line, column, field).
+pub type LoadError = DataFileError;
 
 /// A validated data file.
 #[derive(Debug)]
@@ -58,85 +32,19 @@ pub struct LoadedCatalogue {
 
 /// Reads, parses and validates a data file.
 pub fn load_file(path: &Path) -> Result<LoadedCatalogue, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        field: "(file)".into(),
-        message: format!("cannot read the data file: {e}"),
-    })?;
+    let text = datafile::read(path, "data file")?;
     load_str(path, &text)
 }
 
 /// Parses and validates data-file text; `path` is used in errors only.
 pub fn load_str(path: &Path, text: &str) -> Result<LoadedCatalogue, LoadError> {
-    let positions = Positions::new(path, text);
-    let file: CustodianFile = toml::from_str(text).map_err(|e| positions.parse_error(&e))?;
+    let positions = FileText::new(path, text);
+    let file: CustodianFile = positions.parse()?;
     Validator { pos: &positions }.validate(file)
 }
 
-/// Turns byte offsets into lines and columns.
-struct Positions<'a> {
-    path: &'a Path,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> Positions<'a> {
-    fn new(path: &'a Path, text: &str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { path, line_starts }
-    }
-
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = self.line_starts.partition_point(|&start| start <= offset);
-        let start = self.line_starts[line.saturating_sub(1)];
-        (line, offset - start + 1)
-    }
-
-    fn error(
-        &self,
-        offset: usize,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> LoadError {
-        let (line, column) = self.line_col(offset);
-        LoadError {
-            file: self.path.to_path_buf(),
-            line,
-            column,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    fn parse_error(&self, err: &toml::de::Error) -> LoadError {
-        let offset = err.span().map(|s| s.start).unwrap_or(0);
-        let message = err.message().trim().to_string();
-        let field = backticked_after(&message, "unknown field")
-            .or_else(|| backticked_after(&message, "missing field"))
-            .or_else(|| backticked_after(&message, "duplicate key"))
-            .unwrap_or_else(|| "(syntax)".to_string());
-        let hint = if message.starts_with("unknown field") {
-            " (remove the field or fix its spelling)"
-        } else if message.starts_with("missing field") {
-            " (add the field; it is required)"
-        } else {
-            ""
-        };
-        self.error(offset, field, format!("{message}{hint}"))
-    }
-}
-
-fn backticked_after(message: &str, prefix: &str) -> Option<String> {
-    let rest = message.strip_prefix(prefix)?;
-    let start = rest.find('`')? + 1;
-    let end = rest[start..].find('`')? + start;
-    Some(rest[start..end].to_string())
-}
-
 struct Validator<'a> {
-    pos: &'a Positions<'a>,
+    pos: &'a FileText<'a>,
 }
 
 fn latest_year() -> i64 {
@@ -146,22 +54,6 @@ fn latest_year() -> i64 {
         .unwrap_or(0);
     // Days to civil year is overkill here: 365.2425-day years are exact enough for a bound.
     1970 + (secs as f64 / 31_556_952.0) as i64 + 1
-}
-
-fn is_id(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 100
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn is_variable_name(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 100
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Validator<'_> {
@@ -300,6 +192,22 @@ impl Validator<'_> {
                 field("access.contact_email"),
                 format!("`{}` is not an e-mail address", s.access.contact_email),
             ));
+        }
+        let mut levels = Vec::new();
+        for level in s
+            .access
+            .deadlines
+            .iter()
+            .filter_map(|d| d.data_level.as_ref())
+        {
+            if levels.contains(level.get_ref()) {
+                return Err(self.pos.error(
+                    level.span().start,
+                    field("access.deadline.data_level"),
+                    "another deadline of this source concerns the same data level; publish one deadline per level, or leave data_level out for a deadline that concerns every level",
+                ));
+            }
+            levels.push(*level.get_ref());
         }
         let mut names = HashSet::new();
         let mut variables = Vec::with_capacity(s.variables.len());
@@ -532,6 +440,72 @@ channel = "helsedata_form"
         let err = load(&future).unwrap_err();
         assert_eq!(err.field, "source[a].data_from_year");
         assert!(err.message.contains("3024"));
+    }
+
+    fn deadline(level: &str) -> String {
+        format!(
+            "[[source.access.deadline]]\napplies_to = \"some data\"\ntext = \"30 days\"\n{level}\n"
+        )
+    }
+
+    #[test]
+    fn deadline_data_levels_are_converted_and_absent_means_every_level() {
+        let text = format!(
+            "{HEADER}{}{}{}",
+            source("a", ""),
+            deadline("data_level = \"deidentified_individual\""),
+            deadline("")
+        );
+        let loaded = load(&text).expect("loads");
+        let levels: Vec<i32> = loaded.sources[0]
+            .access
+            .deadlines
+            .iter()
+            .map(|d| d.data_level)
+            .collect();
+        assert_eq!(
+            levels,
+            vec![
+                pb::DataLevel::DeidentifiedIndividual as i32,
+                pb::DataLevel::Unspecified as i32
+            ]
+        );
+    }
+
+    #[test]
+    fn two_deadlines_for_one_data_level_are_refused_at_the_second() {
+        let text = format!(
+            "{HEADER}{}{}{}",
+            source("a", ""),
+            deadline("data_level = \"anonymous_aggregated\""),
+            deadline("data_level = \"anonymous_aggregated\"")
+        );
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "source[a].access.deadline.data_level");
+        let second = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("data_level"))
+            .nth(1)
+            .map(|(i, _)| i + 1);
+        assert_eq!(Some(err.line), second);
+        assert!(err.message.contains("one deadline per level"), "{err}");
+    }
+
+    #[test]
+    fn unknown_deadline_data_levels_are_refused_with_the_accepted_values() {
+        let text = format!(
+            "{HEADER}{}{}",
+            source("a", ""),
+            deadline("data_level = \"anonymous\"")
+        );
+        let err = load(&text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("data_level"))
+            .map(|i| i + 1);
+        assert_eq!(Some(err.line), line, "{err}");
+        assert!(err.message.contains("anonymous_aggregated"), "{err}");
     }
 
     #[test]

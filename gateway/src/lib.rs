@@ -1,21 +1,19 @@
 //! The helsedata federation gateway: concurrent mutual-TLS fan-out to every custodian, one
-//! merged catalogue with provenance, and application routing.
+//! merged catalogue with provenance, and application planning.
 //!
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
-//! the custodians through [`cache`] and [`fanout`] over [`upstream`] channels → [`merge`] and
-//! [`merged`] combine and rank the answers → [`routing`] plans applications.
+//! the custodians through [`cache`] and [`fanout`] with the [`upstream`] client →
+//! [`catalogue`] merges, indexes and ranks the answers → [`planning`] plans applications.
 
 #![warn(missing_docs)]
 
-pub mod breaker;
 pub mod cache;
+pub mod catalogue;
 pub mod concepts;
 pub mod config;
-pub mod demo;
 pub mod fanout;
 pub mod federation;
-pub mod merge;
-pub mod merged;
-pub mod routing;
+pub mod planning;
 pub mod server;
 pub mod upstream;
+pub mod variable_cursors;

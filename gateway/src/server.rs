@@ -4,6 +4,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use helsedata::{
+    contract::{GatewayApi, Validate},
     deadline::Deadline,
     grpc_server,
     proto::{
@@ -17,18 +18,12 @@ use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
 use crate::{
+    catalogue::in_view,
     config::{GatewayConfig, LimitsConfig},
-    fanout,
-    federation::{self, Federation, RequestContext},
-    routing::rules::NationalRules,
-    upstream::health_service_name,
+    federation::{Federation, RequestContext},
+    planning::rules::NationalRules,
+    upstream::{health_service_name, outcome},
 };
-
-/// Most time kept back from the caller's deadline to merge and send the answer.
-pub const MAX_HEADROOM: Duration = Duration::from_millis(50);
-
-/// Longest deadline a caller may ask for.
-pub const MAX_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Why the gateway could not run.
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +31,9 @@ pub enum ServeError {
     /// TLS material was refused.
     #[error(transparent)]
     Tls(#[from] helsedata::tls::TlsError),
-    /// The national rules file was refused.
+    /// A data file was refused: the national rules file or the concept vocabulary.
     #[error(transparent)]
-    Rules(#[from] crate::routing::rules::RulesError),
-    /// The concept vocabulary was refused.
-    #[error(transparent)]
-    Concepts(#[from] helsedata::concepts::VocabularyError),
+    Rules(#[from] crate::planning::rules::RulesError),
     /// The server failed.
     #[error("gateway server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -66,10 +58,11 @@ impl GatewayService {
         let deadline = Deadline::from_metadata(
             request.metadata(),
             Duration::from_millis(self.limits.default_deadline_ms),
-            MAX_DEADLINE,
+            Duration::from_millis(self.limits.max_deadline_ms),
         );
         // Leave time to merge and send the answer before the caller gives up.
-        let headroom = (deadline.remaining() / 10).min(MAX_HEADROOM);
+        let headroom =
+            (deadline.remaining() / 10).min(Duration::from_millis(self.limits.max_headroom_ms));
         RequestContext {
             deadline: deadline.with_headroom(headroom),
             bypass_cache,
@@ -80,17 +73,18 @@ impl GatewayService {
 async fn answer<T>(
     work: impl Future<Output = Result<T, RequestError>>,
 ) -> Result<Response<T>, Status> {
-    work.await.map(Response::new).map_err(|e| {
-        tracing::info!(error = %e, "request refused");
-        Status::from(e)
-    })
+    work.await.map(Response::new).map_err(refused)
 }
 
-fn shape(mut source: pb::DataSource, view: i32) -> pb::DataSource {
-    if view != pb::DataSourceView::Full as i32 {
-        source.access_rules = None;
-    }
-    source
+/// Checks a request against the contract before any custodian is asked.
+fn validated<R: Validate<GatewayApi>>(request: Request<R>) -> Result<Request<R>, Status> {
+    GatewayApi::validate(request.get_ref()).map_err(refused)?;
+    Ok(request)
+}
+
+fn refused(e: RequestError) -> Status {
+    tracing::info!(error = %e, "request refused");
+    Status::from(e)
 }
 
 #[tonic::async_trait]
@@ -99,6 +93,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::ListCustodiansRequest>,
     ) -> Result<Response<pb::ListCustodiansResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         answer(async {
             if request.get_ref().refresh {
@@ -120,34 +115,12 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::SearchDataSourcesRequest>,
     ) -> Result<Response<pb::SearchDataSourcesResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
             let view = self.federation.catalogue(ctx).await;
-            let page = view.catalogue.search(req, view.generation)?;
-            let results = page
-                .hits
-                .iter()
-                .map(|(score, record)| {
-                    let provenance = view
-                        .provenance
-                        .get(&record.provenance.custodian_id)
-                        .cloned()
-                        .unwrap_or_else(|| record.provenance.clone());
-                    pb::FederatedDataSource {
-                        data_source: Some(shape(record.source.clone(), req.view)),
-                        provenance: Some(provenance),
-                        score: *score,
-                    }
-                })
-                .collect();
-            Ok(pb::SearchDataSourcesResponse {
-                results,
-                next_page_token: page.next_page_token,
-                total_size: page.total as u32,
-                custodians: view.outcomes,
-                merge_issues: view.catalogue.issues().to_vec(),
-            })
+            view.search(req)
         })
         .await
     }
@@ -156,14 +129,14 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::GetDataSourceRequest>,
     ) -> Result<Response<pb::GetDataSourceResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
-            federation::check_view(req.view)?;
             let (source, provenance, outcome) = self.federation.data_source(&req.id, ctx).await?;
             Ok(pb::GetDataSourceResponse {
                 result: Some(pb::FederatedDataSource {
-                    data_source: Some(shape(source, req.view)),
+                    data_source: Some(in_view(source, req.view)),
                     provenance: Some(provenance),
                     score: 0.0,
                 }),
@@ -177,6 +150,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::ListVariablesRequest>,
     ) -> Result<Response<pb::FederatedListVariablesResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         answer(async {
             let (page, provenance, outcome) = self
@@ -198,6 +172,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::SearchVariablesRequest>,
     ) -> Result<Response<pb::FederatedSearchVariablesResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         answer(self.federation.search_variables(request.get_ref(), ctx)).await
     }
@@ -206,6 +181,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::PlanApplicationRequest>,
     ) -> Result<Response<pb::ApplicationPlan>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         answer(self.federation.plan(request.get_ref(), ctx)).await
     }
@@ -228,18 +204,18 @@ fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus
                 state.last_status
             },
             message: state.last_message.clone(),
-            latency: Some(fanout::duration(state.last_latency)),
+            latency: Some(outcome::duration(state.last_latency)),
             freshness: pb::Freshness::Live as i32,
-            as_of: state.last_call.map(fanout::timestamp),
+            as_of: state.last_call.map(outcome::timestamp),
             age: state
                 .last_call
                 .and_then(|t| t.elapsed().ok())
-                .map(fanout::duration),
+                .map(outcome::duration),
             catalogue_revision: state.revision.clone(),
         }),
-        last_success: state.last_success.map(fanout::timestamp),
+        last_success: state.last_success.map(outcome::timestamp),
         catalogue_revision: state.revision,
-        latency: Some(fanout::duration(state.last_latency)),
+        latency: Some(outcome::duration(state.last_latency)),
         data_source_count: state.data_source_count,
         owns: upstream.ownership.patterns().to_vec(),
     }
@@ -255,7 +231,7 @@ pub async fn serve(
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
     let concepts = Arc::new(crate::concepts::load(&config)?);
     let mut router_builder = grpc_server::builder(&tls)?
-        .concurrency_limit_per_connection(256)
+        .concurrency_limit_per_connection(config.limits.max_concurrent_requests_per_connection)
         .load_shed(true)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             config.limits.max_concurrent_requests,

@@ -24,9 +24,6 @@ pub use index::{SearchDocument, SearchIndex};
 
 use crate::{concepts::Vocabulary, proto as pb, text};
 
-/// Longest free-text query accepted by any search call.
-pub const MAX_QUERY_CHARS: usize = 200;
-
 /// The shared analyzer (stemmers and compound lexicons are built once per process).
 pub fn analyzer() -> Arc<analysis::Analyzer> {
     static ANALYZER: OnceLock<Arc<analysis::Analyzer>> = OnceLock::new();

@@ -4,12 +4,12 @@
 //! Every struct refuses unknown keys. Loading validates the values as well, and every error
 //! names the file, the line and column, and the key at fault.
 
-use std::{
-    fmt,
-    path::{Path, PathBuf},
-};
+use std::path::Path;
 
-use helsedata::proto as pb;
+use helsedata::{
+    datafile::{self, DataFileError, FileText},
+    proto as pb,
+};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -33,6 +33,9 @@ pub struct NationalRules {
     pub appeals: Appeals,
     /// The rule for anonymous data.
     pub anonymous_data: AnonymousData,
+    /// Who is expected to link when no source names a body that does.
+    #[serde(default)]
+    pub linkage: Linkage,
     /// Prerequisites by purpose, data level and stage (`[[prerequisite]]` tables).
     #[serde(default, rename = "prerequisite")]
     pub prerequisites: Vec<PrerequisiteRule>,
@@ -86,7 +89,7 @@ pub struct CommonForm {
     pub address: String,
     /// Custodian ids whose sources the form covers.
     pub custodians: Spanned<Vec<Spanned<String>>>,
-    /// The fact in words.
+    /// What the form covers, in words (shown in the trace when a route moves to the form).
     pub summary: String,
 }
 
@@ -154,6 +157,49 @@ pub struct AnonymousData {
     pub legal_basis: String,
     /// The rule in words.
     pub text: String,
+}
+
+/// The `[linkage]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Linkage {
+    /// The `[[linkage.fallback]]` tables, in file order.
+    #[serde(default, rename = "fallback")]
+    pub fallbacks: Vec<LinkageFallback>,
+}
+
+/// One `[[linkage.fallback]]` table: when no requested source names a body that links, and a
+/// source of `custodian` of kind `source_kind` is among them, `linked_by` is expected to link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkageFallback {
+    /// The custodian id whose sources bring the fallback into play.
+    pub custodian: Spanned<String>,
+    /// The kind of source, written as the contract's `DataSourceKind` value in lowercase
+    /// without its prefix (for example `statistics_dataset`).
+    pub source_kind: Spanned<String>,
+    /// The body that is expected to link, as named in plans.
+    pub linked_by: Spanned<String>,
+    /// Why, as the rest of a sentence that starts with the source id (shown in the trace).
+    pub reason: Spanned<String>,
+}
+
+impl LinkageFallback {
+    /// The contract's value of `source_kind`; `Unspecified` only for a file that was not
+    /// validated.
+    pub fn kind(&self) -> pb::DataSourceKind {
+        source_kind_value(self.source_kind.get_ref()).unwrap_or_default()
+    }
+}
+
+/// The contract's `DataSourceKind` for a rules-file key such as `statistics_dataset`.
+fn source_kind_value(key: &str) -> Option<pb::DataSourceKind> {
+    let kind = pb::DataSourceKind::from_str_name(&format!(
+        "DATA_SOURCE_KIND_{}",
+        key.to_ascii_uppercase()
+    ))?;
+    (kind != pb::DataSourceKind::Unspecified && key.bytes().all(|b| !b.is_ascii_uppercase()))
+        .then_some(kind)
 }
 
 /// One `[[prerequisite]]` table: something to have or attach, and when.
@@ -272,53 +318,22 @@ impl PrerequisiteRule {
     }
 }
 
-/// Why the national rules file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct RulesError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line; 0 when the error concerns the whole file.
-    pub line: usize,
-    /// 1-based column; 0 when unknown.
-    pub column: usize,
-    /// The key at fault, as a dotted path (for example `helsedataservice.registry[2].sources`).
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl fmt::Display for RulesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: key `{}`: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.field,
-            self.message
-        )
-    }
-}
+/// Why the national rules file was refused: the shared data-file error (file, line, column,
+/// field).
+pub type RulesError = DataFileError;
 
 impl NationalRules {
     /// Reads, parses and validates the rules file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, RulesError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| RulesError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: "(file)".into(),
-            message: format!("cannot read the national rules file: {e}"),
-        })?;
+        let text = datafile::read(path, "national rules file")?;
         Self::from_str(path, &text)
     }
 
     /// Parses and validates rules-file text; `path` is used in errors only.
     pub fn from_str(path: impl AsRef<Path>, text: &str) -> Result<Self, RulesError> {
-        let positions = Positions::new(path.as_ref(), text);
-        let rules: Self = toml::from_str(text).map_err(|e| positions.parse_error(&e))?;
+        let positions = FileText::new(path.as_ref(), text);
+        let rules: Self = positions.parse()?;
         rules.validate(&positions)?;
         Ok(rules)
     }
@@ -378,12 +393,21 @@ impl NationalRules {
         }
     }
 
-    /// The file's revision.
+    /// The first `[[linkage.fallback]]` that a source of custodian `custodian_id` of kind `kind`
+    /// brings into play.
+    pub fn linkage_fallback(&self, custodian_id: &str, kind: i32) -> Option<&LinkageFallback> {
+        self.linkage
+            .fallbacks
+            .iter()
+            .find(|f| f.custodian.get_ref() == custodian_id && f.kind() as i32 == kind)
+    }
+
+    /// The file's revision, shown at the start of every plan's trace.
     pub fn revision(&self) -> &str {
         self.revision.get_ref()
     }
 
-    fn validate(&self, pos: &Positions<'_>) -> Result<(), RulesError> {
+    fn validate(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
         if self.revision.get_ref().trim().is_empty() {
             return Err(pos.error(
                 self.revision.span().start,
@@ -417,10 +441,52 @@ impl NationalRules {
                 "a percentage must lie between 0 and 100",
             ));
         }
+        self.validate_linkage(pos)?;
         self.validate_prerequisites(pos)
     }
 
-    fn validate_registries(&self, pos: &Positions<'_>) -> Result<(), RulesError> {
+    fn validate_linkage(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
+        for (i, f) in self.linkage.fallbacks.iter().enumerate() {
+            let field = format!("linkage.fallback[{i}]");
+            check_id(pos, &format!("{field}.custodian"), &f.custodian)?;
+            if source_kind_value(f.source_kind.get_ref()).is_none() {
+                let accepted = [
+                    pb::DataSourceKind::CentralHealthRegister,
+                    pb::DataSourceKind::NationalQualityRegister,
+                    pb::DataSourceKind::PopulationHealthSurvey,
+                    pb::DataSourceKind::StatisticsDataset,
+                    pb::DataSourceKind::AdministrativeRegister,
+                    pb::DataSourceKind::Other,
+                ]
+                .map(|k| {
+                    k.as_str_name()
+                        .trim_start_matches("DATA_SOURCE_KIND_")
+                        .to_ascii_lowercase()
+                })
+                .join(", ");
+                return Err(pos.error(
+                    f.source_kind.span().start,
+                    format!("{field}.source_kind"),
+                    format!(
+                        "`{}` is not a source kind; accepted values: {accepted}",
+                        f.source_kind.get_ref()
+                    ),
+                ));
+            }
+            for (key, value) in [("linked_by", &f.linked_by), ("reason", &f.reason)] {
+                if value.get_ref().trim().is_empty() {
+                    return Err(pos.error(
+                        value.span().start,
+                        format!("{field}.{key}"),
+                        format!("the {key} text must not be empty"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_registries(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
         if self.helsedataservice.registries.is_empty() {
             return Err(pos.error(
                 0,
@@ -456,7 +522,7 @@ impl NationalRules {
         Ok(())
     }
 
-    fn validate_prerequisites(&self, pos: &Positions<'_>) -> Result<(), RulesError> {
+    fn validate_prerequisites(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
         for (i, p) in self.prerequisites.iter().enumerate() {
             let field = format!("prerequisite[{i}]");
             check_id(pos, &format!("{field}.code"), &p.code)?;
@@ -472,13 +538,9 @@ impl NationalRules {
     }
 }
 
-fn check_id(pos: &Positions<'_>, field: &str, id: &Spanned<String>) -> Result<(), RulesError> {
+fn check_id(pos: &FileText<'_>, field: &str, id: &Spanned<String>) -> Result<(), RulesError> {
     let value = id.get_ref();
-    let ok = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if helsedata::contract::is_id(value) {
         Ok(())
     } else {
         Err(pos.error(
@@ -490,7 +552,7 @@ fn check_id(pos: &Positions<'_>, field: &str, id: &Spanned<String>) -> Result<()
 }
 
 fn check_id_list(
-    pos: &Positions<'_>,
+    pos: &FileText<'_>,
     field: &str,
     list: &Spanned<Vec<Spanned<String>>>,
 ) -> Result<(), RulesError> {
@@ -502,7 +564,7 @@ fn check_id_list(
         .try_for_each(|id| check_id(pos, field, id))
 }
 
-fn check_days(pos: &Positions<'_>, field: &str, days: &Spanned<u32>) -> Result<(), RulesError> {
+fn check_days(pos: &FileText<'_>, field: &str, days: &Spanned<u32>) -> Result<(), RulesError> {
     if *days.get_ref() == 0 {
         return Err(pos.error(
             days.span().start,
@@ -514,7 +576,7 @@ fn check_days(pos: &Positions<'_>, field: &str, days: &Spanned<u32>) -> Result<(
 }
 
 /// Checks that `date` is a calendar date written `YYYY-MM-DD`.
-fn check_date(pos: &Positions<'_>, field: &str, date: &Spanned<String>) -> Result<(), RulesError> {
+fn check_date(pos: &FileText<'_>, field: &str, date: &Spanned<String>) -> Result<(), RulesError> {
     if parse_date(date.get_ref()).is_some() {
         return Ok(());
     }
@@ -553,261 +615,5 @@ fn parse_date(text: &str) -> Option<(u32, u32, u32)> {
     (1..=month_len).contains(&day).then_some((year, month, day))
 }
 
-/// Turns byte offsets of the file text into lines and columns for errors.
-struct Positions<'a> {
-    path: &'a Path,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> Positions<'a> {
-    fn new(path: &'a Path, text: &str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self { path, line_starts }
-    }
-
-    /// 1-based line and column of byte `offset`.
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = self
-            .line_starts
-            .partition_point(|&start| start <= offset)
-            .max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        (line, offset.saturating_sub(start) + 1)
-    }
-
-    fn error(
-        &self,
-        offset: usize,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> RulesError {
-        let (line, column) = self.line_col(offset);
-        RulesError {
-            file: self.path.to_path_buf(),
-            line,
-            column,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    fn parse_error(&self, err: &toml::de::Error) -> RulesError {
-        let offset = err.span().map_or(0, |s| s.start);
-        let message = err.message().trim().to_string();
-        let (field, hint) = if let Some(key) = quoted_after(&message, "unknown field") {
-            (key, " (remove the key or correct its spelling)")
-        } else if let Some(key) = quoted_after(&message, "missing field") {
-            (key, " (the key is required; add it)")
-        } else if let Some(key) = quoted_after(&message, "duplicate key") {
-            (key, " (keep one of them)")
-        } else if let Some(value) = quoted_after(&message, "unknown variant") {
-            (
-                value,
-                " (see the comments in the file for the accepted values)",
-            )
-        } else {
-            ("(syntax)".to_string(), "")
-        };
-        self.error(offset, field, format!("{message}{hint}"))
-    }
-}
-
-/// The first back-quoted word after `prefix` at the start of `message`.
-fn quoted_after(message: &str, prefix: &str) -> Option<String> {
-    let rest = message.strip_prefix(prefix)?;
-    let start = rest.find('`')? + 1;
-    let len = rest.get(start..)?.find('`')?;
-    rest.get(start..start + len).map(str::to_string)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RULES_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/national-rules.toml");
-
-    fn real_rules() -> NationalRules {
-        match NationalRules::load(RULES_PATH) {
-            Ok(r) => r,
-            Err(e) => panic!("the shipped rules file must load: {e}"),
-        }
-    }
-
-    fn real_text() -> String {
-        std::fs::read_to_string(RULES_PATH).expect("rules file is readable")
-    }
-
-    /// The real file with the first occurrence of `from` replaced by `to`.
-    fn edited(from: &str, to: &str) -> String {
-        let text = real_text();
-        assert!(
-            text.contains(from),
-            "fixture text `{from}` is in the rules file"
-        );
-        text.replacen(from, to, 1)
-    }
-
-    fn line_of(text: &str, needle: &str) -> usize {
-        text.lines()
-            .position(|l| l.contains(needle))
-            .expect("needle is in the text")
-            + 1
-    }
-
-    #[test]
-    fn shipped_rules_file_loads_with_eleven_registries() {
-        let rules = real_rules();
-        assert!(!rules.revision().is_empty());
-        assert_eq!(rules.helsedataservice.registries.len(), 11);
-        assert_eq!(rules.helsedataservice.name, "Helsedataservice");
-        assert_eq!(rules.statutory_working_days(1), 30);
-        assert_eq!(rules.statutory_working_days(3), 60);
-    }
-
-    #[test]
-    fn helsedataservice_covers_listed_sources_and_children_only_where_included() {
-        let rules = real_rules();
-        assert_eq!(
-            rules.helsedataservice_registry("npr", ""),
-            Some("Norsk pasientregister (NPR)")
-        );
-        assert_eq!(
-            rules.helsedataservice_registry("npr-somatikk", "npr"),
-            Some("Norsk pasientregister (NPR)")
-        );
-        assert_eq!(
-            rules.helsedataservice_registry("krg-brystkreft", "kreftregisteret"),
-            Some("Kreftregisteret")
-        );
-        assert!(
-            rules
-                .helsedataservice_registry("hjertestans", "hkr")
-                .is_some()
-        );
-        // HKR lists its quality registers one by one, so an unlisted child is not covered.
-        assert_eq!(rules.helsedataservice_registry("abla-nor", "hkr"), None);
-        assert_eq!(rules.helsedataservice_registry("moba", ""), None);
-        assert_eq!(rules.helsedataservice_registry("ssb-inntekt", ""), None);
-    }
-
-    #[test]
-    fn common_form_covers_the_five_custodians() {
-        let rules = real_rules();
-        for c in [
-            "fhi",
-            "helsedirektoratet",
-            "kreftregisteret",
-            "arkivverket",
-            "dmp",
-        ] {
-            assert!(rules.common_form_covers(c), "{c}");
-        }
-        assert!(!rules.common_form_covers("ssb"));
-        assert!(!rules.common_form_covers("siv"));
-    }
-
-    #[test]
-    fn prerequisites_are_selected_by_purpose_level_and_stage() {
-        let rules = real_rules();
-        let codes = |p, s, l| {
-            rules
-                .prerequisites_for(p, s, l)
-                .map(|r| r.code.get_ref().clone())
-                .collect::<Vec<_>>()
-        };
-        let research_ident = codes(
-            pb::Purpose::Research,
-            pb::ProjectStage::New,
-            pb::DataLevel::IdentifiableIndividual,
-        );
-        assert!(research_ident.contains(&"rek-approval".to_string()));
-        assert!(research_ident.contains(&"variable-list".to_string()));
-        assert!(!research_ident.contains(&"table-shells".to_string()));
-        let stats_anon = codes(
-            pb::Purpose::Statistics,
-            pb::ProjectStage::Change,
-            pb::DataLevel::AnonymousAggregated,
-        );
-        assert_eq!(
-            stats_anon,
-            vec!["table-shells".to_string(), "project-reference".to_string()]
-        );
-    }
-
-    #[test]
-    fn unknown_key_error_names_the_line_and_key() {
-        let text = edited("include_children = true", "include_childs = true");
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("unknown key refused");
-        assert_eq!(err.line, line_of(&text, "include_childs"));
-        assert_eq!(err.field, "include_childs");
-        assert!(err.to_string().starts_with("rules.toml:"), "{err}");
-    }
-
-    #[test]
-    fn empty_registry_source_list_is_refused_at_its_line() {
-        let text = edited("sources = [\"mfr\"]", "sources = []");
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("empty list refused");
-        assert_eq!(err.line, line_of(&text, "sources = []"));
-        assert_eq!(err.field, "helsedataservice.registry[2].sources");
-    }
-
-    #[test]
-    fn malformed_source_id_is_refused() {
-        let text = edited("sources = [\"msis\"]", "sources = [\"MSIS\"]");
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("bad id refused");
-        assert_eq!(err.line, line_of(&text, "\"MSIS\""));
-        assert!(err.message.contains("`MSIS`"), "{}", err.message);
-    }
-
-    #[test]
-    fn zero_deadline_is_refused() {
-        let text = edited(
-            "single_source_working_days = 30",
-            "single_source_working_days = 0",
-        );
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("zero days refused");
-        assert_eq!(err.line, line_of(&text, "single_source_working_days = 0"));
-        assert_eq!(err.field, "statutory_deadline.single_source_working_days");
-    }
-
-    #[test]
-    fn impossible_date_is_refused() {
-        let text = edited(
-            "decides_since = \"2023-03-15\"",
-            "decides_since = \"2023-02-30\"",
-        );
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("bad date refused");
-        assert_eq!(err.line, line_of(&text, "2023-02-30"));
-        assert_eq!(err.field, "helsedataservice.decides_since");
-    }
-
-    #[test]
-    fn unknown_data_level_names_the_value() {
-        let text = edited(
-            "data_levels = [\"anonymous_aggregated\"]",
-            "data_levels = [\"aggregated\"]",
-        );
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("bad level refused");
-        assert_eq!(err.line, line_of(&text, "[\"aggregated\"]"));
-        assert_eq!(err.field, "aggregated");
-    }
-
-    #[test]
-    fn missing_file_is_reported_with_its_path() {
-        let err = NationalRules::load("/nonexistent/national-rules.toml")
-            .expect_err("missing file refused");
-        assert_eq!(err.line, 0);
-        assert!(err.to_string().contains("/nonexistent/national-rules.toml"));
-    }
-
-    #[test]
-    fn dates_are_checked_for_shape_and_calendar() {
-        assert_eq!(parse_date("2024-02-29"), Some((2024, 2, 29)));
-        assert_eq!(parse_date("2023-02-29"), None);
-        assert_eq!(parse_date("2023-3-15"), None);
-        assert_eq!(parse_date("2023-13-01"), None);
-        assert_eq!(parse_date("2023/03/15"), None);
-    }
-}
+mod tests;
