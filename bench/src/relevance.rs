@@ -190,6 +190,7 @@ fn catalogue(dir: &Path, vocabulary: &Vocabulary) -> Result<MergedCatalogue> {
             records.push(MergedRecord {
                 source,
                 provenance: pb::Provenance::default(),
+                effective_route: None,
             });
         }
     }

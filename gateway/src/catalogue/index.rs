@@ -98,7 +98,7 @@ impl MergedCatalogue {
         };
         let mut hits: Vec<(f64, &MergedRecord)> = scored
             .into_iter()
-            .filter(|(_, record)| matches_filters(&record.source, req))
+            .filter(|(_, record)| matches_filters(record, req))
             .collect();
         hits.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
@@ -142,19 +142,16 @@ fn fingerprint_parts(req: &pb::SearchDataSourcesRequest) -> impl std::hash::Hash
     )
 }
 
-fn matches_filters(source: &pb::DataSource, req: &pb::SearchDataSourcesRequest) -> bool {
+fn matches_filters(record: &MergedRecord, req: &pb::SearchDataSourcesRequest) -> bool {
+    let source = &record.source;
     let custodian =
         req.custodian_ids.is_empty() || req.custodian_ids.contains(&source.custodian_id);
     let kind = req.kind == 0 || source.kind == req.kind;
     let consent = req.consent == 0 || source.consent == req.consent;
     let identifiability = req.identifiability == 0 || source.identifiability == req.identifiability;
     let hap = req.hap_phase == 0 || source.hap_phase == req.hap_phase;
-    let channel = req.channel == 0
-        || source
-            .access_rules
-            .as_ref()
-            .and_then(|r| r.route.as_ref())
-            .is_some_and(|r| r.channel == req.channel);
+    // The effective channel (under the national rules), not the one the custodian publishes.
+    let channel = req.channel == 0 || record.effective_channel() == req.channel;
     custodian
         && kind
         && consent
@@ -212,6 +209,7 @@ mod tests {
                 ..Default::default()
             },
             provenance: pb::Provenance::default(),
+            effective_route: None,
         }
     }
 
