@@ -151,8 +151,8 @@ impl SearchIndex {
                     continue;
                 };
                 let out = &mut tokens[*field];
-                let mut position = out.last().map_or(0, |t| t.position + 2);
-                for word in Analyzer::words(text) {
+                let start = out.last().map_or(0, |t| t.position + 2);
+                for (position, word) in (start..).zip(Analyzer::words(text)) {
                     let terms = cache.get(analyzer, spec.analysis, &word);
                     for term in terms.whole.iter().chain(&terms.parts) {
                         out.push(Token {
@@ -163,7 +163,6 @@ impl SearchIndex {
                             position_length: 1,
                         });
                     }
-                    position += 1;
                 }
             }
             for (field, tokens) in fields.iter().zip(tokens) {
