@@ -1,6 +1,6 @@
-//! Shared library of the helsedata federation: the generated contract and its rules, the health
-//! concept vocabulary, text folding for search, paging, request errors, workload identity,
-//! mutual TLS, server defaults and telemetry.
+//! Shared library of the helsedata federation: the generated contract and its rules, the
+//! health concept vocabulary, search, paging, request errors, workload identity, mutual TLS,
+//! server defaults and telemetry.
 
 #![warn(missing_docs)]
 

@@ -22,6 +22,7 @@ mod national;
 mod nginx;
 mod phases;
 mod procstat;
+mod relevance;
 mod report;
 mod roles;
 mod synth;
@@ -53,6 +54,8 @@ enum Command {
     Smoke(RunArgs),
     /// The HealthDCAT-AP export of the synthetic national catalogue, timed.
     ExportDcat(export_dcat::ExportArgs),
+    /// Search quality over the bundled catalogue: recall@20, MRR, nDCG@10 and every miss.
+    Relevance(relevance::RelevanceArgs),
     #[command(hide = true)]
     ServeCustodian(roles::CustodianArgs),
     #[command(hide = true)]
@@ -213,6 +216,7 @@ fn main() -> ExitCode {
         Command::Full(args) => bench(Mode::Full, args),
         Command::Smoke(args) => bench(Mode::Smoke, args),
         Command::ExportDcat(args) => export_dcat::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Relevance(args) => relevance::run(&args),
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
         Command::ServeEcho(args) => roles::serve_echo(args).map(|()| ExitCode::SUCCESS),

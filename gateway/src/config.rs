@@ -26,6 +26,9 @@ pub struct GatewayConfig {
     pub tls: TlsFiles,
     /// Path of the national routing rules file.
     pub national_rules: PathBuf,
+    /// Path of the health concept vocabulary; the vocabulary built into the gateway when unset.
+    #[serde(default)]
+    pub concepts: Option<PathBuf>,
     /// Log format and filter, and where traces are exported.
     #[serde(default)]
     pub telemetry: TelemetryConfig,

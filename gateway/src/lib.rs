@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod catalogue;
+pub mod concepts;
 pub mod config;
 pub mod export;
 pub mod fanout;
@@ -16,3 +17,4 @@ pub mod federation;
 pub mod planning;
 pub mod server;
 pub mod upstream;
+pub mod variable_cursors;

@@ -21,7 +21,7 @@ struct Args {
 enum Command {
     /// Serve the gateway.
     Serve,
-    /// Validate the configuration and the national rules file, then exit.
+    /// Validate the configuration, the national rules file and the concept vocabulary, then exit.
     CheckConfig,
     /// Write the merged catalogue in HealthDCAT-AP (Turtle or JSON-LD).
     ExportDcat(gateway::export::dcat::cli::ExportArgs),
@@ -40,9 +40,11 @@ async fn main() -> anyhow::Result<()> {
         Command::ExportDcat(_) => {}
         Command::CheckConfig => {
             gateway::planning::rules::NationalRules::load(&config.national_rules)?;
+            let concepts = gateway::concepts::load(&config)?;
             println!(
-                "configuration ok: {} custodians, listening on {}",
+                "configuration ok: {} custodians, {} health concepts, listening on {}",
                 config.custodians.len(),
+                concepts.len(),
                 config.listen
             );
         }

@@ -32,7 +32,7 @@ pub enum ServeError {
     /// TLS material was refused.
     #[error(transparent)]
     Tls(#[from] helsedata::tls::TlsError),
-    /// The national rules file was refused.
+    /// A data file was refused: the national rules file or the concept vocabulary.
     #[error(transparent)]
     Rules(#[from] crate::planning::rules::RulesError),
     /// The server failed.
@@ -252,6 +252,7 @@ pub async fn serve(
     let tls = ReloadingTls::load(config.tls.clone())?;
     let _watch = tls.watch(Duration::from_millis(config.connections.reload_poll_ms));
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
+    let concepts = Arc::new(crate::concepts::load(&config)?);
     let policy = Policy::new(config.authz.rules.clone())?;
     let mut router_builder = grpc_server::builder()
         .layer(AuthzLayer::new(policy))
@@ -265,6 +266,7 @@ pub async fn serve(
         &config,
         &tls,
         rules,
+        concepts,
         Some(reporter.clone()),
     )?);
     for upstream in federation.upstreams() {

@@ -3,29 +3,20 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    path::{Path, PathBuf},
+    path::Path,
 };
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Concept, Labels, Vocabulary, codes};
+use crate::{
+    contract::syntax::is_id,
+    datafile::{DataFileError, FileText},
+};
 
-/// Why a vocabulary file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}:{column}: field `{field}`: {message}", file.display())]
-pub struct VocabularyError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line, 0 when the error concerns the whole file.
-    pub line: usize,
-    /// 1-based column (in characters), 0 when unknown.
-    pub column: usize,
-    /// The field at fault, as a dotted path (for example `concept[lymphoma].broader`).
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
+/// Why a vocabulary file was refused: file, line, column, field and what to do.
+pub type VocabularyError = DataFileError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,8 +53,8 @@ struct Entry {
 const MAX_LABEL_CHARS: usize = 200;
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Vocabulary, VocabularyError> {
-    let pos = Positions::new(path, text);
-    let file: File = toml::from_str(text).map_err(|e| pos.parse_error(&e))?;
+    let pos = FileText::new(path, text);
+    let file: File = pos.parse()?;
     if file.concepts.is_empty() {
         return Err(pos.error(
             0,
@@ -110,7 +101,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vocabulary, VocabularyErr
 }
 
 fn concept(
-    pos: &Positions<'_>,
+    pos: &FileText<'_>,
     e: &Entry,
     ids: &HashMap<&str, usize>,
 ) -> Result<Concept, VocabularyError> {
@@ -235,7 +226,7 @@ fn concept(
 }
 
 fn known_codes<'a>(
-    pos: &Positions<'_>,
+    pos: &FileText<'_>,
     field: &str,
     given: &[Spanned<String>],
     known: impl Iterator<Item = &'a str> + Clone,
@@ -262,7 +253,7 @@ fn known_codes<'a>(
 
 /// Refuses a chain of `broader` links that comes back to where it started.
 fn check_acyclic(
-    pos: &Positions<'_>,
+    pos: &FileText<'_>,
     entries: &[Entry],
     ids: &HashMap<&str, usize>,
 ) -> Result<(), VocabularyError> {
@@ -310,77 +301,4 @@ fn check_acyclic(
         }
     }
     Ok(())
-}
-
-fn is_id(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 100
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// Turns byte offsets into lines and columns.
-struct Positions<'a> {
-    path: &'a Path,
-    text: &'a str,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> Positions<'a> {
-    fn new(path: &'a Path, text: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self {
-            path,
-            text,
-            line_starts,
-        }
-    }
-
-    fn error(
-        &self,
-        offset: usize,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> VocabularyError {
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let column = self
-            .text
-            .get(start..offset.min(self.text.len()))
-            .map_or(1, |s| s.chars().count() + 1);
-        VocabularyError {
-            file: self.path.to_path_buf(),
-            line,
-            column,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    fn parse_error(&self, err: &toml::de::Error) -> VocabularyError {
-        let offset = err.span().map_or(0, |s| s.start);
-        let message = err.message().trim().to_string();
-        let field = backticked_after(&message, "unknown field")
-            .or_else(|| backticked_after(&message, "missing field"))
-            .or_else(|| backticked_after(&message, "duplicate key"))
-            .unwrap_or_else(|| "(syntax)".to_string());
-        let hint = if message.starts_with("unknown field") {
-            " (remove the field or correct its spelling)"
-        } else if message.starts_with("missing field") {
-            " (add the field; it is required)"
-        } else {
-            ""
-        };
-        self.error(offset, field, format!("{message}{hint}"))
-    }
-}
-
-fn backticked_after(message: &str, prefix: &str) -> Option<String> {
-    let rest = message.strip_prefix(prefix)?;
-    let start = rest.find('`')? + 1;
-    let end = rest[start..].find('`')? + start;
-    Some(rest[start..end].to_string())
 }

@@ -92,13 +92,7 @@ impl Vocabulary {
     /// Reads, parses and validates a vocabulary file.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self, VocabularyError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| VocabularyError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: "(file)".into(),
-            message: format!("cannot read the concept vocabulary: {e}"),
-        })?;
+        let text = crate::datafile::read(path, "concept vocabulary")?;
         load::parse(path, &text)
     }
 
