@@ -1,35 +1,61 @@
-//! Server settings shared by the custodian service and the gateway: TLS, HTTP/2 limits,
-//! tracing spans that continue the caller's trace, reflection (v1 and v1alpha) and health.
+//! Server settings shared by the custodian service and the gateway: HTTP/2 limits, tracing
+//! spans that continue the caller's trace, reflection (v1 and v1alpha) and health. TLS is
+//! done before tonic sees a connection, by [`crate::acceptor`].
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tonic::transport::{Server, server::Router};
 
-use crate::{telemetry, tls::TlsMaterial};
+use crate::{
+    acceptor::{self, ConnectionLimits, PeerIo},
+    reload::ReloadingTls,
+    telemetry,
+    tls::{TlsError, TlsMaterial},
+};
 
 /// Most concurrent HTTP/2 streams per connection (tonic's default is unlimited).
 pub const MAX_CONCURRENT_STREAMS: u32 = 200;
 /// Largest header list accepted, in bytes.
 pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
-/// The accepted connections of `listener`, with Nagle's algorithm off. (tonic applies its
-/// `tcp_nodelay` setting only to listeners it binds itself; without this, small answers
-/// wait for the peer's delayed ACK, about 40 ms each.)
-pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+/// Interval of the server's HTTP/2 keep-alive pings.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a keep-alive ping may go unanswered before the connection is closed.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The mutual-TLS connections of `listener` with fixed material and the default
+/// [`ConnectionLimits`] (for tests and tools; servers use [`acceptor::incoming`] with a
+/// [`ReloadingTls`] and configured limits).
+pub fn incoming(
+    listener: tokio::net::TcpListener,
+    tls: &TlsMaterial,
+) -> Result<tokio_stream::wrappers::ReceiverStream<Result<PeerIo, std::io::Error>>, TlsError> {
+    Ok(acceptor::incoming(
+        listener,
+        ReloadingTls::fixed(tls.clone())?,
+        ConnectionLimits::default(),
+    ))
 }
 
-/// A server builder with mutual TLS and hardened HTTP/2 settings.
-pub fn builder(tls: &TlsMaterial) -> Result<Server, tonic::transport::Error> {
-    Ok(Server::builder()
-        .tls_config(tls.server_config())?
+/// The mutual-TLS connections of `listener`, following `tls` as it reloads.
+pub fn incoming_reloading(
+    listener: tokio::net::TcpListener,
+    tls: &Arc<ReloadingTls>,
+    limits: ConnectionLimits,
+) -> tokio_stream::wrappers::ReceiverStream<Result<PeerIo, std::io::Error>> {
+    acceptor::incoming(listener, tls.clone(), limits)
+}
+
+/// A server builder with hardened HTTP/2 settings (serve it over [`incoming`] or
+/// [`incoming_reloading`], which do the TLS).
+pub fn builder() -> Server {
+    Server::builder()
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .http2_max_pending_accept_reset_streams(Some(20))
-        .http2_keepalive_interval(Some(Duration::from_secs(60)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
-        .tcp_nodelay(true)
-        .trace_fn(telemetry::server_span))
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .trace_fn(telemetry::server_span)
 }
 
 /// Registers reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha) for the contract

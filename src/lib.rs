@@ -1,8 +1,12 @@
-//! Shared library of the helsedata federation: the generated contract and its rules, text folding for
-//! search, paging, request errors, workload identity, mutual TLS, server defaults and telemetry.
+//! Shared library of the helsedata federation: the generated contract and its rules, the
+//! health concept vocabulary, search, paging, request errors, workload identity, mutual TLS,
+//! server defaults and telemetry.
 
 #![warn(missing_docs)]
 
+pub mod acceptor;
+pub mod authz;
+pub mod concepts;
 pub mod contract;
 pub mod datafile;
 pub mod deadline;
@@ -10,6 +14,7 @@ pub mod grpc_server;
 pub mod identity;
 pub mod paging;
 pub mod proto;
+pub mod reload;
 pub mod search;
 pub mod status;
 pub mod telemetry;

@@ -1,8 +1,11 @@
 //! Mutual TLS set-up for servers and clients. There is no plaintext mode.
 //!
-//! Servers demand a client certificate chained to the configured CA. Clients verify the
-//! server's chain and host name with webpki and, on top, that the server's certificate
-//! carries the identity the configuration expects ([`crate::identity`]).
+//! Servers demand a client certificate chained to the configured CA, with the clientAuth
+//! key usage, and not revoked by any configured CRL ([`TlsMaterial::rustls_server_config`],
+//! served by [`crate::acceptor`]). Clients verify the server's chain, serverAuth usage and
+//! host name with webpki and, on top, that the server's certificate carries the identity the
+//! configuration expects ([`crate::identity`]). [`crate::reload::ReloadingTls`] re-reads the
+//! files when they change.
 
 use std::{
     fmt,
@@ -12,14 +15,18 @@ use std::{
 };
 
 use rustls::{
-    DigitallySignedStruct, RootCertStore, SignatureScheme,
+    DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme,
     client::WebPkiServerVerifier,
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     crypto::CryptoProvider,
-    pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject},
+    pki_types::{
+        CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime,
+        pem::PemObject,
+    },
+    server::WebPkiClientVerifier,
 };
 use serde::Deserialize;
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, ServerTlsConfig};
+use tonic::transport::{ClientTlsConfig, Endpoint, Identity};
 
 use crate::identity;
 
@@ -29,10 +36,45 @@ use crate::identity;
 pub struct TlsFiles {
     /// CA certificate(s) that peers must chain to.
     pub ca: PathBuf,
-    /// This endpoint's certificate chain.
+    /// This endpoint's certificate chain (the server certificate of a server).
     pub cert: PathBuf,
     /// This endpoint's private key.
     pub key: PathBuf,
+    /// Certificate revocation lists (PEM) checked against client certificates; empty checks
+    /// none. A client certificate listed in one is refused at the handshake.
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
+    /// Client certificate presented on outgoing connections, when it differs from `cert`
+    /// (a server certificate carries serverAuth only, so a process that also connects out
+    /// needs a second, clientAuth certificate).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// Private key of `client_cert`.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// CA, certificate and key, no CRLs and no separate client certificate.
+    pub fn new(ca: impl Into<PathBuf>, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        Self {
+            ca: ca.into(),
+            cert: cert.into(),
+            key: key.into(),
+            crls: Vec::new(),
+            client_cert: None,
+            client_key: None,
+        }
+    }
+
+    /// Every file read, in a fixed order (used to notice changes).
+    pub fn paths(&self) -> Vec<PathBuf> {
+        let mut paths = vec![self.ca.clone(), self.cert.clone(), self.key.clone()];
+        paths.extend(self.crls.iter().cloned());
+        paths.extend(self.client_cert.iter().cloned());
+        paths.extend(self.client_key.iter().cloned());
+        paths
+    }
 }
 
 /// Why TLS material could not be loaded or used.
@@ -63,6 +105,9 @@ pub enum TlsError {
     /// rustls refused the configuration.
     #[error("TLS configuration refused: {0}")]
     Config(String),
+    /// `client_cert` and `client_key` must be given together.
+    #[error("tls.client_cert and tls.client_key must be given together (set both or neither)")]
+    ClientPair,
     /// tonic refused the endpoint configuration.
     #[error("endpoint `{endpoint}` cannot be configured: {reason}")]
     Endpoint {
@@ -76,10 +121,12 @@ pub enum TlsError {
 /// Loaded PEM material of one endpoint.
 #[derive(Clone)]
 pub struct TlsMaterial {
-    ca_pem: Vec<u8>,
     cert_pem: Vec<u8>,
     key_pem: Vec<u8>,
+    client_cert_pem: Vec<u8>,
+    client_key_pem: Vec<u8>,
     roots: Arc<RootCertStore>,
+    crls: Vec<CertificateRevocationListDer<'static>>,
 }
 
 impl fmt::Debug for TlsMaterial {
@@ -104,14 +151,52 @@ impl TlsMaterial {
         let ca_pem = read("CA certificate", &files.ca)?;
         let cert_pem = read("certificate", &files.cert)?;
         let key_pem = read("private key", &files.key)?;
-        Self::from_pem(
+        let mut material = Self::from_pem(
             &files.ca,
             ca_pem,
             &files.cert,
             cert_pem,
             &files.key,
             key_pem,
-        )
+        )?;
+        match (&files.client_cert, &files.client_key) {
+            (None, None) => {}
+            (Some(cert), Some(key)) => {
+                let cert_pem = read("client certificate", cert)?;
+                let key_pem = read("client private key", key)?;
+                check_chain("client certificate", cert, &cert_pem)?;
+                check_key("client private key", key, &key_pem)?;
+                material.client_cert_pem = cert_pem;
+                material.client_key_pem = key_pem;
+            }
+            _ => return Err(TlsError::ClientPair),
+        }
+        for path in &files.crls {
+            let pem = read("certificate revocation list", path)?;
+            let crls: Vec<CertificateRevocationListDer<'static>> =
+                CertificateRevocationListDer::pem_slice_iter(&pem)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| TlsError::Pem {
+                        what: "certificate revocation list",
+                        path: path.clone(),
+                        expected: "X509 CRL",
+                        reason: e.to_string(),
+                    })?;
+            if crls.is_empty() {
+                return Err(TlsError::Pem {
+                    what: "certificate revocation list",
+                    path: path.clone(),
+                    expected: "X509 CRL",
+                    reason: "no X509 CRL block".into(),
+                });
+            }
+            material.crls.extend(crls);
+        }
+        // Build both once so that a bad CRL or a key that does not match its certificate is
+        // refused here (a reload then keeps the old files), not at the next handshake.
+        material.rustls_server_config()?;
+        material.rustls_client_config(&identity::gateway_identity())?;
+        Ok(material)
     }
 
     fn from_pem(
@@ -145,38 +230,75 @@ impl TlsMaterial {
                 .add(ca)
                 .map_err(|e| pem_err("CA certificate", ca_path, "certificate", e.to_string()))?;
         }
-        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
-            .collect::<Result<_, _>>()
-            .map_err(|e| pem_err("certificate", cert_path, "certificate", e.to_string()))?;
-        if chain.is_empty() {
-            return Err(pem_err(
-                "certificate",
-                cert_path,
-                "certificate",
-                "no CERTIFICATE block".into(),
-            ));
-        }
-        rustls::pki_types::PrivateKeyDer::from_pem_slice(&key_pem)
-            .map_err(|e| pem_err("private key", key_path, "private key", e.to_string()))?;
+        check_chain("certificate", cert_path, &cert_pem)?;
+        check_key("private key", key_path, &key_pem)?;
         Ok(Self {
-            ca_pem,
+            client_cert_pem: cert_pem.clone(),
+            client_key_pem: key_pem.clone(),
             cert_pem,
             key_pem,
             roots: Arc::new(roots),
+            crls: Vec::new(),
         })
     }
 
     fn identity(&self) -> Identity {
-        Identity::from_pem(&self.cert_pem, &self.key_pem)
+        Identity::from_pem(&self.client_cert_pem, &self.client_key_pem)
     }
 
-    /// Server TLS that requires a client certificate chained to the CA.
-    pub fn server_config(&self) -> ServerTlsConfig {
-        ServerTlsConfig::new()
-            .identity(self.identity())
-            .client_ca_root(Certificate::from_pem(&self.ca_pem))
-            .client_auth_optional(false)
-            .timeout(Duration::from_secs(10))
+    /// The rustls server configuration: this endpoint's certificate, HTTP/2 only, and a
+    /// client certificate that must chain to the CA, carry clientAuth and appear in no
+    /// configured CRL. (A certificate whose issuer has no CRL configured is accepted, so
+    /// that adding a CA to the bundle does not lock its clients out before its CRL is.)
+    pub fn rustls_server_config(&self) -> Result<Arc<ServerConfig>, TlsError> {
+        let provider = crypto_provider();
+        let mut verifier =
+            WebPkiClientVerifier::builder_with_provider(self.roots.clone(), provider.clone());
+        if !self.crls.is_empty() {
+            verifier = verifier
+                .with_crls(self.crls.iter().cloned())
+                .allow_unknown_revocation_status();
+        }
+        let verifier = verifier
+            .build()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&self.cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(&self.key_pem)
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    /// The rustls client configuration: presents the client certificate, speaks HTTP/2 and
+    /// accepts only a server chained to the CA that carries `expected_identity`.
+    pub fn rustls_client_config(
+        &self,
+        expected_identity: &str,
+    ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        let verifier = ExpectedIdentityVerifier::new(self.roots.clone(), expected_identity)?;
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(&self.client_cert_pem)
+                .collect::<Result<_, _>>()
+                .map_err(|e| TlsError::Config(e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(&self.client_key_pem)
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let mut config = rustls::ClientConfig::builder_with_provider(crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(Arc::new(config))
     }
 
     /// A client endpoint to `uri` that presents this identity and accepts only a server
@@ -204,6 +326,37 @@ impl TlsMaterial {
             .tls_config_with_verifier(tls, Arc::new(verifier))
             .map_err(|e| endpoint_err(e.to_string()))
     }
+}
+
+fn check_chain(what: &'static str, path: &Path, pem: &[u8]) -> Result<(), TlsError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::Pem {
+            what,
+            path: path.to_path_buf(),
+            expected: "certificate",
+            reason: e.to_string(),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::Pem {
+            what,
+            path: path.to_path_buf(),
+            expected: "certificate",
+            reason: "no CERTIFICATE block".into(),
+        });
+    }
+    Ok(())
+}
+
+fn check_key(what: &'static str, path: &Path, pem: &[u8]) -> Result<(), TlsError> {
+    PrivateKeyDer::from_pem_slice(pem)
+        .map(|_| ())
+        .map_err(|e| TlsError::Pem {
+            what,
+            path: path.to_path_buf(),
+            expected: "private key",
+            reason: e.to_string(),
+        })
 }
 
 /// The one crypto provider used everywhere.

@@ -294,13 +294,13 @@ async fn a_slow_custodian_never_holds_the_answer_past_the_callers_deadline() {
         .find(|c| c.custodian_id() == "ssb")
         .expect("ssb");
     let fast = start_custodian(&pki, "fhi", fhi_catalogue, Duration::ZERO).await;
-    let slow = start_custodian(&pki, "ssb", ssb_catalogue, Duration::from_secs(5)).await;
+    let slow = start_custodian(&pki, "ssb", ssb_catalogue, Duration::from_secs(8)).await;
     let mut config = gateway_config(&pki, &[("fhi", &fast), ("ssb", &slow)]);
     config.defaults.timeout_ms = 10_000;
     let gateway = start_gateway(config).await;
     let mut client = gateway_client(&pki, &gateway).await;
     let mut request = Request::new(pb::SearchDataSourcesRequest::default());
-    request.set_timeout(Duration::from_millis(700));
+    request.set_timeout(Duration::from_millis(1_500));
     let started = Instant::now();
     let answer = client
         .search_data_sources(request)
@@ -308,7 +308,7 @@ async fn a_slow_custodian_never_holds_the_answer_past_the_callers_deadline() {
         .expect("partial answer")
         .into_inner();
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(1_500), "took {took:?}");
+    assert!(took < Duration::from_millis(3_000), "took {took:?}");
     assert_eq!(
         outcome(&answer.custodians, "ssb").status,
         pb::OutcomeStatus::CallerDeadline as i32,

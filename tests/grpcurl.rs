@@ -159,11 +159,13 @@ async fn grpcurl_drives_the_demo_end_to_end() {
         GatewayConfig::from_toml(gateway::config::DEFAULT_CONFIG).expect("bundled config");
     config.listen = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     config.national_rules = repo_path("gateway/config/national-rules.toml");
-    config.tls = TlsFiles {
-        ca: certs.path().join("ca.pem"),
-        cert: certs.path().join("gateway.pem"),
-        key: certs.path().join("gateway.key"),
-    };
+    config.tls = TlsFiles::new(
+        certs.path().join("ca.pem"),
+        certs.path().join("gateway.pem"),
+        certs.path().join("gateway.key"),
+    );
+    config.tls.client_cert = Some(certs.path().join("gateway-client.pem"));
+    config.tls.client_key = Some(certs.path().join("gateway-client.key"));
     for custodian in &mut config.custodians {
         custodian.endpoint = format!("https://127.0.0.1:{}", free_port());
     }

@@ -157,7 +157,7 @@ impl Fleet {
             .unwrap_or_default();
         let mut text = format!(
             "# Written by the bench harness.\nlisten = \"127.0.0.1:0\"\nnational_rules = {}\n\n\
-             [tls]\nca = {}\ncert = {}\nkey = {}\n\n\
+             [tls]\nca = {}\ncert = {}\nkey = {}\nclient_cert = {}\nclient_key = {}\n\n\
              [cache]\ncatalogue_ttl_ms = 600000\nrecord_ttl_ms = 600000\nsearch_ttl_ms = 600000\nmax_stale_ms = 86400000\n\n\
              [defaults]\ntimeout_ms = {}\nconnect_timeout_ms = 2000\n{eject}\n\
              [limits]\ndefault_deadline_ms = {}\nmax_concurrent_requests = 1024\n",
@@ -165,6 +165,8 @@ impl Fleet {
             toml_str(&self.pki.ca_cert().display().to_string()),
             toml_str(&self.pki.gateway_cert().display().to_string()),
             toml_str(&self.pki.gateway_key().display().to_string()),
+            toml_str(&self.pki.gateway_client_cert().display().to_string()),
+            toml_str(&self.pki.gateway_client_key().display().to_string()),
             spec.timeout_ms,
             spec.default_deadline_ms,
         );

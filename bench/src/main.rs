@@ -16,6 +16,7 @@
 //! missed: they are reported, not enforced), 1 otherwise.
 
 mod cluster;
+mod export_dcat;
 mod fleet;
 mod live;
 mod loadgen;
@@ -23,6 +24,7 @@ mod national;
 mod nginx;
 mod phases;
 mod procstat;
+mod relevance;
 mod report;
 mod roles;
 mod synth;
@@ -54,6 +56,10 @@ enum Command {
     Smoke(RunArgs),
     /// From a data-file write to the change visible in a gateway answer, over many edits.
     Live(live::LiveArgs),
+    /// The HealthDCAT-AP export of the synthetic national catalogue, timed.
+    ExportDcat(export_dcat::ExportArgs),
+    /// Search quality over the bundled catalogue: recall@20, MRR, nDCG@10 and every miss.
+    Relevance(relevance::RelevanceArgs),
     #[command(hide = true)]
     ServeCustodian(roles::CustodianArgs),
     #[command(hide = true)]
@@ -214,6 +220,8 @@ fn main() -> ExitCode {
         Command::Full(args) => bench(Mode::Full, args),
         Command::Smoke(args) => bench(Mode::Smoke, args),
         Command::Live(args) => live::run(args).map(|()| ExitCode::SUCCESS),
+        Command::ExportDcat(args) => export_dcat::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Relevance(args) => relevance::run(&args),
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
         Command::ServeEcho(args) => roles::serve_echo(args).map(|()| ExitCode::SUCCESS),

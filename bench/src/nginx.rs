@@ -55,8 +55,9 @@ fn config(dir: &Path, pki: &DevPki, listen: SocketAddr, upstream: SocketAddr) ->
     let nginx_cert = p(pki.dir().join(format!("{IDENTITY_PATH}.pem")));
     let nginx_key = p(pki.dir().join(format!("{IDENTITY_PATH}.key")));
     let ca = p(pki.ca_cert());
-    let gateway_cert = p(pki.gateway_cert());
-    let gateway_key = p(pki.gateway_key());
+    // The gateway's client certificate (clientAuth), as the gateway itself presents it.
+    let gateway_cert = p(pki.gateway_client_cert());
+    let gateway_key = p(pki.gateway_client_key());
     format!(
         r#"# Written by the bench harness: gRPC pass-through over mutual TLS to one custodian.
 worker_processes 1;

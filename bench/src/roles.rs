@@ -151,11 +151,12 @@ pub fn serve_custodian(args: CustodianArgs) -> Result<()> {
         let tls = tls_of(&args.certs, &id)?;
         let listener = bind(args.listen)?;
         announce(&listener)?;
-        custodian_stub::server::serve(
+        // The load generator calls custodians directly with the developer's certificate,
+        // which the test options make an operator identity.
+        custodian_stub::server::serve_with(
             Arc::new(catalogue),
-            &tls,
+            fixture::custodian_options(&tls, Duration::from_millis(args.latency_ms)),
             listener,
-            Duration::from_millis(args.latency_ms),
             grpc_server::shutdown_signal(),
         )
         .await
@@ -287,13 +288,11 @@ pub fn serve_echo(args: EchoArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let tls = tls_of(&args.certs, ECHO_ID)?;
         let listener = bind(args.listen)?;
-        let router = grpc_server::builder(&tls)
-            .context("cannot build the echo server")?
-            .add_service(CustodianCatalogueServer::new(Echo::new()));
+        let router = grpc_server::builder().add_service(CustodianCatalogueServer::new(Echo::new()));
         announce(&listener)?;
         router
             .serve_with_incoming_shutdown(
-                grpc_server::incoming(listener),
+                grpc_server::incoming(listener, &tls).context("cannot build the echo server")?,
                 grpc_server::shutdown_signal(),
             )
             .await

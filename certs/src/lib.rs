@@ -2,10 +2,15 @@
 //!
 //! Writes into one directory: a dev CA (`ca.pem`, `ca.key`), one server certificate per
 //! custodian (`custodian-<id>.pem/.key`, URI SAN `spiffe://helsedata.test/custodian/<id>`),
-//! the gateway's certificate (`gateway.pem/.key`, server and client use), and a developer
-//! client certificate for grpcurl (`client.pem/.key`). Keys are generated on the machine
-//! and never committed. Every leaf also names `localhost` and `127.0.0.1` so that loopback
-//! host-name verification succeeds.
+//! the gateway's two certificates (`gateway.pem/.key`, serverAuth only, for its listener;
+//! `gateway-client.pem/.key`, clientAuth only, for its links to custodians; both
+//! `spiffe://helsedata.test/gateway`), and a developer client certificate for grpcurl
+//! (`client.pem/.key`, clientAuth only, `spiffe://helsedata.test/developer`) and an
+//! operator's (`operator.pem/.key`, `spiffe://helsedata.test/operator/dev`). A server
+//! certificate cannot be used as a client's and the other way round. Private keys are
+//! written readable by their owner only (0600), generated on the machine and never
+//! committed. Every leaf also names `localhost` and `127.0.0.1` so that loopback host-name
+//! verification succeeds. [`DevPki::issue_crl`] writes a CRL revoking chosen certificates.
 
 #![warn(missing_docs)]
 
@@ -16,8 +21,9 @@ use std::{
 };
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevocationReason, RevokedCertParams, SanType, SerialNumber,
 };
 
 /// The trust domain used in the URI SANs.
@@ -41,6 +47,14 @@ pub enum CertError {
         path: PathBuf,
         /// Cause.
         source: std::io::Error,
+    },
+    /// A certificate to revoke cannot be read.
+    #[error("cannot revoke `{path}`: {reason}")]
+    Revoke {
+        /// The certificate file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
     },
     /// A custodian id cannot be used in a certificate.
     #[error(
@@ -91,6 +105,32 @@ impl DevPki {
         self.dir.join("gateway.key")
     }
 
+    /// The gateway's client certificate (clientAuth), for its links to custodians.
+    pub fn gateway_client_cert(&self) -> PathBuf {
+        self.dir.join("gateway-client.pem")
+    }
+
+    /// Key of the gateway's client certificate.
+    pub fn gateway_client_key(&self) -> PathBuf {
+        self.dir.join("gateway-client.key")
+    }
+
+    /// The CRL written by [`DevPki::issue_crl`].
+    pub fn crl(&self) -> PathBuf {
+        self.dir.join("crl.pem")
+    }
+
+    /// Operator client certificate (`spiffe://helsedata.test/operator/dev`): may call
+    /// custodians directly and sees operator detail on the gateway.
+    pub fn operator_cert(&self) -> PathBuf {
+        self.dir.join("operator.pem")
+    }
+
+    /// Operator client key.
+    pub fn operator_key(&self) -> PathBuf {
+        self.dir.join("operator.key")
+    }
+
     /// Developer client certificate.
     pub fn client_cert(&self) -> PathBuf {
         self.dir.join("client.pem")
@@ -107,8 +147,12 @@ impl DevPki {
             self.ca_cert(),
             self.gateway_cert(),
             self.gateway_key(),
+            self.gateway_client_cert(),
+            self.gateway_client_key(),
             self.client_cert(),
             self.client_key(),
+            self.operator_cert(),
+            self.operator_key(),
         ];
         for id in custodians {
             paths.push(self.custodian_cert(id));
@@ -151,7 +195,7 @@ impl DevPki {
                 source,
             })?;
         self.write(&self.ca_cert(), &ca_cert.pem())?;
-        self.write(&self.dir.join("ca.key"), &ca_key.serialize_pem())?;
+        self.write_key(&self.dir.join("ca.key"), &ca_key.serialize_pem())?;
         let issuer = Issuer::new(ca_params, ca_key);
         for id in custodians {
             let leaf = issue(
@@ -162,24 +206,24 @@ impl DevPki {
                 false,
             )?;
             self.write(&self.custodian_cert(id), &leaf.0)?;
-            self.write(&self.custodian_key(id), &leaf.1)?;
+            self.write_key(&self.custodian_key(id), &leaf.1)?;
         }
-        let gateway = issue(&issuer, "gateway", "gateway", true, true)?;
+        let gateway = issue(&issuer, "gateway", "gateway", true, false)?;
         self.write(&self.gateway_cert(), &gateway.0)?;
-        self.write(&self.gateway_key(), &gateway.1)?;
+        self.write_key(&self.gateway_key(), &gateway.1)?;
+        let gateway_client = issue(&issuer, "gateway (client)", "gateway", false, true)?;
+        self.write(&self.gateway_client_cert(), &gateway_client.0)?;
+        self.write_key(&self.gateway_client_key(), &gateway_client.1)?;
         let client = issue(&issuer, "developer", "developer", false, true)?;
         self.write(&self.client_cert(), &client.0)?;
-        self.write(&self.client_key(), &client.1)?;
+        self.write_key(&self.client_key(), &client.1)?;
+        let operator = issue(&issuer, "operator", "operator/dev", false, true)?;
+        self.write(&self.operator_cert(), &operator.0)?;
+        self.write_key(&self.operator_key(), &operator.1)?;
         Ok(())
     }
 
-    /// Issues one more leaf from the CA in this directory's memory-less form: used by tests
-    /// that need a certificate with an arbitrary identity. Writes `<name>.pem/.key`.
-    pub fn issue_with_identity(
-        &self,
-        name: &str,
-        identity_path: &str,
-    ) -> Result<(PathBuf, PathBuf), CertError> {
+    fn issuer(&self) -> Result<Issuer<'static, KeyPair>, CertError> {
         let ca_key_pem =
             fs::read_to_string(self.dir.join("ca.key")).map_err(|source| CertError::Write {
                 path: self.dir.join("ca.key"),
@@ -189,13 +233,105 @@ impl DevPki {
             what: "CA key from PEM".into(),
             source,
         })?;
-        let issuer = Issuer::new(ca_params(), ca_key);
-        let (cert, key) = issue(&issuer, name, identity_path, true, true)?;
+        Ok(Issuer::new(ca_params(), ca_key))
+    }
+
+    /// Issues a client-only certificate (clientAuth) for `spiffe://helsedata.test/<identity_path>`
+    /// from this directory's CA; writes `<name>.pem/.key` and returns their paths.
+    pub fn issue_client(
+        &self,
+        name: &str,
+        identity_path: &str,
+    ) -> Result<(PathBuf, PathBuf), CertError> {
+        self.issue_leaf(name, identity_path, false, true)
+    }
+
+    /// Issues a server-only certificate (serverAuth) for `spiffe://helsedata.test/<identity_path>`
+    /// from this directory's CA; writes `<name>.pem/.key` and returns their paths (used to
+    /// rotate a server's certificate).
+    pub fn issue_server(
+        &self,
+        name: &str,
+        identity_path: &str,
+    ) -> Result<(PathBuf, PathBuf), CertError> {
+        self.issue_leaf(name, identity_path, true, false)
+    }
+
+    /// Issues a client-only certificate carrying no URI SAN (no workload identity), for tests
+    /// that check such certificates are refused; writes `<name>.pem/.key`.
+    pub fn issue_client_without_identity(
+        &self,
+        name: &str,
+    ) -> Result<(PathBuf, PathBuf), CertError> {
+        self.issue_leaf(name, "", false, true)
+    }
+
+    /// `identity_path` empty: no URI SAN.
+    fn issue_leaf(
+        &self,
+        name: &str,
+        identity_path: &str,
+        server: bool,
+        client: bool,
+    ) -> Result<(PathBuf, PathBuf), CertError> {
+        let (cert, key) = issue(&self.issuer()?, name, identity_path, server, client)?;
         let cert_path = self.dir.join(format!("{name}.pem"));
         let key_path = self.dir.join(format!("{name}.key"));
         self.write(&cert_path, &cert)?;
-        self.write(&key_path, &key)?;
+        self.write_key(&key_path, &key)?;
         Ok((cert_path, key_path))
+    }
+
+    /// Writes `crl.pem`: a CRL of this directory's CA revoking the certificates in the
+    /// files `revoked` (an empty list writes a CRL revoking nothing). Returns its path.
+    pub fn issue_crl(&self, revoked: &[PathBuf]) -> Result<PathBuf, CertError> {
+        let mut revoked_certs = Vec::new();
+        for path in revoked {
+            let bad = |reason: String| CertError::Revoke {
+                path: path.clone(),
+                reason,
+            };
+            let pem = fs::read(path).map_err(|e| bad(e.to_string()))?;
+            let (_, pem) =
+                x509_parser::pem::parse_x509_pem(&pem).map_err(|e| bad(e.to_string()))?;
+            let cert = pem.parse_x509().map_err(|e| bad(e.to_string()))?;
+            revoked_certs.push(RevokedCertParams {
+                serial_number: SerialNumber::from_slice(cert.raw_serial()),
+                revocation_time: rcgen::date_time_ymd(2025, 1, 1),
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            });
+        }
+        let crl = CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2025, 1, 1),
+            next_update: rcgen::date_time_ymd(2099, 1, 1),
+            crl_number: SerialNumber::from(revoked_certs.len() as u64 + 1),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&self.issuer()?)
+        .map_err(|source| CertError::Generate {
+            what: "certificate revocation list".into(),
+            source,
+        })?;
+        let pem = crl.pem().map_err(|source| CertError::Generate {
+            what: "certificate revocation list PEM".into(),
+            source,
+        })?;
+        self.write(&self.crl(), &pem)?;
+        Ok(self.crl())
+    }
+
+    /// Issues one more leaf, for both server and client use, from the CA in this directory:
+    /// used by tests and tools (a proxy that is a server to one side and a client to the
+    /// other) that need a certificate with an arbitrary identity. Writes `<name>.pem/.key`.
+    pub fn issue_with_identity(
+        &self,
+        name: &str,
+        identity_path: &str,
+    ) -> Result<(PathBuf, PathBuf), CertError> {
+        self.issue_leaf(name, identity_path, true, true)
     }
 
     fn write(&self, path: &Path, contents: &str) -> Result<(), CertError> {
@@ -203,6 +339,27 @@ impl DevPki {
             path: path.to_path_buf(),
             source,
         })
+    }
+
+    /// Writes a private key readable and writable by its owner only (0600 on Unix), also
+    /// when the file existed with wider permissions.
+    fn write_key(&self, path: &Path, contents: &str) -> Result<(), CertError> {
+        let err = |source| CertError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            options.mode(0o600);
+            if path.exists() {
+                fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(err)?;
+            }
+        }
+        let mut file = options.open(path).map_err(err)?;
+        std::io::Write::write_all(&mut file, contents.as_bytes()).map_err(err)
     }
 }
 
@@ -241,10 +398,6 @@ fn issue(
     params.distinguished_name = name;
     let uri = format!("spiffe://{TRUST_DOMAIN}/{identity_path}");
     params.subject_alt_names = vec![
-        SanType::URI(uri.try_into().map_err(|source| CertError::Generate {
-            what: format!("URI SAN of {common_name}"),
-            source,
-        })?),
         SanType::DnsName(
             "localhost"
                 .try_into()
@@ -255,6 +408,26 @@ fn issue(
         ),
         SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
     ];
+    if !identity_path.is_empty() {
+        params.subject_alt_names.insert(
+            0,
+            SanType::URI(uri.try_into().map_err(|source| CertError::Generate {
+                what: format!("URI SAN of {common_name}"),
+                source,
+            })?),
+        );
+    }
+    // A serial from the fresh public key: unique per leaf, positive, and readable back from
+    // the certificate for revocation.
+    let mut serial: Vec<u8> = leaf_key
+        .public_key_raw()
+        .iter()
+        .rev()
+        .take(16)
+        .copied()
+        .collect();
+    serial[0] = (serial[0] & 0x7f) | 0x01;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     if server {
         params
@@ -290,6 +463,47 @@ mod tests {
         let pem = fs::read_to_string(pki.custodian_cert("fhi")).unwrap();
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn usages(path: &Path) -> (bool, bool) {
+        let pem = fs::read(path).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+        let cert = pem.parse_x509().unwrap();
+        let eku = cert.extended_key_usage().unwrap().unwrap().value;
+        (eku.server_auth, eku.client_auth)
+    }
+
+    #[test]
+    fn keys_are_owner_only_and_usages_are_split() {
+        let dir = tempfile_dir("dev-certs-usage");
+        let pki = DevPki::new(&dir);
+        pki.generate(&["fhi".to_string()]).unwrap();
+        #[cfg(unix)]
+        for key in [
+            dir.join("ca.key"),
+            pki.custodian_key("fhi"),
+            pki.gateway_key(),
+            pki.gateway_client_key(),
+            pki.client_key(),
+        ] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", key.display());
+        }
+        assert_eq!(usages(&pki.custodian_cert("fhi")), (true, false));
+        assert_eq!(usages(&pki.gateway_cert()), (true, false));
+        assert_eq!(usages(&pki.gateway_client_cert()), (false, true));
+        assert_eq!(usages(&pki.client_cert()), (false, true));
+        let crl = pki.issue_crl(&[pki.client_cert()]).unwrap();
+        let pem = fs::read_to_string(crl).unwrap();
+        assert!(pem.starts_with("-----BEGIN X509 CRL-----"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
     }
 
     #[test]

@@ -40,16 +40,14 @@ impl Catalogue {
     /// Indexes the sources (sorted by id). Counts in `info` are recomputed.
     pub fn new(mut info: pb::CustodianInfo, mut sources: Vec<SourceBundle>) -> Self {
         sources.sort_by(|a, b| a.source.id.cmp(&b.source.id));
-        let source_index = SearchIndex::from_documents(
-            sources
-                .iter()
-                .map(|b| search::data_source_document(&b.source)),
+        // The custodian has no concept vocabulary: its own filter searches names, topics and
+        // descriptions; the gateway adds the concepts.
+        let source_index = search::source_index(
+            sources.iter().map(|b| &b.source),
+            &helsedata::concepts::Vocabulary::default(),
         );
-        let variable_index = SearchIndex::from_documents(
-            sources
-                .iter()
-                .flat_map(|b| b.variables.iter().map(search::variable_document)),
-        );
+        let variable_index =
+            search::variable_index(sources.iter().flat_map(|b| b.variables.iter()));
         let mut variable_locations = Vec::with_capacity(variable_index.len());
         let mut by_id = HashMap::with_capacity(sources.len());
         for (s, bundle) in sources.iter().enumerate() {

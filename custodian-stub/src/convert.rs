@@ -272,6 +272,7 @@ pub fn bundle(
         coverage: text(&s.coverage_nb, &s.coverage_en),
         description: text(&s.description_nb, &s.description_en),
         topics: s.topics.clone(),
+        concepts: s.concepts.iter().map(|c| c.get_ref().clone()).collect(),
         biomaterial: biomaterial(s.biomaterial) as i32,
         biomaterial_note: s.biomaterial_note.clone(),
         open_statistics: s.open_statistics.clone(),

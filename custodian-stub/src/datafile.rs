@@ -255,6 +255,9 @@ pub struct SourceEntry {
     /// Topics.
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Ids of the health concepts the source covers (the gateway's concept vocabulary).
+    #[serde(default)]
+    pub concepts: Vec<Spanned<String>>,
     /// Biological material.
     #[serde(default)]
     pub biomaterial: BiomaterialEntry,

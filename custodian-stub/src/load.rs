@@ -163,6 +163,24 @@ impl Validator<'_> {
                 return Err(self.pos.error(parent.span().start, field("parent"), format!("parent `{p}` is not a source in this file; add it, or set parent_custodian to the custodian that publishes it")));
             }
         }
+        let mut concepts = HashSet::new();
+        for concept in &s.concepts {
+            let c = concept.get_ref();
+            if !is_id(c) {
+                return Err(self.pos.error(
+                    concept.span().start,
+                    field("concepts"),
+                    format!("`{c}` is not a concept id: use lowercase letters, digits and '-' as in the concept vocabulary"),
+                ));
+            }
+            if !concepts.insert(c.as_str()) {
+                return Err(self.pos.error(
+                    concept.span().start,
+                    field("concepts"),
+                    format!("concept `{c}` is listed twice; list each concept once"),
+                ));
+            }
+        }
         let years = self.years(
             &s.data_from_year,
             &s.data_to_year,
@@ -436,6 +454,25 @@ channel = "helsedata_form"
         assert_eq!(err.field, "colour");
         let line = text.lines().position(|l| l.starts_with("colour")).unwrap() + 1;
         assert_eq!(err.line, line);
+    }
+
+    #[test]
+    fn malformed_or_repeated_concept_ids_are_refused() {
+        let text = format!(
+            "{HEADER}{}",
+            source("a", "concepts = [\"cancer\", \"Lymfom\"]")
+        );
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "source[a].concepts");
+        assert!(err.message.contains("`Lymfom`"), "{err}");
+        let text = format!(
+            "{HEADER}{}",
+            source("a", "concepts = [\"cancer\", \"cancer\"]")
+        );
+        let err = load(&text).unwrap_err();
+        assert!(err.message.contains("twice"), "{err}");
+        let text = format!("{HEADER}{}", source("a", "concepts = [\"cancer\"]"));
+        assert_eq!(load(&text).unwrap().sources[0].source.concepts, ["cancer"]);
     }
 
     #[test]

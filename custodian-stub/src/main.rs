@@ -7,10 +7,14 @@ use clap::{Parser, Subcommand};
 use custodian_stub::{
     live::LiveCatalogue,
     reload::{FileWatch, reload_and_log},
+    server::{ServeOptions, custodian_policy},
 };
 use helsedata::{
+    acceptor::ConnectionLimits,
+    grpc_server,
+    reload::ReloadingTls,
     telemetry::{self, TelemetryConfig},
-    tls::{TlsFiles, TlsMaterial},
+    tls::TlsFiles,
 };
 
 #[derive(Parser)]
@@ -23,6 +27,8 @@ struct Args {
     command: Command,
 }
 
+// Parsed once at start; the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve one data file over mutual TLS.
@@ -42,6 +48,38 @@ enum Command {
         /// Server key (by default certs/dev/custodian-<id>.key).
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Certificate revocation list (PEM) checked against client certificates; repeat
+        /// for several. Reloaded with the certificates.
+        #[arg(long = "crl")]
+        crls: Vec<PathBuf>,
+        /// Identity of the gateway, allowed to call everything; repeat for several
+        /// (exact, or `prefix/*`).
+        #[arg(
+            long = "gateway-identity",
+            default_value = "spiffe://helsedata.test/gateway"
+        )]
+        gateway_identities: Vec<String>,
+        /// Operator identities, allowed to call everything (exact, or `prefix/*`); repeat for
+        /// several. Anyone who is neither the gateway nor an operator is refused.
+        #[arg(
+            long = "operator-identity",
+            default_value = "spiffe://helsedata.test/operator/*"
+        )]
+        operator_identities: Vec<String>,
+        /// Most connections open at once; more are closed at once (logged once per 10 s).
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
+        /// Time a client has to complete the TLS handshake, in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        handshake_timeout_ms: u64,
+        /// A connection that sends nothing for this long is closed, in milliseconds (must
+        /// exceed the 60 s HTTP/2 keep-alive interval plus its 20 s timeout).
+        #[arg(long, default_value_t = 300_000)]
+        idle_timeout_ms: u64,
+        /// How often the certificate, key, CA and CRL files are checked for changes, in
+        /// milliseconds (SIGHUP checks at once).
+        #[arg(long, default_value_t = 2_000)]
+        reload_poll_ms: u64,
         /// Delay every answer by this many milliseconds (for load and fault testing).
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
@@ -77,6 +115,13 @@ async fn main() -> anyhow::Result<()> {
             json_logs,
             no_watch,
             debounce_ms,
+            crls,
+            gateway_identities,
+            operator_identities,
+            max_connections,
+            handshake_timeout_ms,
+            idle_timeout_ms,
+            reload_poll_ms,
         } => {
             let config = TelemetryConfig {
                 log_format: if json_logs {
@@ -89,18 +134,39 @@ async fn main() -> anyhow::Result<()> {
             let _telemetry = telemetry::init("custodian-stub", &config)?;
             let live = Arc::new(LiveCatalogue::from_file(&data)?);
             let id = live.current().catalogue.custodian_id().to_string();
-            let files = TlsFiles {
+            let mut files = TlsFiles::new(
                 ca,
-                cert: cert
-                    .unwrap_or_else(|| PathBuf::from(format!("certs/dev/custodian-{id}.pem"))),
-                key: key.unwrap_or_else(|| PathBuf::from(format!("certs/dev/custodian-{id}.key"))),
-            };
-            let tls = TlsMaterial::load(&files)
+                cert.unwrap_or_else(|| PathBuf::from(format!("certs/dev/custodian-{id}.pem"))),
+                key.unwrap_or_else(|| PathBuf::from(format!("certs/dev/custodian-{id}.key"))),
+            );
+            files.crls = crls;
+            let tls = ReloadingTls::load(files)
                 .context("run `cargo run -p dev-certs` to create the dev certificates")?;
+            let _watch = tls.watch(Duration::from_millis(reload_poll_ms.max(100)));
+            anyhow::ensure!(
+                Duration::from_millis(idle_timeout_ms)
+                    > grpc_server::KEEPALIVE_INTERVAL + grpc_server::KEEPALIVE_TIMEOUT,
+                "--idle-timeout-ms must exceed 80000 (the 60 s keep-alive interval plus its 20 s timeout)"
+            );
+            anyhow::ensure!(
+                max_connections > 0,
+                "--max-connections must be greater than 0"
+            );
+            let options = ServeOptions {
+                tls,
+                limits: ConnectionLimits {
+                    max_connections,
+                    handshake_timeout: Duration::from_millis(handshake_timeout_ms.max(1)),
+                    idle_timeout: Duration::from_millis(idle_timeout_ms),
+                    ..ConnectionLimits::default()
+                },
+                policy: custodian_policy(&gateway_identities, &operator_identities)?,
+                added_latency: Duration::from_millis(latency_ms),
+            };
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
-            let _watch = if no_watch {
+            let _data_watch = if no_watch {
                 None
             } else {
                 Some(FileWatch::start(
@@ -118,12 +184,11 @@ async fn main() -> anyhow::Result<()> {
                     tracing::warn!(error = %e, "cannot listen for SIGHUP; the data file is reloaded on change only");
                 }
             }
-            custodian_stub::server::serve_live(
+            custodian_stub::server::serve_live_with(
                 live,
-                &tls,
+                options,
                 listener,
-                Duration::from_millis(latency_ms),
-                helsedata::grpc_server::shutdown_signal(),
+                grpc_server::shutdown_signal(),
             )
             .await?;
             Ok(())

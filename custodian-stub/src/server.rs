@@ -1,4 +1,6 @@
-//! Running a custodian: mutual TLS, reflection, health and graceful shutdown.
+//! Running a custodian: mutual TLS through the shared acceptor (reloading certificates,
+//! connection limits), authorization by caller identity, reflection, health and graceful
+//! shutdown.
 
 use std::{
     future::Future,
@@ -8,7 +10,12 @@ use std::{
 };
 
 use helsedata::{
-    grpc_server, proto::custodian_catalogue_server::CustodianCatalogueServer, tls::TlsMaterial,
+    acceptor::ConnectionLimits,
+    authz::{AuthzLayer, Effect, Policy, Rule},
+    grpc_server, identity,
+    proto::custodian_catalogue_server::CustodianCatalogueServer,
+    reload::ReloadingTls,
+    tls::{TlsError, TlsMaterial},
 };
 use tokio::net::TcpListener;
 use tonic_health::{ServingStatus, server::HealthReporter};
@@ -32,6 +39,71 @@ pub enum ServeError {
     /// Reflection could not be set up.
     #[error("reflection cannot be set up: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// TLS material was refused.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The authorization rules were refused.
+    #[error(transparent)]
+    Policy(#[from] helsedata::authz::PolicyError),
+}
+
+/// Identities an operator's certificate carries by default.
+pub fn default_operator_identities() -> Vec<String> {
+    vec![format!(
+        "spiffe://{}/operator/*",
+        identity::DEV_TRUST_DOMAIN
+    )]
+}
+
+/// The custodian's authorization: the gateway (`gateways`) and operators may call
+/// everything; anyone else is refused.
+pub fn custodian_policy(
+    gateways: &[String],
+    operators: &[String],
+) -> Result<Policy, helsedata::authz::PolicyError> {
+    let mut rules = vec![Rule {
+        name: "gateway".into(),
+        effect: Effect::Allow,
+        identities: gateways.to_vec(),
+        methods: vec!["*".into()],
+    }];
+    if !operators.is_empty() {
+        rules.push(Rule {
+            name: "operators".into(),
+            effect: Effect::Allow,
+            identities: operators.to_vec(),
+            methods: vec!["*".into()],
+        });
+    }
+    Policy::new(rules)
+}
+
+/// How a custodian is served.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Its TLS material, reloaded when the files change.
+    pub tls: Arc<ReloadingTls>,
+    /// Connection cap and timeouts.
+    pub limits: ConnectionLimits,
+    /// Who may call it.
+    pub policy: Policy,
+    /// Delay added to every answer (zero in production; for load and fault tests).
+    pub added_latency: Duration,
+}
+
+impl ServeOptions {
+    /// Fixed TLS material, default limits, and the gateway and default operators allowed.
+    pub fn new(tls: &TlsMaterial, added_latency: Duration) -> Result<Self, ServeError> {
+        Ok(Self {
+            tls: ReloadingTls::fixed(tls.clone())?,
+            limits: ConnectionLimits::default(),
+            policy: custodian_policy(
+                &[identity::gateway_identity()],
+                &default_operator_identities(),
+            )?,
+            added_latency,
+        })
+    }
 }
 
 /// Loads and indexes a data file.
@@ -83,8 +155,9 @@ fn data_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
 /// catalogue keeps serving; `GetCustodianInfo` says why in `reload_error`).
 pub const DATA_FILE_HEALTH: &str = "helsedata.federation.v1.CustodianCatalogue/data-file";
 
-/// Serves `catalogue` (never reloaded) on `listener` until `shutdown` completes, then
-/// drains in-flight calls.
+/// Serves `catalogue` (never reloaded) on `listener` with fixed TLS material and the
+/// default options ([`ServeOptions::new`]) until `shutdown` completes, then drains
+/// in-flight calls.
 pub async fn serve(
     catalogue: Arc<Catalogue>,
     tls: &TlsMaterial,
@@ -92,13 +165,29 @@ pub async fn serve(
     added_latency: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let live = Arc::new(LiveCatalogue::fixed(catalogue));
-    serve_live(live, tls, listener, added_latency, shutdown).await
+    serve_with(
+        catalogue,
+        ServeOptions::new(tls, added_latency)?,
+        listener,
+        shutdown,
+    )
+    .await
 }
 
-/// Serves `live` on `listener` until `shutdown` completes, then ends the watch streams and
-/// drains in-flight calls. Reloads of `live` (see [`crate::reload`]) are served as they
-/// land, and the data-file health ([`DATA_FILE_HEALTH`]) follows their outcome.
+/// Serves `catalogue` (never reloaded) on `listener` with `options` until `shutdown`
+/// completes, then drains in-flight calls.
+pub async fn serve_with(
+    catalogue: Arc<Catalogue>,
+    options: ServeOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let live = Arc::new(LiveCatalogue::fixed(catalogue));
+    serve_live_with(live, options, listener, shutdown).await
+}
+
+/// Serves `live` on `listener` with fixed TLS material and the default options
+/// ([`ServeOptions::new`]); see [`serve_live_with`].
 pub async fn serve_live(
     live: Arc<LiveCatalogue>,
     tls: &TlsMaterial,
@@ -106,12 +195,32 @@ pub async fn serve_live(
     added_latency: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_live_with(
+        live,
+        ServeOptions::new(tls, added_latency)?,
+        listener,
+        shutdown,
+    )
+    .await
+}
+
+/// Serves `live` on `listener` with `options` until `shutdown` completes, then ends the
+/// watch streams and drains in-flight calls. Reloads of `live` (see [`crate::reload`]) are
+/// served as they land, and the data-file health ([`DATA_FILE_HEALTH`]) follows their
+/// outcome.
+pub async fn serve_live_with(
+    live: Arc<LiveCatalogue>,
+    options: ServeOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let custodian = live.current().catalogue.custodian_id().to_string();
     let service =
-        CustodianCatalogueServer::new(CatalogueService::live(live.clone(), added_latency))
+        CustodianCatalogueServer::new(CatalogueService::live(live.clone(), options.added_latency))
             .max_decoding_message_size(1 << 20);
     let (health, health_service) = tonic_health::server::health_reporter();
-    let router = grpc_server::builder(tls)?
+    let router = grpc_server::builder()
+        .layer(AuthzLayer::new(options.policy))
         .add_service(health_service)
         .add_service(service);
     let router = grpc_server::add_reflection(router)?;
@@ -126,7 +235,10 @@ pub async fn serve_live(
         closing.close();
     };
     let served = router
-        .serve_with_incoming_shutdown(grpc_server::incoming(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            grpc_server::incoming_reloading(listener, &options.tls, options.limits),
+            shutdown,
+        )
         .await;
     reports.abort();
     served?;

@@ -52,11 +52,8 @@ impl CatalogueService {
         handler: impl FnOnce(&Revision, &Req) -> Result<Resp, helsedata::status::RequestError>,
     ) -> Result<Response<Resp>, Status> {
         let revision = self.live.current();
-        if let Some(certs) = request.peer_certs()
-            && let Some(cert) = certs.first()
-        {
-            let peer = helsedata::identity::identity_of(cert).unwrap_or_else(|e| e.to_string());
-            tracing::debug!(peer = %peer, "request from authenticated peer");
+        if let Some(peer) = helsedata::acceptor::PeerInfo::of(&request) {
+            tracing::debug!(peer = %peer.identity_or_reason().escape_debug(), "request from authenticated peer");
         }
         if let Err(e) = CustodianApi::validate(request.get_ref()) {
             tracing::info!(error = %e, "request refused");

@@ -7,6 +7,8 @@
 
 #![warn(missing_docs)]
 
+pub mod export_dcat;
+
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use custodian_stub::{
@@ -135,11 +137,11 @@ pub async fn run(
             DemoError::Mismatch(format!("custodian `{}` is configured twice", custodian.id))
         })?);
         watches.push(FileWatch::start(catalogue.clone(), DEFAULT_DEBOUNCE)?);
-        let tls = TlsMaterial::load(&TlsFiles {
-            ca: pki.ca_cert(),
-            cert: pki.custodian_cert(&custodian.id),
-            key: pki.custodian_key(&custodian.id),
-        })?;
+        let tls = TlsMaterial::load(&TlsFiles::new(
+            pki.ca_cert(),
+            pki.custodian_cert(&custodian.id),
+            pki.custodian_key(&custodian.id),
+        ))?;
         let addr = custodian
             .endpoint
             .trim_start_matches("https://")

@@ -26,6 +26,9 @@ pub struct GatewayConfig {
     pub tls: TlsFiles,
     /// Path of the national routing rules file.
     pub national_rules: PathBuf,
+    /// Path of the health concept vocabulary; the vocabulary built into the gateway when unset.
+    #[serde(default)]
+    pub concepts: Option<PathBuf>,
     /// Log format and filter, and where traces are exported.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
@@ -38,6 +41,12 @@ pub struct GatewayConfig {
     /// Limits on incoming requests.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Limits on client connections and how often the TLS files are checked for changes.
+    #[serde(default)]
+    pub connections: ConnectionsConfig,
+    /// Who may call what, and who sees operator detail.
+    #[serde(default)]
+    pub authz: AuthzConfig,
     /// Every custodian the gateway asks, in the order that breaks ownership ties.
     pub custodians: Vec<CustodianConfig>,
 }
@@ -234,6 +243,100 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Limits on client connections.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsConfig {
+    /// Most client connections open at once (handshaking or established); more are closed
+    /// at once.
+    pub max_connections: usize,
+    /// Time a client has to complete the TLS handshake, in milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// A connection from which nothing arrives for this long is closed, in milliseconds.
+    /// Answered HTTP/2 keep-alive pings count, so it must exceed 80 000 (the server's 60 s
+    /// ping interval plus its 20 s timeout).
+    pub idle_timeout_ms: u64,
+    /// Refused connections and handshakes are logged at most once per this interval, in
+    /// milliseconds, with a count of those not logged.
+    pub refusal_log_interval_ms: u64,
+    /// How often the TLS certificate, key, CA and CRL files are compared with what is
+    /// loaded, in milliseconds (SIGHUP compares at once).
+    pub reload_poll_ms: u64,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 4_096,
+            handshake_timeout_ms: 10_000,
+            idle_timeout_ms: 300_000,
+            refusal_log_interval_ms: 10_000,
+            reload_poll_ms: 2_000,
+        }
+    }
+}
+
+impl ConnectionsConfig {
+    /// The acceptor's limits.
+    pub fn limits(&self) -> helsedata::acceptor::ConnectionLimits {
+        helsedata::acceptor::ConnectionLimits {
+            max_connections: self.max_connections,
+            handshake_timeout: Duration::from_millis(self.handshake_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            log_interval: Duration::from_millis(self.refusal_log_interval_ms),
+        }
+    }
+}
+
+/// Who may call the gateway, and who sees operator detail.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthzConfig {
+    /// Identities (exact, or `prefix/*`) that see operator detail in ListCustodians:
+    /// custodian endpoints and transport errors.
+    pub operators: Vec<String>,
+    /// Ordered rules, first match wins; a caller no rule covers is refused.
+    pub rules: Vec<helsedata::authz::Rule>,
+}
+
+impl Default for AuthzConfig {
+    fn default() -> Self {
+        use helsedata::authz::{Effect, Rule};
+        let id = |path: &str| format!("spiffe://{}/{path}", helsedata::identity::DEV_TRUST_DOMAIN);
+        Self {
+            operators: vec![id("operator/*")],
+            rules: vec![
+                Rule {
+                    name: "custodians-are-not-clients".into(),
+                    effect: Effect::Deny,
+                    identities: vec![id("custodian/*")],
+                    methods: vec!["*".into()],
+                },
+                Rule {
+                    name: "clients".into(),
+                    effect: Effect::Allow,
+                    identities: vec![
+                        id("developer"),
+                        id("developer/*"),
+                        id("helsedataservice/*"),
+                        id("operator/*"),
+                    ],
+                    methods: vec!["*".into()],
+                },
+            ],
+        }
+    }
+}
+
+impl AuthzConfig {
+    /// Whether `identity` sees operator detail.
+    pub fn is_operator(&self, identity: &str) -> bool {
+        self.operators
+            .iter()
+            .any(|p| helsedata::authz::matches(p, identity))
+    }
+}
+
 /// One custodian: where it is, who it must be, what it may publish, its overrides.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -382,6 +485,63 @@ impl GatewayConfig {
             }
         }
         for (key, value) in [
+            (
+                "connections.max_connections",
+                self.connections.max_connections as u64,
+            ),
+            (
+                "connections.handshake_timeout_ms",
+                self.connections.handshake_timeout_ms,
+            ),
+            (
+                "connections.refusal_log_interval_ms",
+                self.connections.refusal_log_interval_ms,
+            ),
+            (
+                "connections.reload_poll_ms",
+                self.connections.reload_poll_ms,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        let keepalive =
+            helsedata::grpc_server::KEEPALIVE_INTERVAL + helsedata::grpc_server::KEEPALIVE_TIMEOUT;
+        if Duration::from_millis(self.connections.idle_timeout_ms) <= keepalive {
+            return Err(invalid(
+                "connections.idle_timeout_ms",
+                format!(
+                    "must exceed {} (the keep-alive ping interval plus its timeout), or idle \
+                     but healthy connections are closed",
+                    keepalive.as_millis()
+                ),
+            ));
+        }
+        helsedata::authz::Policy::new(self.authz.rules.clone())
+            .map_err(|e| invalid("authz.rules", e.to_string()))?;
+        if self.authz.rules.is_empty() {
+            return Err(invalid(
+                "authz.rules",
+                "no rule: every caller would be refused; add at least one allow rule",
+            ));
+        }
+        for pattern in &self.authz.operators {
+            helsedata::authz::Policy::new(vec![helsedata::authz::Rule {
+                name: "operators".into(),
+                effect: helsedata::authz::Effect::Allow,
+                identities: vec![pattern.clone()],
+                methods: vec!["*".into()],
+            }])
+            .map_err(|e| invalid("authz.operators", e.to_string()))?;
+        }
+        if self.tls.client_cert.is_some() != self.tls.client_key.is_some() {
+            return Err(invalid(
+                "tls.client_cert",
+                "tls.client_cert and tls.client_key must be given together",
+            ));
+        }
+        for (key, value) in [
             ("cache.catalogue_ttl_ms", self.cache.catalogue_ttl_ms),
             ("cache.record_ttl_ms", self.cache.record_ttl_ms),
             ("cache.search_ttl_ms", self.cache.search_ttl_ms),
@@ -498,6 +658,49 @@ owns = ["mfr", "hs-*"]
         let config = GatewayConfig::from_toml(DEFAULT_CONFIG).unwrap();
         assert!(config.custodians.len() >= 17);
         assert_eq!(config.listen.port(), 50051);
+    }
+
+    #[test]
+    fn connection_and_authorization_settings_are_checked_with_the_key() {
+        let config = GatewayConfig::from_toml(MINIMAL).unwrap();
+        assert_eq!(config.authz, AuthzConfig::default());
+        assert!(
+            config
+                .authz
+                .is_operator("spiffe://helsedata.test/operator/ola")
+        );
+        assert!(
+            !config
+                .authz
+                .is_operator("spiffe://helsedata.test/developer")
+        );
+        let err = GatewayConfig::from_toml(&format!(
+            "{MINIMAL}[connections]\nidle_timeout_ms = 30000\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("connections.idle_timeout_ms"), "{err}");
+        let err = GatewayConfig::from_toml(&format!(
+            "{MINIMAL}[authz]\n[[authz.rules]]\nname = \"bad\"\nidentities = [\"spiffe://x/*/y\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("authz.rules") && err.contains("`bad`"),
+            "{err}"
+        );
+        let err =
+            GatewayConfig::from_toml(&format!("{MINIMAL}[authz]\noperators = [\"operator/*\"]\n"))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("authz.operators"), "{err}");
+        let err = GatewayConfig::from_toml(&MINIMAL.replace(
+            "key = \"gateway.key\"",
+            "key = \"gateway.key\"\nclient_cert = \"c.pem\"",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("tls.client_cert"), "{err}");
     }
 
     #[test]

@@ -13,12 +13,14 @@ use std::future::Future;
 
 use futures::FutureExt;
 use helsedata::{
-    contract::{GATEWAY_SEARCH_VARIABLES_PAGE, MAX_VARIABLE_SEARCH_DEPTH},
+    concepts::Vocabulary,
+    contract::GATEWAY_SEARCH_VARIABLES_PAGE,
     deadline::Deadline,
-    paging::{self, PageRequest},
-    proto as pb, search,
+    paging, proto as pb,
+    reload::ReloadingTls,
+    search,
     status::{FieldError, RequestError},
-    tls::{TlsError, TlsMaterial},
+    tls::TlsError,
 };
 use tonic::Code;
 
@@ -36,6 +38,7 @@ use crate::{
         client::{Fetched, Snapshot},
         outcome, owner_of,
     },
+    variable_cursors::{self, Cursor, Cursors},
 };
 
 /// How one request treats the cache.
@@ -90,14 +93,16 @@ pub struct Federation {
     merged: MergeMemo,
     national_rules: Arc<NationalRules>,
     changes: Arc<ChangeFeed>,
+    concepts: Arc<Vocabulary>,
 }
 
 impl Federation {
     /// Builds the upstreams (channels connect lazily).
     pub fn new(
         config: &GatewayConfig,
-        tls: &TlsMaterial,
+        tls: &Arc<ReloadingTls>,
         national_rules: Arc<NationalRules>,
+        concepts: Arc<Vocabulary>,
         health: Option<tonic_health::server::HealthReporter>,
     ) -> Result<Self, TlsError> {
         let upstreams = config
@@ -121,6 +126,7 @@ impl Federation {
             merged: MergeMemo::default(),
             national_rules,
             changes: Arc::new(ChangeFeed::new(config.cache.change_generations)),
+            concepts,
         })
     }
 
@@ -289,7 +295,7 @@ impl Federation {
         key: Vec<(String, String)>,
         served: &[(Arc<Upstream>, Served<Snapshot>)],
     ) -> (Arc<MergedCatalogue>, u64) {
-        self.merged.get_or_merge(key, || {
+        self.merged.get_or_merge(key, &self.concepts, || {
             let provenances: Vec<_> = served
                 .iter()
                 .filter_map(|(up, s)| Some((up, outcome::provenance(&up.id, s)?, s.cached()?)))
@@ -515,23 +521,17 @@ impl Federation {
         }
     }
 
-    /// SearchVariables across every custodian (or those owning the requested sources).
+    /// SearchVariables across every custodian (or those owning the requested sources), paged
+    /// with one composite token that holds each custodian's own cursor
+    /// ([`crate::variable_cursors`]): pages go as deep as the custodians' hits do.
     pub async fn search_variables(
         &self,
         req: &pb::SearchVariablesRequest,
         ctx: RequestContext,
     ) -> Result<pb::FederatedSearchVariablesResponse, RequestError> {
         let terms = search::terms(&req.query);
-        let page = PageRequest::parse(
-            req.page_size,
-            &req.page_token,
-            GATEWAY_SEARCH_VARIABLES_PAGE,
-            paging::fingerprint(&(&terms, &req.data_source_ids)),
-        )?;
-        let window = page.offset + page.size;
-        if window > MAX_VARIABLE_SEARCH_DEPTH {
-            return Err(FieldError::new("page_token", format!("variable search pages end at result {MAX_VARIABLE_SEARCH_DEPTH}; narrow the query or filter by data_source_ids")).into());
-        }
+        let size = paging::check_page_size(req.page_size, GATEWAY_SEARCH_VARIABLES_PAGE)?;
+        let fingerprint = paging::fingerprint(&(&terms, &req.data_source_ids, size));
         let targets: Vec<Arc<Upstream>> = self
             .upstreams
             .iter()
@@ -541,30 +541,57 @@ impl Federation {
             })
             .cloned()
             .collect();
-        let served = fan_out(&targets, |up| {
-            let message = pb::SearchVariablesRequest {
-                query: terms.join(" "),
-                page_size: window as i32,
-                page_token: String::new(),
-                data_source_ids: req
-                    .data_source_ids
-                    .iter()
-                    .filter(|id| up.ownership.owns(id))
-                    .cloned()
-                    .collect(),
-            };
-            let key = format!(
-                "{}/{}/{}/{window}",
-                up.id,
-                message.query,
-                message.data_source_ids.join(",")
-            );
-            let ttl = self.cache_config.search_ttl_ms;
+        let mut cursors = if req.page_token.is_empty() {
+            let ids: Vec<&str> = targets.iter().map(|u| u.id.as_str()).collect();
+            Cursors::first_page(fingerprint, size, &ids)
+        } else {
+            Cursors::decode(&req.page_token, fingerprint, size)?
+        };
+        let asked: Vec<Arc<Upstream>> = cursors
+            .cursors
+            .iter()
+            .filter(|c| !c.pages_to_read().is_empty())
+            .filter_map(|c| targets.iter().find(|u| u.id == c.custodian_id).cloned())
+            .collect();
+        let query = terms.join(" ");
+        let served = fan_out(&asked, |up| {
+            let pages = cursors
+                .cursors
+                .iter()
+                .find(|c| c.custodian_id == up.id)
+                .map(Cursor::pages_to_read)
+                .unwrap_or_default();
+            let query = query.clone();
             async move {
-                self.cached_fetch(&self.variable_searches, key, ttl, &up, ctx, |up| {
-                    up.search_variables(message)
-                })
-                .await
+                let mut answers = Vec::with_capacity(pages.len());
+                for page_token in pages {
+                    let message = pb::SearchVariablesRequest {
+                        query: query.clone(),
+                        page_size: size as i32,
+                        page_token,
+                        data_source_ids: req
+                            .data_source_ids
+                            .iter()
+                            .filter(|id| up.ownership.owns(id))
+                            .cloned()
+                            .collect(),
+                    };
+                    let key = format!(
+                        "{}/{}/{}/{}/{size}",
+                        up.id,
+                        message.query,
+                        message.data_source_ids.join(","),
+                        message.page_token
+                    );
+                    let ttl = self.cache_config.search_ttl_ms;
+                    answers.push(
+                        self.cached_fetch(&self.variable_searches, key, ttl, &up, ctx, |up| {
+                            up.search_variables(message)
+                        })
+                        .await,
+                    );
+                }
+                answers
             }
         })
         .await;
@@ -573,41 +600,53 @@ impl Federation {
             .iter()
             .map(|u| (u.id.clone(), outcome::not_asked(&u.id)))
             .collect();
-        let mut hits = Vec::new();
-        let mut issues = Vec::new();
+        let mut provenances: HashMap<String, pb::Provenance> = HashMap::new();
+        let mut read: Vec<Option<variable_cursors::PagesRead>> = vec![None; cursors.cursors.len()];
         let mut total = 0usize;
-        for (up, s) in &served {
-            outcomes.insert(up.id.clone(), outcome::outcome(&up.id, s));
-            let (Some(cached), Some(provenance)) = (s.cached(), outcome::provenance(&up.id, s))
-            else {
+        for (up, answers) in &served {
+            let Some(i) = cursors.cursors.iter().position(|c| c.custodian_id == up.id) else {
                 continue;
             };
-            total += cached.value.total_size as usize;
-            for hit in &cached.value.hits {
-                let Some(variable) = &hit.variable else {
-                    continue;
-                };
-                if !up.ownership.owns(&variable.data_source_id) {
-                    issues.push(not_owned_variable(&up.id, variable));
-                    continue;
+            let mut pages = Vec::with_capacity(answers.len());
+            for answer in answers {
+                outcomes.insert(up.id.clone(), outcome::outcome(&up.id, answer));
+                match (answer.cached(), outcome::provenance(&up.id, answer)) {
+                    (Some(cached), Some(provenance)) => {
+                        provenances.insert(up.id.clone(), provenance);
+                        pages.push(cached.value.clone());
+                    }
+                    _ => break,
                 }
-                hits.push(pb::FederatedVariableHit {
-                    variable: Some(variable.clone()),
-                    score: hit.score,
-                    provenance: Some(provenance.clone()),
-                });
+            }
+            if pages.len() == answers.len() {
+                total += pages.first().map_or(0, |p| p.total_size as usize);
+                read[i] = Some(pages);
             }
         }
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| variable_id(a).cmp(variable_id(b)))
-        });
-        let reachable = total.min(MAX_VARIABLE_SEARCH_DEPTH);
-        let range = page.range(hits.len());
+        let mut issues = Vec::new();
+        let mut hits = Vec::new();
+        for (i, hit) in variable_cursors::next_page(&mut cursors, &read) {
+            let custodian = &cursors.cursors[i].custodian_id;
+            let Some(variable) = &hit.variable else {
+                continue;
+            };
+            let owns = targets
+                .iter()
+                .find(|u| &u.id == custodian)
+                .is_some_and(|u| u.ownership.owns(&variable.data_source_id));
+            if !owns {
+                issues.push(not_owned_variable(custodian, variable));
+                continue;
+            }
+            hits.push(pb::FederatedVariableHit {
+                variable: Some(variable.clone()),
+                score: hit.score,
+                provenance: provenances.get(custodian).cloned(),
+            });
+        }
         Ok(pb::FederatedSearchVariablesResponse {
-            hits: hits[range].to_vec(),
-            next_page_token: page.next_token(reachable),
+            hits,
+            next_page_token: cursors.encode(),
             total_size: total as u32,
             custodians: outcomes.into_values().collect(),
             merge_issues: issues,
@@ -759,13 +798,6 @@ fn answer<V: Clone>(served: &Served<V>) -> Answer<V> {
         }
         _ => Answer::Unavailable,
     }
-}
-
-fn variable_id(hit: &pb::FederatedVariableHit) -> &str {
-    hit.variable
-        .as_ref()
-        .map(|v| v.id.as_str())
-        .unwrap_or_default()
 }
 
 fn not_owned_variable(custodian: &str, variable: &pb::Variable) -> pb::MergeIssue {

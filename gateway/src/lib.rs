@@ -12,10 +12,13 @@
 pub mod cache;
 pub mod catalogue;
 pub mod changes;
+pub mod concepts;
 pub mod config;
+pub mod export;
 pub mod fanout;
 pub mod federation;
 pub mod planning;
 pub mod server;
 pub mod upstream;
+pub mod variable_cursors;
 pub mod watch;

@@ -21,21 +21,30 @@ struct Args {
 enum Command {
     /// Serve the gateway.
     Serve,
-    /// Validate the configuration and the national rules file, then exit.
+    /// Validate the configuration, the national rules file and the concept vocabulary, then exit.
     CheckConfig,
+    /// Write the merged catalogue in HealthDCAT-AP (Turtle or JSON-LD).
+    ExportDcat(gateway::export::dcat::cli::ExportArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = GatewayConfig::load(args.config.as_deref())?;
+    // The export may write to standard output, where the log would corrupt it.
+    if let Command::ExportDcat(export) = args.command {
+        return gateway::export::dcat::cli::run(&config, export).await;
+    }
     let _telemetry = telemetry::init("helsedata-gateway", &config.telemetry)?;
     match args.command {
+        Command::ExportDcat(_) => {}
         Command::CheckConfig => {
             gateway::planning::rules::NationalRules::load(&config.national_rules)?;
+            let concepts = gateway::concepts::load(&config)?;
             println!(
-                "configuration ok: {} custodians, listening on {}",
+                "configuration ok: {} custodians, {} health concepts, listening on {}",
                 config.custodians.len(),
+                concepts.len(),
                 config.listen
             );
         }

@@ -4,6 +4,8 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use helsedata::{
+    acceptor::PeerInfo,
+    authz::{AuthzLayer, Policy},
     contract::{GatewayApi, Validate},
     deadline::Deadline,
     grpc_server,
@@ -11,14 +13,14 @@ use helsedata::{
         self as pb,
         federated_catalogue_server::{FederatedCatalogue, FederatedCatalogueServer},
     },
+    reload::ReloadingTls,
     status::RequestError,
-    tls::TlsMaterial,
 };
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    config::{GatewayConfig, LimitsConfig},
+    config::{AuthzConfig, GatewayConfig, LimitsConfig},
     federation::{Federation, RequestContext},
     planning::rules::NationalRules,
     upstream::{health_service_name, outcome},
@@ -30,7 +32,7 @@ pub enum ServeError {
     /// TLS material was refused.
     #[error(transparent)]
     Tls(#[from] helsedata::tls::TlsError),
-    /// The national rules file was refused.
+    /// A data file was refused: the national rules file or the concept vocabulary.
     #[error(transparent)]
     Rules(#[from] crate::planning::rules::RulesError),
     /// The server failed.
@@ -39,12 +41,25 @@ pub enum ServeError {
     /// Reflection could not be set up.
     #[error("reflection cannot be set up: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The authorization rules were refused.
+    #[error(transparent)]
+    Policy(#[from] helsedata::authz::PolicyError),
 }
 
 /// The FederatedCatalogue service.
 pub struct GatewayService {
     federation: Arc<Federation>,
     limits: LimitsConfig,
+    authz: AuthzConfig,
+}
+
+impl GatewayService {
+    /// Whether the caller of `request` is an operator (sees endpoints and transport errors).
+    fn is_operator<T>(&self, request: &Request<T>) -> bool {
+        PeerInfo::of(request)
+            .and_then(|p| p.identity.as_ref().ok())
+            .is_some_and(|id| self.authz.is_operator(id))
+    }
 }
 
 impl GatewayService {
@@ -93,6 +108,7 @@ impl FederatedCatalogue for GatewayService {
     ) -> Result<Response<pb::ListCustodiansResponse>, Status> {
         let request = validated(request)?;
         let ctx = self.context(&request);
+        let operator = self.is_operator(&request);
         answer(async {
             if request.get_ref().refresh {
                 self.federation.probe_all(ctx.deadline).await;
@@ -101,7 +117,7 @@ impl FederatedCatalogue for GatewayService {
                 .federation
                 .upstreams()
                 .iter()
-                .map(|u| custodian_status(u))
+                .map(|u| custodian_status(u, operator))
                 .collect();
             custodians.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(pb::ListCustodiansResponse { custodians })
@@ -225,13 +241,19 @@ impl FederatedCatalogue for GatewayService {
     }
 }
 
-fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus {
+/// One custodian's status; only an `operator` sees its endpoint and the text of its last
+/// failure (internal addresses, transport errors), others its outcome status alone.
+fn custodian_status(upstream: &crate::upstream::Upstream, operator: bool) -> pb::CustodianStatus {
     let state = upstream.state();
     let healthy = state.last_status == pb::OutcomeStatus::Ok as i32;
     pb::CustodianStatus {
         id: upstream.id.clone(),
         name: state.name.clone(),
-        endpoint: upstream.endpoint.clone(),
+        endpoint: if operator {
+            upstream.endpoint.clone()
+        } else {
+            String::new()
+        },
         expected_identity: upstream.identity.clone(),
         healthy,
         last_outcome: Some(pb::CustodianOutcome {
@@ -241,7 +263,11 @@ fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus
             } else {
                 state.last_status
             },
-            message: state.last_message.clone(),
+            message: if operator || healthy {
+                state.last_message.clone()
+            } else {
+                String::new()
+            },
             latency: Some(outcome::duration(state.last_latency)),
             freshness: pb::Freshness::Live as i32,
             as_of: state.last_call.map(outcome::timestamp),
@@ -265,9 +291,13 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let tls = TlsMaterial::load(&config.tls)?;
+    let tls = ReloadingTls::load(config.tls.clone())?;
+    let _watch = tls.watch(Duration::from_millis(config.connections.reload_poll_ms));
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
-    let mut router_builder = grpc_server::builder(&tls)?
+    let concepts = Arc::new(crate::concepts::load(&config)?);
+    let policy = Policy::new(config.authz.rules.clone())?;
+    let mut router_builder = grpc_server::builder()
+        .layer(AuthzLayer::new(policy))
         .concurrency_limit_per_connection(config.limits.max_concurrent_requests_per_connection)
         .load_shed(true)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
@@ -278,6 +308,7 @@ pub async fn serve(
         &config,
         &tls,
         rules,
+        concepts,
         Some(reporter.clone()),
     )?);
     for upstream in federation.upstreams() {
@@ -291,6 +322,7 @@ pub async fn serve(
     let service = FederatedCatalogueServer::new(GatewayService {
         federation: federation.clone(),
         limits: config.limits.clone(),
+        authz: config.authz.clone(),
     })
     .max_decoding_message_size(1 << 20);
     let mut router = router_builder
@@ -310,7 +342,10 @@ pub async fn serve(
         feed.close();
     };
     let served = router
-        .serve_with_incoming_shutdown(grpc_server::incoming(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            grpc_server::incoming_reloading(listener, &tls, config.connections.limits()),
+            shutdown,
+        )
         .await;
     for watcher in watchers {
         watcher.abort();

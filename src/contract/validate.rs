@@ -139,8 +139,8 @@ impl<S: Service> Validate<S> for pb::ListVariablesRequest {
 impl<S: Service> Validate<S> for pb::SearchVariablesRequest {
     fn validate(&self) -> Result<(), RequestError> {
         check_text_len("query", &self.query, MAX_QUERY_CHARS)?;
-        if search::terms(&self.query).is_empty() {
-            return Err(FieldError::new("query", "query is required: give at least one word to search variable names and labels for (for example `fødselsvekt` or `ICD-10`)").into());
+        if !search::has_words(&search::terms(&self.query)) {
+            return Err(FieldError::new("query", "query is required: give at least one word to search variable names and labels for, not only words such as `og` or `the` (for example `fødselsvekt` or `ICD-10`)").into());
         }
         if self.data_source_ids.len() > MAX_FILTER_IDS {
             return Err(FieldError::new(

@@ -1,10 +1,17 @@
-//! The merged catalogue, indexed for SearchDataSources: free text (case- and
-//! diacritic-insensitive, nb and en), filters, relevance ranking with a deterministic
-//! tie-break, and paging.
+//! The merged catalogue, indexed for SearchDataSources: free text in nb and en (folding,
+//! stemming, compounds, typos, and the health concepts each source is tagged with, found by
+//! any label of the concept or of a broader one), filters, BM25 ranking with a deterministic
+//! tie-break (score, then id), and paging. The index is built once per merge, that is once
+//! per set of custodian revisions, when the first free-text search needs it (a listing
+//! without a query never waits for it), and never again for that merge.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 
 use helsedata::{
+    concepts::Vocabulary,
     contract::SEARCH_DATA_SOURCES_PAGE,
     paging::{self, PageRequest},
     proto as pb,
@@ -18,19 +25,14 @@ use super::merge::{Merged, MergedRecord};
 #[derive(Debug, Default)]
 pub struct MergedCatalogue {
     merged: Merged,
-    index: SearchIndex,
+    concepts: Arc<Vocabulary>,
+    index: OnceLock<SearchIndex>,
     by_id: HashMap<String, usize>,
 }
 
 impl MergedCatalogue {
-    /// Builds the search index and the id lookup over a merge.
-    pub fn new(merged: Merged) -> Self {
-        let index = SearchIndex::from_documents(
-            merged
-                .records
-                .iter()
-                .map(|r| search::data_source_document(&r.source)),
-        );
+    /// A merge, to be indexed with `concepts` (the labels of the sources' concepts).
+    pub fn new(merged: Merged, concepts: Arc<Vocabulary>) -> Self {
         let by_id = merged
             .records
             .iter()
@@ -39,9 +41,20 @@ impl MergedCatalogue {
             .collect();
         Self {
             merged,
-            index,
+            concepts,
+            index: OnceLock::new(),
             by_id,
         }
+    }
+
+    /// The search index, built on first use.
+    fn index(&self) -> &SearchIndex {
+        self.index.get_or_init(|| {
+            search::source_index(
+                self.merged.records.iter().map(|r| &r.source),
+                &self.concepts,
+            )
+        })
     }
 
     /// All records, ordered by id.
@@ -74,11 +87,17 @@ impl MergedCatalogue {
             paging::fingerprint(&(fingerprint_parts(req), generation)),
         )?;
         let terms = search::terms(&req.query);
-        let mut hits: Vec<(f64, &MergedRecord)> = self
-            .index
-            .search(&terms)
+        let scored: Vec<(f64, &MergedRecord)> = if search::has_words(&terms) {
+            self.index()
+                .search(&terms)
+                .into_iter()
+                .map(|(n, score)| (score, &self.merged.records[n as usize]))
+                .collect()
+        } else {
+            self.merged.records.iter().map(|r| (0.0, r)).collect()
+        };
+        let mut hits: Vec<(f64, &MergedRecord)> = scored
             .into_iter()
-            .map(|(n, score)| (score, &self.merged.records[n as usize]))
             .filter(|(_, record)| matches_filters(record, req))
             .collect();
         hits.sort_by(|a, b| {
@@ -195,24 +214,27 @@ mod tests {
     }
 
     fn catalogue() -> MergedCatalogue {
-        MergedCatalogue::new(Merged {
-            records: vec![
-                record("abort", "Abortregisteret", "", (Some(1979), None)),
-                record(
-                    "mfr",
-                    "Medisinsk fødselsregister",
-                    "MFR",
-                    (Some(1967), None),
-                ),
-                record(
-                    "old",
-                    "Et gammelt fødselsregister",
-                    "",
-                    (Some(1950), Some(1960)),
-                ),
-            ],
-            issues: vec![],
-        })
+        MergedCatalogue::new(
+            Merged {
+                records: vec![
+                    record("abort", "Abortregisteret", "", (Some(1979), None)),
+                    record(
+                        "mfr",
+                        "Medisinsk fødselsregister",
+                        "MFR",
+                        (Some(1967), None),
+                    ),
+                    record(
+                        "old",
+                        "Et gammelt fødselsregister",
+                        "",
+                        (Some(1950), Some(1960)),
+                    ),
+                ],
+                issues: vec![],
+            },
+            Arc::default(),
+        )
     }
 
     fn search(cat: &MergedCatalogue, req: pb::SearchDataSourcesRequest) -> Vec<String> {

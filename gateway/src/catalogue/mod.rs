@@ -8,7 +8,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use helsedata::{paging, proto as pb, status::RequestError};
+use helsedata::{concepts::Vocabulary, paging, proto as pb, status::RequestError};
 
 pub mod index;
 pub mod merge;
@@ -31,10 +31,11 @@ struct Memo {
 impl MergeMemo {
     /// The merged catalogue of the inputs named by `key`, and its generation (a fingerprint
     /// of `key`, which page tokens carry): the last merge when `key` is unchanged, otherwise
-    /// a new one from `merge`, indexed and remembered.
+    /// a new one from `merge`, indexed (with the labels of `concepts`) and remembered.
     pub fn get_or_merge(
         &self,
         key: Vec<(String, String)>,
+        concepts: &Arc<Vocabulary>,
         merge: impl FnOnce() -> merge::Merged,
     ) -> (Arc<MergedCatalogue>, u64) {
         if let Ok(last) = self.last.lock()
@@ -42,7 +43,7 @@ impl MergeMemo {
         {
             return (m.catalogue.clone(), m.generation);
         }
-        let catalogue = Arc::new(MergedCatalogue::new(merge()));
+        let catalogue = Arc::new(MergedCatalogue::new(merge(), concepts.clone()));
         let generation = paging::fingerprint(&key);
         if let Ok(mut last) = self.last.lock() {
             *last = Some(Memo {

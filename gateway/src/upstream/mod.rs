@@ -4,14 +4,16 @@
 
 use std::{
     future::Future,
+    sync::Arc,
     sync::Mutex,
     time::{Duration, SystemTime},
 };
 
 use helsedata::{
     proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient},
+    reload::ReloadingTls,
     telemetry,
-    tls::{TlsError, TlsMaterial},
+    tls::TlsError,
 };
 use tokio::time::Instant;
 use tonic::{Request, Response, Status, transport::Channel};
@@ -118,22 +120,32 @@ impl Upstream {
     pub fn new(
         config: &CustodianConfig,
         settings: &UpstreamSettings,
-        tls: &TlsMaterial,
+        tls: &Arc<ReloadingTls>,
         health: Option<tonic_health::server::HealthReporter>,
     ) -> Result<Self, TlsError> {
         let identity = config.expected_identity();
-        let endpoint = tls
-            .client_endpoint(&config.endpoint, &identity, config.server_name.as_deref())?
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_millis(settings.keep_alive_interval_ms))
-            .keep_alive_timeout(Duration::from_millis(settings.keep_alive_timeout_ms))
-            .keep_alive_while_idle(false)
-            .http2_adaptive_window(true);
+        // Each new connection uses the client certificate and CA bundle current at the time,
+        // so a reload reaches custodian links without dropping the open ones.
+        let channel = tls.client_channel(
+            &config.endpoint,
+            &identity,
+            config.server_name.as_deref(),
+            |endpoint| {
+                endpoint
+                    .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+                    .tcp_nodelay(true)
+                    .http2_keep_alive_interval(Duration::from_millis(
+                        settings.keep_alive_interval_ms,
+                    ))
+                    .keep_alive_timeout(Duration::from_millis(settings.keep_alive_timeout_ms))
+                    .keep_alive_while_idle(false)
+                    .http2_adaptive_window(true)
+            },
+        )?;
         let channel = tower::ServiceBuilder::new()
             .map_request(with_trace_context as TraceInjector)
             .concurrency_limit(settings.max_concurrent_calls)
-            .service(endpoint.connect_lazy());
+            .service(channel);
         Ok(Self {
             id: config.id.clone(),
             endpoint: config.endpoint.clone(),

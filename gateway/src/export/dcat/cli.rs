@@ -1,0 +1,112 @@
+//! `gateway export-dcat`: the merged catalogue of a running gateway in HealthDCAT-AP, read over
+//! gRPC with a client certificate.
+
+use std::{
+    fs::File,
+    io::{self, BufWriter, Write},
+    path::PathBuf,
+    sync::Arc,
+};
+
+use anyhow::Context;
+use helsedata::{
+    concepts::Vocabulary,
+    identity,
+    proto::federated_catalogue_client::FederatedCatalogueClient,
+    tls::{TlsFiles, TlsMaterial},
+};
+
+use super::{DEFAULT_BASE, Format, Minter, reader};
+use crate::{config::GatewayConfig, planning::rules::NationalRules};
+
+/// What to write and where: shared by every export command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// `turtle` or `jsonld`.
+    #[arg(long, default_value = "turtle")]
+    pub format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Base under which the export mints its IRIs (the web catalogue's public address).
+    #[arg(long, default_value = DEFAULT_BASE)]
+    pub base: String,
+    /// The concept vocabulary whose mappings give the health categories and themes.
+    #[arg(long, default_value = "gateway/config/health-concepts.toml")]
+    pub concepts: PathBuf,
+}
+
+impl OutputArgs {
+    /// The national rules of `config`, the concept vocabulary and the minter, loaded and
+    /// checked.
+    pub fn setup(&self, config: &GatewayConfig) -> anyhow::Result<reader::ExportSetup> {
+        Ok(reader::ExportSetup {
+            rules: Arc::new(NationalRules::load(&config.national_rules)?),
+            concepts: Arc::new(Vocabulary::load(&self.concepts)?),
+            minter: Minter::new(&self.base)?,
+            format: self.format,
+        })
+    }
+
+    /// The output: the file, else standard output.
+    pub fn open(&self) -> anyhow::Result<Box<dyn Write>> {
+        Ok(match &self.out {
+            Some(path) => Box::new(BufWriter::new(
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+            None => Box::new(BufWriter::new(io::stdout().lock())),
+        })
+    }
+
+    /// Says on standard error what was written, when it went to a file.
+    pub fn report(&self, datasets: usize) {
+        if let Some(path) = &self.out {
+            eprintln!("wrote {datasets} datasets to {}", path.display());
+        }
+    }
+}
+
+/// Arguments of `gateway export-dcat`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// What to write and where.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The gateway to read (https://host:port); the configured listen address when omitted.
+    #[arg(long)]
+    pub gateway: Option<String>,
+    /// Certificate identity the gateway must present.
+    #[arg(long, default_value_t = identity::gateway_identity())]
+    pub gateway_identity: String,
+    /// Client certificate presented to the gateway.
+    #[arg(long, default_value = "certs/dev/client.pem")]
+    pub client_cert: PathBuf,
+    /// Key of the client certificate.
+    #[arg(long, default_value = "certs/dev/client.key")]
+    pub client_key: PathBuf,
+}
+
+/// Runs the export against a running gateway.
+pub async fn run(config: &GatewayConfig, args: ExportArgs) -> anyhow::Result<()> {
+    let setup = args.output.setup(config)?;
+    let address = args
+        .gateway
+        .clone()
+        .unwrap_or_else(|| format!("https://{}", config.listen));
+    let tls = TlsMaterial::load(&TlsFiles::new(
+        config.tls.ca.clone(),
+        args.client_cert.clone(),
+        args.client_key.clone(),
+    ))?;
+    let channel = tls
+        .client_endpoint(&address, &args.gateway_identity, None)?
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to the gateway at {address}"))?;
+    let grpc = FederatedCatalogueClient::new(channel).max_decoding_message_size(64 << 20);
+    let mut out = args.output.open()?;
+    let count = reader::write(grpc, setup, &mut out).await?;
+    drop(out);
+    args.output.report(count);
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Exports of the merged catalogue in formats other systems harvest.
+
+pub mod dcat;

@@ -1,0 +1,351 @@
+//! The TLS acceptor in front of every gRPC server: accepts TCP connections up to a cap,
+//! completes the handshake within a timeout with the current [`ReloadingTls`] server
+//! configuration, closes connections that send nothing for too long, logs refusals
+//! (rate-limited, with the peer's address and the reason), and hands each connection to
+//! tonic (`serve_with_incoming`) with the peer's identity as a request extension
+//! ([`PeerInfo`]).
+
+use std::{
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use rustls::pki_types::CertificateDer;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc},
+    time::Sleep,
+};
+use tokio_rustls::{TlsAcceptor, server::TlsStream};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::Connected;
+
+use crate::{
+    identity::{self, IdentityError},
+    reload::ReloadingTls,
+};
+
+/// Limits on connections, shared by the gateway and the custodians.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most connections open at once (handshaking or established); more are closed at once.
+    pub max_connections: usize,
+    /// Time a client has to complete the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// A connection from which nothing arrives for this long is closed. HTTP/2 keep-alive
+    /// pings answered by the client count, so it must exceed the server's ping interval.
+    pub idle_timeout: Duration,
+    /// Refusals of one kind are logged at most once per this interval, with a count of
+    /// those not logged.
+    pub log_interval: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 4_096,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            log_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Who is on the other end of a connection; tonic puts it into every request's extensions.
+#[derive(Debug, Clone)]
+pub struct PeerInfo {
+    /// The peer's address.
+    pub remote_addr: SocketAddr,
+    /// Its workload identity: the single URI SAN of its certificate, or why there is none.
+    pub identity: Result<String, IdentityError>,
+    /// Its certificate chain, end entity first.
+    pub certificates: Arc<Vec<CertificateDer<'static>>>,
+}
+
+impl PeerInfo {
+    /// The peer of a request served through [`incoming`], if any.
+    pub fn of<T>(request: &tonic::Request<T>) -> Option<&PeerInfo> {
+        request.extensions().get::<PeerInfo>()
+    }
+
+    /// The identity, or a short description of why it is missing (for logs and messages).
+    pub fn identity_or_reason(&self) -> String {
+        match &self.identity {
+            Ok(id) => id.clone(),
+            Err(e) => format!("(no identity: {e})"),
+        }
+    }
+}
+
+/// Logs one kind of event at most once per interval.
+#[derive(Debug)]
+struct RateLimited {
+    interval: Duration,
+    last: Mutex<Option<Instant>>,
+    suppressed: AtomicU64,
+}
+
+impl RateLimited {
+    fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: Mutex::new(None),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(number not logged since the last time)` when this one may be logged.
+    fn admit(&self) -> Option<u64> {
+        let now = Instant::now();
+        let mut last = match self.last.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if last.is_some_and(|t| now.duration_since(t) < self.interval) {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(now);
+        Some(self.suppressed.swap(0, Ordering::Relaxed))
+    }
+}
+
+struct Shared {
+    tls: Arc<ReloadingTls>,
+    limits: ConnectionLimits,
+    slots: Arc<Semaphore>,
+    over_cap: RateLimited,
+    refused_handshake: RateLimited,
+}
+
+/// The accepted, authenticated connections of `listener`, for tonic's
+/// `serve_with_incoming`. Accepting stops when the stream is dropped (tonic drops it at
+/// shutdown), which closes the listening socket.
+pub fn incoming(
+    listener: TcpListener,
+    tls: Arc<ReloadingTls>,
+    limits: ConnectionLimits,
+) -> ReceiverStream<Result<PeerIo, io::Error>> {
+    let (tx, rx) = mpsc::channel(64);
+    let shared = Arc::new(Shared {
+        tls,
+        slots: Arc::new(Semaphore::new(limits.max_connections)),
+        over_cap: RateLimited::new(limits.log_interval),
+        refused_handshake: RateLimited::new(limits.log_interval),
+        limits,
+    });
+    tokio::spawn(accept_loop(listener, shared, tx));
+    ReceiverStream::new(rx)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Result<PeerIo, io::Error>>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = tx.closed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, remote_addr) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little instead of spinning.
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
+            if let Some(suppressed) = shared.over_cap.admit() {
+                tracing::warn!(
+                    peer = %remote_addr,
+                    max_connections = shared.limits.max_connections,
+                    not_logged_since_last = suppressed,
+                    "connection refused: the connection cap is reached"
+                );
+            }
+            drop(tcp);
+            continue;
+        };
+        let shared = shared.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if let Some(io) = handshake(&shared, tcp, remote_addr, permit).await {
+                let _ = tx.send(Ok(io)).await;
+            }
+        });
+    }
+}
+
+async fn handshake(
+    shared: &Shared,
+    tcp: TcpStream,
+    remote_addr: SocketAddr,
+    permit: OwnedSemaphorePermit,
+) -> Option<PeerIo> {
+    let _ = tcp.set_nodelay(true);
+    let acceptor = TlsAcceptor::from(shared.tls.server_config());
+    let reason =
+        match tokio::time::timeout(shared.limits.handshake_timeout, acceptor.accept(tcp)).await {
+            Ok(Ok(stream)) => {
+                let certificates: Vec<CertificateDer<'static>> = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                    .unwrap_or_default();
+                let identity = certificates
+                    .first()
+                    .map(identity::identity_of)
+                    .unwrap_or(Err(IdentityError::Missing));
+                return Some(PeerIo::new(
+                    stream,
+                    PeerInfo {
+                        remote_addr,
+                        identity,
+                        certificates: Arc::new(certificates),
+                    },
+                    shared.limits.idle_timeout,
+                    permit,
+                ));
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!(
+                "handshake not completed within {} ms",
+                shared.limits.handshake_timeout.as_millis()
+            ),
+        };
+    if let Some(suppressed) = shared.refused_handshake.admit() {
+        tracing::warn!(
+            peer = %remote_addr,
+            reason = %reason.escape_debug(),
+            not_logged_since_last = suppressed,
+            "TLS handshake refused"
+        );
+    }
+    None
+}
+
+/// One accepted connection: the TLS stream, who is on the other end, its slot under the
+/// connection cap, and the idle timer.
+pub struct PeerIo {
+    inner: TlsStream<TcpStream>,
+    info: PeerInfo,
+    idle_timeout: Duration,
+    last_read: Instant,
+    idle: Pin<Box<Sleep>>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl PeerIo {
+    fn new(
+        inner: TlsStream<TcpStream>,
+        info: PeerInfo,
+        idle_timeout: Duration,
+        slot: OwnedSemaphorePermit,
+    ) -> Self {
+        Self {
+            inner,
+            info,
+            idle_timeout,
+            last_read: Instant::now(),
+            idle: Box::pin(tokio::time::sleep(idle_timeout)),
+            _slot: slot,
+        }
+    }
+}
+
+impl Connected for PeerIo {
+    type ConnectInfo = PeerInfo;
+
+    fn connect_info(&self) -> PeerInfo {
+        self.info.clone()
+    }
+}
+
+impl AsyncRead for PeerIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    self.last_read = Instant::now();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                // The timer is moved only when it fires, not on every read.
+                while self.idle.as_mut().poll(cx).is_ready() {
+                    let due = self.last_read + self.idle_timeout;
+                    if due <= Instant::now() {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "connection idle: nothing received within the idle timeout",
+                        )));
+                    }
+                    self.idle.as_mut().reset(due.into());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl AsyncWrite for PeerIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limited_logs_once_per_interval_and_counts_the_rest() {
+        let limit = RateLimited::new(Duration::from_secs(60));
+        assert_eq!(limit.admit(), Some(0));
+        assert_eq!(limit.admit(), None);
+        assert_eq!(limit.admit(), None);
+        *limit.last.lock().unwrap() = Some(Instant::now() - Duration::from_secs(61));
+        assert_eq!(limit.admit(), Some(2));
+    }
+}

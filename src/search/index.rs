@@ -1,0 +1,365 @@
+//! An in-memory tantivy index over records whose fields are analysed by [`Analyzer`]:
+//! BM25 with a boost per field, every query word required (any one when no record has all),
+//! each word matched whole, as its compound parts, or within a small edit distance.
+
+use std::sync::Arc;
+
+use tantivy::{
+    DocId, Index, IndexReader, Score, SegmentReader, TantivyDocument, Term,
+    collector::{Collector, SegmentCollector},
+    directory::RamDirectory,
+    query::{
+        BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+    },
+    schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions},
+    tokenizer::{PreTokenizedString, Token},
+};
+
+use super::analysis::{Analysis, Analyzer, WordCache, WordTerms};
+
+/// One searchable field of a record kind.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    /// Field name in the index.
+    pub name: &'static str,
+    /// How its text is analysed.
+    pub analysis: Analysis,
+    /// BM25 boost: how much a match in this field counts.
+    pub boost: f32,
+}
+
+/// The searchable text of one record: `(field number in the spec, text)` pairs.
+#[derive(Debug, Clone, Default)]
+pub struct SearchDocument {
+    texts: Vec<(usize, String)>,
+}
+
+impl SearchDocument {
+    /// Adds text to field number `field` of the record kind's spec; empty texts are skipped.
+    pub fn push(&mut self, field: usize, text: &str) {
+        if !text.trim().is_empty() {
+            self.texts.push((field, text.to_string()));
+        }
+    }
+}
+
+/// Initial memory of the segment writer (its term table starts small and grows as needed).
+const WRITER_MEMORY: usize = 1 << 20;
+/// Relative weight of a match through a word's compound parts, against the whole word.
+const PARTS_WEIGHT: f32 = 0.6;
+/// Relative weight of a match within the allowed edit distance (a constant score).
+const FUZZY_WEIGHT: f32 = 0.4;
+/// How much the other matching fields add to a word's best field.
+const TIE_BREAKER: f32 = 0.2;
+
+/// Edit distance tolerated for a query word of this many letters: 1 from 5 letters, 2 from 9.
+pub fn typo_distance(letters: usize) -> u8 {
+    match letters {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// Records indexed for free-text search, numbered 0, 1, 2… in the order given.
+pub struct SearchIndex {
+    specs: &'static [FieldSpec],
+    fields: Vec<Field>,
+    analyzer: Arc<Analyzer>,
+    reader: Option<IndexReader>,
+    len: usize,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("fields", &self.specs.len())
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Default for SearchIndex {
+    /// An index of no records.
+    fn default() -> Self {
+        Self {
+            specs: &[],
+            fields: Vec::new(),
+            analyzer: super::analyzer(),
+            reader: None,
+            len: 0,
+        }
+    }
+}
+
+impl SearchIndex {
+    /// Indexes documents with the given field spec. The index is built once; searching never
+    /// changes it. Should tantivy refuse to build it (it cannot on in-memory storage short of
+    /// running out of memory), the failure is logged and the index matches nothing.
+    pub fn build(
+        specs: &'static [FieldSpec],
+        analyzer: Arc<Analyzer>,
+        documents: impl IntoIterator<Item = SearchDocument>,
+    ) -> Self {
+        let mut schema = Schema::builder();
+        let options = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::WithFreqs)
+                .set_fieldnorms(true),
+        );
+        let fields: Vec<Field> = specs
+            .iter()
+            .map(|s| schema.add_text_field(s.name, options.clone()))
+            .collect();
+        let schema = schema.build();
+        let mut len = 0;
+        let reader = match Self::write(&schema, &fields, specs, &analyzer, documents, &mut len) {
+            Ok(reader) => Some(reader),
+            Err(error) => {
+                tracing::error!(%error, "building the search index failed; searches will find nothing");
+                None
+            }
+        };
+        Self {
+            specs,
+            fields,
+            analyzer,
+            reader,
+            len,
+        }
+    }
+
+    fn write(
+        schema: &Schema,
+        fields: &[Field],
+        specs: &[FieldSpec],
+        analyzer: &Analyzer,
+        documents: impl IntoIterator<Item = SearchDocument>,
+        len: &mut usize,
+    ) -> tantivy::Result<IndexReader> {
+        // One segment written in order, so that tantivy's document ids are our record numbers.
+        let mut writer = Index::builder()
+            .schema(schema.clone())
+            .single_segment_index_writer(RamDirectory::create(), WRITER_MEMORY)?;
+        let mut cache = WordCache::default();
+        for document in documents {
+            let mut doc = TantivyDocument::default();
+            let mut tokens: Vec<Vec<Token>> = vec![Vec::new(); fields.len()];
+            for (field, text) in &document.texts {
+                let Some(spec) = specs.get(*field) else {
+                    continue;
+                };
+                let out = &mut tokens[*field];
+                let start = out.last().map_or(0, |t| t.position + 2);
+                for (position, word) in (start..).zip(Analyzer::words(text)) {
+                    let terms = cache.get(analyzer, spec.analysis, &word);
+                    for term in terms.whole.iter().chain(&terms.parts) {
+                        out.push(Token {
+                            offset_from: 0,
+                            offset_to: 0,
+                            position,
+                            text: term.clone(),
+                            position_length: 1,
+                        });
+                    }
+                }
+            }
+            for (field, tokens) in fields.iter().zip(tokens) {
+                if !tokens.is_empty() {
+                    doc.add_pre_tokenized_text(
+                        *field,
+                        PreTokenizedString {
+                            text: String::new(),
+                            tokens,
+                        },
+                    );
+                }
+            }
+            writer.add_document(doc)?;
+            *len += 1;
+        }
+        let index = writer.finalize()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(reader)
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the index holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Records matching the query words, with their BM25 scores, in record order. Every word
+    /// must match (stop words are dropped); when no record matches them all, records matching
+    /// any are returned, ranked by how many and how well. An empty word list matches every
+    /// record with score 0.
+    pub fn search(&self, words: &[String]) -> Vec<(u32, f64)> {
+        let words: Vec<&String> = words
+            .iter()
+            .filter(|w| !self.analyzer.is_stop_word(w))
+            .collect();
+        if words.is_empty() {
+            return (0..self.len as u32).map(|n| (n, 0.0)).collect();
+        }
+        let Some(reader) = &self.reader else {
+            return Vec::new();
+        };
+        let clauses: Vec<Box<dyn Query>> = words.iter().map(|w| self.word_query(w)).collect();
+        let searcher = reader.searcher();
+        let run = |occur: Occur| {
+            let query = BooleanQuery::new(clauses.iter().map(|c| (occur, c.box_clone())).collect());
+            searcher.search(&query, &AllHits).unwrap_or_else(|error| {
+                tracing::error!(%error, "search failed");
+                Vec::new()
+            })
+        };
+        let mut hits = run(Occur::Must);
+        if hits.is_empty() && clauses.len() > 1 {
+            hits = run(Occur::Should);
+        }
+        hits.sort_unstable_by_key(|h| h.0);
+        hits.into_iter().map(|(d, s)| (d, f64::from(s))).collect()
+    }
+
+    /// The query for one word: in any field, as a whole (any variant), as all of its
+    /// compound parts, or within the typo distance. The best field counts, the others a
+    /// little ([`TIE_BREAKER`]), so that many weak fields do not outrank one strong one.
+    fn word_query(&self, word: &str) -> Box<dyn Query> {
+        let mut per_analysis: Vec<(Analysis, WordTerms)> = Vec::new();
+        let mut disjuncts: Vec<Box<dyn Query>> = Vec::new();
+        let distance = typo_distance(word.chars().count());
+        for (spec, field) in self.specs.iter().zip(&self.fields) {
+            if !per_analysis.iter().any(|(a, _)| *a == spec.analysis) {
+                per_analysis.push((spec.analysis, self.analyzer.word(spec.analysis, word)));
+            }
+            let Some((_, terms)) = per_analysis.iter().find(|(a, _)| *a == spec.analysis) else {
+                continue;
+            };
+            let term = |text: &str| -> Box<dyn Query> {
+                Box::new(TermQuery::new(
+                    Term::from_field_text(*field, text),
+                    IndexRecordOption::WithFreqs,
+                ))
+            };
+            let mut should: Vec<(Occur, Box<dyn Query>)> = terms
+                .whole
+                .iter()
+                .map(|t| (Occur::Should, term(t)))
+                .collect();
+            if terms.parts.len() > 1 {
+                let all_parts =
+                    BooleanQuery::new(terms.parts.iter().map(|p| (Occur::Must, term(p))).collect());
+                should.push(boosted(Box::new(all_parts), PARTS_WEIGHT));
+            }
+            if distance > 0
+                && let Some(first) = terms.whole.first()
+            {
+                should.push(boosted(
+                    Box::new(FuzzyTermQuery::new(
+                        Term::from_field_text(*field, first),
+                        distance,
+                        true,
+                    )),
+                    FUZZY_WEIGHT,
+                ));
+            }
+            disjuncts.push(Box::new(BoostQuery::new(
+                Box::new(BooleanQuery::new(should)),
+                spec.boost,
+            )));
+        }
+        if let Some(anywhere) = self.parts_anywhere(&per_analysis) {
+            disjuncts.push(anywhere);
+        }
+        Box::new(DisjunctionMaxQuery::with_tie_breaker(
+            disjuncts,
+            TIE_BREAKER,
+        ))
+    }
+
+    /// A compound's parts may sit in different fields (`hjerte` in a name, `stans` in a
+    /// topic): each part somewhere, at a low weight.
+    fn parts_anywhere(&self, per_analysis: &[(Analysis, WordTerms)]) -> Option<Box<dyn Query>> {
+        let longest = per_analysis.iter().map(|(_, t)| t.parts.len()).max()?;
+        if longest < 2 {
+            return None;
+        }
+        let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for i in 0..longest {
+            let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for (spec, field) in self.specs.iter().zip(&self.fields) {
+                if let Some((_, t)) = per_analysis.iter().find(|(a, _)| *a == spec.analysis)
+                    && let Some(part) = t.parts.get(i)
+                {
+                    any.push(boosted(
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(*field, part),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                        spec.boost * PARTS_WEIGHT * 0.5,
+                    ));
+                }
+            }
+            if !any.is_empty() {
+                musts.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            }
+        }
+        Some(Box::new(BooleanQuery::new(musts)))
+    }
+}
+
+fn boosted(query: Box<dyn Query>, boost: f32) -> (Occur, Box<dyn Query>) {
+    (Occur::Should, Box::new(BoostQuery::new(query, boost)))
+}
+
+/// Collects every matching document with its score.
+struct AllHits;
+
+struct SegmentHits {
+    segment: u32,
+    hits: Vec<(DocId, Score)>,
+}
+
+impl Collector for AllHits {
+    type Fruit = Vec<(DocId, Score)>;
+    type Child = SegmentHits;
+
+    fn for_segment(&self, segment: u32, _reader: &SegmentReader) -> tantivy::Result<SegmentHits> {
+        Ok(SegmentHits {
+            segment,
+            hits: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(DocId, Score)>>) -> tantivy::Result<Self::Fruit> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for SegmentHits {
+    type Fruit = Vec<(DocId, Score)>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        // The index has one segment (written by a single-segment writer), so a document id
+        // is the record number; a second segment would be a bug, and is skipped.
+        if self.segment == 0 {
+            self.hits.push((doc, score));
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.hits
+    }
+}

@@ -1,0 +1,194 @@
+use super::{
+    analysis::{Analysis, Analyzer},
+    *,
+};
+
+fn source(id: &str, name_nb: &str, name_en: &str, concepts: &[&str]) -> pb::DataSource {
+    pb::DataSource {
+        id: id.into(),
+        name: Some(pb::LocalizedText {
+            nb: name_nb.into(),
+            en: name_en.into(),
+        }),
+        concepts: concepts.iter().map(|c| c.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn vocabulary() -> Vocabulary {
+    Vocabulary::from_toml(
+        "health-concepts.toml",
+        include_str!("../../gateway/config/health-concepts.toml"),
+    )
+    .expect("vocabulary")
+}
+
+fn sources() -> Vec<pb::DataSource> {
+    vec![
+        source(
+            "mfr",
+            "Medisinsk fødselsregister",
+            "Medical Birth Registry",
+            &["pregnancy-and-birth"],
+        ),
+        source(
+            "krg-tykk-endetarm",
+            "Nasjonalt kvalitetsregister for tykk- og endetarmskreft",
+            "National Quality Registry for Colorectal Cancer",
+            &["colorectal-cancer"],
+        ),
+        source(
+            "hjertestans",
+            "Norsk hjertestansregister",
+            "Norwegian Cardiac Arrest Registry",
+            &["cardiac-arrest"],
+        ),
+        source(
+            "krg-lymfoide",
+            "Nasjonalt kvalitetsregister for lymfoide maligniteter",
+            "National Quality Registry for Lymphoid Malignancies",
+            &["lymphoma"],
+        ),
+        source(
+            "kreftregisteret",
+            "Kreftregisteret",
+            "Cancer Registry of Norway",
+            &["cancer"],
+        ),
+        source("ssb-inntekt", "Inntekt", "Income and wealth", &["income"]),
+    ]
+}
+
+fn find(query: &str) -> Vec<String> {
+    let sources = sources();
+    let index = source_index(&sources, &vocabulary());
+    let mut hits = index.search(&terms(query));
+    hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    hits.into_iter()
+        .map(|(n, _)| sources[n as usize].id.clone())
+        .collect()
+}
+
+#[test]
+fn folding_keeps_and_folds_norwegian_letters() {
+    let a = Analyzer::new();
+    let terms = a.word(Analysis::Code, "fødsel");
+    assert_eq!(terms.whole, ["fodsel", "fødsel", "foedsel"]);
+    assert_eq!(find("fodselsregister"), ["mfr"]);
+    assert_eq!(find("FØDSELSREGISTERET"), ["mfr"]);
+    assert_eq!(find("foedselsregister"), ["mfr"]);
+}
+
+#[test]
+fn compounds_split_with_linking_letters() {
+    let a = Analyzer::new();
+    assert_eq!(
+        a.word(Analysis::Nb, "endetarmskreft").parts,
+        ["endetarm", "end", "tarm", "kreft"]
+    );
+    assert_eq!(
+        a.word(Analysis::Nb, "fødselsregisteret").parts,
+        ["fodsel", "regist"]
+    );
+    assert_eq!(a.word(Analysis::Nb, "barnekreft").parts, ["barn", "kreft"]);
+    assert_eq!(
+        a.word(Analysis::En, "birthweight").parts,
+        ["birth", "weight"]
+    );
+    assert!(a.word(Analysis::Nb, "register").parts.is_empty());
+    assert_eq!(
+        a.word(Analysis::Nb, "bosettingskommune").parts,
+        ["kommun"],
+        "the head alone"
+    );
+    assert!(find("tarmkreft").contains(&"krg-tykk-endetarm".to_string()));
+    assert!(find("hjerte").contains(&"hjertestans".to_string()));
+}
+
+#[test]
+fn a_concept_finds_sources_tagged_with_narrower_concepts_in_both_languages() {
+    for query in ["kreft", "cancer", "tumour", "neoplasm"] {
+        let hits = find(query);
+        assert!(
+            hits.contains(&"krg-lymfoide".to_string()),
+            "{query}: {hits:?}"
+        );
+        assert!(
+            hits.contains(&"krg-tykk-endetarm".to_string()),
+            "{query}: {hits:?}"
+        );
+    }
+    assert_eq!(find("lymfom"), ["krg-lymfoide"]);
+    assert_eq!(find("heart"), ["hjertestans"]);
+    assert_eq!(
+        find("kreft")[0],
+        "kreftregisteret",
+        "the name outranks a concept"
+    );
+}
+
+#[test]
+fn typos_are_tolerated_by_word_length() {
+    assert_eq!(index::typo_distance(4), 0);
+    assert_eq!(index::typo_distance(5), 1);
+    assert_eq!(index::typo_distance(9), 2);
+    assert_eq!(find("fodselregister"), ["mfr"]);
+    assert_eq!(find("kreftregistret")[0], "kreftregisteret");
+    assert!(find("inntkt").contains(&"ssb-inntekt".to_string()));
+}
+
+#[test]
+fn every_word_must_match_unless_none_match_all() {
+    assert_eq!(find("kreft lymfom"), ["krg-lymfoide"]);
+    assert_eq!(
+        find("lymfom xyzzy"),
+        ["krg-lymfoide"],
+        "falls back to any word"
+    );
+    assert!(find("xyzzy").is_empty());
+    let index = source_index(&sources(), &vocabulary());
+    assert_eq!(index.search(&[]).len(), 6, "no words: every record");
+    assert_eq!(
+        find("of the and"),
+        find(""),
+        "stop words alone are no query"
+    );
+}
+
+#[test]
+fn variables_are_found_by_label_name_and_code_system() {
+    let variables = vec![
+        pb::Variable {
+            id: "mfr/fodselsvekt".into(),
+            name: "fodselsvekt".into(),
+            label: Some(pb::LocalizedText {
+                nb: "Fødselsvekt".into(),
+                en: "Birth weight".into(),
+            }),
+            unit: "g".into(),
+            ..Default::default()
+        },
+        pb::Variable {
+            id: "npr/hoveddiagnose".into(),
+            name: "hoveddiagnose".into(),
+            label: Some(pb::LocalizedText {
+                nb: "Hoveddiagnose".into(),
+                en: "Main diagnosis".into(),
+            }),
+            code_system: "ICD-10".into(),
+            ..Default::default()
+        },
+    ];
+    let index = variable_index(&variables);
+    let ids = |q: &str| -> Vec<u32> { index.search(&terms(q)).into_iter().map(|h| h.0).collect() };
+    assert_eq!(ids("fødselsvekt"), [0]);
+    assert_eq!(ids("birth weight"), [0]);
+    assert_eq!(ids("birthweight"), [0]);
+    assert_eq!(ids("ICD-10 diagnosis"), [1]);
+}
+
+#[test]
+fn query_terms_are_lowercased_and_deduplicated() {
+    assert_eq!(terms("  MFR, mfr fødsel "), ["mfr", "fødsel"]);
+    assert!(terms(" ,; ").is_empty());
+}

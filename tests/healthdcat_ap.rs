@@ -1,0 +1,468 @@
+//! The HealthDCAT-AP export of the live merged catalogue, judged by the EU's own SHACL shapes
+//! (the offline validator in `tests/fixtures/healthdcat-ap`, run with pyshacl), and read back
+//! with the same RDF library.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    process::Command,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use gateway::{
+    export::dcat::{
+        Format, Minter,
+        build::ConceptMapping,
+        reader,
+        vocab::{
+            DCT_IDENTIFIER, DCT_PUBLISHER, DCT_TITLE, FOAF_NAME, HEALTH_CATEGORY, HEALTH_HDAB,
+        },
+    },
+    planning::rules::NationalRules,
+};
+use helsedata::concepts::Vocabulary;
+use oxrdf::{NamedOrBlankNode, Term, Triple};
+use oxttl::{TurtleParser, TurtleSerializer};
+
+const BASE: &str = "https://katalog.example.no/";
+
+fn concepts() -> Vocabulary {
+    Vocabulary::load(fixture::repo_path("gateway/config/health-concepts.toml"))
+        .expect("concept vocabulary loads")
+}
+
+fn setup(format: Format) -> reader::ExportSetup {
+    reader::ExportSetup {
+        rules: Arc::new(rules()),
+        concepts: Arc::new(concepts()),
+        minter: Minter::new(BASE).expect("base"),
+        format,
+    }
+}
+
+fn rules() -> NationalRules {
+    NationalRules::load(fixture::repo_path("gateway/config/national-rules.toml"))
+        .expect("national rules load")
+}
+
+/// Makes sure pyshacl is importable, installing it from PyPI once when it is not.
+fn python_with_pyshacl() -> &'static str {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let has = |py: &str| {
+            Command::new(py)
+                .args(["-c", "import pyshacl"])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !has("python3") {
+            let status = Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "pyshacl",
+                ])
+                .status()
+                .expect("python3 runs");
+            assert!(status.success(), "pip install pyshacl failed");
+            assert!(has("python3"), "pyshacl still not importable after install");
+        }
+    });
+    "python3"
+}
+
+/// What the validator said about one file.
+struct Verdict {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Verdict {
+    fn lines(&self, severity: &str) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("{severity}\t")))
+            .collect()
+    }
+
+    fn summary(&self) -> &str {
+        self.stdout.lines().last().unwrap_or_default()
+    }
+}
+
+/// Runs the EU shapes at the non-public level, with the recommended shapes' warnings.
+fn validate(file: &Path) -> Verdict {
+    let python = python_with_pyshacl();
+    let output = Command::new(python)
+        .arg(fixture::repo_path(
+            "tests/fixtures/healthdcat-ap/validate.py",
+        ))
+        .args([
+            "--level",
+            "non-public",
+            "--dcat-ap",
+            "3.0.1",
+            "--trust-nal-prefix",
+            "--recommended",
+        ])
+        .arg(file)
+        .output()
+        .expect("validate.py runs");
+    Verdict {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn assert_conforms(verdict: &Verdict, datasets: usize, what: &str) {
+    let violations = verdict.lines("Violation");
+    assert_eq!(
+        verdict.code,
+        Some(0),
+        "{what}: the EU shapes found violations:\n{}\n{}",
+        violations.join("\n"),
+        verdict.stderr
+    );
+    assert!(violations.is_empty(), "{what}: {violations:?}");
+    assert_eq!(
+        verdict.summary(),
+        format!("{datasets} conforming, 0 with violations (0 violations)"),
+        "{what}"
+    );
+    let warnings = verdict.lines("Warning");
+    let mut by_property: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in &warnings {
+        let property = line.split('\t').nth(2).unwrap_or("?");
+        *by_property.entry(property).or_default() += 1;
+    }
+    println!(
+        "{what}: {datasets} datasets, 0 violations, {} warnings from the recommended shapes:",
+        warnings.len()
+    );
+    for (property, count) in by_property {
+        println!("  {count:5}  {property}");
+    }
+}
+
+fn temp_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).expect("write export");
+    path
+}
+
+fn bundled_turtle() -> Vec<u8> {
+    let catalogues = fixture::bundled();
+    let config = gateway::config::GatewayConfig::load(None).expect("bundled config");
+    let mut out = Vec::new();
+    let count = demo::export_dcat::export(
+        &catalogues,
+        &config,
+        &rules(),
+        &concepts(),
+        Minter::new(BASE).expect("base"),
+        Format::Turtle,
+        &mut out,
+    )
+    .expect("export");
+    assert_eq!(count, 104);
+    out
+}
+
+fn parse(turtle: &[u8]) -> Vec<Triple> {
+    TurtleParser::new()
+        .for_slice(turtle)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("the export parses as Turtle")
+}
+
+async fn export_live(federation: &fixture::Federation, format: Format) -> (usize, Vec<u8>) {
+    let grpc = federation.client().await;
+    let mut out = Vec::new();
+    let count = reader::write(grpc, setup(format), &mut out)
+        .await
+        .expect("export from the running gateway");
+    (count, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_export_of_all_bundled_sources_passes_the_eu_shapes_in_both_formats() {
+    let federation = fixture::Federation::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for format in [Format::Turtle, Format::JsonLd] {
+        let (count, bytes) = export_live(&federation, format).await;
+        assert_eq!(count, 104, "every merged source is exported");
+        let file = temp_file(&dir, &format!("catalogue.{}", format.extension()), &bytes);
+        assert_conforms(&validate(&file), 104, &format!("{format:?}"));
+    }
+}
+
+#[test]
+fn the_judge_bites_when_one_dataset_loses_its_hdab() {
+    let triples = parse(&bundled_turtle());
+    let victim = format!("{BASE}datasets/mfr");
+    let kept: Vec<&Triple> = triples
+        .iter()
+        .filter(|t| {
+            !(t.predicate.as_ref() == HEALTH_HDAB
+                && t.subject
+                    == NamedOrBlankNode::NamedNode(oxrdf::NamedNode::new_unchecked(&victim)))
+        })
+        .collect();
+    assert_eq!(
+        kept.len(),
+        triples.len() - 1,
+        "exactly one hdab triple removed"
+    );
+    let mut serializer = TurtleSerializer::new().for_writer(Vec::new());
+    for t in kept {
+        serializer.serialize_triple(t).expect("serialize");
+    }
+    let broken = serializer.finish().expect("finish");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let verdict = validate(&temp_file(&dir, "broken.ttl", &broken));
+    assert_eq!(verdict.code, Some(1), "{}", verdict.stdout);
+    let violations = verdict.lines("Violation");
+    assert!(
+        violations
+            .iter()
+            .any(|l| l.contains(&victim) && l.contains("healthdcatap:hdab")),
+        "{violations:?}"
+    );
+    assert!(
+        violations.iter().all(|l| l.contains(&victim)),
+        "only the changed dataset fails: {violations:?}"
+    );
+    assert_eq!(
+        verdict.summary(),
+        "103 conforming, 1 with violations (1 violations)"
+    );
+}
+
+/// Literals of `predicate` on `subject`, as (language, value).
+fn literals(
+    triples: &[Triple],
+    subject: &str,
+    predicate: oxrdf::NamedNodeRef<'_>,
+) -> BTreeSet<(String, String)> {
+    triples
+        .iter()
+        .filter(|t| {
+            t.predicate.as_ref() == predicate && t.subject.to_string() == format!("<{subject}>")
+        })
+        .filter_map(|t| match &t.object {
+            Term::Literal(l) => Some((
+                l.language().unwrap_or_default().to_string(),
+                l.value().to_string(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn object(triples: &[Triple], subject: &str, predicate: oxrdf::NamedNodeRef<'_>) -> Option<String> {
+    triples
+        .iter()
+        .find(|t| {
+            t.predicate.as_ref() == predicate && t.subject.to_string() == format!("<{subject}>")
+        })
+        .and_then(|t| match &t.object {
+            Term::NamedNode(n) => Some(n.as_str().to_string()),
+            _ => None,
+        })
+}
+
+#[test]
+fn turtle_round_trip_matches_the_merged_catalogue() {
+    let triples = parse(&bundled_turtle());
+    let rules = rules();
+    let catalogues = fixture::bundled();
+    let vocabulary = concepts();
+    let mut seen = 0;
+    let mut mapped = 0;
+    for catalogue in &catalogues {
+        for bundle in catalogue.sources() {
+            let s = &bundle.source;
+            let ds = format!("{BASE}datasets/{}", s.id);
+            let ids = literals(&triples, &ds, DCT_IDENTIFIER);
+            assert_eq!(
+                ids,
+                BTreeSet::from([(String::new(), s.id.clone())]),
+                "{}",
+                s.id
+            );
+            let titles = literals(&triples, &ds, DCT_TITLE);
+            let name = s.name.clone().unwrap_or_default();
+            assert!(
+                titles.contains(&("nb".into(), name.nb.trim().to_string())),
+                "{}: {titles:?}",
+                s.id
+            );
+            if !name.en.trim().is_empty() {
+                assert!(
+                    titles.contains(&("en".into(), name.en.trim().to_string())),
+                    "{}: {titles:?}",
+                    s.id
+                );
+            }
+            let publisher = object(&triples, &ds, DCT_PUBLISHER).expect("publisher");
+            let controller = s
+                .controller
+                .as_ref()
+                .map(|c| c.name.trim().to_string())
+                .unwrap_or_default();
+            assert_eq!(
+                literals(&triples, &publisher, FOAF_NAME),
+                BTreeSet::from([(String::new(), controller)]),
+                "{}",
+                s.id
+            );
+            let hdab = object(&triples, &ds, HEALTH_HDAB).expect("hdab");
+            let hdab_name = literals(&triples, &hdab, FOAF_NAME);
+            let full = helsedata::proto::DataSource {
+                access_rules: Some(bundle.access.clone()),
+                ..s.clone()
+            };
+            let route = gateway::catalogue::merge::effective_route_of(&full, &rules);
+            let in_registry = rules
+                .helsedataservice_registry(&s.id, &s.parent_id)
+                .is_some();
+            assert!(!in_registry || route.by_helsedataservice, "{}", s.id);
+            if route.by_helsedataservice {
+                assert_eq!(hdab, format!("{BASE}agents/national-body"), "{}", s.id);
+                assert_eq!(
+                    hdab_name,
+                    BTreeSet::from([(String::new(), "Helsedataservice".to_string())])
+                );
+            } else {
+                assert_eq!(
+                    hdab_name,
+                    BTreeSet::from([(String::new(), route.decided_by.trim().to_string())]),
+                    "{}",
+                    s.id
+                );
+                assert_ne!(hdab, format!("{BASE}agents/national-body"), "{}", s.id);
+            }
+            let tags = vocabulary.tags(s);
+            if !tags.health_categories.is_empty() {
+                let exported: BTreeSet<String> = triples
+                    .iter()
+                    .filter(|t| {
+                        t.predicate.as_ref() == HEALTH_CATEGORY
+                            && t.subject.to_string() == format!("<{ds}>")
+                    })
+                    .map(|t| match &t.object {
+                        Term::NamedNode(n) => n.as_str().to_string(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                assert_eq!(
+                    exported,
+                    tags.health_categories.iter().cloned().collect(),
+                    "{}",
+                    s.id
+                );
+                mapped += 1;
+            }
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 104);
+    println!(
+        "{mapped} of {seen} datasets take their health categories from the concept vocabulary"
+    );
+    assert!(
+        mapped > 0,
+        "no source takes its categories from its concepts"
+    );
+    for (id, decider) in [
+        ("mfr", "Helsedataservice"),
+        ("npr-somatikk", "Helsedataservice"),
+        ("abla-nor", ""),
+    ] {
+        let hdab = object(&triples, &format!("{BASE}datasets/{id}"), HEALTH_HDAB).expect("hdab");
+        let is_national = hdab == format!("{BASE}agents/national-body");
+        assert_eq!(is_national, !decider.is_empty(), "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custodian_that_stops_answering_contributes_its_cached_datasets_marked_stale() {
+    let mut federation = fixture::Federation::start_with(|c| {
+        c.cache.catalogue_ttl_ms = 1;
+        c.cache.record_ttl_ms = 1;
+    })
+    .await;
+    let (count, _) = export_live(&federation, Format::Turtle).await;
+    assert_eq!(count, 104);
+    federation.stop_custodian("fhi").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (count, bytes) = export_live(&federation, Format::Turtle).await;
+    assert_eq!(
+        count, 104,
+        "fhi's datasets are still exported from the cache"
+    );
+    let triples = parse(&bytes);
+    let catalogue = format!("{BASE}catalogue");
+    let description = literals(
+        &triples,
+        &catalogue,
+        gateway::export::dcat::vocab::DCT_DESCRIPTION,
+    );
+    let english = description
+        .iter()
+        .find(|(lang, _)| lang == "en")
+        .map(|(_, v)| v.clone())
+        .expect("English description");
+    assert!(english.contains("fhi (stale since "), "{english}");
+    let record = literals(
+        &triples,
+        &format!("{BASE}datasets/mfr/record"),
+        gateway::export::dcat::vocab::DCT_DESCRIPTION,
+    );
+    assert!(
+        record
+            .iter()
+            .any(|(_, v)| v.contains("last good answer") && v.contains("stale since")),
+        "{record:?}"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert_conforms(
+        &validate(&temp_file(&dir, "stale.ttl", &bytes)),
+        104,
+        "stale",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_streams_one_chunk_per_dataset_with_its_content_type() {
+    use futures::StreamExt;
+
+    let federation = fixture::Federation::start().await;
+    let body = reader::export(federation.client().await, setup(Format::JsonLd))
+        .await
+        .expect("export starts");
+    assert_eq!(body.content_type, "application/ld+json");
+    let chunks: Vec<Vec<u8>> = body.chunks.map(|c| c.expect("chunk")).collect().await;
+    assert_eq!(
+        chunks.len(),
+        1 + 104 + 1,
+        "catalogue, one chunk per dataset, end"
+    );
+    for chunk in &chunks[1..105] {
+        let text = String::from_utf8_lossy(chunk);
+        let datasets = text
+            .matches("\"http://www.w3.org/ns/dcat#Dataset\"")
+            .count();
+        assert_eq!(datasets, 1, "one dataset per chunk:\n{text}");
+    }
+    let document: serde_json::Value =
+        serde_json::from_slice(&chunks.concat()).expect("the chunks make one JSON document");
+    let graph = document["@graph"].as_array().expect("@graph");
+    assert!(graph.len() > 104 * 5, "{}", graph.len());
+}
