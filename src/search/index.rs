@@ -235,7 +235,13 @@ impl SearchIndex {
     fn word_query(&self, word: &str) -> Box<dyn Query> {
         let mut per_analysis: Vec<(Analysis, WordTerms)> = Vec::new();
         let mut disjuncts: Vec<Box<dyn Query>> = Vec::new();
-        let distance = typo_distance(word.chars().count());
+        // Codes (abbreviations with digits, ICD-10 codes, years) are meant exactly: a typo
+        // tolerance would make `C1S000003` match every neighbouring code as well.
+        let distance = if word.chars().any(|c| c.is_ascii_digit()) {
+            0
+        } else {
+            typo_distance(word.chars().count())
+        };
         for (spec, field) in self.specs.iter().zip(&self.fields) {
             if !per_analysis.iter().any(|(a, _)| *a == spec.analysis) {
                 per_analysis.push((spec.analysis, self.analyzer.word(spec.analysis, word)));
