@@ -83,9 +83,15 @@ async fn sighup_reloads_the_data_file() {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         probe.local_addr().expect("addr")
     };
+    // The test calls the custodian with the developer's certificate, allowed here as an
+    // operator (by default only the gateway and operators may call a custodian).
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_custodian-stub"));
+    serve.arg("serve");
+    for operator in fixture::test_operator_identities() {
+        serve.arg("--operator-identity").arg(operator);
+    }
     let stub = Stub(
-        Command::new(env!("CARGO_BIN_EXE_custodian-stub"))
-            .arg("serve")
+        serve
             .arg("--data")
             .arg(&data)
             .arg("--listen")
