@@ -38,6 +38,9 @@ pub struct GatewayConfig {
     /// Limits on incoming requests.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The public web catalogue and JSON API.
+    #[serde(default)]
+    pub web: crate::web::settings::WebConfig,
     /// The custodians.
     pub custodians: Vec<CustodianConfig>,
 }
@@ -284,6 +287,7 @@ impl GatewayConfig {
                 ));
             }
         }
+        self.web.validate()?;
         let mut seen: Vec<&str> = Vec::new();
         for (i, c) in self.custodians.iter().enumerate() {
             let key = |field: &str| format!("custodians[{i}].{field}");

@@ -3,7 +3,8 @@
 //!
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
 //! the custodians through [`cache`] and [`fanout`] over [`upstream`] channels → [`merge`] and
-//! [`merged`] combine and rank the answers → [`routing`] plans applications.
+//! [`merged`] combine and rank the answers → [`routing`] plans applications. [`web`] serves
+//! the same service as pages and a JSON API over HTTPS.
 
 #![warn(missing_docs)]
 
@@ -18,3 +19,4 @@ pub mod merged;
 pub mod routing;
 pub mod server;
 pub mod upstream;
+pub mod web;

@@ -45,6 +45,14 @@ pub enum ServeError {
     /// Reflection could not be set up.
     #[error("reflection cannot be set up: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The web listener could not be bound.
+    #[error("cannot listen on {addr} (web.listen): {source}")]
+    WebBind {
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
 }
 
 /// The FederatedCatalogue service.
@@ -242,10 +250,31 @@ fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus
     }
 }
 
-/// Loads rules and TLS, then serves the gateway on `listener` until `shutdown` completes.
+/// Loads rules and TLS, then serves the gateway on `listener` (and, when `web.enabled`, the
+/// web catalogue on `web.listen`) until `shutdown` completes.
 pub async fn serve(
     config: GatewayConfig,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let web = if config.web.enabled {
+        let addr = config.web.listen;
+        Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::WebBind { addr, source })?,
+        )
+    } else {
+        None
+    };
+    serve_with_web(config, listener, web, shutdown).await
+}
+
+/// [`serve`], with the web catalogue on `web` when given (whatever `web.enabled` says).
+pub async fn serve_with_web(
+    config: GatewayConfig,
+    listener: TcpListener,
+    web: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let tls = TlsMaterial::load(&config.tls)?;
@@ -271,11 +300,35 @@ pub async fn serve(
             )
             .await;
     }
-    let service = FederatedCatalogueServer::new(GatewayService {
+    let gateway = Arc::new(GatewayService {
         federation: federation.clone(),
         limits: config.limits.clone(),
-    })
-    .max_decoding_message_size(1 << 20);
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let web_task = match web {
+        Some(web_listener) => {
+            let web_tls = tls.https_server_config(&[b"h2", b"http/1.1"])?;
+            let state = Arc::new(crate::web::WebState::new(
+                crate::web::backend::Backend::new(gateway.clone()),
+                config.web.clone(),
+            ));
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(crate::web::serve(
+                state,
+                web_tls,
+                web_listener,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        None => None,
+    };
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let service = FederatedCatalogueServer::from_arc(gateway).max_decoding_message_size(1 << 20);
     let mut router = router_builder
         .add_service(health_service)
         .add_service(service);
@@ -284,9 +337,13 @@ pub async fn serve(
         .set_serving::<FederatedCatalogueServer<GatewayService>>()
         .await;
     tracing::info!(addr = ?listener.local_addr().ok(), custodians = federation.upstreams().len(), "gateway serving over mutual TLS");
-    router
+    let served = router
         .serve_with_incoming_shutdown(grpc_server::incoming(listener), shutdown)
-        .await?;
+        .await;
+    if let Some(task) = web_task {
+        let _ = task.await;
+    }
+    served?;
     tracing::info!("gateway stopped");
     Ok(())
 }

@@ -161,6 +161,8 @@ pub fn gateway_config(pki: &Pki, custodians: &[(&str, &Running)]) -> GatewayConf
     config.tls = pki.gateway_files();
     config.national_rules = repo_path("gateway/config/national-rules.toml");
     config.defaults.timeout_ms = 1_000;
+    // Tests that want the web catalogue start it on an ephemeral port themselves.
+    config.web.enabled = false;
     config.custodians = custodians
         .iter()
         .map(|(id, running)| {
