@@ -98,6 +98,15 @@ pub struct Running {
 }
 
 impl Running {
+    /// A handle on a server started elsewhere (it is not stopped by this handle).
+    pub fn at(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            stop: None,
+            handle: None,
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
