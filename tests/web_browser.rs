@@ -357,13 +357,28 @@ async fn a_researcher_finds_mfr_plans_an_application_and_sees_an_outage() {
         plan_text.contains("Sjekkliste") && plan_text.contains("Klage"),
         "{plan_text}"
     );
+    client
+        .set_window_size(1280, 2600)
+        .await
+        .expect("tall window");
+    client
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scroll");
+    shoot(&client, "plan").await;
     find(&client, "details.trace summary")
         .await
         .click()
         .await
         .expect("open the rule trace");
+    let trace = text(&client, "details.trace").await;
+    assert!(
+        trace.contains("national-rules") && trace.contains("custodian:fhi"),
+        "{trace}"
+    );
     accessible(&client, &axe, "plan").await;
-    shoot(&client, "plan").await;
+    shoot(&client, "plan-trace").await;
+    client.set_window_size(1280, 1000).await.expect("window");
     let pdf = client
         .print(fantoccini::wd::PrintConfiguration::default())
         .await
