@@ -424,3 +424,33 @@ async fn schemathesis_finds_no_5xx_and_every_answer_conforms_to_the_openapi_docu
     assert_no_server_errors();
     web.stop().await;
 }
+
+#[tokio::test]
+async fn the_source_page_pages_and_searches_its_variables() {
+    let web = WebFederation::start(|_| {}).await;
+    let page = web.get("/sources/mfr").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("Medisinsk fødselsregister"), "bokmål name");
+    assert!(
+        html.contains("<main id=\"main\">") && html.contains("<nav aria-label="),
+        "landmarks"
+    );
+    let next = html
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|part| part.split('"').next())
+        .find(|href| href.contains("vpage="))
+        .map(|href| href.replace("&amp;", "&"))
+        .expect("a link to the next page of variables");
+    let second = web.get(next.trim_end_matches("#variables")).await;
+    assert_eq!(second.status, 200);
+    assert_ne!(second.text(), html, "the next page shows other variables");
+    let searched = web.get("/sources/mfr?vq=apgar").await.text();
+    assert!(
+        searched.to_lowercase().contains("apgar"),
+        "the variable search finds Apgar"
+    );
+    assert!(searched.matches("<tr><td><code>").count() < html.matches("<tr><td><code>").count());
+    web.stop().await;
+}

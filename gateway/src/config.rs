@@ -396,6 +396,8 @@ owns = ["mfr", "hs-*"]
         let config = GatewayConfig::from_toml(DEFAULT_CONFIG).unwrap();
         assert!(config.custodians.len() >= 17);
         assert_eq!(config.listen.port(), 50051);
+        assert!(config.web.enabled, "the demo serves the web catalogue");
+        assert_eq!(config.web.listen.port(), 8443);
     }
 
     #[test]

@@ -85,7 +85,7 @@ impl Lang {
     }
 
     /// The text in this language, falling back to the other one.
-    pub fn pick<'a>(self, text: Option<&'a pb::LocalizedText>) -> &'a str {
+    pub fn pick(self, text: Option<&pb::LocalizedText>) -> &str {
         let Some(text) = text else { return "" };
         let (first, second) = match self {
             Self::Nb => (&text.nb, &text.en),

@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(req.query, "kreft");
         assert_eq!(req.custodian_ids, vec!["fhi", "ssb"]);
         assert_eq!(req.kind, pb::DataSourceKind::CentralHealthRegister as i32);
-        assert_eq!(req.years.unwrap().from_year, 1990);
+        assert_eq!(req.years.unwrap().from_year, Some(1990));
         assert_eq!(req.page_size, 5);
     }
 

@@ -26,68 +26,83 @@ const ERROR_CODES: [(&str, &str); 7] = [
     ("504", "The answer was not ready within the deadline."),
 ];
 
+/// One operation of the API: its path, method, and the contract messages it reads and
+/// answers.
+struct Operation {
+    path: &'static str,
+    method: &'static str,
+    summary: &'static str,
+    request: MessageDescriptor,
+    response: MessageDescriptor,
+    path_fields: &'static [&'static str],
+}
+
+/// An example request of the plan operation.
+const PLAN_EXAMPLE: &str = r#"{"dataSourceIds": ["mfr", "npr-somatikk"], "purpose": "PURPOSE_RESEARCH", "stage": "PROJECT_STAGE_NEW", "dataLevel": "DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL"}"#;
+
 /// Builds the document.
 pub fn document() -> Value {
     let mut schemas = BTreeMap::new();
     let mut paths = Map::new();
-    let ops: [(
-        &str,
-        &str,
-        &str,
-        MessageDescriptor,
-        MessageDescriptor,
-        &[&str],
-    ); 6] = [
-        (
-            "/api/v1/custodians",
-            "get",
-            "ListCustodians: every custodian with its live status.",
-            pb::ListCustodiansRequest::descriptor(),
-            pb::ListCustodiansResponse::descriptor(),
-            &[],
-        ),
-        (
-            "/api/v1/datasources",
-            "get",
-            "SearchDataSources: free text, filters and paging over the merged catalogue.",
-            pb::SearchDataSourcesRequest::descriptor(),
-            pb::SearchDataSourcesResponse::descriptor(),
-            &[],
-        ),
-        (
-            "/api/v1/datasources/{id}",
-            "get",
-            "GetDataSource: one source from its owner, with provenance.",
-            pb::GetDataSourceRequest::descriptor(),
-            pb::GetDataSourceResponse::descriptor(),
-            &["id"],
-        ),
-        (
-            "/api/v1/datasources/{data_source_id}/variables",
-            "get",
-            "ListVariables: one page of a source's variables.",
-            pb::ListVariablesRequest::descriptor(),
-            pb::FederatedListVariablesResponse::descriptor(),
-            &["data_source_id"],
-        ),
-        (
-            "/api/v1/variables",
-            "get",
-            "SearchVariables: variables across every custodian.",
-            pb::SearchVariablesRequest::descriptor(),
-            pb::FederatedSearchVariablesResponse::descriptor(),
-            &[],
-        ),
-        (
-            "/api/v1/plan",
-            "post",
-            "PlanApplication: which applications go where, who decides and delivers, and why.",
-            pb::PlanApplicationRequest::descriptor(),
-            pb::ApplicationPlan::descriptor(),
-            &[],
-        ),
+    let ops = [
+        Operation {
+            path: "/api/v1/custodians",
+            method: "get",
+            summary: "ListCustodians: every custodian with its live status.",
+            request: pb::ListCustodiansRequest::descriptor(),
+            response: pb::ListCustodiansResponse::descriptor(),
+            path_fields: &[],
+        },
+        Operation {
+            path: "/api/v1/datasources",
+            method: "get",
+            summary: "SearchDataSources: free text, filters and paging over the merged catalogue.",
+            request: pb::SearchDataSourcesRequest::descriptor(),
+            response: pb::SearchDataSourcesResponse::descriptor(),
+            path_fields: &[],
+        },
+        Operation {
+            path: "/api/v1/datasources/{id}",
+            method: "get",
+            summary: "GetDataSource: one source from its owner, with provenance.",
+            request: pb::GetDataSourceRequest::descriptor(),
+            response: pb::GetDataSourceResponse::descriptor(),
+            path_fields: &["id"],
+        },
+        Operation {
+            path: "/api/v1/datasources/{data_source_id}/variables",
+            method: "get",
+            summary: "ListVariables: one page of a source's variables.",
+            request: pb::ListVariablesRequest::descriptor(),
+            response: pb::FederatedListVariablesResponse::descriptor(),
+            path_fields: &["data_source_id"],
+        },
+        Operation {
+            path: "/api/v1/variables",
+            method: "get",
+            summary: "SearchVariables: variables across every custodian.",
+            request: pb::SearchVariablesRequest::descriptor(),
+            response: pb::FederatedSearchVariablesResponse::descriptor(),
+            path_fields: &[],
+        },
+        Operation {
+            path: "/api/v1/plan",
+            method: "post",
+            summary: "PlanApplication: which applications go where, who decides and delivers, and why.",
+            request: pb::PlanApplicationRequest::descriptor(),
+            response: pb::ApplicationPlan::descriptor(),
+            path_fields: &[],
+        },
     ];
-    for (path, method, summary, request, response, path_fields) in ops {
+    for Operation {
+        path,
+        method,
+        summary,
+        request,
+        response,
+        path_fields,
+    } in ops
+    {
         let mut op = Map::new();
         op.insert(
             "operationId".into(),
@@ -117,7 +132,10 @@ pub fn document() -> Value {
                 "requestBody".into(),
                 json!({
                     "required": true,
-                    "content": {"application/json": {"schema": reference(&request)}},
+                    "content": {"application/json": {
+                        "schema": reference(&request),
+                        "example": serde_json::from_str::<Value>(PLAN_EXAMPLE).unwrap_or_default(),
+                    }},
                 }),
             );
             collect(&request, &mut schemas);
@@ -161,6 +179,7 @@ fn parameters(desc: &MessageDescriptor, path_fields: &[&str]) -> Vec<Value> {
                 "in": "path",
                 "required": true,
                 "schema": {"type": "string", "minLength": 1},
+                "example": "mfr",
             }));
             continue;
         }

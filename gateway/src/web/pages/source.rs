@@ -18,7 +18,7 @@ use super::{
 use crate::web::{WebState, error::WebError, i18n::Lang};
 
 /// Variables per page.
-const VARIABLE_PAGE: i32 = 25;
+const VARIABLE_PAGE: i32 = 10;
 
 /// A labelled fact.
 pub struct Fact {
