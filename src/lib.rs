@@ -1,8 +1,10 @@
-//! Shared library of the helsedata federation: the generated contract, text folding for
+//! Shared library of the helsedata federation: the generated contract and its rules, text folding for
 //! search, paging, request errors, workload identity, mutual TLS, server defaults and telemetry.
 
 #![warn(missing_docs)]
 
+pub mod contract;
+pub mod datafile;
 pub mod deadline;
 pub mod grpc_server;
 pub mod identity;

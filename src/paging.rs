@@ -18,6 +18,36 @@ pub struct PageLimits {
     pub max_size: usize,
 }
 
+impl PageLimits {
+    /// The largest page size, as a request's `page_size` field.
+    pub const fn largest_page(self) -> i32 {
+        self.max_size as i32
+    }
+}
+
+/// Checks a request's `page_size` against `limits` and returns the page size it means (0 is
+/// the default size).
+pub fn check_page_size(page_size: i32, limits: PageLimits) -> Result<usize, FieldError> {
+    match page_size {
+        0 => Ok(limits.default_size),
+        n if n < 0 => Err(FieldError::new(
+            "page_size",
+            format!(
+                "page_size must not be negative (got {n}); use 0 for the default of {}",
+                limits.default_size
+            ),
+        )),
+        n if n as usize > limits.max_size => Err(FieldError::new(
+            "page_size",
+            format!(
+                "page_size {n} is over the maximum of {}; ask for {} or fewer and follow next_page_token",
+                limits.max_size, limits.max_size
+            ),
+        )),
+        n => Ok(n as usize),
+    }
+}
+
 /// A validated page request: where to start and how many to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -38,27 +68,7 @@ impl PageRequest {
         limits: PageLimits,
         fingerprint: u64,
     ) -> Result<Self, RequestError> {
-        let size = match page_size {
-            0 => limits.default_size,
-            n if n < 0 => {
-                return Err(FieldError::new(
-                    "page_size",
-                    format!(
-                        "page_size must not be negative (got {n}); use 0 for the default of {}",
-                        limits.default_size
-                    ),
-                )
-                .into());
-            }
-            n if n as usize > limits.max_size => {
-                return Err(FieldError::new(
-                    "page_size",
-                    format!("page_size {n} is over the maximum of {}; ask for {} or fewer and follow next_page_token", limits.max_size, limits.max_size),
-                )
-                .into());
-            }
-            n => n as usize,
-        };
+        let size = check_page_size(page_size, limits)?;
         let offset = if page_token.is_empty() {
             0
         } else {

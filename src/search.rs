@@ -218,9 +218,6 @@ pub fn has_topic(source: &crate::proto::DataSource, topic: &str) -> bool {
 /// Folds a query into terms.
 pub use crate::text::query_terms as terms;
 
-/// Longest free-text query accepted by any search call.
-pub const MAX_QUERY_CHARS: usize = 200;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,52 +101,6 @@ impl From<RequestError> for Status {
     }
 }
 
-/// Checks that a free-text field is within `max_chars` characters.
-pub fn check_text_len(field: &str, value: &str, max_chars: usize) -> Result<(), FieldError> {
-    let len = value.chars().count();
-    if len > max_chars {
-        return Err(FieldError::new(
-            field,
-            format!("{field} is {len} characters long; the maximum is {max_chars}"),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks that a required id field is present and well formed (`[a-z0-9-]`, at most 100 chars).
-pub fn check_id(field: &str, value: &str) -> Result<(), FieldError> {
-    if value.is_empty() {
-        return Err(FieldError::new(field, format!("{field} is required")));
-    }
-    if value.len() > 100
-        || !value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(FieldError::new(
-            field,
-            format!(
-                "{field} `{}` is not a data source id: ids are lowercase letters, digits and '-', at most 100 characters (for example `mfr`)",
-                value.chars().take(120).collect::<String>()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks that an enum field holds a value the contract defines.
-pub fn check_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<(), FieldError> {
-    if E::try_from(value).is_err() {
-        return Err(FieldError::new(
-            field,
-            format!(
-                "{field} = {value} is not a known value; see the contract for the accepted values"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,13 +119,5 @@ mod tests {
         let status: Status = RequestError::data_source_not_found("nope", "list sources").into();
         assert_eq!(status.code(), Code::NotFound);
         assert!(status.message().contains("`nope`"));
-    }
-
-    #[test]
-    fn ids_are_checked() {
-        assert!(check_id("id", "mfr").is_ok());
-        assert!(check_id("id", "").is_err());
-        assert!(check_id("id", "MFR").is_err());
-        assert!(check_id("id", "a/b").is_err());
     }
 }

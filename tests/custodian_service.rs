@@ -1,11 +1,9 @@
 //! The custodian service end to end: every bundled custodian on a loopback port with real
-//! certificates, checked against the seed catalogue; paging, errors and mutual TLS.
-
-mod common;
+//! certificates, checked against the expected facts of every source (`fixtures/source-facts.json`); paging, errors and mutual TLS.
 
 use std::{collections::BTreeMap, time::Duration};
 
-use common::{Pki, bundled, custodian_client, seed_catalogue, start_custodian};
+use fixture::{Pki, bundled, custodian_client, source_facts, start_custodian};
 use helsedata::proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient};
 use tonic::{
     Code,
@@ -48,7 +46,7 @@ fn channel_of(route: &str) -> pb::ApplicationChannel {
 }
 
 #[tokio::test]
-async fn every_seed_record_is_served_by_exactly_one_bundled_custodian() {
+async fn every_expected_source_is_served_by_exactly_one_bundled_custodian() {
     let catalogues = bundled();
     let pki = Pki::for_catalogues(&catalogues);
     let mut served: BTreeMap<String, (String, pb::DataSource)> = BTreeMap::new();
@@ -80,67 +78,50 @@ async fn every_seed_record_is_served_by_exactly_one_bundled_custodian() {
         }
         running.stop().await;
     }
-    let seeds = seed_catalogue();
-    assert_eq!(seeds.len(), 104);
-    assert_eq!(served.len(), 104, "exactly the seed records are served");
-    for seed in &seeds {
-        let id = seed["id"].as_str().expect("id");
+    let expected = source_facts();
+    assert_eq!(expected.len(), 104);
+    assert_eq!(served.len(), 104, "exactly the expected sources are served");
+    for facts in &expected {
+        let id = facts.id.as_str();
         let (_, source) = served
             .get(id)
-            .unwrap_or_else(|| panic!("seed record `{id}` is not served"));
+            .unwrap_or_else(|| panic!("source `{id}` is not served"));
         let name = source.name.as_ref().expect("name");
-        let seed_name = seed["name_nb"]
-            .as_str()
-            .or(seed["name_nb_inferred"].as_str())
-            .expect("name");
-        assert_eq!(name.nb, seed_name, "{id}: nb name");
+        assert_eq!(name.nb, facts.name_nb, "{id}: nb name");
+        assert_eq!(name.en, facts.name_en, "{id}: en name");
         assert_eq!(
-            name.en,
-            seed["name_en"].as_str().unwrap_or_default(),
-            "{id}: en name"
-        );
-        assert_eq!(
-            source.abbreviation,
-            seed["abbreviation"].as_str().unwrap_or_default(),
+            source.abbreviation, facts.abbreviation,
             "{id}: abbreviation"
         );
-        assert_eq!(
-            source.parent_id,
-            seed["parent_id"].as_str().unwrap_or_default(),
-            "{id}: parent"
-        );
+        assert_eq!(source.parent_id, facts.parent_id, "{id}: parent");
         let years = source.coverage_years.unwrap_or_default();
         assert_eq!(
             years.from_year.map(i64::from),
-            seed["data_from_year"].as_i64(),
+            facts.data_from_year,
             "{id}: first year"
         );
         assert_eq!(
             years.to_year.map(i64::from),
-            seed["data_to_year"].as_i64(),
+            facts.data_to_year,
             "{id}: last year"
         );
-        if let Some(controller) = seed["controller"].as_str() {
+        if let Some(controller) = &facts.controller {
             let served = &source.controller.as_ref().expect("controller").name;
             assert!(
                 controller.starts_with(served.as_str()),
-                "{id}: controller `{served}` vs seed `{controller}`"
+                "{id}: controller `{served}` vs expected `{controller}`"
             );
         }
         let rules = source.access_rules.as_ref().expect("rules");
-        let route = seed["access_route"]["route"].as_str().expect("route");
         assert_eq!(
             rules.route.as_ref().expect("route").channel,
-            channel_of(route) as i32,
+            channel_of(&facts.route) as i32,
             "{id}: route"
         );
-        if let Some(email) = seed["access_route"]["contact_email"].as_str() {
-            assert_eq!(rules.contact_email, email, "{id}: contact e-mail");
+        if let Some(email) = &facts.contact_email {
+            assert_eq!(&rules.contact_email, email, "{id}: contact e-mail");
         }
-        let documented = seed["variables_mentioned"]
-            .as_array()
-            .map(Vec::len)
-            .unwrap_or(0);
+        let documented = facts.named_variables;
         assert!(
             source.variable_count as usize >= documented.max(1),
             "{id}: every source has variables, all named ones included"
@@ -157,7 +138,7 @@ async fn every_seed_record_is_served_by_exactly_one_bundled_custodian() {
     }
 }
 
-async fn one_custodian(id: &str) -> (Pki, common::Running) {
+async fn one_custodian(id: &str) -> (Pki, fixture::Running) {
     let catalogue = bundled()
         .into_iter()
         .find(|c| c.custodian_id() == id)

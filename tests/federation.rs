@@ -2,17 +2,16 @@
 //! certificates; the merged catalogue, search, partial results, stale answers, ownership,
 //! identity, deadlines and application planning.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{
-    Federation, Pki, bundled, gateway_client, gateway_config, seed_catalogue, start_custodian,
-    start_gateway,
-};
 use custodian_stub::catalogue::Catalogue;
+use fixture::{
+    Federation, Pki, bundled, gateway_client, gateway_config, source_facts,
+    start_counting_custodian, start_custodian, start_gateway,
+};
 use helsedata::proto::{self as pb, federated_catalogue_client::FederatedCatalogueClient};
 use tonic::{Code, Request, transport::Channel};
+use tonic_types::StatusExt;
 
 async fn search(
     client: &mut FederatedCatalogueClient<Channel>,
@@ -45,19 +44,16 @@ fn outcome<'a>(outcomes: &'a [pb::CustodianOutcome], id: &str) -> &'a pb::Custod
 }
 
 #[tokio::test]
-async fn merged_catalogue_holds_every_seed_source_with_provenance() {
+async fn merged_catalogue_holds_every_expected_source_with_provenance() {
     let federation = Federation::start().await;
     let mut client = federation.client().await;
     let all = search(&mut client, "").await;
     assert_eq!(all.total_size, 104);
     let mut served = ids(&all);
     served.sort();
-    let mut seeds: Vec<String> = seed_catalogue()
-        .iter()
-        .map(|r| r["id"].as_str().expect("id").to_string())
-        .collect();
-    seeds.sort();
-    assert_eq!(served, seeds);
+    let mut expected: Vec<String> = source_facts().into_iter().map(|f| f.id).collect();
+    expected.sort();
+    assert_eq!(served, expected);
     assert!(all.merge_issues.is_empty(), "{:?}", all.merge_issues);
     assert_eq!(all.custodians.len(), 17);
     assert!(
@@ -496,7 +492,7 @@ async fn fan_out_takes_about_the_slowest_leg_not_the_sum() {
             start_custodian(&pki, &id, catalogue, Duration::from_millis(300)).await,
         ));
     }
-    let refs: Vec<(&str, &common::Running)> =
+    let refs: Vec<(&str, &fixture::Running)> =
         running.iter().map(|(id, r)| (id.as_str(), r)).collect();
     let mut config = gateway_config(&pki, &refs);
     config.defaults.timeout_ms = 5_000;
@@ -558,4 +554,72 @@ async fn a_custodian_that_keeps_failing_is_ejected_and_costs_callers_no_more_wai
     assert_eq!(ssb.status, pb::OutcomeStatus::Unavailable as i32);
     assert!(ssb.message.contains("ejected"), "{}", ssb.message);
     assert!(ids(&second).contains(&"mfr".to_string()));
+}
+
+#[tokio::test]
+async fn an_invalid_search_is_refused_before_any_custodian_is_asked() {
+    let ids = ["fhi", "ssb"];
+    let pki = Pki::new(&ids);
+    let mut custodians = Vec::new();
+    for catalogue in bundled()
+        .into_iter()
+        .filter(|c| ids.contains(&c.custodian_id()))
+    {
+        let id = catalogue.custodian_id().to_string();
+        let (running, counter) = start_counting_custodian(&pki, catalogue).await;
+        custodians.push((id, running, counter));
+    }
+    let refs: Vec<(&str, &fixture::Running)> = custodians
+        .iter()
+        .map(|(id, running, _)| (id.as_str(), running))
+        .collect();
+    let gateway = start_gateway(gateway_config(&pki, &refs)).await;
+    let mut client = gateway_client(&pki, &gateway).await;
+    let invalid = [
+        (
+            "query",
+            pb::SearchDataSourcesRequest {
+                query: "register ".repeat(30),
+                ..Default::default()
+            },
+        ),
+        (
+            "kind",
+            pb::SearchDataSourcesRequest {
+                kind: 99,
+                ..Default::default()
+            },
+        ),
+        (
+            "custodian_ids",
+            pb::SearchDataSourcesRequest {
+                custodian_ids: vec!["Not An Id".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "page_size",
+            pb::SearchDataSourcesRequest {
+                page_size: 501,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (field, request) in invalid {
+        let status = client
+            .search_data_sources(request)
+            .await
+            .expect_err("an invalid search is refused");
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("BadRequest details");
+        assert_eq!(bad.field_violations[0].field, field);
+    }
+    for (id, _, counter) in &custodians {
+        assert_eq!(counter.calls(), 0, "custodian `{id}` was asked");
+    }
+    search(&mut client, "").await;
+    for (id, _, counter) in &custodians {
+        assert!(counter.calls() > 0, "a valid search asks custodian `{id}`");
+    }
 }

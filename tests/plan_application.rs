@@ -1,9 +1,7 @@
 //! PlanApplication through the gateway against every bundled custodian: the cases of the
-//! seed notes, end to end, with the rules fetched live from the custodians.
+//! national rules (single-source, multi-source, linkage, consent), end to end, with the rules fetched live from the custodians.
 
-mod common;
-
-use common::Federation;
+use fixture::Federation;
 use helsedata::proto::{self as pb, federated_catalogue_client::FederatedCatalogueClient};
 use tonic::{Code, transport::Channel};
 use tonic_types::StatusExt;

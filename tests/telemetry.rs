@@ -1,11 +1,9 @@
 //! Trace context crosses the wire: the custodian's request span continues the gateway's
 //! custodian-call span (W3C traceparent in gRPC metadata).
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Pki, bundled, gateway_client, gateway_config, start_custodian, start_gateway};
+use fixture::{Pki, bundled, gateway_client, gateway_config, start_custodian, start_gateway};
 use helsedata::proto as pb;
 use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_sdk::{

@@ -2,7 +2,6 @@
 //! equal the gRPC answers, errors are google.rpc.Status with AIP-193 codes, security
 //! headers, HTTP/2, limits, bad input, and the OpenAPI document checked by schemathesis.
 
-mod common;
 mod web_support;
 
 use std::process::Command;
@@ -26,7 +25,7 @@ async fn still_serving(web: &WebFederation) {
 #[tokio::test]
 async fn api_answers_equal_the_grpc_answers_in_canonical_json() {
     let web = WebFederation::start(|_| {}).await;
-    let mut grpc = common::gateway_client(&web.pki, &common::Running::at(web.grpc)).await;
+    let mut grpc = fixture::gateway_client(&web.pki, web.gateway.as_ref().expect("gateway")).await;
     // Warm the cache so both answers come from the same snapshot.
     assert_eq!(web.get("/api/v1/datasources").await.status, 200);
 

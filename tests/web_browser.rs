@@ -6,7 +6,6 @@
 //! npm when they are missing; the browser trusts exactly the gateway's certificate (its
 //! public key is pinned), and the test stops the browser, the driver and every server.
 
-mod common;
 mod web_support;
 
 use std::{
@@ -40,7 +39,7 @@ fn ensure_browser() {
 
 /// The axe-core script, installed from npm into `target/web-tools/` when missing.
 fn axe_script() -> String {
-    let dir = common::repo_path("target/web-tools");
+    let dir = fixture::repo_path("target/web-tools");
     let script = dir.join("node_modules/axe-core/axe.min.js");
     if !script.exists() {
         std::fs::create_dir_all(&dir).expect("target/web-tools");
@@ -65,7 +64,7 @@ fn axe_script() -> String {
 }
 
 fn screenshots() -> PathBuf {
-    let dir = common::repo_path("target/web-screenshots");
+    let dir = fixture::repo_path("target/web-screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot directory");
     dir
 }

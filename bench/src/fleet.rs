@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use dev_certs::DevPki;
 use gateway::config::GatewayConfig;
 use helsedata::{
@@ -21,7 +21,7 @@ use helsedata::{
         custodian_catalogue_client::CustodianCatalogueClient,
         federated_catalogue_client::FederatedCatalogueClient,
     },
-    tls::{TlsFiles, TlsMaterial},
+    tls::TlsMaterial,
 };
 use tonic::transport::Channel;
 
@@ -91,16 +91,14 @@ impl Fleet {
     /// echo server).
     pub fn new(dir: &Path, pinning: Pinning, custodians: usize) -> Result<Self> {
         let exe = std::env::current_exe().context("cannot find the bench binary")?;
-        let pki = DevPki::new(dir.join("certs"));
         let mut ids: Vec<String> = (0..custodians).map(synth::custodian_id).collect();
         ids.push(ECHO_ID.into());
-        pki.generate(&ids).context("cannot write the dev PKI")?;
-        let client_tls = TlsMaterial::load(&TlsFiles {
-            ca: pki.ca_cert(),
-            cert: pki.client_cert(),
-            key: pki.client_key(),
-        })
-        .context("cannot load the client certificate")?;
+        let pki = fixture::Pki::generate_in(&dir.join("certs"), &ids)
+            .context("cannot write the dev PKI")?;
+        let client_tls = pki
+            .try_developer_tls()
+            .context("cannot load the client certificate")?;
+        let pki = pki.pki;
         std::fs::write(dir.join("national-rules.toml"), NATIONAL_RULES)
             .context("cannot write the national rules")?;
         Ok(Self {
@@ -232,29 +230,16 @@ impl<C: Clone> Pool<C> {
     }
 }
 
-/// A connected channel to `addr` that requires the server to present `identity`.
+/// A connected channel to the loopback server `addr`, which must present `identity`, tuned
+/// for load (TCP_NODELAY, adaptive HTTP/2 window).
 pub async fn channel(tls: &TlsMaterial, addr: SocketAddr, identity: &str) -> Result<Channel> {
-    if !addr.ip().is_loopback() {
-        bail!("{addr} is not loopback: the benchmark uses 127.0.0.1 only");
-    }
-    let endpoint = tls
-        .client_endpoint(&format!("https://{addr}"), identity, None)
-        .with_context(|| format!("cannot configure a client of {addr}"))?
-        .tcp_nodelay(true)
-        .http2_adaptive_window(true)
-        .connect_timeout(Duration::from_secs(5));
-    let mut last = None;
-    for _ in 0..50 {
-        match endpoint.connect().await {
-            Ok(channel) => return Ok(channel),
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!(
-        "cannot connect to {addr} ({identity}): {}",
-        last.map(|e| format!("{e:?}")).unwrap_or_default()
-    )
+    Ok(fixture::channel(tls, addr, identity, |endpoint| {
+        endpoint
+            .tcp_nodelay(true)
+            .http2_adaptive_window(true)
+            .connect_timeout(Duration::from_secs(5))
+    })
+    .await?)
 }
 
 /// `connections` custodian clients of `addr`.

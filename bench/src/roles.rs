@@ -17,14 +17,13 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use dev_certs::DevPki;
 use helsedata::{
     grpc_server,
     proto::{
         self as pb,
         custodian_catalogue_server::{CustodianCatalogue, CustodianCatalogueServer},
     },
-    tls::{TlsFiles, TlsMaterial},
+    tls::TlsMaterial,
 };
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
@@ -129,13 +128,9 @@ fn announce(listener: &TcpListener) -> Result<()> {
 }
 
 fn tls_of(certs: &std::path::Path, id: &str) -> Result<TlsMaterial> {
-    let pki = DevPki::new(certs);
-    TlsMaterial::load(&TlsFiles {
-        ca: pki.ca_cert(),
-        cert: pki.custodian_cert(id),
-        key: pki.custodian_key(id),
-    })
-    .with_context(|| format!("cannot load the TLS files of `{id}`"))
+    fixture::Pki::open(certs)
+        .try_custodian_tls(id)
+        .with_context(|| format!("cannot load the TLS files of `{id}`"))
 }
 
 /// `serve-custodian`: a synthetic catalogue behind the real custodian server.

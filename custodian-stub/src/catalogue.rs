@@ -1,34 +1,18 @@
 //! One custodian's catalogue in memory, indexed for the queries the service answers.
 //!
 //! Built once at start-up from a validated data file and never mutated, so every request
-//! reads it without locks.
+//! reads it without locks. Requests reach it validated by the contract
+//! ([`helsedata::contract`]); only page tokens, bound to the catalogue revision, are checked here.
 
 use std::collections::HashMap;
 
 use helsedata::{
-    paging::{self, PageLimits, PageRequest},
+    contract::{CUSTODIAN_SEARCH_VARIABLES_PAGE, LIST_DATA_SOURCES_PAGE, LIST_VARIABLES_PAGE},
+    paging::{self, PageRequest},
     proto as pb,
-    search::{self, MAX_QUERY_CHARS, SearchIndex},
-    status::{FieldError, RequestError, check_enum, check_id, check_text_len},
+    search::{self, SearchIndex},
+    status::RequestError,
 };
-
-/// Page limits of ListDataSources.
-pub const SOURCE_PAGE: PageLimits = PageLimits {
-    default_size: 50,
-    max_size: 500,
-};
-/// Page limits of ListVariables.
-pub const VARIABLE_PAGE: PageLimits = PageLimits {
-    default_size: 100,
-    max_size: 1000,
-};
-/// Page limits of SearchVariables.
-pub const SEARCH_PAGE: PageLimits = PageLimits {
-    default_size: 50,
-    max_size: 1000,
-};
-/// Most data source ids accepted in one filter.
-pub const MAX_FILTER_IDS: usize = 500;
 
 /// A data source with its access rules and variable list.
 #[derive(Debug, Clone)]
@@ -99,8 +83,7 @@ impl Catalogue {
         self.sources.iter()
     }
 
-    fn bundle(&self, field: &str, id: &str) -> Result<&SourceBundle, RequestError> {
-        check_id(field, id)?;
+    fn bundle(&self, id: &str) -> Result<&SourceBundle, RequestError> {
         self.by_id.get(id).map(|&i| &self.sources[i]).ok_or_else(|| {
             RequestError::data_source_not_found(
                 id,
@@ -123,14 +106,10 @@ impl Catalogue {
         req: &pb::ListDataSourcesRequest,
     ) -> Result<pb::ListDataSourcesResponse, RequestError> {
         let filter = req.filter.clone().unwrap_or_default();
-        check_text_len("filter.text", &filter.text, MAX_QUERY_CHARS)?;
-        check_text_len("filter.topic", &filter.topic, MAX_QUERY_CHARS)?;
-        check_enum::<pb::DataSourceKind>("filter.kind", filter.kind)?;
-        check_enum::<pb::DataSourceView>("view", req.view)?;
         let page = PageRequest::parse(
             req.page_size,
             &req.page_token,
-            SOURCE_PAGE,
+            LIST_DATA_SOURCES_PAGE,
             paging::fingerprint(&(
                 &filter.text,
                 &filter.topic,
@@ -164,8 +143,7 @@ impl Catalogue {
         &self,
         req: &pb::GetDataSourceRequest,
     ) -> Result<pb::DataSource, RequestError> {
-        check_enum::<pb::DataSourceView>("view", req.view)?;
-        Ok(Self::view(self.bundle("id", &req.id)?, req.view))
+        Ok(Self::view(self.bundle(&req.id)?, req.view))
     }
 
     /// GetAccessRules.
@@ -173,10 +151,7 @@ impl Catalogue {
         &self,
         req: &pb::GetAccessRulesRequest,
     ) -> Result<pb::AccessRules, RequestError> {
-        Ok(self
-            .bundle("data_source_id", &req.data_source_id)?
-            .access
-            .clone())
+        Ok(self.bundle(&req.data_source_id)?.access.clone())
     }
 
     /// ListVariables.
@@ -184,11 +159,11 @@ impl Catalogue {
         &self,
         req: &pb::ListVariablesRequest,
     ) -> Result<pb::ListVariablesResponse, RequestError> {
-        let bundle = self.bundle("data_source_id", &req.data_source_id)?;
+        let bundle = self.bundle(&req.data_source_id)?;
         let page = PageRequest::parse(
             req.page_size,
             &req.page_token,
-            VARIABLE_PAGE,
+            LIST_VARIABLES_PAGE,
             paging::fingerprint(&(&req.data_source_id, &self.info.catalogue_revision)),
         )?;
         let total = bundle.variables.len();
@@ -205,11 +180,11 @@ impl Catalogue {
         &self,
         req: &pb::SearchVariablesRequest,
     ) -> Result<pb::SearchVariablesResponse, RequestError> {
-        let terms = validate_variable_query(req)?;
+        let terms = search::terms(&req.query);
         let page = PageRequest::parse(
             req.page_size,
             &req.page_token,
-            SEARCH_PAGE,
+            CUSTODIAN_SEARCH_VARIABLES_PAGE,
             paging::fingerprint(&(&terms, &req.data_source_ids, &self.info.catalogue_revision)),
         )?;
         let wanted: Option<Vec<u32>> = (!req.data_source_ids.is_empty()).then(|| {
@@ -245,29 +220,4 @@ impl Catalogue {
             catalogue_revision: self.info.catalogue_revision.clone(),
         })
     }
-}
-
-/// Validates a variable search and returns its folded terms.
-pub fn validate_variable_query(
-    req: &pb::SearchVariablesRequest,
-) -> Result<Vec<String>, RequestError> {
-    check_text_len("query", &req.query, MAX_QUERY_CHARS)?;
-    let terms = search::terms(&req.query);
-    if terms.is_empty() {
-        return Err(FieldError::new("query", "query is required: give at least one word to search variable names and labels for (for example `fødselsvekt` or `ICD-10`)").into());
-    }
-    if req.data_source_ids.len() > MAX_FILTER_IDS {
-        return Err(FieldError::new(
-            "data_source_ids",
-            format!(
-                "at most {MAX_FILTER_IDS} data source ids may be given; got {}",
-                req.data_source_ids.len()
-            ),
-        )
-        .into());
-    }
-    for id in &req.data_source_ids {
-        check_id("data_source_ids", id)?;
-    }
-    Ok(terms)
 }

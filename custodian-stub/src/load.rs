@@ -4,13 +4,13 @@
 //! person editing the file can go straight to it. A file with any error is refused whole:
 //! the stub never serves half a catalogue.
 
-use std::{
-    collections::HashSet,
-    fmt,
-    path::{Path, PathBuf},
-};
+use std::{collections::HashSet, path::Path};
 
-use helsedata::proto as pb;
+use helsedata::{
+    contract::{is_id, is_variable_name},
+    datafile::{self, DataFileError, FileText},
+    proto as pb,
+};
 use toml::Spanned;
 
 use crate::{catalogue::SourceBundle, datafile::*};
@@ -18,34 +18,8 @@ use crate::{catalogue::SourceBundle, datafile::*};
 /// Earliest year a data source or variable may cover.
 pub const EARLIEST_YEAR: i64 = 1850;
 
-/// Why a data file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct LoadError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line, 0 when the error concerns the whole file.
-    pub line: usize,
-    /// 1-based column, 0 when unknown.
-    pub column: usize,
-    /// The field at fault, as a dotted path (for example `source[mfr].data_to_year`).
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: field `{}`: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.field,
-            self.message
-        )
-    }
-}
+/// Why a data file was refused: the shared data-file error (file, line, column, field).
+pub type LoadError = DataFileError;
 
 /// A validated data file.
 #[derive(Debug)]
@@ -58,85 +32,19 @@ pub struct LoadedCatalogue {
 
 /// Reads, parses and validates a data file.
 pub fn load_file(path: &Path) -> Result<LoadedCatalogue, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        field: "(file)".into(),
-        message: format!("cannot read the data file: {e}"),
-    })?;
+    let text = datafile::read(path, "data file")?;
     load_str(path, &text)
 }
 
 /// Parses and validates data-file text; `path` is used in errors only.
 pub fn load_str(path: &Path, text: &str) -> Result<LoadedCatalogue, LoadError> {
-    let positions = Positions::new(path, text);
-    let file: CustodianFile = toml::from_str(text).map_err(|e| positions.parse_error(&e))?;
+    let positions = FileText::new(path, text);
+    let file: CustodianFile = positions.parse()?;
     Validator { pos: &positions }.validate(file)
 }
 
-/// Turns byte offsets into lines and columns.
-struct Positions<'a> {
-    path: &'a Path,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> Positions<'a> {
-    fn new(path: &'a Path, text: &str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { path, line_starts }
-    }
-
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = self.line_starts.partition_point(|&start| start <= offset);
-        let start = self.line_starts[line.saturating_sub(1)];
-        (line, offset - start + 1)
-    }
-
-    fn error(
-        &self,
-        offset: usize,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> LoadError {
-        let (line, column) = self.line_col(offset);
-        LoadError {
-            file: self.path.to_path_buf(),
-            line,
-            column,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    fn parse_error(&self, err: &toml::de::Error) -> LoadError {
-        let offset = err.span().map(|s| s.start).unwrap_or(0);
-        let message = err.message().trim().to_string();
-        let field = backticked_after(&message, "unknown field")
-            .or_else(|| backticked_after(&message, "missing field"))
-            .or_else(|| backticked_after(&message, "duplicate key"))
-            .unwrap_or_else(|| "(syntax)".to_string());
-        let hint = if message.starts_with("unknown field") {
-            " (remove the field or fix its spelling)"
-        } else if message.starts_with("missing field") {
-            " (add the field; it is required)"
-        } else {
-            ""
-        };
-        self.error(offset, field, format!("{message}{hint}"))
-    }
-}
-
-fn backticked_after(message: &str, prefix: &str) -> Option<String> {
-    let rest = message.strip_prefix(prefix)?;
-    let start = rest.find('`')? + 1;
-    let end = rest[start..].find('`')? + start;
-    Some(rest[start..end].to_string())
-}
-
 struct Validator<'a> {
-    pos: &'a Positions<'a>,
+    pos: &'a FileText<'a>,
 }
 
 fn latest_year() -> i64 {
@@ -146,22 +54,6 @@ fn latest_year() -> i64 {
         .unwrap_or(0);
     // Days to civil year is overkill here: 365.2425-day years are exact enough for a bound.
     1970 + (secs as f64 / 31_556_952.0) as i64 + 1
-}
-
-fn is_id(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 100
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn is_variable_name(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 100
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Validator<'_> {

@@ -1,6 +1,11 @@
 //! Running a custodian: mutual TLS, reflection, health and graceful shutdown.
 
-use std::{future::Future, path::Path, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use helsedata::{
     grpc_server, proto::custodian_catalogue_server::CustodianCatalogueServer, tls::TlsMaterial,
@@ -31,6 +36,28 @@ pub enum ServeError {
 pub fn load_catalogue(path: &Path) -> Result<Catalogue, LoadError> {
     let loaded = load_file(path)?;
     Ok(Catalogue::new(loaded.info, loaded.sources))
+}
+
+/// Loads and indexes every `*.toml` data file of `dir`, ordered by custodian id.
+pub fn load_dir(dir: &Path) -> Result<Vec<Catalogue>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
+        file: dir.to_path_buf(),
+        line: 0,
+        column: 0,
+        field: "(directory)".into(),
+        message: format!("cannot list the data files in the directory: {e}"),
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut catalogues = paths
+        .iter()
+        .map(|p| load_catalogue(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    catalogues.sort_by(|a, b| a.custodian_id().cmp(b.custodian_id()));
+    Ok(catalogues)
 }
 
 /// Serves `catalogue` on `listener` until `shutdown` completes, then drains in-flight calls.

@@ -1,8 +1,12 @@
-//! The `CustodianCatalogue` gRPC service: validate, ask the catalogue, map the result.
+//! The `CustodianCatalogue` gRPC service: validate against the contract, ask the catalogue,
+//! map the result.
 
 use std::{sync::Arc, time::Duration};
 
-use helsedata::proto::{self as pb, custodian_catalogue_server::CustodianCatalogue};
+use helsedata::{
+    contract::{CustodianApi, Validate},
+    proto::{self as pb, custodian_catalogue_server::CustodianCatalogue},
+};
 use tonic::{Request, Response, Status};
 
 use crate::catalogue::Catalogue;
@@ -24,7 +28,8 @@ impl CatalogueService {
         }
     }
 
-    async fn answer<Req, Resp>(
+    /// Validates the request against the contract, then answers it with `handler`.
+    async fn answer<Req: Validate<CustodianApi>, Resp>(
         &self,
         request: Request<Req>,
         handler: impl FnOnce(&Catalogue, &Req) -> Result<Resp, helsedata::status::RequestError>,
@@ -34,6 +39,10 @@ impl CatalogueService {
         {
             let peer = helsedata::identity::identity_of(cert).unwrap_or_else(|e| e.to_string());
             tracing::debug!(peer = %peer, "request from authenticated peer");
+        }
+        if let Err(e) = CustodianApi::validate(request.get_ref()) {
+            tracing::info!(error = %e, "request refused");
+            return Err(Status::from(e));
         }
         if !self.added_latency.is_zero() {
             tokio::time::sleep(self.added_latency).await;

@@ -182,7 +182,7 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// The bundled default configuration (serves the demo).
+/// The bundled default configuration (the demo serves it).
 pub const DEFAULT_CONFIG: &str = include_str!("../config/gateway.toml");
 
 impl GatewayConfig {
@@ -291,12 +291,7 @@ impl GatewayConfig {
         let mut seen: Vec<&str> = Vec::new();
         for (i, c) in self.custodians.iter().enumerate() {
             let key = |field: &str| format!("custodians[{i}].{field}");
-            if c.id.is_empty()
-                || !c
-                    .id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
+            if !helsedata::contract::is_id(&c.id) {
                 return Err(invalid(
                     key("id"),
                     format!(
@@ -358,11 +353,7 @@ impl GatewayConfig {
             }
             for pattern in &c.owns {
                 let stem = pattern.strip_suffix('*').unwrap_or(pattern);
-                if stem.contains('*')
-                    || !stem
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                {
+                if stem.contains('*') || !(stem.is_empty() || helsedata::contract::is_id(stem)) {
                     return Err(invalid(
                         key("owns"),
                         format!("`{pattern}` is not an id or `prefix*` pattern"),

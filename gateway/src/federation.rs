@@ -11,10 +11,14 @@ use std::{
 
 use futures::FutureExt;
 use helsedata::{
+    contract::{
+        GATEWAY_SEARCH_VARIABLES_PAGE, LIST_DATA_SOURCES_PAGE, LIST_VARIABLES_PAGE,
+        MAX_VARIABLE_SEARCH_DEPTH,
+    },
     deadline::Deadline,
-    paging::{self, PageLimits, PageRequest},
-    proto as pb,
-    status::{FieldError, RequestError, check_enum, check_id},
+    paging::{self, PageRequest},
+    proto as pb, search,
+    status::{FieldError, RequestError},
     tls::{TlsError, TlsMaterial},
 };
 use tonic::Code;
@@ -33,15 +37,8 @@ use crate::{
     upstream::{LegError, Upstream, owner_of},
 };
 
-/// Page limits of SearchVariables on the gateway.
-pub const VARIABLE_SEARCH_PAGE: PageLimits = PageLimits {
-    default_size: 50,
-    max_size: 500,
-};
-/// How deep SearchVariables pages may go (offset + page size).
-pub const MAX_VARIABLE_SEARCH_DEPTH: usize = 1000;
 /// Page size used when the gateway reads a custodian's whole catalogue.
-const SNAPSHOT_PAGE_SIZE: i32 = 500;
+const SNAPSHOT_PAGE_SIZE: i32 = LIST_DATA_SOURCES_PAGE.largest_page();
 
 /// One custodian's whole catalogue, as the gateway holds it.
 #[derive(Debug, Clone)]
@@ -306,7 +303,6 @@ impl Federation {
         id: &str,
         ctx: RequestContext,
     ) -> Result<(pb::DataSource, pb::Provenance, pb::CustodianOutcome), RequestError> {
-        check_id("id", id)?;
         let owner = self.owner(id)?.clone();
         let served = self.fetch_source(&owner, id, ctx).await;
         let outcome = fanout::outcome(&owner.id, &served);
@@ -387,14 +383,6 @@ impl Federation {
         ),
         RequestError,
     > {
-        check_id("data_source_id", &req.data_source_id)?;
-        // The same limits the custodian enforces, checked before any call is made.
-        PageRequest::parse(
-            req.page_size,
-            "",
-            custodian_stub::catalogue::VARIABLE_PAGE,
-            0,
-        )?;
         let owner = self.owner(&req.data_source_id)?.clone();
         let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
         let key = format!(
@@ -438,11 +426,11 @@ impl Federation {
         req: &pb::SearchVariablesRequest,
         ctx: RequestContext,
     ) -> Result<pb::FederatedSearchVariablesResponse, RequestError> {
-        let terms = custodian_stub::catalogue::validate_variable_query(req)?;
+        let terms = search::terms(&req.query);
         let page = PageRequest::parse(
             req.page_size,
             &req.page_token,
-            VARIABLE_SEARCH_PAGE,
+            GATEWAY_SEARCH_VARIABLES_PAGE,
             paging::fingerprint(&(&terms, &req.data_source_ids)),
         )?;
         let window = page.offset + page.size;
@@ -547,7 +535,6 @@ impl Federation {
         req: &pb::PlanApplicationRequest,
         ctx: RequestContext,
     ) -> Result<pb::ApplicationPlan, RequestError> {
-        routing::validate_request(req)?;
         let wanted = routing::requested_source_ids(req);
         let mut unknown_sources = Vec::new();
         let mut owned = Vec::new();
@@ -673,7 +660,7 @@ impl Federation {
                     let revision = loop {
                         let message = pb::ListVariablesRequest {
                             data_source_id: source_id.clone(),
-                            page_size: 1000,
+                            page_size: LIST_VARIABLES_PAGE.largest_page(),
                             page_token: token.clone(),
                         };
                         let leg = up
@@ -711,11 +698,6 @@ impl Federation {
         })
         .await;
     }
-}
-
-/// Validates the enum fields shared by the data source calls.
-pub fn check_view(view: i32) -> Result<(), RequestError> {
-    Ok(check_enum::<pb::DataSourceView>("view", view)?)
 }
 
 fn is_not_found<V>(served: &Served<V>) -> bool {

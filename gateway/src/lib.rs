@@ -11,7 +11,6 @@
 pub mod breaker;
 pub mod cache;
 pub mod config;
-pub mod demo;
 pub mod fanout;
 pub mod federation;
 pub mod merge;

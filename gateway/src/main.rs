@@ -1,4 +1,4 @@
-//! `gateway`: serve the federation gateway, run the embedded demo, or check a configuration.
+//! `gateway`: serve the federation gateway, or check a configuration.
 
 use std::path::PathBuf;
 
@@ -21,15 +21,6 @@ struct Args {
 enum Command {
     /// Serve the gateway.
     Serve,
-    /// Start every bundled custodian and the gateway, with dev certificates.
-    Demo {
-        /// Directory of custodian data files.
-        #[arg(long, default_value = "custodian-stub/data")]
-        data_dir: PathBuf,
-        /// Directory of the dev PKI (written when missing).
-        #[arg(long, default_value = "certs/dev")]
-        certs_dir: PathBuf,
-    },
     /// Validate the configuration and the national rules file, then exit.
     CheckConfig,
 }
@@ -53,12 +44,6 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             gateway::server::serve(config, listener, shutdown_signal()).await?;
-        }
-        Command::Demo {
-            data_dir,
-            certs_dir,
-        } => {
-            gateway::demo::run(config, &data_dir, &certs_dir, shutdown_signal()).await?;
         }
     }
     Ok(())

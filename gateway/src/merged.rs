@@ -5,19 +5,14 @@
 use std::collections::HashMap;
 
 use helsedata::{
-    paging::{self, PageLimits, PageRequest},
+    contract::SEARCH_DATA_SOURCES_PAGE,
+    paging::{self, PageRequest},
     proto as pb,
-    search::{self, MAX_QUERY_CHARS, SearchIndex},
-    status::{FieldError, RequestError, check_enum, check_id, check_text_len},
+    search::{self, SearchIndex},
+    status::RequestError,
 };
 
 use crate::merge::{Merged, MergedRecord};
-
-/// Page limits of SearchDataSources.
-pub const SEARCH_PAGE: PageLimits = PageLimits {
-    default_size: 50,
-    max_size: 500,
-};
 
 /// The merged catalogue with its search index.
 #[derive(Debug, Default)]
@@ -64,18 +59,18 @@ impl MergedCatalogue {
         self.by_id.get(id).map(|&i| &self.merged.records[i])
     }
 
-    /// SearchDataSources over the merged records. `generation` identifies the merge, so that
+    /// SearchDataSources over the merged records, for a request the contract has validated
+    /// (only its page token is checked here). `generation` identifies the merge, so that
     /// page tokens from an older merge are refused rather than skipping or repeating records.
     pub fn search(
         &self,
         req: &pb::SearchDataSourcesRequest,
         generation: u64,
     ) -> Result<SearchPage<'_>, RequestError> {
-        validate(req)?;
         let page = PageRequest::parse(
             req.page_size,
             &req.page_token,
-            SEARCH_PAGE,
+            SEARCH_DATA_SOURCES_PAGE,
             paging::fingerprint(&(fingerprint_parts(req), generation)),
         )?;
         let terms = search::terms(&req.query);
@@ -126,30 +121,6 @@ fn fingerprint_parts(req: &pb::SearchDataSourcesRequest) -> impl std::hash::Hash
         ),
         years,
     )
-}
-
-fn validate(req: &pb::SearchDataSourcesRequest) -> Result<(), RequestError> {
-    check_text_len("query", &req.query, MAX_QUERY_CHARS)?;
-    check_enum::<pb::DataSourceKind>("kind", req.kind)?;
-    check_enum::<pb::ConsentRequirement>("consent", req.consent)?;
-    check_enum::<pb::Identifiability>("identifiability", req.identifiability)?;
-    check_enum::<pb::HapPhase>("hap_phase", req.hap_phase)?;
-    check_enum::<pb::ApplicationChannel>("channel", req.channel)?;
-    check_enum::<pb::DataSourceView>("view", req.view)?;
-    for id in &req.custodian_ids {
-        check_id("custodian_ids", id)?;
-    }
-    if let Some(years) = &req.years
-        && let (Some(from), Some(to)) = (years.from_year, years.to_year)
-        && from > to
-    {
-        return Err(FieldError::new(
-            "years",
-            format!("years.from_year {from} is after years.to_year {to}"),
-        )
-        .into());
-    }
-    Ok(())
 }
 
 fn matches_filters(source: &pb::DataSource, req: &pb::SearchDataSourcesRequest) -> bool {

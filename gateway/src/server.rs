@@ -4,6 +4,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use helsedata::{
+    contract::{GatewayApi, Validate},
     deadline::Deadline,
     grpc_server,
     proto::{
@@ -19,7 +20,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     config::{GatewayConfig, LimitsConfig},
     fanout,
-    federation::{self, Federation, RequestContext},
+    federation::{Federation, RequestContext},
     routing::rules::NationalRules,
     upstream::health_service_name,
 };
@@ -85,10 +86,18 @@ impl GatewayService {
 async fn answer<T>(
     work: impl Future<Output = Result<T, RequestError>>,
 ) -> Result<Response<T>, Status> {
-    work.await.map(Response::new).map_err(|e| {
-        tracing::info!(error = %e, "request refused");
-        Status::from(e)
-    })
+    work.await.map(Response::new).map_err(refused)
+}
+
+/// Checks a request against the contract before any custodian is asked.
+fn validated<R: Validate<GatewayApi>>(request: Request<R>) -> Result<Request<R>, Status> {
+    GatewayApi::validate(request.get_ref()).map_err(refused)?;
+    Ok(request)
+}
+
+fn refused(e: RequestError) -> Status {
+    tracing::info!(error = %e, "request refused");
+    Status::from(e)
 }
 
 fn shape(mut source: pb::DataSource, view: i32) -> pb::DataSource {
@@ -104,6 +113,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::ListCustodiansRequest>,
     ) -> Result<Response<pb::ListCustodiansResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         answer(async {
             if request.get_ref().refresh {
@@ -125,6 +135,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::SearchDataSourcesRequest>,
     ) -> Result<Response<pb::SearchDataSourcesResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
@@ -161,10 +172,10 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::GetDataSourceRequest>,
     ) -> Result<Response<pb::GetDataSourceResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
-            federation::check_view(req.view)?;
             let (source, provenance, outcome) = self.federation.data_source(&req.id, ctx).await?;
             Ok(pb::GetDataSourceResponse {
                 result: Some(pb::FederatedDataSource {
@@ -182,6 +193,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::ListVariablesRequest>,
     ) -> Result<Response<pb::FederatedListVariablesResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         answer(async {
             let (page, provenance, outcome) = self
@@ -203,6 +215,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::SearchVariablesRequest>,
     ) -> Result<Response<pb::FederatedSearchVariablesResponse>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         answer(self.federation.search_variables(request.get_ref(), ctx)).await
     }
@@ -211,6 +224,7 @@ impl FederatedCatalogue for GatewayService {
         &self,
         request: Request<pb::PlanApplicationRequest>,
     ) -> Result<Response<pb::ApplicationPlan>, Status> {
+        let request = validated(request)?;
         let ctx = self.context(&request);
         answer(self.federation.plan(request.get_ref(), ctx)).await
     }

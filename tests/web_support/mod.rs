@@ -16,11 +16,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tracing::{Level, Subscriber};
 use tracing_subscriber::{Layer, layer::SubscriberExt};
 
-use crate::common::{self, Pki, Running};
+use fixture::{Pki, Running};
 
 /// Events logged at ERROR level by anything in this test process.
 pub fn server_errors() -> Vec<String> {
@@ -95,57 +94,47 @@ pub struct WebFederation {
     pub pki: Pki,
     pub custodians: Vec<(String, Running)>,
     pub config: GatewayConfig,
-    pub grpc: SocketAddr,
+    /// The gateway (its gRPC address); stopping it stops the web listener too.
+    pub gateway: Option<Running>,
     pub web: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<()>>,
 }
 
 impl WebFederation {
     /// Starts everything; `adjust` may change the gateway configuration first.
     pub async fn start(adjust: impl FnOnce(&mut GatewayConfig)) -> Self {
         record_errors();
-        let catalogues = common::bundled();
+        let catalogues = fixture::bundled();
         let pki = Pki::for_catalogues(&catalogues);
         let mut custodians = Vec::new();
         for catalogue in catalogues {
             let id = catalogue.custodian_id().to_string();
-            let running = common::start_custodian(&pki, &id, catalogue, Duration::ZERO).await;
+            let running = fixture::start_custodian(&pki, &id, catalogue, Duration::ZERO).await;
             custodians.push((id, running));
         }
         let refs: Vec<(&str, &Running)> =
             custodians.iter().map(|(id, r)| (id.as_str(), r)).collect();
-        let mut config = common::gateway_config(&pki, &refs);
+        let mut config = fixture::gateway_config(&pki, &refs);
         config.web.enabled = true;
         config.web.requests_per_second = 10_000;
         config.web.burst = 10_000;
         adjust(&mut config);
-        let grpc_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let web_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let grpc = grpc_listener.local_addr().expect("addr");
-        let web = web_listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel::<()>();
+        let (grpc_listener, grpc) = fixture::ephemeral().await;
+        let (web_listener, web) = fixture::ephemeral().await;
         let serve_config = config.clone();
-        let handle = tokio::spawn(async move {
-            gateway::server::serve_with_web(
-                serve_config,
-                grpc_listener,
-                Some(web_listener),
-                async move {
-                    let _ = rx.await;
-                },
-            )
-            .await
-            .expect("gateway serves");
+        let gateway = Running::spawn(grpc_listener, grpc, move |listener, stop| async move {
+            let stopped = async move {
+                let _ = stop.await;
+            };
+            gateway::server::serve_with_web(serve_config, listener, Some(web_listener), stopped)
+                .await
+                .expect("gateway serves");
         });
         let federation = Self {
             pki,
             custodians,
             config,
-            grpc,
+            gateway: Some(gateway),
             web,
-            stop: Some(tx),
-            handle: Some(handle),
         };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(web).await.is_ok() {
@@ -174,14 +163,8 @@ impl WebFederation {
 
     /// Stops the gateway and every custodian, and waits for them.
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            tokio::time::timeout(Duration::from_secs(20), handle)
-                .await
-                .expect("gateway stops within its drain time")
-                .expect("gateway task ends cleanly");
+        if let Some(gateway) = self.gateway.take() {
+            gateway.stop().await;
         }
         for (_, running) in self.custodians.drain(..) {
             running.stop().await;

@@ -4,12 +4,12 @@
 //! Every struct refuses unknown keys. Loading validates the values as well, and every error
 //! names the file, the line and column, and the key at fault.
 
-use std::{
-    fmt,
-    path::{Path, PathBuf},
-};
+use std::path::Path;
 
-use helsedata::proto as pb;
+use helsedata::{
+    datafile::{self, DataFileError, FileText},
+    proto as pb,
+};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -272,53 +272,22 @@ impl PrerequisiteRule {
     }
 }
 
-/// Why the national rules file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct RulesError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line; 0 when the error concerns the whole file.
-    pub line: usize,
-    /// 1-based column; 0 when unknown.
-    pub column: usize,
-    /// The key at fault, as a dotted path (for example `helsedataservice.registry[2].sources`).
-    pub field: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl fmt::Display for RulesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: key `{}`: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.field,
-            self.message
-        )
-    }
-}
+/// Why the national rules file was refused: the shared data-file error (file, line, column,
+/// field).
+pub type RulesError = DataFileError;
 
 impl NationalRules {
     /// Reads, parses and validates the rules file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, RulesError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| RulesError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: "(file)".into(),
-            message: format!("cannot read the national rules file: {e}"),
-        })?;
+        let text = datafile::read(path, "national rules file")?;
         Self::from_str(path, &text)
     }
 
     /// Parses and validates rules-file text; `path` is used in errors only.
     pub fn from_str(path: impl AsRef<Path>, text: &str) -> Result<Self, RulesError> {
-        let positions = Positions::new(path.as_ref(), text);
-        let rules: Self = toml::from_str(text).map_err(|e| positions.parse_error(&e))?;
+        let positions = FileText::new(path.as_ref(), text);
+        let rules: Self = positions.parse()?;
         rules.validate(&positions)?;
         Ok(rules)
     }
@@ -383,7 +352,7 @@ impl NationalRules {
         self.revision.get_ref()
     }
 
-    fn validate(&self, pos: &Positions<'_>) -> Result<(), RulesError> {
+    fn validate(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
         if self.revision.get_ref().trim().is_empty() {
             return Err(pos.error(
                 self.revision.span().start,
@@ -420,7 +389,7 @@ impl NationalRules {
         self.validate_prerequisites(pos)
     }
 
-    fn validate_registries(&self, pos: &Positions<'_>) -> Result<(), RulesError> {
+    fn validate_registries(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
         if self.helsedataservice.registries.is_empty() {
             return Err(pos.error(
                 0,
@@ -456,7 +425,7 @@ impl NationalRules {
         Ok(())
     }
 
-    fn validate_prerequisites(&self, pos: &Positions<'_>) -> Result<(), RulesError> {
+    fn validate_prerequisites(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
         for (i, p) in self.prerequisites.iter().enumerate() {
             let field = format!("prerequisite[{i}]");
             check_id(pos, &format!("{field}.code"), &p.code)?;
@@ -472,13 +441,9 @@ impl NationalRules {
     }
 }
 
-fn check_id(pos: &Positions<'_>, field: &str, id: &Spanned<String>) -> Result<(), RulesError> {
+fn check_id(pos: &FileText<'_>, field: &str, id: &Spanned<String>) -> Result<(), RulesError> {
     let value = id.get_ref();
-    let ok = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if helsedata::contract::is_id(value) {
         Ok(())
     } else {
         Err(pos.error(
@@ -490,7 +455,7 @@ fn check_id(pos: &Positions<'_>, field: &str, id: &Spanned<String>) -> Result<()
 }
 
 fn check_id_list(
-    pos: &Positions<'_>,
+    pos: &FileText<'_>,
     field: &str,
     list: &Spanned<Vec<Spanned<String>>>,
 ) -> Result<(), RulesError> {
@@ -502,7 +467,7 @@ fn check_id_list(
         .try_for_each(|id| check_id(pos, field, id))
 }
 
-fn check_days(pos: &Positions<'_>, field: &str, days: &Spanned<u32>) -> Result<(), RulesError> {
+fn check_days(pos: &FileText<'_>, field: &str, days: &Spanned<u32>) -> Result<(), RulesError> {
     if *days.get_ref() == 0 {
         return Err(pos.error(
             days.span().start,
@@ -514,7 +479,7 @@ fn check_days(pos: &Positions<'_>, field: &str, days: &Spanned<u32>) -> Result<(
 }
 
 /// Checks that `date` is a calendar date written `YYYY-MM-DD`.
-fn check_date(pos: &Positions<'_>, field: &str, date: &Spanned<String>) -> Result<(), RulesError> {
+fn check_date(pos: &FileText<'_>, field: &str, date: &Spanned<String>) -> Result<(), RulesError> {
     if parse_date(date.get_ref()).is_some() {
         return Ok(());
     }
@@ -551,75 +516,6 @@ fn parse_date(text: &str) -> Option<(u32, u32, u32)> {
         _ => return None,
     };
     (1..=month_len).contains(&day).then_some((year, month, day))
-}
-
-/// Turns byte offsets of the file text into lines and columns for errors.
-struct Positions<'a> {
-    path: &'a Path,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> Positions<'a> {
-    fn new(path: &'a Path, text: &str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self { path, line_starts }
-    }
-
-    /// 1-based line and column of byte `offset`.
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = self
-            .line_starts
-            .partition_point(|&start| start <= offset)
-            .max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        (line, offset.saturating_sub(start) + 1)
-    }
-
-    fn error(
-        &self,
-        offset: usize,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> RulesError {
-        let (line, column) = self.line_col(offset);
-        RulesError {
-            file: self.path.to_path_buf(),
-            line,
-            column,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    fn parse_error(&self, err: &toml::de::Error) -> RulesError {
-        let offset = err.span().map_or(0, |s| s.start);
-        let message = err.message().trim().to_string();
-        let (field, hint) = if let Some(key) = quoted_after(&message, "unknown field") {
-            (key, " (remove the key or correct its spelling)")
-        } else if let Some(key) = quoted_after(&message, "missing field") {
-            (key, " (the key is required; add it)")
-        } else if let Some(key) = quoted_after(&message, "duplicate key") {
-            (key, " (keep one of them)")
-        } else if let Some(value) = quoted_after(&message, "unknown variant") {
-            (
-                value,
-                " (see the comments in the file for the accepted values)",
-            )
-        } else {
-            ("(syntax)".to_string(), "")
-        };
-        self.error(offset, field, format!("{message}{hint}"))
-    }
-}
-
-/// The first back-quoted word after `prefix` at the start of `message`.
-fn quoted_after(message: &str, prefix: &str) -> Option<String> {
-    let rest = message.strip_prefix(prefix)?;
-    let start = rest.find('`')? + 1;
-    let len = rest.get(start..)?.find('`')?;
-    rest.get(start..start + len).map(str::to_string)
 }
 
 #[cfg(test)]

@@ -1,19 +1,20 @@
-//! The embedded default: every bundled custodian on its own loopback port with its own
-//! certificate, and the gateway in front of them, in one process.
+//! The whole federation in one process, for trying it out: every bundled custodian on its own
+//! loopback port with its own certificate, and the gateway in front of them, with a dev PKI
+//! written when missing.
+//!
+//! Not for production: a production gateway runs `gateway serve` against custodians that each
+//! run their own service.
 
-use std::{
-    future::Future,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Duration,
-};
+#![warn(missing_docs)]
 
-use custodian_stub::{catalogue::Catalogue, load::LoadError, server::load_catalogue};
+use std::{future::Future, path::Path, sync::Arc, time::Duration};
+
+use custodian_stub::{catalogue::Catalogue, load::LoadError, server::load_dir};
 use dev_certs::DevPki;
 use helsedata::tls::{TlsFiles, TlsMaterial};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 
-use crate::{config::GatewayConfig, server};
+use gateway::{config::GatewayConfig, server};
 
 /// Why the demo could not start.
 #[derive(Debug, thiserror::Error)]
@@ -21,14 +22,6 @@ pub enum DemoError {
     /// A data file was refused.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// The data directory could not be listed.
-    #[error("cannot list data files in `{dir}`: {source}")]
-    DataDir {
-        /// Directory.
-        dir: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
     /// The configuration names a custodian that has no data file, or the reverse.
     #[error("{0}")]
     Mismatch(String),
@@ -49,25 +42,6 @@ pub enum DemoError {
     /// A server failed.
     #[error("{0}")]
     Serve(String),
-}
-
-/// Loads every `*.toml` data file of `dir`, ordered by custodian id.
-pub fn load_bundled(dir: &Path) -> Result<Vec<Catalogue>, DemoError> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| DemoError::DataDir {
-            dir: dir.to_path_buf(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    let mut catalogues = paths
-        .iter()
-        .map(|p| load_catalogue(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    catalogues.sort_by(|a, b| a.custodian_id().cmp(b.custodian_id()));
-    Ok(catalogues)
 }
 
 /// The grpcurl lines the demo prints.
@@ -121,7 +95,7 @@ pub async fn run(
     certs_dir: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DemoError> {
-    let catalogues = load_bundled(data_dir)?;
+    let catalogues = load_dir(data_dir)?;
     let ids: Vec<String> = catalogues
         .iter()
         .map(|c| c.custodian_id().to_string())
