@@ -266,8 +266,13 @@ impl ServerCertVerifier for ExpectedIdentityVerifier {
             ocsp_response,
             now,
         )?;
-        identity::verify_identity(end_entity, &self.expected)
-            .map_err(|e| rustls::Error::General(format!("identity rejected: {e}")))?;
+        // The typed identity error travels inside the handshake error, so that callers can
+        // find it by walking the error's causes (see `identity_rejection`), never by its text.
+        identity::verify_identity(end_entity, &self.expected).map_err(|e| {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+                Arc::new(e),
+            )))
+        })?;
         Ok(ServerCertVerified::assertion())
     }
 

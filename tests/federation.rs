@@ -311,7 +311,8 @@ async fn a_slow_custodian_never_holds_the_answer_past_the_callers_deadline() {
     assert!(took < Duration::from_millis(1_500), "took {took:?}");
     assert_eq!(
         outcome(&answer.custodians, "ssb").status,
-        pb::OutcomeStatus::Timeout as i32
+        pb::OutcomeStatus::CallerDeadline as i32,
+        "cut by the caller's deadline, not the custodian's timeout"
     );
     assert_eq!(
         outcome(&answer.custodians, "fhi").status,

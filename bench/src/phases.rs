@@ -378,6 +378,7 @@ fn check_merged(
         let want_timeout = stalled == Some(outcome.custodian_id.as_str());
         let ok = if want_timeout {
             outcome.status == pb::OutcomeStatus::Timeout as i32
+                || outcome.status == pb::OutcomeStatus::CallerDeadline as i32
                 || outcome.status == pb::OutcomeStatus::Unavailable as i32
         } else {
             outcome_ok(outcome)

@@ -14,12 +14,19 @@ use futures::{
 };
 use tokio::time::Instant;
 
-use crate::upstream::LegError;
+/// What the cache needs of a fetch's error type: a way to say that the caller stopped
+/// waiting, and that the fetch task itself ended abnormally.
+pub trait FetchError: Clone + Send + Sync + 'static {
+    /// The caller waited `waited` (its remaining deadline) and the fetch had not finished.
+    fn caller_deadline(waited: Duration) -> Self;
+    /// The fetch task panicked or was aborted, for `reason`.
+    fn fetch_aborted(reason: String) -> Self;
+}
 
-/// An answer as stored.
+/// One stored answer, with when it was fetched and which catalogue revision it came from.
 #[derive(Debug)]
 pub struct Cached<V> {
-    /// The answer.
+    /// The custodian's answer, as fetched.
     pub value: V,
     /// Wall-clock time it was fetched (reported to callers).
     pub fetched_at: SystemTime,
@@ -32,7 +39,7 @@ pub struct Cached<V> {
 }
 
 impl<V> Cached<V> {
-    /// Age now.
+    /// Time since the fetch (monotonic clock), compared with the TTL and reported as `age`.
     pub fn age(&self) -> Duration {
         self.fetched.elapsed()
     }
@@ -40,31 +47,31 @@ impl<V> Cached<V> {
 
 /// A failed fetch, with how long it took.
 #[derive(Debug, Clone)]
-pub struct FetchFailure {
-    /// Why.
-    pub error: LegError,
-    /// How long the call took.
+pub struct FetchFailure<E> {
+    /// Why the fetch gave no answer.
+    pub error: E,
+    /// How long the fetch ran, or the caller waited, before failing.
     pub latency: Duration,
 }
 
-/// What a lookup served.
+/// What a lookup served; the variants are those of the proto's `Freshness`.
 #[derive(Debug, Clone)]
-pub enum Served<V> {
-    /// Fetched during this lookup (by this caller or one it joined).
+pub enum Served<V, E> {
+    /// Fetched during this lookup (by this caller or one it joined), with the time waited.
     Live(Arc<Cached<V>>, Duration),
-    /// From the cache within its time to live.
-    Fresh(Arc<Cached<V>>),
+    /// From the cache within its time to live; no call was made.
+    Cached(Arc<Cached<V>>),
     /// The fetch failed; the last known good answer, past its time to live.
-    Stale(Arc<Cached<V>>, FetchFailure),
-    /// The fetch failed and nothing is cached.
-    Failed(FetchFailure),
+    Stale(Arc<Cached<V>>, FetchFailure<E>),
+    /// The fetch failed and nothing usable is cached.
+    Failed(FetchFailure<E>),
 }
 
-impl<V> Served<V> {
+impl<V, E> Served<V, E> {
     /// The value served, if any.
     pub fn cached(&self) -> Option<&Arc<Cached<V>>> {
         match self {
-            Self::Live(c, _) | Self::Fresh(c) | Self::Stale(c, _) => Some(c),
+            Self::Live(c, _) | Self::Cached(c) | Self::Stale(c, _) => Some(c),
             Self::Failed(_) => None,
         }
     }
@@ -72,7 +79,7 @@ impl<V> Served<V> {
 
 /// How a lookup should treat the cache.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub struct Policy<E> {
     /// Time to live of an entry.
     pub ttl: Duration,
     /// How long past its TTL an entry may still be served when the custodian fails.
@@ -84,32 +91,32 @@ pub struct Policy {
     /// good answer (or the failure) at once; otherwise an expired entry is served at once,
     /// marked stale, while one refresh runs in the background (stale-while-revalidate; with
     /// `bypass` the caller waits for the refresh instead).
-    pub known_failure: Option<LegError>,
+    pub known_failure: Option<E>,
 }
 
-impl Policy {
+impl<E> Policy<E> {
     /// The same policy for a custodian whose last call failed with `failure` (or did not).
-    pub fn with_known_failure(mut self, failure: Option<LegError>) -> Self {
+    pub fn with_known_failure(mut self, failure: Option<E>) -> Self {
         self.known_failure = failure;
         self
     }
 }
 
-type FetchResult<V> = Result<Arc<Cached<V>>, FetchFailure>;
-type InFlight<V> = Shared<BoxFuture<'static, FetchResult<V>>>;
+type FetchResult<V, E> = Result<Arc<Cached<V>>, FetchFailure<E>>;
+type InFlight<V, E> = Shared<BoxFuture<'static, FetchResult<V, E>>>;
 
-struct Inner<V> {
+struct Inner<V, E> {
     entries: DashMap<String, Arc<Cached<V>>>,
-    in_flight: DashMap<String, InFlight<V>>,
+    in_flight: DashMap<String, InFlight<V, E>>,
     generations: std::sync::atomic::AtomicU64,
 }
 
-/// A cache of answers of type `V`, keyed by strings.
-pub struct Cache<V> {
-    inner: Arc<Inner<V>>,
+/// A cache of answers of type `V`, keyed by strings; fetches fail with `E`.
+pub struct Cache<V, E> {
+    inner: Arc<Inner<V, E>>,
 }
 
-impl<V> Clone for Cache<V> {
+impl<V, E> Clone for Cache<V, E> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -117,7 +124,7 @@ impl<V> Clone for Cache<V> {
     }
 }
 
-impl<V> Default for Cache<V> {
+impl<V, E> Default for Cache<V, E> {
     fn default() -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -129,8 +136,8 @@ impl<V> Default for Cache<V> {
     }
 }
 
-impl<V: Send + Sync + 'static> Cache<V> {
-    /// An empty cache.
+impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
+    /// An empty cache; clones share its entries and in-flight fetches.
     pub fn new() -> Self {
         Self::default()
     }
@@ -141,21 +148,28 @@ impl<V: Send + Sync + 'static> Cache<V> {
     }
 
     /// Serves `key` from the cache when fresh; otherwise fetches it once for all concurrent
-    /// callers, waiting at most `wait`. On failure, serves the last known good answer when
+    /// callers, waiting at most `wait` (the caller's remaining deadline; when it ends first the
+    /// failure is [`FetchError::caller_deadline`]). On failure, serves the last known good answer when
     /// it is younger than TTL + max_stale.
     ///
     /// `fetch` runs in its own task, so a caller that gives up does not cancel it: the answer
     /// still lands in the cache for the next caller.
-    pub async fn get<F>(&self, key: &str, policy: Policy, wait: Duration, fetch: F) -> Served<V>
+    pub async fn get<F>(
+        &self,
+        key: &str,
+        policy: Policy<E>,
+        wait: Duration,
+        fetch: F,
+    ) -> Served<V, E>
     where
-        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure>>,
+        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
     {
         let existing = self.peek(key);
         if let Some(entry) = &existing
             && !policy.bypass
             && entry.age() < policy.ttl
         {
-            return Served::Fresh(entry.clone());
+            return Served::Cached(entry.clone());
         }
         if let Some(error) = &policy.known_failure {
             let usable = existing
@@ -187,8 +201,10 @@ impl<V: Send + Sync + 'static> Cache<V> {
         let shared = self.in_flight(key, fetch);
         let result = match tokio::time::timeout(wait, shared).await {
             Ok(result) => result,
+            // The caller's deadline, not the fetch: that goes on, bounded by the custodian's
+            // own timeout, and its answer still lands in the cache.
             Err(_) => Err(FetchFailure {
-                error: LegError::Timeout(wait),
+                error: E::caller_deadline(wait),
                 latency: started.elapsed(),
             }),
         };
@@ -203,9 +219,9 @@ impl<V: Send + Sync + 'static> Cache<V> {
         }
     }
 
-    fn in_flight<F>(&self, key: &str, fetch: F) -> InFlight<V>
+    fn in_flight<F>(&self, key: &str, fetch: F) -> InFlight<V, E>
     where
-        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure>>,
+        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
     {
         match self.inner.in_flight.entry(key.to_string()) {
             Entry::Occupied(e) => e.get().clone(),
@@ -232,9 +248,7 @@ impl<V: Send + Sync + 'static> Cache<V> {
                 let shared = async move {
                     task.await.unwrap_or_else(|join| {
                         Err(FetchFailure {
-                            error: LegError::Unavailable(format!(
-                                "fetch task ended abnormally: {join}"
-                            )),
+                            error: E::fetch_aborted(format!("fetch task ended abnormally: {join}")),
                             latency: Duration::ZERO,
                         })
                     })
@@ -251,23 +265,42 @@ impl<V: Send + Sync + 'static> Cache<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The errors of these tests.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(super) enum TestError {
+        Down,
+        Waited(Duration),
+        Aborted,
+    }
+
+    impl FetchError for TestError {
+        fn caller_deadline(waited: Duration) -> Self {
+            Self::Waited(waited)
+        }
+        fn fetch_aborted(_: String) -> Self {
+            Self::Aborted
+        }
+    }
+
+    type Cache<V> = super::Cache<V, TestError>;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    const POLICY: Policy = Policy {
+    const POLICY: Policy<TestError> = Policy {
         ttl: Duration::from_secs(60),
         max_stale: Duration::from_secs(3600),
         bypass: false,
         known_failure: None,
     };
 
-    fn ok(value: u32) -> BoxFuture<'static, Result<(u32, String), FetchFailure>> {
+    fn ok(value: u32) -> BoxFuture<'static, Result<(u32, String), FetchFailure<TestError>>> {
         async move { Ok((value, "r1".to_string())) }.boxed()
     }
 
-    fn fail() -> BoxFuture<'static, Result<(u32, String), FetchFailure>> {
+    fn fail() -> BoxFuture<'static, Result<(u32, String), FetchFailure<TestError>>> {
         async {
             Err(FetchFailure {
-                error: LegError::Unavailable("down".into()),
+                error: TestError::Down,
                 latency: Duration::ZERO,
             })
         }
@@ -287,7 +320,7 @@ mod tests {
             .get("k", POLICY, Duration::from_secs(1), || ok(2))
             .await
         {
-            Served::Fresh(c) => assert_eq!(c.value, 1),
+            Served::Cached(c) => assert_eq!(c.value, 1),
             other => panic!("expected fresh, got {other:?}"),
         }
     }
@@ -334,10 +367,7 @@ mod tests {
         match cache.get("k", bypass, Duration::from_secs(1), fail).await {
             Served::Stale(c, failure) => {
                 assert_eq!(c.value, 1);
-                assert_eq!(
-                    failure.error.outcome(),
-                    helsedata::proto::OutcomeStatus::Unavailable
-                );
+                assert_eq!(failure.error, TestError::Down);
             }
             other => panic!("expected stale, got {other:?}"),
         }
@@ -372,24 +402,31 @@ mod tests {
 
 #[cfg(test)]
 mod stale_while_revalidate {
+    use super::tests::TestError;
     use super::*;
+
+    type Cache<V> = super::Cache<V, TestError>;
+
+    fn policy(ttl: Duration, bypass: bool, known_failure: Option<TestError>) -> Policy<TestError> {
+        Policy {
+            ttl,
+            max_stale: Duration::from_secs(60),
+            bypass,
+            known_failure,
+        }
+    }
 
     #[tokio::test]
     async fn a_known_failure_serves_the_expired_entry_at_once_and_refreshes_behind() {
         let cache: Cache<u32> = Cache::new();
-        let policy = Policy {
-            ttl: Duration::from_millis(1),
-            max_stale: Duration::from_secs(60),
-            bypass: false,
-            known_failure: None,
-        };
+        let policy = policy(Duration::from_millis(1), false, None);
         cache
             .get("k", policy.clone(), Duration::from_secs(1), || {
                 async { Ok((1, "r".to_string())) }.boxed()
             })
             .await;
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let down = policy.with_known_failure(Some(LegError::Unavailable("down".into())));
+        let down = policy.with_known_failure(Some(TestError::Down));
         let started = Instant::now();
         let served = cache
             .get("k", down, Duration::from_secs(1), || {
@@ -416,12 +453,8 @@ mod stale_while_revalidate {
     #[tokio::test]
     async fn callers_do_not_queue_behind_a_call_to_a_failing_custodian() {
         let cache: Cache<u32> = Cache::new();
-        let policy = Policy {
-            ttl: Duration::from_secs(60),
-            max_stale: Duration::from_secs(60),
-            bypass: true,
-            known_failure: Some(LegError::Timeout(Duration::from_millis(100))),
-        };
+        let known = TestError::Waited(Duration::from_millis(100));
+        let policy = policy(Duration::from_secs(60), true, Some(known));
         let slow = || {
             async {
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -26,22 +26,22 @@ pub struct GatewayConfig {
     pub tls: TlsFiles,
     /// Path of the national routing rules file.
     pub national_rules: PathBuf,
-    /// Logs and traces.
+    /// Log format and filter, and where traces are exported.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
-    /// Cache lifetimes.
+    /// How long custodian answers are served from the cache, fresh and stale.
     #[serde(default)]
     pub cache: CacheConfig,
-    /// Settings every custodian inherits unless it overrides them.
+    /// Settings of the calls to every custodian, unless its `overrides` change them.
     #[serde(default)]
-    pub defaults: UpstreamDefaults,
+    pub defaults: UpstreamSettings,
     /// Limits on incoming requests.
     #[serde(default)]
     pub limits: LimitsConfig,
     /// The public web catalogue and JSON API.
     #[serde(default)]
     pub web: crate::web::settings::WebConfig,
-    /// The custodians.
+    /// Every custodian the gateway asks, in the order that breaks ownership ties.
     pub custodians: Vec<CustodianConfig>,
 }
 
@@ -70,11 +70,15 @@ impl Default for CacheConfig {
     }
 }
 
-/// Per-custodian settings with defaults.
+/// Every setting of the gateway's calls to one custodian. The `defaults` table sets them
+/// for all; each custodian's `overrides` table may change any of them for that custodian
+/// (after Apollo Router's `all` and per-subgraph traffic shaping); [`resolve_upstream`] is
+/// the one place the two are combined.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
-pub struct UpstreamDefaults {
-    /// Deadline of one call to a custodian, in milliseconds (the caller's deadline wins when shorter).
+pub struct UpstreamSettings {
+    /// Deadline of one call to a custodian, in milliseconds. Calls always get this much;
+    /// a caller waits for them only as long as its own deadline allows.
     pub timeout_ms: u64,
     /// TCP and TLS connect timeout, in milliseconds.
     pub connect_timeout_ms: u64,
@@ -85,9 +89,19 @@ pub struct UpstreamDefaults {
     pub base_ejection_ms: u64,
     /// Longest ejection, in milliseconds.
     pub max_ejection_ms: u64,
+    /// Most calls in flight to this custodian at once; further calls wait for a slot (within
+    /// their own timeout).
+    pub max_concurrent_calls: usize,
+    /// Largest answer accepted from the custodian, in bytes.
+    pub max_message_bytes: usize,
+    /// Interval of HTTP/2 keep-alive pings on the custodian's connection, in milliseconds.
+    pub keep_alive_interval_ms: u64,
+    /// How long a keep-alive ping may go unanswered before the connection is closed, in
+    /// milliseconds.
+    pub keep_alive_timeout_ms: u64,
 }
 
-impl Default for UpstreamDefaults {
+impl Default for UpstreamSettings {
     fn default() -> Self {
         Self {
             timeout_ms: 2_000,
@@ -95,7 +109,98 @@ impl Default for UpstreamDefaults {
             eject_after_failures: 5,
             base_ejection_ms: 5_000,
             max_ejection_ms: 60_000,
+            max_concurrent_calls: 256,
+            max_message_bytes: 64 << 20,
+            keep_alive_interval_ms: 30_000,
+            keep_alive_timeout_ms: 10_000,
         }
+    }
+}
+
+impl UpstreamSettings {
+    /// The deadline of one call.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// Refuses settings that cannot work; `key` names a field as the configuration does.
+    fn check(&self, key: impl Fn(&str) -> String) -> Result<(), ConfigError> {
+        for (field, value) in [
+            ("timeout_ms", self.timeout_ms),
+            ("connect_timeout_ms", self.connect_timeout_ms),
+            ("max_concurrent_calls", self.max_concurrent_calls as u64),
+            ("max_message_bytes", self.max_message_bytes as u64),
+            ("keep_alive_interval_ms", self.keep_alive_interval_ms),
+            ("keep_alive_timeout_ms", self.keep_alive_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(invalid(key(field), "must be greater than 0"));
+            }
+        }
+        if self.eject_after_failures > 0
+            && (self.base_ejection_ms == 0 || self.max_ejection_ms < self.base_ejection_ms)
+        {
+            return Err(invalid(
+                key("base_ejection_ms"),
+                "must be greater than 0 and not above max_ejection_ms when ejection is on",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One custodian's changes to the `defaults` table; unset keys inherit.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamOverrides {
+    /// Overrides `defaults.timeout_ms`.
+    pub timeout_ms: Option<u64>,
+    /// Overrides `defaults.connect_timeout_ms`.
+    pub connect_timeout_ms: Option<u64>,
+    /// Overrides `defaults.eject_after_failures`.
+    pub eject_after_failures: Option<u32>,
+    /// Overrides `defaults.base_ejection_ms`.
+    pub base_ejection_ms: Option<u64>,
+    /// Overrides `defaults.max_ejection_ms`.
+    pub max_ejection_ms: Option<u64>,
+    /// Overrides `defaults.max_concurrent_calls`.
+    pub max_concurrent_calls: Option<usize>,
+    /// Overrides `defaults.max_message_bytes`.
+    pub max_message_bytes: Option<usize>,
+    /// Overrides `defaults.keep_alive_interval_ms`.
+    pub keep_alive_interval_ms: Option<u64>,
+    /// Overrides `defaults.keep_alive_timeout_ms`.
+    pub keep_alive_timeout_ms: Option<u64>,
+}
+
+/// The settings of the calls to `custodian`: its `overrides` over `defaults`, with the
+/// older per-custodian `timeout_ms` key between the two.
+pub fn resolve_upstream(
+    defaults: &UpstreamSettings,
+    custodian: &CustodianConfig,
+) -> UpstreamSettings {
+    let o = &custodian.overrides;
+    UpstreamSettings {
+        timeout_ms: o
+            .timeout_ms
+            .or(custodian.timeout_ms)
+            .unwrap_or(defaults.timeout_ms),
+        connect_timeout_ms: o.connect_timeout_ms.unwrap_or(defaults.connect_timeout_ms),
+        eject_after_failures: o
+            .eject_after_failures
+            .unwrap_or(defaults.eject_after_failures),
+        base_ejection_ms: o.base_ejection_ms.unwrap_or(defaults.base_ejection_ms),
+        max_ejection_ms: o.max_ejection_ms.unwrap_or(defaults.max_ejection_ms),
+        max_concurrent_calls: o
+            .max_concurrent_calls
+            .unwrap_or(defaults.max_concurrent_calls),
+        max_message_bytes: o.max_message_bytes.unwrap_or(defaults.max_message_bytes),
+        keep_alive_interval_ms: o
+            .keep_alive_interval_ms
+            .unwrap_or(defaults.keep_alive_interval_ms),
+        keep_alive_timeout_ms: o
+            .keep_alive_timeout_ms
+            .unwrap_or(defaults.keep_alive_timeout_ms),
     }
 }
 
@@ -105,20 +210,30 @@ impl Default for UpstreamDefaults {
 pub struct LimitsConfig {
     /// Deadline applied when a caller sends none, in milliseconds.
     pub default_deadline_ms: u64,
+    /// Longest deadline a caller may ask for, in milliseconds; longer ones are cut to it.
+    pub max_deadline_ms: u64,
+    /// Most time kept back from the caller's deadline to merge and send the answer, in
+    /// milliseconds (a tenth of the deadline when that is less).
+    pub max_headroom_ms: u64,
     /// Most requests served at once; more are refused with RESOURCE_EXHAUSTED.
     pub max_concurrent_requests: usize,
+    /// Most requests served at once on one client connection.
+    pub max_concurrent_requests_per_connection: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             default_deadline_ms: 5_000,
+            max_deadline_ms: 60_000,
+            max_headroom_ms: 50,
             max_concurrent_requests: 1_024,
+            max_concurrent_requests_per_connection: 256,
         }
     }
 }
 
-/// One custodian.
+/// One custodian: where it is, who it must be, what it may publish, its overrides.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CustodianConfig {
@@ -133,9 +248,12 @@ pub struct CustodianConfig {
     /// TLS server name to verify, when it differs from the endpoint's host.
     #[serde(default)]
     pub server_name: Option<String>,
-    /// Overrides `defaults.timeout_ms`.
+    /// Overrides `defaults.timeout_ms` (the same as `overrides.timeout_ms`, which wins).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// Changes to any `defaults` setting for this custodian.
+    #[serde(default)]
+    pub overrides: UpstreamOverrides,
     /// Data source ids it may publish; `prefix*` matches every id with that prefix.
     pub owns: Vec<String>,
 }
@@ -146,11 +264,6 @@ impl CustodianConfig {
         self.identity
             .clone()
             .unwrap_or_else(|| helsedata::identity::custodian_identity(&self.id))
-    }
-
-    /// The call deadline for this custodian.
-    pub fn timeout(&self, defaults: &UpstreamDefaults) -> Duration {
-        Duration::from_millis(self.timeout_ms.unwrap_or(defaults.timeout_ms))
     }
 }
 
@@ -245,35 +358,27 @@ impl GatewayConfig {
                 "at least one custodian must be configured",
             ));
         }
-        if self.defaults.timeout_ms == 0 {
-            return Err(invalid("defaults.timeout_ms", "must be greater than 0"));
-        }
-        if self.defaults.connect_timeout_ms == 0 {
-            return Err(invalid(
-                "defaults.connect_timeout_ms",
-                "must be greater than 0",
-            ));
-        }
-        if self.defaults.eject_after_failures > 0
-            && (self.defaults.base_ejection_ms == 0
-                || self.defaults.max_ejection_ms < self.defaults.base_ejection_ms)
-        {
-            return Err(invalid(
-                "defaults.base_ejection_ms",
-                "must be greater than 0 and not above defaults.max_ejection_ms when ejection is on",
-            ));
-        }
+        self.defaults.check(|field| format!("defaults.{field}"))?;
         if self.limits.default_deadline_ms == 0 {
             return Err(invalid(
                 "limits.default_deadline_ms",
                 "must be greater than 0",
             ));
         }
-        if self.limits.max_concurrent_requests == 0 {
-            return Err(invalid(
+        for (key, value) in [
+            ("limits.max_deadline_ms", self.limits.max_deadline_ms),
+            (
                 "limits.max_concurrent_requests",
-                "must be greater than 0",
-            ));
+                self.limits.max_concurrent_requests as u64,
+            ),
+            (
+                "limits.max_concurrent_requests_per_connection",
+                self.limits.max_concurrent_requests_per_connection as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
         }
         for (key, value) in [
             ("cache.catalogue_ttl_ms", self.cache.catalogue_ttl_ms),
@@ -334,6 +439,8 @@ impl GatewayConfig {
             if c.timeout_ms == Some(0) {
                 return Err(invalid(key("timeout_ms"), "must be greater than 0"));
             }
+            resolve_upstream(&self.defaults, c)
+                .check(|field| key(&format!("overrides.{field}")))?;
             if let Some(identity) = &c.identity
                 && !identity.starts_with("spiffe://")
             {
@@ -422,6 +529,35 @@ owns = ["mfr", "hs-*"]
         .unwrap_err()
         .to_string();
         assert!(err.contains("custodians[0].timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn overrides_change_one_custodian_and_the_old_timeout_key_still_works() {
+        let text = format!(
+            "{MINIMAL}timeout_ms = 700\n[custodians.overrides]\nconnect_timeout_ms = 300\nmax_concurrent_calls = 8\n[[custodians]]\nid = \"ssb\"\nendpoint = \"https://127.0.0.1:50102\"\nowns = [\"ssb-*\"]\n[custodians.overrides]\ntimeout_ms = 900\n"
+        );
+        let config = GatewayConfig::from_toml(&text).unwrap();
+        let fhi = resolve_upstream(&config.defaults, &config.custodians[0]);
+        assert_eq!(
+            (
+                fhi.timeout_ms,
+                fhi.connect_timeout_ms,
+                fhi.max_concurrent_calls
+            ),
+            (700, 300, 8)
+        );
+        assert_eq!(
+            fhi.eject_after_failures,
+            config.defaults.eject_after_failures
+        );
+        let ssb = resolve_upstream(&config.defaults, &config.custodians[1]);
+        assert_eq!((ssb.timeout_ms, ssb.connect_timeout_ms), (900, 1_000));
+        let bad = text.replace("max_concurrent_calls = 8", "max_concurrent_calls = 0");
+        let err = GatewayConfig::from_toml(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("custodians[0].overrides.max_concurrent_calls"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,17 +1,12 @@
-//! Concurrent fan-out to custodians and the per-custodian outcome every answer carries.
+//! Concurrent fan-out to custodians.
 //!
 //! Each leg is bounded by its own deadline (see [`crate::upstream::Upstream::call`]), so the
 //! fan-out as a whole takes about as long as its slowest leg, never the sum, and never longer
 //! than the caller's deadline.
 
-use std::{future::Future, sync::Arc, time::SystemTime};
+use std::{future::Future, sync::Arc};
 
-use helsedata::proto as pb;
-
-use crate::{
-    cache::{Cached, Served},
-    upstream::Upstream,
-};
+use crate::upstream::Upstream;
 
 /// Runs `leg` for every upstream at once and returns the results in upstream order.
 pub async fn fan_out<T, F, Fut>(upstreams: &[Arc<Upstream>], leg: F) -> Vec<(Arc<Upstream>, T)>
@@ -25,115 +20,4 @@ where
         async move { (upstream, fut.await) }
     });
     futures::future::join_all(legs).await
-}
-
-/// A protobuf timestamp of a wall-clock time.
-pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
-    let since = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    prost_types::Timestamp {
-        seconds: since.as_secs() as i64,
-        nanos: since.subsec_nanos() as i32,
-    }
-}
-
-/// A protobuf duration.
-pub fn duration(d: std::time::Duration) -> prost_types::Duration {
-    prost_types::Duration {
-        seconds: d.as_secs() as i64,
-        nanos: d.subsec_nanos() as i32,
-    }
-}
-
-/// The freshness a served answer reports.
-pub fn freshness<V>(served: &Served<V>) -> pb::Freshness {
-    match served {
-        Served::Live(..) => pb::Freshness::Live,
-        Served::Fresh(_) => pb::Freshness::Cached,
-        Served::Stale(..) => pb::Freshness::Stale,
-        Served::Failed(_) => pb::Freshness::None,
-    }
-}
-
-/// The outcome of one custodian for one served answer.
-pub fn outcome<V>(custodian_id: &str, served: &Served<V>) -> pb::CustodianOutcome {
-    let mut outcome = pb::CustodianOutcome {
-        custodian_id: custodian_id.to_string(),
-        freshness: freshness(served) as i32,
-        ..Default::default()
-    };
-    match served {
-        Served::Live(cached, latency) => {
-            outcome.status = pb::OutcomeStatus::Ok as i32;
-            outcome.latency = Some(duration(*latency));
-            describe(&mut outcome, cached);
-        }
-        Served::Fresh(cached) => {
-            outcome.status = pb::OutcomeStatus::Ok as i32;
-            outcome.latency = Some(duration(std::time::Duration::ZERO));
-            describe(&mut outcome, cached);
-        }
-        Served::Stale(cached, failure) => {
-            outcome.status = failure.error.outcome() as i32;
-            outcome.message = format!(
-                "custodian `{custodian_id}` {}; serving its last known good answer, {} s old",
-                failure.error,
-                cached.age().as_secs()
-            );
-            outcome.latency = Some(duration(failure.latency));
-            describe(&mut outcome, cached);
-        }
-        Served::Failed(failure) => {
-            outcome.status = if failure.error.is_answer() {
-                pb::OutcomeStatus::Ok
-            } else {
-                failure.error.outcome()
-            } as i32;
-            outcome.message = if failure.error.is_answer() {
-                String::new()
-            } else {
-                format!(
-                    "custodian `{custodian_id}` {}; nothing cached to serve",
-                    failure.error
-                )
-            };
-            outcome.latency = Some(duration(failure.latency));
-        }
-    }
-    outcome
-}
-
-fn describe<V>(outcome: &mut pb::CustodianOutcome, cached: &Cached<V>) {
-    outcome.as_of = Some(timestamp(cached.fetched_at));
-    outcome.age = Some(duration(cached.age()));
-    outcome.catalogue_revision = cached.revision.clone();
-}
-
-/// An outcome for a custodian that the request did not concern.
-pub fn not_asked(custodian_id: &str) -> pb::CustodianOutcome {
-    pb::CustodianOutcome {
-        custodian_id: custodian_id.to_string(),
-        status: pb::OutcomeStatus::NotAsked as i32,
-        freshness: pb::Freshness::None as i32,
-        ..Default::default()
-    }
-}
-
-/// Provenance of records served from `cached`.
-pub fn provenance<V>(custodian_id: &str, served: &Served<V>) -> Option<pb::Provenance> {
-    served.cached().map(|cached| pb::Provenance {
-        custodian_id: custodian_id.to_string(),
-        catalogue_revision: cached.revision.clone(),
-        fetched_at: Some(timestamp(cached.fetched_at)),
-        freshness: freshness(served) as i32,
-    })
-}
-
-/// The worse of two outcomes of the same custodian (for requests that make several calls).
-pub fn worse(a: pb::CustodianOutcome, b: pb::CustodianOutcome) -> pb::CustodianOutcome {
-    let rank = |o: &pb::CustodianOutcome| -> (bool, i32) {
-        (o.status != pb::OutcomeStatus::Ok as i32, o.freshness)
-    };
-    if rank(&b) > rank(&a) { b } else { a }
 }

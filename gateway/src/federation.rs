@@ -5,16 +5,15 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::Duration,
 };
 
+use std::future::Future;
+
 use futures::FutureExt;
 use helsedata::{
-    contract::{
-        GATEWAY_SEARCH_VARIABLES_PAGE, LIST_DATA_SOURCES_PAGE, LIST_VARIABLES_PAGE,
-        MAX_VARIABLE_SEARCH_DEPTH,
-    },
+    contract::{GATEWAY_SEARCH_VARIABLES_PAGE, MAX_VARIABLE_SEARCH_DEPTH},
     deadline::Deadline,
     paging::{self, PageRequest},
     proto as pb, search,
@@ -24,65 +23,31 @@ use helsedata::{
 use tonic::Code;
 
 use crate::{
-    cache::{Cache, FetchFailure, Policy, Served},
-    config::{CacheConfig, GatewayConfig},
-    fanout::{self, fan_out},
-    merge::{self, Contribution},
-    merged::MergedCatalogue,
+    catalogue::{
+        CatalogueView, MergeMemo, MergedCatalogue,
+        merge::{self, Contribution},
+    },
+    config::{CacheConfig, GatewayConfig, resolve_upstream},
+    fanout::fan_out,
     routing::{
         self,
         planner::{PlanInput, ResolvedSource},
         rules::NationalRules,
     },
-    upstream::{LegError, Upstream, owner_of},
+    upstream::{
+        Cache, FetchFailure, LegError, Policy, Served, Upstream,
+        client::{Fetched, Snapshot},
+        outcome, owner_of,
+    },
 };
-
-/// Page size used when the gateway reads a custodian's whole catalogue.
-const SNAPSHOT_PAGE_SIZE: i32 = LIST_DATA_SOURCES_PAGE.largest_page();
-
-/// One custodian's whole catalogue, as the gateway holds it.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// Facts about the custodian.
-    pub info: pb::CustodianInfo,
-    /// All its sources, with access rules.
-    pub sources: Vec<pb::DataSource>,
-}
 
 /// How one request treats the cache.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestContext {
-    /// When the answer is due.
+    /// When the answer is due (the caller's deadline less the headroom to send it).
     pub deadline: Deadline,
     /// Whether the caller asked to bypass fresh cache entries (`cache-control: no-cache`).
     pub bypass_cache: bool,
-}
-
-/// The merged catalogue as served to one request.
-#[derive(Debug)]
-pub struct CatalogueView {
-    /// The merged, indexed catalogue.
-    pub catalogue: Arc<MergedCatalogue>,
-    /// Identifies the merge (for page tokens).
-    pub generation: u64,
-    /// One outcome per custodian.
-    pub outcomes: Vec<pb::CustodianOutcome>,
-    /// Provenance of each custodian's records in this answer (the merge may be older than
-    /// the answers it was built from when their revisions did not change).
-    pub provenance: HashMap<String, pb::Provenance>,
-}
-
-/// Where in the cache one answer lives and how long it may be served.
-struct Lookup<'a, V> {
-    cache: &'a Cache<V>,
-    key: String,
-    policy: Policy,
-}
-
-struct MergeMemo {
-    key: Vec<(String, String)>,
-    catalogue: Arc<MergedCatalogue>,
-    generation: u64,
 }
 
 /// The gateway's view of all custodians.
@@ -95,15 +60,8 @@ pub struct Federation {
     variable_pages: Cache<pb::ListVariablesResponse>,
     variable_lists: Cache<Vec<pb::Variable>>,
     variable_searches: Cache<pb::SearchVariablesResponse>,
-    merged: Mutex<Option<MergeMemo>>,
+    merged: MergeMemo,
     national_rules: Arc<NationalRules>,
-}
-
-fn failure(leg_error: LegError, latency: Duration) -> FetchFailure {
-    FetchFailure {
-        error: leg_error,
-        latency,
-    }
 }
 
 impl Federation {
@@ -117,7 +75,10 @@ impl Federation {
         let upstreams = config
             .custodians
             .iter()
-            .map(|c| Upstream::new(c, &config.defaults, tls, health.clone()).map(Arc::new))
+            .map(|c| {
+                let settings = resolve_upstream(&config.defaults, c);
+                Upstream::new(c, &settings, tls, health.clone()).map(Arc::new)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             upstreams,
@@ -128,7 +89,7 @@ impl Federation {
             variable_pages: Cache::new(),
             variable_lists: Cache::new(),
             variable_searches: Cache::new(),
-            merged: Mutex::new(None),
+            merged: MergeMemo::default(),
             national_rules,
         })
     }
@@ -153,53 +114,30 @@ impl Federation {
         })
     }
 
-    /// Serves one custodian's answer through the cache; the fetch gets the leg deadline of
-    /// the caller that starts it.
-    async fn cached<V, M, F, Fut>(
+    /// The one way the gateway asks a custodian: serves `key` from `cache` while fresh;
+    /// otherwise runs `fetch` once for all concurrent callers, detached, within the
+    /// custodian's own timeout, and waits for it only as long as the caller's deadline
+    /// allows; on failure serves the last known good answer, marked stale.
+    async fn cached_fetch<V, Fut>(
         &self,
-        lookup: Lookup<'_, V>,
+        cache: &Cache<V>,
+        key: String,
+        ttl_ms: u64,
         upstream: &Arc<Upstream>,
         ctx: RequestContext,
-        message: M,
-        rpc: F,
+        fetch: impl FnOnce(Arc<Upstream>) -> Fut,
     ) -> Served<V>
     where
         V: Send + Sync + 'static,
-        M: Send + 'static,
-        F: FnOnce(
-                pb::custodian_catalogue_client::CustodianCatalogueClient<tonic::transport::Channel>,
-                tonic::Request<M>,
-            ) -> Fut
-            + Send
-            + 'static,
-        Fut: std::future::Future<Output = Result<tonic::Response<V>, tonic::Status>>
-            + Send
-            + 'static,
-        V: Revisioned,
+        Fut: Future<Output = Fetched<V>> + Send + 'static,
     {
-        let wait = upstream.leg_timeout(ctx.deadline);
+        let policy = self
+            .policy(ttl_ms, ctx)
+            .with_known_failure(upstream.last_failure());
         let up = upstream.clone();
-        let deadline = ctx.deadline;
-        let policy = lookup.policy.with_known_failure(upstream.last_failure());
-        lookup
-            .cache
-            .get(&lookup.key, policy, wait, move || {
-                async move {
-                    let leg = up.call(deadline, message, rpc).await;
-                    match leg.result {
-                        Ok(value) => {
-                            // Single records carry no revision; the custodian's last seen one
-                            // is the best statement of where they came from.
-                            let revision = match value.revision() {
-                                "" => up.state().revision,
-                                own => own.to_string(),
-                            };
-                            Ok((value, revision))
-                        }
-                        Err(e) => Err(failure(e, leg.latency)),
-                    }
-                }
-                .boxed()
+        cache
+            .get(&key, policy, ctx.deadline.remaining(), move || {
+                fetch(up).boxed()
             })
             .await
     }
@@ -207,27 +145,19 @@ impl Federation {
     /// The merged catalogue: every custodian's snapshot, fetched concurrently where not
     /// fresh, merged and indexed (the merge is reused until a snapshot changes).
     pub async fn catalogue(&self, ctx: RequestContext) -> CatalogueView {
-        let policy = self.policy(self.cache_config.catalogue_ttl_ms, ctx);
-        let served = fan_out(&self.upstreams, |up| {
-            let cache = self.snapshots.clone();
-            let policy = policy.clone().with_known_failure(up.last_failure());
-            async move {
-                let wait = up.leg_timeout(ctx.deadline);
-                let fetcher = up.clone();
-                cache
-                    .get(&up.id, policy, wait, move || {
-                        fetch_snapshot(fetcher, ctx.deadline).boxed()
-                    })
-                    .await
-            }
+        let served = fan_out(&self.upstreams, |up| async move {
+            let ttl = self.cache_config.catalogue_ttl_ms;
+            let key = up.id.clone();
+            self.cached_fetch(&self.snapshots, key, ttl, &up, ctx, Upstream::snapshot)
+                .await
         })
         .await;
         let mut outcomes = Vec::with_capacity(served.len());
         let mut provenance = HashMap::new();
         let mut key = Vec::new();
         for (up, s) in &served {
-            outcomes.push(fanout::outcome(&up.id, s));
-            if let Some(p) = fanout::provenance(&up.id, s) {
+            outcomes.push(outcome::outcome(&up.id, s));
+            if let Some(p) = outcome::provenance(&up.id, s) {
                 provenance.insert(up.id.clone(), p);
             }
             if let Some(cached) = s.cached() {
@@ -240,9 +170,6 @@ impl Federation {
                     cached.value.info.catalogue_revision.clone()
                 };
                 key.push((up.id.clone(), version));
-                if matches!(s, Served::Live(..)) {
-                    up.note_catalogue(&cached.value.info);
-                }
             }
         }
         let (catalogue, generation) = self.merge_memo(key, &served);
@@ -259,42 +186,22 @@ impl Federation {
         key: Vec<(String, String)>,
         served: &[(Arc<Upstream>, Served<Snapshot>)],
     ) -> (Arc<MergedCatalogue>, u64) {
-        if let Ok(memo) = self.merged.lock()
-            && let Some(m) = memo.as_ref().filter(|m| m.key == key)
-        {
-            return (m.catalogue.clone(), m.generation);
-        }
-        let provenances: Vec<(
-            Arc<Upstream>,
-            pb::Provenance,
-            Arc<crate::cache::Cached<Snapshot>>,
-        )> = served
-            .iter()
-            .filter_map(|(up, s)| {
-                let cached = s.cached()?.clone();
-                let provenance = fanout::provenance(&up.id, s)?;
-                Some((up.clone(), provenance, cached))
-            })
-            .collect();
-        let contributions: Vec<Contribution<'_>> = provenances
-            .iter()
-            .map(|(up, provenance, cached)| Contribution {
-                custodian_id: &up.id,
-                ownership: &up.ownership,
-                sources: &cached.value.sources,
-                provenance,
-            })
-            .collect();
-        let catalogue = Arc::new(MergedCatalogue::new(merge::merge(&contributions)));
-        let generation = paging::fingerprint(&key);
-        if let Ok(mut memo) = self.merged.lock() {
-            *memo = Some(MergeMemo {
-                key,
-                catalogue: catalogue.clone(),
-                generation,
-            });
-        }
-        (catalogue, generation)
+        self.merged.get_or_merge(key, || {
+            let provenances: Vec<_> = served
+                .iter()
+                .filter_map(|(up, s)| Some((up, outcome::provenance(&up.id, s)?, s.cached()?)))
+                .collect();
+            let contributions: Vec<Contribution<'_>> = provenances
+                .iter()
+                .map(|(up, provenance, cached)| Contribution {
+                    custodian_id: &up.id,
+                    ownership: &up.ownership,
+                    sources: &cached.value.sources,
+                    provenance,
+                })
+                .collect();
+            merge::merge(&contributions)
+        })
     }
 
     /// GetDataSource: the owner's record, through the cache.
@@ -304,11 +211,13 @@ impl Federation {
         ctx: RequestContext,
     ) -> Result<(pb::DataSource, pb::Provenance, pb::CustodianOutcome), RequestError> {
         let owner = self.owner(id)?.clone();
-        let served = self.fetch_source(&owner, id, ctx).await;
-        let outcome = fanout::outcome(&owner.id, &served);
-        let provenance = fanout::provenance(&owner.id, &served);
+        let served = self
+            .record(&self.sources, &owner, id, ctx, Upstream::data_source)
+            .await;
+        let outcome = outcome::outcome(&owner.id, &served);
+        let provenance = outcome::provenance(&owner.id, &served);
         match (served, provenance) {
-            (Served::Live(c, _) | Served::Fresh(c) | Served::Stale(c, _), Some(p)) => {
+            (Served::Live(c, _) | Served::Cached(c) | Served::Stale(c, _), Some(p)) => {
                 let mut source = c.value.clone();
                 source.custodian_id = owner.id.clone();
                 Ok((source, p, outcome))
@@ -321,53 +230,24 @@ impl Federation {
         }
     }
 
-    async fn fetch_source(
+    /// A record about data source `id` from its owner, through `cache` (keyed by owner and
+    /// id, with the record TTL).
+    async fn record<V, Fut>(
         &self,
+        cache: &Cache<V>,
         owner: &Arc<Upstream>,
         id: &str,
         ctx: RequestContext,
-    ) -> Served<pb::DataSource> {
-        let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
-        let message = pb::GetDataSourceRequest {
-            id: id.to_string(),
-            view: pb::DataSourceView::Full as i32,
-        };
-        self.cached(
-            Lookup {
-                cache: &self.sources,
-                key: format!("{}/{id}", owner.id),
-                policy,
-            },
-            owner,
-            ctx,
-            message,
-            |mut c, r| async move { c.get_data_source(r).await },
-        )
-        .await
-    }
-
-    async fn fetch_rules(
-        &self,
-        owner: &Arc<Upstream>,
-        id: &str,
-        ctx: RequestContext,
-    ) -> Served<pb::AccessRules> {
-        let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
-        let message = pb::GetAccessRulesRequest {
-            data_source_id: id.to_string(),
-        };
-        self.cached(
-            Lookup {
-                cache: &self.rules,
-                key: format!("{}/{id}", owner.id),
-                policy,
-            },
-            owner,
-            ctx,
-            message,
-            |mut c, r| async move { c.get_access_rules(r).await },
-        )
-        .await
+        fetch: impl FnOnce(Arc<Upstream>, String) -> Fut,
+    ) -> Served<V>
+    where
+        V: Send + Sync + 'static,
+        Fut: Future<Output = Fetched<V>> + Send + 'static,
+    {
+        let (key, id) = (format!("{}/{id}", owner.id), id.to_string());
+        let ttl = self.cache_config.record_ttl_ms;
+        self.cached_fetch(cache, key, ttl, owner, ctx, |up| fetch(up, id))
+            .await
     }
 
     /// ListVariables: one page from the owner, through the cache.
@@ -384,27 +264,20 @@ impl Federation {
         RequestError,
     > {
         let owner = self.owner(&req.data_source_id)?.clone();
-        let policy = self.policy(self.cache_config.record_ttl_ms, ctx);
         let key = format!(
             "{}/{}/{}/{}",
             owner.id, req.data_source_id, req.page_size, req.page_token
         );
+        let ttl = self.cache_config.record_ttl_ms;
+        let request = req.clone();
         let served = self
-            .cached(
-                Lookup {
-                    cache: &self.variable_pages,
-                    key,
-                    policy,
-                },
-                &owner,
-                ctx,
-                req.clone(),
-                |mut c, r| async move { c.list_variables(r).await },
-            )
+            .cached_fetch(&self.variable_pages, key, ttl, &owner, ctx, |up| {
+                up.variable_page(request)
+            })
             .await;
-        let outcome = fanout::outcome(&owner.id, &served);
-        match (fanout::provenance(&owner.id, &served), served) {
-            (Some(p), Served::Live(c, _) | Served::Fresh(c) | Served::Stale(c, _)) => {
+        let outcome = outcome::outcome(&owner.id, &served);
+        match (outcome::provenance(&owner.id, &served), served) {
+            (Some(p), Served::Live(c, _) | Served::Cached(c) | Served::Stale(c, _)) => {
                 Ok((c.value.clone(), p, outcome))
             }
             (_, Served::Failed(f)) => Err(leg_failure_to_error(
@@ -446,9 +319,7 @@ impl Federation {
             })
             .cloned()
             .collect();
-        let policy = self.policy(self.cache_config.search_ttl_ms, ctx);
         let served = fan_out(&targets, |up| {
-            let policy = policy.clone();
             let message = pb::SearchVariablesRequest {
                 query: terms.join(" "),
                 page_size: window as i32,
@@ -466,18 +337,11 @@ impl Federation {
                 message.query,
                 message.data_source_ids.join(",")
             );
+            let ttl = self.cache_config.search_ttl_ms;
             async move {
-                self.cached(
-                    Lookup {
-                        cache: &self.variable_searches,
-                        key,
-                        policy,
-                    },
-                    &up,
-                    ctx,
-                    message,
-                    |mut c, r| async move { c.search_variables(r).await },
-                )
+                self.cached_fetch(&self.variable_searches, key, ttl, &up, ctx, |up| {
+                    up.search_variables(message)
+                })
                 .await
             }
         })
@@ -485,14 +349,14 @@ impl Federation {
         let mut outcomes: BTreeMap<String, pb::CustodianOutcome> = self
             .upstreams
             .iter()
-            .map(|u| (u.id.clone(), fanout::not_asked(&u.id)))
+            .map(|u| (u.id.clone(), outcome::not_asked(&u.id)))
             .collect();
         let mut hits = Vec::new();
         let mut issues = Vec::new();
         let mut total = 0usize;
         for (up, s) in &served {
-            outcomes.insert(up.id.clone(), fanout::outcome(&up.id, s));
-            let (Some(cached), Some(provenance)) = (s.cached(), fanout::provenance(&up.id, s))
+            outcomes.insert(up.id.clone(), outcome::outcome(&up.id, s));
+            let (Some(cached), Some(provenance)) = (s.cached(), outcome::provenance(&up.id, s))
             else {
                 continue;
             };
@@ -552,11 +416,20 @@ impl Federation {
                 .iter()
                 .any(|v| routing::variable_source_id(v) == Some(id.as_str()));
             let (source, rules, variables) = futures::join!(
-                self.fetch_source(owner, id, ctx),
-                self.fetch_rules(owner, id, ctx),
+                self.record(&self.sources, owner, id, ctx, Upstream::data_source),
+                self.record(&self.rules, owner, id, ctx, Upstream::access_rules),
                 async {
                     if needs_variables {
-                        Some(self.all_variables(owner, id, ctx).await)
+                        Some(
+                            self.record(
+                                &self.variable_lists,
+                                owner,
+                                id,
+                                ctx,
+                                Upstream::all_variables,
+                            )
+                            .await,
+                        )
                     } else {
                         None
                     }
@@ -582,11 +455,11 @@ impl Federation {
         let mut found_variables: BTreeSet<String> = BTreeSet::new();
         for (owner, id, source, rules, variables) in results {
             for outcome in [
-                fanout::outcome(&owner.id, &source),
-                fanout::outcome(&owner.id, &rules),
+                outcome::outcome(&owner.id, &source),
+                outcome::outcome(&owner.id, &rules),
             ] {
                 let merged = match outcomes.remove(&owner.id) {
-                    Some(previous) => fanout::worse(previous, outcome),
+                    Some(previous) => outcome::worse(previous, outcome),
                     None => outcome,
                 };
                 outcomes.insert(owner.id.clone(), merged);
@@ -639,62 +512,12 @@ impl Federation {
         Ok(plan)
     }
 
-    async fn all_variables(
-        &self,
-        owner: &Arc<Upstream>,
-        id: &str,
-        ctx: RequestContext,
-    ) -> Served<Vec<pb::Variable>> {
-        let policy = self
-            .policy(self.cache_config.record_ttl_ms, ctx)
-            .with_known_failure(owner.last_failure());
-        let wait = owner.leg_timeout(ctx.deadline);
-        let up = owner.clone();
-        let source_id = id.to_string();
-        let deadline = ctx.deadline;
-        self.variable_lists
-            .get(&format!("{}/{id}", owner.id), policy, wait, move || {
-                async move {
-                    let mut all = Vec::new();
-                    let mut token = String::new();
-                    let revision = loop {
-                        let message = pb::ListVariablesRequest {
-                            data_source_id: source_id.clone(),
-                            page_size: LIST_VARIABLES_PAGE.largest_page(),
-                            page_token: token.clone(),
-                        };
-                        let leg = up
-                            .call(deadline, message, |mut c, r| async move {
-                                c.list_variables(r).await
-                            })
-                            .await;
-                        let page = leg.result.map_err(|e| failure(e, leg.latency))?;
-                        all.extend(page.variables);
-                        if page.next_page_token.is_empty() {
-                            break page.catalogue_revision;
-                        }
-                        token = page.next_page_token;
-                    };
-                    Ok((all, revision))
-                }
-                .boxed()
-            })
-            .await
-    }
-
-    /// Probes every custodian now (ListCustodians with `refresh`).
+    /// Probes every custodian now (ListCustodians with `refresh`). Each probe runs detached
+    /// within the custodian's own timeout; the caller waits only as long as `deadline` allows.
     pub async fn probe_all(&self, deadline: Deadline) {
         fan_out(&self.upstreams, |up| async move {
-            let leg = up
-                .call(
-                    deadline,
-                    pb::GetCustodianInfoRequest {},
-                    |mut c, r| async move { c.get_custodian_info(r).await },
-                )
-                .await;
-            if let Ok(info) = &leg.result {
-                up.note_catalogue(info);
-            }
+            let probe = tokio::spawn(async move { up.facts().await });
+            let _ = tokio::time::timeout(deadline.remaining(), probe).await;
         })
         .await;
     }
@@ -748,6 +571,9 @@ fn leg_failure_to_error(
             "request",
             format!("custodian `{custodian}` refused the request: {message}"),
         )]),
+        LegError::CallerDeadline(_) => RequestError::Unavailable(format!(
+            "custodian `{custodian}` had not answered when the request's deadline ended and nothing is cached for `{id}`; retry with a longer deadline (the custodian is still being asked, so a retry may be served from the cache)"
+        )),
         LegError::Timeout(after) => RequestError::Unavailable(format!(
             "custodian `{custodian}` did not answer within {} ms and nothing is cached for `{id}`; retry later or with a longer deadline",
             after.as_millis()
@@ -756,80 +582,4 @@ fn leg_failure_to_error(
             "custodian `{custodian}` {other}; nothing is cached for `{id}`; retry later"
         )),
     }
-}
-
-/// Answers that carry their catalogue revision.
-pub trait Revisioned {
-    /// The revision, or empty.
-    fn revision(&self) -> &str;
-}
-
-impl Revisioned for pb::DataSource {
-    fn revision(&self) -> &str {
-        ""
-    }
-}
-
-impl Revisioned for pb::AccessRules {
-    fn revision(&self) -> &str {
-        ""
-    }
-}
-
-impl Revisioned for pb::ListVariablesResponse {
-    fn revision(&self) -> &str {
-        &self.catalogue_revision
-    }
-}
-
-impl Revisioned for pb::SearchVariablesResponse {
-    fn revision(&self) -> &str {
-        &self.catalogue_revision
-    }
-}
-
-/// Fetches a custodian's whole catalogue: its facts and every page of its sources. The facts
-/// and the first page are asked for at once, so a snapshot costs one round trip per page.
-async fn fetch_snapshot(
-    up: Arc<Upstream>,
-    deadline: Deadline,
-) -> Result<(Snapshot, String), FetchFailure> {
-    let started = tokio::time::Instant::now();
-    let page_request = |token: String| pb::ListDataSourcesRequest {
-        page_size: SNAPSHOT_PAGE_SIZE,
-        page_token: token,
-        filter: None,
-        view: pb::DataSourceView::Full as i32,
-    };
-    let (info, first) = futures::join!(
-        up.call(
-            deadline,
-            pb::GetCustodianInfoRequest {},
-            |mut c, r| async move { c.get_custodian_info(r).await }
-        ),
-        up.call(
-            deadline,
-            page_request(String::new()),
-            |mut c, r| async move { c.list_data_sources(r).await }
-        ),
-    );
-    let info = info.result.map_err(|e| failure(e, started.elapsed()))?;
-    let mut page = first.result.map_err(|e| failure(e, started.elapsed()))?;
-    let mut sources = Vec::with_capacity(info.data_source_count as usize);
-    loop {
-        sources.append(&mut page.data_sources);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        let leg = up
-            .call(
-                deadline,
-                page_request(std::mem::take(&mut page.next_page_token)),
-                |mut c, r| async move { c.list_data_sources(r).await },
-            )
-            .await;
-        page = leg.result.map_err(|e| failure(e, started.elapsed()))?;
-    }
-    let revision = info.catalogue_revision.clone();
-    Ok((Snapshot { info, sources }, revision))
 }

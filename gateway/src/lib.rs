@@ -2,19 +2,17 @@
 //! merged catalogue with provenance, and application routing.
 //!
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
-//! the custodians through [`cache`] and [`fanout`] over [`upstream`] channels → [`merge`] and
-//! [`merged`] combine and rank the answers → [`routing`] plans applications. [`web`] serves
-//! the same service as pages and a JSON API over HTTPS.
+//! the custodians through [`cache`] and [`fanout`] with the [`upstream`] client →
+//! [`catalogue`] merges, indexes and ranks the answers → [`routing`] plans applications. [`web`]
+//! serves the same service as pages and a JSON API over HTTPS.
 
 #![warn(missing_docs)]
 
-pub mod breaker;
 pub mod cache;
+pub mod catalogue;
 pub mod config;
 pub mod fanout;
 pub mod federation;
-pub mod merge;
-pub mod merged;
 pub mod routing;
 pub mod server;
 pub mod upstream;

@@ -18,18 +18,12 @@ use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
 use crate::{
+    catalogue::in_view,
     config::{GatewayConfig, LimitsConfig},
-    fanout,
     federation::{Federation, RequestContext},
     routing::rules::NationalRules,
-    upstream::health_service_name,
+    upstream::{health_service_name, outcome},
 };
-
-/// Most time kept back from the caller's deadline to merge and send the answer.
-pub const MAX_HEADROOM: Duration = Duration::from_millis(50);
-
-/// Longest deadline a caller may ask for.
-pub const MAX_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Why the gateway could not run.
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +66,11 @@ impl GatewayService {
         let deadline = Deadline::from_metadata(
             request.metadata(),
             Duration::from_millis(self.limits.default_deadline_ms),
-            MAX_DEADLINE,
+            Duration::from_millis(self.limits.max_deadline_ms),
         );
         // Leave time to merge and send the answer before the caller gives up.
-        let headroom = (deadline.remaining() / 10).min(MAX_HEADROOM);
+        let headroom =
+            (deadline.remaining() / 10).min(Duration::from_millis(self.limits.max_headroom_ms));
         RequestContext {
             deadline: deadline.with_headroom(headroom),
             bypass_cache,
@@ -98,13 +93,6 @@ fn validated<R: Validate<GatewayApi>>(request: Request<R>) -> Result<Request<R>,
 fn refused(e: RequestError) -> Status {
     tracing::info!(error = %e, "request refused");
     Status::from(e)
-}
-
-fn shape(mut source: pb::DataSource, view: i32) -> pb::DataSource {
-    if view != pb::DataSourceView::Full as i32 {
-        source.access_rules = None;
-    }
-    source
 }
 
 #[tonic::async_trait]
@@ -140,30 +128,7 @@ impl FederatedCatalogue for GatewayService {
         let req = request.get_ref();
         answer(async {
             let view = self.federation.catalogue(ctx).await;
-            let page = view.catalogue.search(req, view.generation)?;
-            let results = page
-                .hits
-                .iter()
-                .map(|(score, record)| {
-                    let provenance = view
-                        .provenance
-                        .get(&record.provenance.custodian_id)
-                        .cloned()
-                        .unwrap_or_else(|| record.provenance.clone());
-                    pb::FederatedDataSource {
-                        data_source: Some(shape(record.source.clone(), req.view)),
-                        provenance: Some(provenance),
-                        score: *score,
-                    }
-                })
-                .collect();
-            Ok(pb::SearchDataSourcesResponse {
-                results,
-                next_page_token: page.next_page_token,
-                total_size: page.total as u32,
-                custodians: view.outcomes,
-                merge_issues: view.catalogue.issues().to_vec(),
-            })
+            view.search(req)
         })
         .await
     }
@@ -179,7 +144,7 @@ impl FederatedCatalogue for GatewayService {
             let (source, provenance, outcome) = self.federation.data_source(&req.id, ctx).await?;
             Ok(pb::GetDataSourceResponse {
                 result: Some(pb::FederatedDataSource {
-                    data_source: Some(shape(source, req.view)),
+                    data_source: Some(in_view(source, req.view)),
                     provenance: Some(provenance),
                     score: 0.0,
                 }),
@@ -247,18 +212,18 @@ fn custodian_status(upstream: &crate::upstream::Upstream) -> pb::CustodianStatus
                 state.last_status
             },
             message: state.last_message.clone(),
-            latency: Some(fanout::duration(state.last_latency)),
+            latency: Some(outcome::duration(state.last_latency)),
             freshness: pb::Freshness::Live as i32,
-            as_of: state.last_call.map(fanout::timestamp),
+            as_of: state.last_call.map(outcome::timestamp),
             age: state
                 .last_call
                 .and_then(|t| t.elapsed().ok())
-                .map(fanout::duration),
+                .map(outcome::duration),
             catalogue_revision: state.revision.clone(),
         }),
-        last_success: state.last_success.map(fanout::timestamp),
+        last_success: state.last_success.map(outcome::timestamp),
         catalogue_revision: state.revision,
-        latency: Some(fanout::duration(state.last_latency)),
+        latency: Some(outcome::duration(state.last_latency)),
         data_source_count: state.data_source_count,
         owns: upstream.ownership.patterns().to_vec(),
     }
@@ -294,7 +259,7 @@ pub async fn serve_with_web(
     let tls = TlsMaterial::load(&config.tls)?;
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
     let mut router_builder = grpc_server::builder(&tls)?
-        .concurrency_limit_per_connection(256)
+        .concurrency_limit_per_connection(config.limits.max_concurrent_requests_per_connection)
         .load_shed(true)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             config.limits.max_concurrent_requests,

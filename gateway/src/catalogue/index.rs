@@ -12,7 +12,7 @@ use helsedata::{
     status::RequestError,
 };
 
-use crate::merge::{Merged, MergedRecord};
+use super::merge::{Merged, MergedRecord};
 
 /// The merged catalogue with its search index.
 #[derive(Debug, Default)]
@@ -23,7 +23,7 @@ pub struct MergedCatalogue {
 }
 
 impl MergedCatalogue {
-    /// Indexes a merge.
+    /// Builds the search index and the id lookup over a merge.
     pub fn new(merged: Merged) -> Self {
         let index = SearchIndex::from_documents(
             merged
@@ -54,7 +54,7 @@ impl MergedCatalogue {
         &self.merged.issues
     }
 
-    /// One record by id.
+    /// The record with data source id `id`, if the merge holds one.
     pub fn get(&self, id: &str) -> Option<&MergedRecord> {
         self.by_id.get(id).map(|&i| &self.merged.records[i])
     }

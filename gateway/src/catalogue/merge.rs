@@ -6,16 +6,20 @@ use std::collections::BTreeMap;
 
 use helsedata::proto as pb;
 
-use crate::upstream::Ownership;
+/// Which data source ids a contributor may publish (the gateway's configured ownership).
+pub trait OwnsIds {
+    /// Whether the contributor may publish `id`.
+    fn owns(&self, id: &str) -> bool;
+}
 
 /// One custodian's answer, ready to merge.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Contribution<'a> {
     /// The custodian, as authenticated by its certificate.
     pub custodian_id: &'a str,
-    /// What it may publish.
-    pub ownership: &'a Ownership,
-    /// Its records.
+    /// What it may publish; records for other ids are dropped and reported.
+    pub ownership: &'a dyn OwnsIds,
+    /// The data sources it sent, as received.
     pub sources: &'a [pb::DataSource],
     /// Where and when the records came from.
     pub provenance: &'a pb::Provenance,
@@ -26,7 +30,7 @@ pub struct Contribution<'a> {
 pub struct MergedRecord {
     /// The data source; `custodian_id` is the authenticated custodian.
     pub source: pb::DataSource,
-    /// Provenance.
+    /// Which custodian the record came from, its revision, fetch time and freshness.
     pub provenance: pb::Provenance,
 }
 
@@ -108,6 +112,24 @@ pub fn merge(contributions: &[Contribution<'_>]) -> Merged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ids and `prefix*` patterns, as in the gateway's configuration.
+    struct Ownership(Vec<String>);
+
+    impl Ownership {
+        fn new(patterns: Vec<String>) -> Self {
+            Self(patterns)
+        }
+    }
+
+    impl OwnsIds for Ownership {
+        fn owns(&self, id: &str) -> bool {
+            self.0.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => id.starts_with(prefix),
+                None => p == id,
+            })
+        }
+    }
 
     fn source(id: &str) -> pb::DataSource {
         pb::DataSource {

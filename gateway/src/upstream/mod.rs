@@ -4,145 +4,71 @@
 
 use std::{
     future::Future,
-    sync::{Arc, Mutex},
+    sync::Mutex,
     time::{Duration, SystemTime},
 };
 
 use helsedata::{
-    deadline::Deadline,
     proto::{self as pb, custodian_catalogue_client::CustodianCatalogueClient},
     telemetry,
     tls::{TlsError, TlsMaterial},
 };
 use tokio::time::Instant;
-use tonic::{Code, Request, Response, Status, transport::Channel};
+use tonic::{Request, Response, Status, transport::Channel};
 use tracing::Instrument;
 
-use crate::{
-    breaker::{Breaker, BreakerPolicy},
-    config::{CustodianConfig, UpstreamDefaults},
-};
+use crate::config::{CustodianConfig, UpstreamSettings};
 
-/// The data source ids a custodian may publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ownership {
-    patterns: Vec<String>,
+pub mod breaker;
+pub mod client;
+mod error;
+pub mod outcome;
+mod ownership;
+
+use breaker::{Breaker, BreakerPolicy};
+pub use error::LegError;
+pub use ownership::{Ownership, owner_of};
+
+type TraceInjector = fn(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body>;
+
+/// The connection to one custodian, as tower layers around a lazily connected mTLS channel:
+/// the current trace context written into every call's headers (so the custodian continues
+/// the trace), then a limit of concurrent calls (`max_concurrent_calls`).
+pub type CustodianChannel =
+    tower::util::MapRequest<tower::limit::ConcurrencyLimit<Channel>, TraceInjector>;
+
+fn with_trace_context(
+    mut request: http::Request<tonic::body::Body>,
+) -> http::Request<tonic::body::Body> {
+    let mut metadata =
+        tonic::metadata::MetadataMap::from_headers(std::mem::take(request.headers_mut()));
+    telemetry::inject_current_context(&mut metadata);
+    *request.headers_mut() = metadata.into_headers();
+    request
 }
 
-impl Ownership {
-    /// From configured ids and `prefix*` patterns.
-    pub fn new(patterns: Vec<String>) -> Self {
-        Self { patterns }
-    }
-
-    /// Whether `id` is owned.
-    pub fn owns(&self, id: &str) -> bool {
-        self.patterns.iter().any(|p| match p.strip_suffix('*') {
-            Some(prefix) => id.starts_with(prefix),
-            None => p == id,
-        })
-    }
-
-    /// The configured patterns.
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
-}
-
-/// Why a call to a custodian produced no usable answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LegError {
-    /// No answer before the deadline.
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
-    /// Not reachable.
-    #[error("unreachable: {0}")]
-    Unavailable(String),
-    /// The custodian's identity or records were refused.
-    #[error("rejected: {0}")]
-    Rejected(String),
-    /// The custodian answered with an error status.
-    #[error("answered {code:?}: {message}")]
-    Error {
-        /// gRPC status code.
-        code: Code,
-        /// Message.
-        message: String,
-    },
-}
-
-impl LegError {
-    /// The outcome status this error reports.
-    pub fn outcome(&self) -> pb::OutcomeStatus {
-        match self {
-            Self::Timeout(_) => pb::OutcomeStatus::Timeout,
-            Self::Unavailable(_) => pb::OutcomeStatus::Unavailable,
-            Self::Rejected(_) => pb::OutcomeStatus::Rejected,
-            Self::Error { .. } => pb::OutcomeStatus::Error,
-        }
-    }
-
-    /// Whether the custodian itself answered (the record is missing or the request was bad):
-    /// such answers are facts, not failures of the custodian.
-    pub fn is_answer(&self) -> bool {
-        matches!(
-            self,
-            Self::Error {
-                code: Code::NotFound | Code::InvalidArgument,
-                ..
-            }
-        )
-    }
-
-    fn classify(status: &Status) -> Self {
-        let mut text = status.message().to_string();
-        let mut source: Option<&(dyn std::error::Error + 'static)> =
-            std::error::Error::source(status);
-        while let Some(err) = source {
-            text.push_str(": ");
-            text.push_str(&err.to_string());
-            source = err.source();
-        }
-        let lower = text.to_lowercase();
-        if lower.contains("identity rejected")
-            || lower.contains("certificate")
-            || lower.contains("invalidcertificate")
-        {
-            return Self::Rejected(format!(
-                "TLS handshake refused the custodian's certificate: {text}"
-            ));
-        }
-        match status.code() {
-            Code::DeadlineExceeded | Code::Cancelled => Self::Timeout(Duration::ZERO),
-            Code::Unavailable | Code::Unknown
-                if lower.contains("transport")
-                    || lower.contains("connect")
-                    || lower.contains("tcp")
-                    || status.code() == Code::Unavailable =>
-            {
-                Self::Unavailable(text)
-            }
-            code => Self::Error {
-                code,
-                message: text,
-            },
-        }
-    }
-}
+/// What a cache lookup of a custodian's answer served.
+pub type Served<V> = crate::cache::Served<V, LegError>;
+/// A failed fetch from a custodian.
+pub type FetchFailure = crate::cache::FetchFailure<LegError>;
+/// How one lookup treats the cache of custodian answers.
+pub type Policy = crate::cache::Policy<LegError>;
+/// A cache of custodian answers.
+pub type Cache<V> = crate::cache::Cache<V, LegError>;
 
 /// The result of one call, with its duration.
 #[derive(Debug)]
 pub struct Leg<T> {
-    /// Answer or error.
+    /// The custodian's answer, or why there is none.
     pub result: Result<T, LegError>,
-    /// How long the call took.
+    /// Time from the call to its answer or failure (zero when ejected).
     pub latency: Duration,
 }
 
 /// What the gateway last saw of a custodian.
 #[derive(Debug, Clone, Default)]
 pub struct UpstreamState {
-    /// Last outcome status.
+    /// `OutcomeStatus` of the last call (as the proto's integer; 0 before any call).
     pub last_status: i32,
     /// Message of the last failure.
     pub last_message: String,
@@ -154,7 +80,7 @@ pub struct UpstreamState {
     pub last_success: Option<SystemTime>,
     /// Catalogue revision last seen.
     pub revision: String,
-    /// Name last seen.
+    /// The custodian's display name from its last catalogue answer.
     pub name: Option<pb::LocalizedText>,
     /// Number of sources last seen.
     pub data_source_count: u32,
@@ -165,17 +91,17 @@ pub struct UpstreamState {
 /// One configured custodian.
 #[derive(Debug)]
 pub struct Upstream {
-    /// Custodian id.
+    /// Custodian id from the configuration (`custodians[].id`).
     pub id: String,
-    /// Endpoint.
+    /// `https://host:port` it is reached at (operator detail).
     pub endpoint: String,
     /// Identity its certificate must carry.
     pub identity: String,
-    /// Deadline of one call.
+    /// Deadline of each call to it, whatever the caller's (`timeout_ms`).
     pub timeout: Duration,
-    /// What it may publish.
+    /// The data source ids it may publish; anything else it sends is dropped.
     pub ownership: Ownership,
-    client: CustodianCatalogueClient<Channel>,
+    client: CustodianCatalogueClient<CustodianChannel>,
     state: Mutex<UpstreamState>,
     breaker: Mutex<Breaker>,
     health: Option<tonic_health::server::HealthReporter>,
@@ -191,47 +117,48 @@ impl Upstream {
     /// custodians are down).
     pub fn new(
         config: &CustodianConfig,
-        defaults: &UpstreamDefaults,
+        settings: &UpstreamSettings,
         tls: &TlsMaterial,
         health: Option<tonic_health::server::HealthReporter>,
     ) -> Result<Self, TlsError> {
         let identity = config.expected_identity();
         let endpoint = tls
             .client_endpoint(&config.endpoint, &identity, config.server_name.as_deref())?
-            .connect_timeout(Duration::from_millis(defaults.connect_timeout_ms))
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(10))
+            .http2_keep_alive_interval(Duration::from_millis(settings.keep_alive_interval_ms))
+            .keep_alive_timeout(Duration::from_millis(settings.keep_alive_timeout_ms))
             .keep_alive_while_idle(false)
             .http2_adaptive_window(true);
-        let channel = endpoint.connect_lazy();
+        let channel = tower::ServiceBuilder::new()
+            .map_request(with_trace_context as TraceInjector)
+            .concurrency_limit(settings.max_concurrent_calls)
+            .service(endpoint.connect_lazy());
         Ok(Self {
             id: config.id.clone(),
             endpoint: config.endpoint.clone(),
             identity,
-            timeout: config.timeout(defaults),
+            timeout: settings.timeout(),
             ownership: Ownership::new(config.owns.clone()),
-            client: CustodianCatalogueClient::new(channel).max_decoding_message_size(64 << 20),
+            client: CustodianCatalogueClient::new(channel)
+                .max_decoding_message_size(settings.max_message_bytes),
             state: Mutex::new(UpstreamState::default()),
             breaker: Mutex::new(Breaker::new(BreakerPolicy {
-                eject_after: defaults.eject_after_failures,
-                base: Duration::from_millis(defaults.base_ejection_ms),
-                max: Duration::from_millis(defaults.max_ejection_ms),
+                eject_after: settings.eject_after_failures,
+                base: Duration::from_millis(settings.base_ejection_ms),
+                max: Duration::from_millis(settings.max_ejection_ms),
             })),
             health,
         })
     }
 
-    /// The deadline of a call made now on behalf of a request due at `deadline`.
-    pub fn leg_timeout(&self, deadline: Deadline) -> Duration {
-        self.timeout.min(deadline.remaining())
-    }
-
-    /// Calls the custodian once, within the smaller of its timeout and the caller's deadline,
-    /// with the trace context in the metadata, and records the outcome.
-    pub async fn call<M, T, F, Fut>(&self, deadline: Deadline, message: M, rpc: F) -> Leg<T>
+    /// Calls the custodian once within its own configured timeout (never the caller's
+    /// deadline: callers wait for the result only as long as their deadline allows, see
+    /// [`crate::cache::Cache::get`], so a short caller deadline cannot make the custodian look
+    /// slow), with the trace context in the metadata, and records the outcome.
+    pub async fn call<M, T, F, Fut>(&self, message: M, rpc: F) -> Leg<T>
     where
-        F: FnOnce(CustodianCatalogueClient<Channel>, Request<M>) -> Fut,
+        F: FnOnce(CustodianCatalogueClient<CustodianChannel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
         if let Err(ejected) = self
@@ -248,7 +175,7 @@ impl Upstream {
                 latency: Duration::ZERO,
             };
         }
-        let timeout = self.leg_timeout(deadline);
+        let timeout = self.timeout;
         let span = tracing::info_span!("custodian.leg", custodian = %self.id, otel.kind = "client", timeout_ms = timeout.as_millis() as u64);
         let started = Instant::now();
         let result = async {
@@ -257,14 +184,10 @@ impl Upstream {
             }
             let mut request = Request::new(message);
             request.set_timeout(timeout);
-            telemetry::inject_current_context(request.metadata_mut());
             match tokio::time::timeout(timeout, rpc(self.client.clone(), request)).await {
                 Err(_) => Err(LegError::Timeout(timeout)),
                 Ok(Ok(response)) => Ok(response.into_inner()),
-                Ok(Err(status)) => Err(match LegError::classify(&status) {
-                    LegError::Timeout(_) => LegError::Timeout(timeout),
-                    other => other,
-                }),
+                Ok(Err(status)) => Err(LegError::classify(&status, timeout)),
             }
         }
         .instrument(span.clone())
@@ -286,6 +209,12 @@ impl Upstream {
     }
 
     fn record<T>(&self, result: &Result<T, LegError>, latency: Duration) {
+        if let Err(e) = result
+            && !e.is_answer()
+            && !e.counts_against_custodian()
+        {
+            return;
+        }
         let healthy = match result {
             Ok(_) => true,
             Err(e) => e.is_answer(),
@@ -346,47 +275,5 @@ impl Upstream {
     /// What the gateway last saw.
     pub fn state(&self) -> UpstreamState {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-/// Whether an `Upstream` list has an owner for `id`; the first match by configuration order.
-pub fn owner_of<'a>(upstreams: &'a [Arc<Upstream>], id: &str) -> Option<&'a Arc<Upstream>> {
-    upstreams.iter().find(|u| u.ownership.owns(id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ownership_matches_ids_and_prefixes() {
-        let owns = Ownership::new(vec!["npr*".into(), "kpr".into()]);
-        assert!(owns.owns("npr"));
-        assert!(owns.owns("npr-somatikk"));
-        assert!(owns.owns("kpr"));
-        assert!(!owns.owns("kpr2"));
-        assert!(!owns.owns("mfr"));
-    }
-
-    #[test]
-    fn statuses_are_classified() {
-        assert_eq!(
-            LegError::classify(&Status::deadline_exceeded("late")).outcome(),
-            pb::OutcomeStatus::Timeout
-        );
-        assert_eq!(
-            LegError::classify(&Status::unavailable("connection refused")).outcome(),
-            pb::OutcomeStatus::Unavailable
-        );
-        assert_eq!(
-            LegError::classify(&Status::unavailable("identity rejected: x")).outcome(),
-            pb::OutcomeStatus::Rejected
-        );
-        let not_found = LegError::classify(&Status::not_found("no such source"));
-        assert!(not_found.is_answer());
-        assert_eq!(
-            LegError::classify(&Status::internal("boom")).outcome(),
-            pb::OutcomeStatus::Error
-        );
     }
 }

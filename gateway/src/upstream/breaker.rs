@@ -14,9 +14,9 @@ use tokio::time::Instant;
 pub struct BreakerPolicy {
     /// Consecutive failures that eject the custodian; 0 never ejects.
     pub eject_after: u32,
-    /// First ejection.
+    /// Length of the first ejection; each further one in a row doubles it.
     pub base: Duration,
-    /// Longest ejection.
+    /// Cap on the doubling: no ejection lasts longer.
     pub max: Duration,
 }
 
@@ -40,7 +40,7 @@ pub struct Ejected {
 }
 
 impl Breaker {
-    /// A closed breaker.
+    /// A closed breaker (calls go through) following `policy`.
     pub fn new(policy: BreakerPolicy) -> Self {
         Self {
             policy,
@@ -52,8 +52,9 @@ impl Breaker {
     }
 
     /// Whether a call may be made at `now`. After an ejection the first call is the probe;
-    /// calls while it runs fail at once. A probe whose result never arrives (its caller gave
-    /// up) stops counting after one base ejection, and another probe is let through.
+    /// calls while it runs fail at once. Probes run detached with the custodian's own timeout,
+    /// so their result arrives; should one never arrive (its task was aborted), it stops
+    /// counting after one base ejection and another probe is let through.
     pub fn check(&mut self, now: Instant) -> Result<(), Ejected> {
         let Some(until) = self.open_until else {
             return Ok(());

@@ -1,0 +1,120 @@
+//! What every answer says about each custodian: its outcome (status, latency, freshness,
+//! age, revision) and the provenance of the records it contributed.
+
+use std::time::SystemTime;
+
+use helsedata::proto as pb;
+
+use super::Served;
+use crate::cache::Cached;
+
+/// A protobuf timestamp of a wall-clock time.
+pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    prost_types::Timestamp {
+        seconds: since.as_secs() as i64,
+        nanos: since.subsec_nanos() as i32,
+    }
+}
+
+/// `d` as a protobuf duration (whole seconds and the nanoseconds left over).
+pub fn duration(d: std::time::Duration) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+/// The freshness a served answer reports.
+pub fn freshness<V>(served: &Served<V>) -> pb::Freshness {
+    match served {
+        Served::Live(..) => pb::Freshness::Live,
+        Served::Cached(_) => pb::Freshness::Cached,
+        Served::Stale(..) => pb::Freshness::Stale,
+        Served::Failed(_) => pb::Freshness::None,
+    }
+}
+
+/// The outcome of one custodian for one served answer.
+pub fn outcome<V>(custodian_id: &str, served: &Served<V>) -> pb::CustodianOutcome {
+    let mut outcome = pb::CustodianOutcome {
+        custodian_id: custodian_id.to_string(),
+        freshness: freshness(served) as i32,
+        ..Default::default()
+    };
+    match served {
+        Served::Live(cached, latency) => {
+            outcome.status = pb::OutcomeStatus::Ok as i32;
+            outcome.latency = Some(duration(*latency));
+            describe(&mut outcome, cached);
+        }
+        Served::Cached(cached) => {
+            outcome.status = pb::OutcomeStatus::Ok as i32;
+            outcome.latency = Some(duration(std::time::Duration::ZERO));
+            describe(&mut outcome, cached);
+        }
+        Served::Stale(cached, failure) => {
+            outcome.status = failure.error.outcome() as i32;
+            outcome.message = format!(
+                "custodian `{custodian_id}` {}; serving its last known good answer, {} s old",
+                failure.error,
+                cached.age().as_secs()
+            );
+            outcome.latency = Some(duration(failure.latency));
+            describe(&mut outcome, cached);
+        }
+        Served::Failed(failure) => {
+            outcome.status = if failure.error.is_answer() {
+                pb::OutcomeStatus::Ok
+            } else {
+                failure.error.outcome()
+            } as i32;
+            outcome.message = if failure.error.is_answer() {
+                String::new()
+            } else {
+                format!(
+                    "custodian `{custodian_id}` {}; nothing cached to serve",
+                    failure.error
+                )
+            };
+            outcome.latency = Some(duration(failure.latency));
+        }
+    }
+    outcome
+}
+
+fn describe<V>(outcome: &mut pb::CustodianOutcome, cached: &Cached<V>) {
+    outcome.as_of = Some(timestamp(cached.fetched_at));
+    outcome.age = Some(duration(cached.age()));
+    outcome.catalogue_revision = cached.revision.clone();
+}
+
+/// An outcome for a custodian that the request did not concern.
+pub fn not_asked(custodian_id: &str) -> pb::CustodianOutcome {
+    pb::CustodianOutcome {
+        custodian_id: custodian_id.to_string(),
+        status: pb::OutcomeStatus::NotAsked as i32,
+        freshness: pb::Freshness::None as i32,
+        ..Default::default()
+    }
+}
+
+/// Provenance of records served from `cached`.
+pub fn provenance<V>(custodian_id: &str, served: &Served<V>) -> Option<pb::Provenance> {
+    served.cached().map(|cached| pb::Provenance {
+        custodian_id: custodian_id.to_string(),
+        catalogue_revision: cached.revision.clone(),
+        fetched_at: Some(timestamp(cached.fetched_at)),
+        freshness: freshness(served) as i32,
+    })
+}
+
+/// The worse of two outcomes of the same custodian (for requests that make several calls).
+pub fn worse(a: pb::CustodianOutcome, b: pb::CustodianOutcome) -> pb::CustodianOutcome {
+    let rank = |o: &pb::CustodianOutcome| -> (bool, i32) {
+        (o.status != pb::OutcomeStatus::Ok as i32, o.freshness)
+    };
+    if rank(&b) > rank(&a) { b } else { a }
+}
