@@ -533,3 +533,66 @@ async fn a_json_answer_equals_what_grpcurl_prints() {
     );
     web.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_sends_nothing_is_cut_off_after_the_header_timeout() {
+    use tokio::io::AsyncReadExt;
+    let web = WebFederation::start(|c| c.web.header_timeout_ms = 300).await;
+    let mut idle = tokio::net::TcpStream::connect(web.web)
+        .await
+        .expect("connect");
+    let mut buffer = [0u8; 64];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), idle.read(&mut buffer))
+        .await
+        .expect("the gateway closes an idle connection well before 5 s");
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    still_serving(&web).await;
+    assert_no_server_errors();
+    web.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_custodian_never_holds_a_web_answer_past_its_deadline() {
+    let web = WebFederation::start_with_slow(
+        &["kreftregisteret"],
+        std::time::Duration::from_secs(3),
+        |c| {
+            c.web.request_timeout_ms = 600;
+            c.defaults.timeout_ms = 5_000;
+        },
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let reply = web.get("/api/v1/datasources/krg-brystkreft").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(reply.status, 503 | 504),
+        "{} {}",
+        reply.status,
+        reply.text()
+    );
+    assert!(
+        reply.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kreftregisteret")
+    );
+    let started = std::time::Instant::now();
+    let page = web.get("/?q=kreft").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().contains("id=\"unavailable\""),
+        "the banner names the slow custodian"
+    );
+    assert_no_server_errors();
+    web.stop().await;
+}

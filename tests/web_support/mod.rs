@@ -102,13 +102,27 @@ pub struct WebFederation {
 impl WebFederation {
     /// Starts everything; `adjust` may change the gateway configuration first.
     pub async fn start(adjust: impl FnOnce(&mut GatewayConfig)) -> Self {
+        Self::start_with_slow(&[], Duration::ZERO, adjust).await
+    }
+
+    /// Starts everything, the custodians in `slow` answering each call after `latency`.
+    pub async fn start_with_slow(
+        slow: &[&str],
+        latency: Duration,
+        adjust: impl FnOnce(&mut GatewayConfig),
+    ) -> Self {
         record_errors();
         let catalogues = fixture::bundled();
         let pki = Pki::for_catalogues(&catalogues);
         let mut custodians = Vec::new();
         for catalogue in catalogues {
             let id = catalogue.custodian_id().to_string();
-            let running = fixture::start_custodian(&pki, &id, catalogue, Duration::ZERO).await;
+            let delay = if slow.contains(&id.as_str()) {
+                latency
+            } else {
+                Duration::ZERO
+            };
+            let running = fixture::start_custodian(&pki, &id, catalogue, delay).await;
             custodians.push((id, running));
         }
         let refs: Vec<(&str, &Running)> =
