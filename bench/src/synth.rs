@@ -350,6 +350,7 @@ pub fn source_bundle(c: usize, n: usize, variables: usize, payload: usize) -> So
             days: Some(60),
             working_days: false,
             text: "60 days".into(),
+            data_level: pb::DataLevel::Unspecified as i32,
         }],
         prices: vec![pb::Price {
             invoiced_by: format!("Syntetisk forvalter {c}"),

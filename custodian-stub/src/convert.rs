@@ -89,6 +89,14 @@ fn channel(c: ChannelEntry) -> i32 {
     }) as i32
 }
 
+fn data_level(l: DataLevelEntry) -> pb::DataLevel {
+    match l {
+        DataLevelEntry::AnonymousAggregated => pb::DataLevel::AnonymousAggregated,
+        DataLevelEntry::DeidentifiedIndividual => pb::DataLevel::DeidentifiedIndividual,
+        DataLevelEntry::IdentifiableIndividual => pb::DataLevel::IdentifiableIndividual,
+    }
+}
+
 fn condition(c: ConditionEntry) -> i32 {
     (match c {
         ConditionEntry::NewResearchProject => pb::RouteCondition::NewResearchProject,
@@ -189,6 +197,11 @@ fn access_rules(source_id: &str, a: &AccessEntry) -> pb::AccessRules {
                 days: d.days,
                 working_days: d.working_days,
                 text: d.text.clone(),
+                data_level: d
+                    .data_level
+                    .as_ref()
+                    .map_or(pb::DataLevel::Unspecified, |l| data_level(*l.get_ref()))
+                    as i32,
             })
             .collect(),
         prices: a

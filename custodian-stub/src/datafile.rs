@@ -405,6 +405,21 @@ pub struct DeadlineEntry {
     pub working_days: bool,
     /// In words.
     pub text: String,
+    /// The data level of the applications it concerns; absent when it concerns every level.
+    #[serde(default)]
+    pub data_level: Option<Spanned<DataLevelEntry>>,
+}
+
+/// How identifiable the data of an application are, as a deadline's `data_level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataLevelEntry {
+    /// Anonymous aggregated statistics (tables).
+    AnonymousAggregated,
+    /// De-identified or pseudonymous individual-level data.
+    DeidentifiedIndividual,
+    /// Directly identifiable individual-level data.
+    IdentifiableIndividual,
 }
 
 /// A price.

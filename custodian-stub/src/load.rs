@@ -175,6 +175,22 @@ impl Validator<'_> {
                 format!("`{}` is not an e-mail address", s.access.contact_email),
             ));
         }
+        let mut levels = Vec::new();
+        for level in s
+            .access
+            .deadlines
+            .iter()
+            .filter_map(|d| d.data_level.as_ref())
+        {
+            if levels.contains(level.get_ref()) {
+                return Err(self.pos.error(
+                    level.span().start,
+                    field("access.deadline.data_level"),
+                    "another deadline of this source concerns the same data level; publish one deadline per level, or leave data_level out for a deadline that concerns every level",
+                ));
+            }
+            levels.push(*level.get_ref());
+        }
         let mut names = HashSet::new();
         let mut variables = Vec::with_capacity(s.variables.len());
         for v in &s.variables {
@@ -387,6 +403,72 @@ channel = "helsedata_form"
         let err = load(&future).unwrap_err();
         assert_eq!(err.field, "source[a].data_from_year");
         assert!(err.message.contains("3024"));
+    }
+
+    fn deadline(level: &str) -> String {
+        format!(
+            "[[source.access.deadline]]\napplies_to = \"some data\"\ntext = \"30 days\"\n{level}\n"
+        )
+    }
+
+    #[test]
+    fn deadline_data_levels_are_converted_and_absent_means_every_level() {
+        let text = format!(
+            "{HEADER}{}{}{}",
+            source("a", ""),
+            deadline("data_level = \"deidentified_individual\""),
+            deadline("")
+        );
+        let loaded = load(&text).expect("loads");
+        let levels: Vec<i32> = loaded.sources[0]
+            .access
+            .deadlines
+            .iter()
+            .map(|d| d.data_level)
+            .collect();
+        assert_eq!(
+            levels,
+            vec![
+                pb::DataLevel::DeidentifiedIndividual as i32,
+                pb::DataLevel::Unspecified as i32
+            ]
+        );
+    }
+
+    #[test]
+    fn two_deadlines_for_one_data_level_are_refused_at_the_second() {
+        let text = format!(
+            "{HEADER}{}{}{}",
+            source("a", ""),
+            deadline("data_level = \"anonymous_aggregated\""),
+            deadline("data_level = \"anonymous_aggregated\"")
+        );
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "source[a].access.deadline.data_level");
+        let second = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("data_level"))
+            .nth(1)
+            .map(|(i, _)| i + 1);
+        assert_eq!(Some(err.line), second);
+        assert!(err.message.contains("one deadline per level"), "{err}");
+    }
+
+    #[test]
+    fn unknown_deadline_data_levels_are_refused_with_the_accepted_values() {
+        let text = format!(
+            "{HEADER}{}{}",
+            source("a", ""),
+            deadline("data_level = \"anonymous\"")
+        );
+        let err = load(&text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("data_level"))
+            .map(|i| i + 1);
+        assert_eq!(Some(err.line), line, "{err}");
+        assert!(err.message.contains("anonymous_aggregated"), "{err}");
     }
 
     #[test]

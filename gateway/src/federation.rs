@@ -4,7 +4,7 @@
 //! custodian and never waits past the caller's deadline.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, HashMap},
     sync::Arc,
     time::Duration,
 };
@@ -29,11 +29,7 @@ use crate::{
     },
     config::{CacheConfig, GatewayConfig, resolve_upstream},
     fanout::fan_out,
-    routing::{
-        self,
-        planner::{PlanInput, ResolvedSource},
-        rules::NationalRules,
-    },
+    planning::{self, Answer, SourceAnswers, rules::NationalRules},
     upstream::{
         Cache, FetchFailure, LegError, Policy, Served, Upstream,
         client::{Fetched, Snapshot},
@@ -392,34 +388,29 @@ impl Federation {
         })
     }
 
-    /// PlanApplication: fetch facts and rules of every requested source from its owner,
-    /// concurrently, then plan with the national rules.
+    /// PlanApplication: fetch facts, rules and (where variables are named) the variable list of
+    /// every requested source from its owner, concurrently; [`planning::resolve`] the answers
+    /// and [`planning::plan`] with the national rules. The plan's custodian outcomes are those
+    /// of the facts and rules calls, the worse of the two per custodian.
     pub async fn plan(
         &self,
         req: &pb::PlanApplicationRequest,
         ctx: RequestContext,
     ) -> Result<pb::ApplicationPlan, RequestError> {
-        let wanted = routing::requested_source_ids(req);
-        let mut unknown_sources = Vec::new();
+        let mut unowned = Vec::new();
         let mut owned = Vec::new();
-        for id in wanted {
+        for id in planning::requested_source_ids(req) {
             match owner_of(&self.upstreams, &id) {
                 Some(owner) => owned.push((owner.clone(), id)),
-                None => unknown_sources.push(id),
+                None => unowned.push(id),
             }
         }
-        let wanted_variables: BTreeSet<&str> =
-            req.variable_ids.iter().map(String::as_str).collect();
-        let wanted_ref = &wanted_variables;
         let legs = owned.iter().map(|(owner, id)| async move {
-            let needs_variables = wanted_ref
-                .iter()
-                .any(|v| routing::variable_source_id(v) == Some(id.as_str()));
             let (source, rules, variables) = futures::join!(
                 self.record(&self.sources, owner, id, ctx, Upstream::data_source),
                 self.record(&self.rules, owner, id, ctx, Upstream::access_rules),
                 async {
-                    if needs_variables {
+                    if planning::wants_variables_of(req, id) {
                         Some(
                             self.record(
                                 &self.variable_lists,
@@ -440,19 +431,7 @@ impl Federation {
         let results = futures::future::join_all(legs).await;
 
         let mut outcomes: BTreeMap<String, pb::CustodianOutcome> = BTreeMap::new();
-        let mut input = PlanInput {
-            purpose: pb::Purpose::try_from(req.purpose).unwrap_or_default(),
-            stage: pb::ProjectStage::try_from(req.stage).unwrap_or_default(),
-            data_level: pb::DataLevel::try_from(req.data_level).unwrap_or_default(),
-            linkage_wanted: req.linkage_wanted,
-            biomaterial_wanted: req.biomaterial_wanted,
-            sources: Vec::new(),
-            variables: Vec::new(),
-            unknown_data_source_ids: unknown_sources,
-            unknown_variable_ids: Vec::new(),
-            unresolved_data_source_ids: Vec::new(),
-        };
-        let mut found_variables: BTreeSet<String> = BTreeSet::new();
+        let mut answers = Vec::with_capacity(results.len());
         for (owner, id, source, rules, variables) in results {
             for outcome in [
                 outcome::outcome(&owner.id, &source),
@@ -464,50 +443,16 @@ impl Federation {
                 };
                 outcomes.insert(owner.id.clone(), merged);
             }
-            match (source.cached(), rules.cached()) {
-                (Some(s), Some(r)) => {
-                    let mut data_source = s.value.clone();
-                    data_source.custodian_id = owner.id.clone();
-                    input.sources.push(ResolvedSource {
-                        source: data_source,
-                        rules: r.value.clone(),
-                        custodian_id: owner.id.clone(),
-                    });
-                }
-                _ if is_not_found(&source) || is_not_found(&rules) => {
-                    input.unknown_data_source_ids.push(id.clone())
-                }
-                _ => input.unresolved_data_source_ids.push(id.clone()),
-            }
-            if let Some(Some(list)) = variables
-                .as_ref()
-                .map(|v| v.cached().map(|c| c.value.clone()))
-            {
-                for variable in list {
-                    if wanted_variables.contains(variable.id.as_str()) {
-                        found_variables.insert(variable.id.clone());
-                        input.variables.push(variable);
-                    }
-                }
-            }
+            answers.push(SourceAnswers {
+                custodian_id: owner.id.clone(),
+                data_source_id: id,
+                source: answer(&source),
+                rules: answer(&rules),
+                variables: variables.and_then(|v| v.cached().map(|c| c.value.clone())),
+            });
         }
-        let resolved: BTreeSet<&str> = input.sources.iter().map(|s| s.source.id.as_str()).collect();
-        input.unknown_variable_ids = req
-            .variable_ids
-            .iter()
-            .filter(|v| !found_variables.contains(*v))
-            .filter(|v| {
-                routing::variable_source_id(v).is_some_and(|s| {
-                    resolved.contains(s) || input.unknown_data_source_ids.iter().any(|u| u == s)
-                })
-            })
-            .cloned()
-            .collect();
-        input.unknown_variable_ids.sort();
-        input.unknown_variable_ids.dedup();
-        input.unknown_data_source_ids.sort();
-        input.sources.sort_by(|a, b| a.source.id.cmp(&b.source.id));
-        let mut plan = routing::planner::plan(&input, &self.national_rules);
+        let input = planning::resolve(req, unowned, answers);
+        let mut plan = planning::plan(&input, &self.national_rules);
         plan.custodians = outcomes.into_values().collect();
         Ok(plan)
     }
@@ -523,8 +468,25 @@ impl Federation {
     }
 }
 
-fn is_not_found<V>(served: &Served<V>) -> bool {
-    matches!(served, Served::Failed(f) if matches!(f.error, LegError::Error { code: Code::NotFound, .. }))
+/// A custodian's answer as planning sees it: a value (live or cached), "not published", or none.
+fn answer<V: Clone>(served: &Served<V>) -> Answer<V> {
+    if let Some(c) = served.cached() {
+        return Answer::Found(c.value.clone());
+    }
+    match served {
+        Served::Failed(f)
+            if matches!(
+                f.error,
+                LegError::Error {
+                    code: Code::NotFound,
+                    ..
+                }
+            ) =>
+        {
+            Answer::NotFound
+        }
+        _ => Answer::Unavailable,
+    }
 }
 
 fn variable_id(hit: &pb::FederatedVariableHit) -> &str {

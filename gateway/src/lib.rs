@@ -1,9 +1,9 @@
 //! The helsedata federation gateway: concurrent mutual-TLS fan-out to every custodian, one
-//! merged catalogue with provenance, and application routing.
+//! merged catalogue with provenance, and application planning.
 //!
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
 //! the custodians through [`cache`] and [`fanout`] with the [`upstream`] client →
-//! [`catalogue`] merges, indexes and ranks the answers → [`routing`] plans applications. [`web`]
+//! [`catalogue`] merges, indexes and ranks the answers → [`planning`] plans applications. [`web`]
 //! serves the same service as pages and a JSON API over HTTPS.
 
 #![warn(missing_docs)]
@@ -13,7 +13,7 @@ pub mod catalogue;
 pub mod config;
 pub mod fanout;
 pub mod federation;
-pub mod routing;
+pub mod planning;
 pub mod server;
 pub mod upstream;
 pub mod web;

@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init("helsedata-gateway", &config.telemetry)?;
     match args.command {
         Command::CheckConfig => {
-            gateway::routing::rules::NationalRules::load(&config.national_rules)?;
+            gateway::planning::rules::NationalRules::load(&config.national_rules)?;
             println!(
                 "configuration ok: {} custodians, listening on {}",
                 config.custodians.len(),

@@ -21,7 +21,7 @@ use crate::{
     catalogue::in_view,
     config::{GatewayConfig, LimitsConfig},
     federation::{Federation, RequestContext},
-    routing::rules::NationalRules,
+    planning::rules::NationalRules,
     upstream::{health_service_name, outcome},
 };
 
@@ -33,7 +33,7 @@ pub enum ServeError {
     Tls(#[from] helsedata::tls::TlsError),
     /// The national rules file was refused.
     #[error(transparent)]
-    Rules(#[from] crate::routing::rules::RulesError),
+    Rules(#[from] crate::planning::rules::RulesError),
     /// The server failed.
     #[error("gateway server failed: {0}")]
     Transport(#[from] tonic::transport::Error),

@@ -33,6 +33,9 @@ pub struct NationalRules {
     pub appeals: Appeals,
     /// The rule for anonymous data.
     pub anonymous_data: AnonymousData,
+    /// Who is expected to link when no source names a body that does.
+    #[serde(default)]
+    pub linkage: Linkage,
     /// Prerequisites by purpose, data level and stage (`[[prerequisite]]` tables).
     #[serde(default, rename = "prerequisite")]
     pub prerequisites: Vec<PrerequisiteRule>,
@@ -86,7 +89,7 @@ pub struct CommonForm {
     pub address: String,
     /// Custodian ids whose sources the form covers.
     pub custodians: Spanned<Vec<Spanned<String>>>,
-    /// The fact in words.
+    /// What the form covers, in words (shown in the trace when a route moves to the form).
     pub summary: String,
 }
 
@@ -154,6 +157,49 @@ pub struct AnonymousData {
     pub legal_basis: String,
     /// The rule in words.
     pub text: String,
+}
+
+/// The `[linkage]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Linkage {
+    /// The `[[linkage.fallback]]` tables, in file order.
+    #[serde(default, rename = "fallback")]
+    pub fallbacks: Vec<LinkageFallback>,
+}
+
+/// One `[[linkage.fallback]]` table: when no requested source names a body that links, and a
+/// source of `custodian` of kind `source_kind` is among them, `linked_by` is expected to link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkageFallback {
+    /// The custodian id whose sources bring the fallback into play.
+    pub custodian: Spanned<String>,
+    /// The kind of source, written as the contract's `DataSourceKind` value in lowercase
+    /// without its prefix (for example `statistics_dataset`).
+    pub source_kind: Spanned<String>,
+    /// The body that is expected to link, as named in plans.
+    pub linked_by: Spanned<String>,
+    /// Why, as the rest of a sentence that starts with the source id (shown in the trace).
+    pub reason: Spanned<String>,
+}
+
+impl LinkageFallback {
+    /// The contract's value of `source_kind`; `Unspecified` only for a file that was not
+    /// validated.
+    pub fn kind(&self) -> pb::DataSourceKind {
+        source_kind_value(self.source_kind.get_ref()).unwrap_or_default()
+    }
+}
+
+/// The contract's `DataSourceKind` for a rules-file key such as `statistics_dataset`.
+fn source_kind_value(key: &str) -> Option<pb::DataSourceKind> {
+    let kind = pb::DataSourceKind::from_str_name(&format!(
+        "DATA_SOURCE_KIND_{}",
+        key.to_ascii_uppercase()
+    ))?;
+    (kind != pb::DataSourceKind::Unspecified && key.bytes().all(|b| !b.is_ascii_uppercase()))
+        .then_some(kind)
 }
 
 /// One `[[prerequisite]]` table: something to have or attach, and when.
@@ -347,7 +393,16 @@ impl NationalRules {
         }
     }
 
-    /// The file's revision.
+    /// The first `[[linkage.fallback]]` that a source of custodian `custodian_id` of kind `kind`
+    /// brings into play.
+    pub fn linkage_fallback(&self, custodian_id: &str, kind: i32) -> Option<&LinkageFallback> {
+        self.linkage
+            .fallbacks
+            .iter()
+            .find(|f| f.custodian.get_ref() == custodian_id && f.kind() as i32 == kind)
+    }
+
+    /// The file's revision, shown at the start of every plan's trace.
     pub fn revision(&self) -> &str {
         self.revision.get_ref()
     }
@@ -386,7 +441,49 @@ impl NationalRules {
                 "a percentage must lie between 0 and 100",
             ));
         }
+        self.validate_linkage(pos)?;
         self.validate_prerequisites(pos)
+    }
+
+    fn validate_linkage(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
+        for (i, f) in self.linkage.fallbacks.iter().enumerate() {
+            let field = format!("linkage.fallback[{i}]");
+            check_id(pos, &format!("{field}.custodian"), &f.custodian)?;
+            if source_kind_value(f.source_kind.get_ref()).is_none() {
+                let accepted = [
+                    pb::DataSourceKind::CentralHealthRegister,
+                    pb::DataSourceKind::NationalQualityRegister,
+                    pb::DataSourceKind::PopulationHealthSurvey,
+                    pb::DataSourceKind::StatisticsDataset,
+                    pb::DataSourceKind::AdministrativeRegister,
+                    pb::DataSourceKind::Other,
+                ]
+                .map(|k| {
+                    k.as_str_name()
+                        .trim_start_matches("DATA_SOURCE_KIND_")
+                        .to_ascii_lowercase()
+                })
+                .join(", ");
+                return Err(pos.error(
+                    f.source_kind.span().start,
+                    format!("{field}.source_kind"),
+                    format!(
+                        "`{}` is not a source kind; accepted values: {accepted}",
+                        f.source_kind.get_ref()
+                    ),
+                ));
+            }
+            for (key, value) in [("linked_by", &f.linked_by), ("reason", &f.reason)] {
+                if value.get_ref().trim().is_empty() {
+                    return Err(pos.error(
+                        value.span().start,
+                        format!("{field}.{key}"),
+                        format!("the {key} text must not be empty"),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn validate_registries(&self, pos: &FileText<'_>) -> Result<(), RulesError> {
@@ -519,191 +616,4 @@ fn parse_date(text: &str) -> Option<(u32, u32, u32)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RULES_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/national-rules.toml");
-
-    fn real_rules() -> NationalRules {
-        match NationalRules::load(RULES_PATH) {
-            Ok(r) => r,
-            Err(e) => panic!("the shipped rules file must load: {e}"),
-        }
-    }
-
-    fn real_text() -> String {
-        std::fs::read_to_string(RULES_PATH).expect("rules file is readable")
-    }
-
-    /// The real file with the first occurrence of `from` replaced by `to`.
-    fn edited(from: &str, to: &str) -> String {
-        let text = real_text();
-        assert!(
-            text.contains(from),
-            "fixture text `{from}` is in the rules file"
-        );
-        text.replacen(from, to, 1)
-    }
-
-    fn line_of(text: &str, needle: &str) -> usize {
-        text.lines()
-            .position(|l| l.contains(needle))
-            .expect("needle is in the text")
-            + 1
-    }
-
-    #[test]
-    fn shipped_rules_file_loads_with_eleven_registries() {
-        let rules = real_rules();
-        assert!(!rules.revision().is_empty());
-        assert_eq!(rules.helsedataservice.registries.len(), 11);
-        assert_eq!(rules.helsedataservice.name, "Helsedataservice");
-        assert_eq!(rules.statutory_working_days(1), 30);
-        assert_eq!(rules.statutory_working_days(3), 60);
-    }
-
-    #[test]
-    fn helsedataservice_covers_listed_sources_and_children_only_where_included() {
-        let rules = real_rules();
-        assert_eq!(
-            rules.helsedataservice_registry("npr", ""),
-            Some("Norsk pasientregister (NPR)")
-        );
-        assert_eq!(
-            rules.helsedataservice_registry("npr-somatikk", "npr"),
-            Some("Norsk pasientregister (NPR)")
-        );
-        assert_eq!(
-            rules.helsedataservice_registry("krg-brystkreft", "kreftregisteret"),
-            Some("Kreftregisteret")
-        );
-        assert!(
-            rules
-                .helsedataservice_registry("hjertestans", "hkr")
-                .is_some()
-        );
-        // HKR lists its quality registers one by one, so an unlisted child is not covered.
-        assert_eq!(rules.helsedataservice_registry("abla-nor", "hkr"), None);
-        assert_eq!(rules.helsedataservice_registry("moba", ""), None);
-        assert_eq!(rules.helsedataservice_registry("ssb-inntekt", ""), None);
-    }
-
-    #[test]
-    fn common_form_covers_the_five_custodians() {
-        let rules = real_rules();
-        for c in [
-            "fhi",
-            "helsedirektoratet",
-            "kreftregisteret",
-            "arkivverket",
-            "dmp",
-        ] {
-            assert!(rules.common_form_covers(c), "{c}");
-        }
-        assert!(!rules.common_form_covers("ssb"));
-        assert!(!rules.common_form_covers("siv"));
-    }
-
-    #[test]
-    fn prerequisites_are_selected_by_purpose_level_and_stage() {
-        let rules = real_rules();
-        let codes = |p, s, l| {
-            rules
-                .prerequisites_for(p, s, l)
-                .map(|r| r.code.get_ref().clone())
-                .collect::<Vec<_>>()
-        };
-        let research_ident = codes(
-            pb::Purpose::Research,
-            pb::ProjectStage::New,
-            pb::DataLevel::IdentifiableIndividual,
-        );
-        assert!(research_ident.contains(&"rek-approval".to_string()));
-        assert!(research_ident.contains(&"variable-list".to_string()));
-        assert!(!research_ident.contains(&"table-shells".to_string()));
-        let stats_anon = codes(
-            pb::Purpose::Statistics,
-            pb::ProjectStage::Change,
-            pb::DataLevel::AnonymousAggregated,
-        );
-        assert_eq!(
-            stats_anon,
-            vec!["table-shells".to_string(), "project-reference".to_string()]
-        );
-    }
-
-    #[test]
-    fn unknown_key_error_names_the_line_and_key() {
-        let text = edited("include_children = true", "include_childs = true");
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("unknown key refused");
-        assert_eq!(err.line, line_of(&text, "include_childs"));
-        assert_eq!(err.field, "include_childs");
-        assert!(err.to_string().starts_with("rules.toml:"), "{err}");
-    }
-
-    #[test]
-    fn empty_registry_source_list_is_refused_at_its_line() {
-        let text = edited("sources = [\"mfr\"]", "sources = []");
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("empty list refused");
-        assert_eq!(err.line, line_of(&text, "sources = []"));
-        assert_eq!(err.field, "helsedataservice.registry[2].sources");
-    }
-
-    #[test]
-    fn malformed_source_id_is_refused() {
-        let text = edited("sources = [\"msis\"]", "sources = [\"MSIS\"]");
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("bad id refused");
-        assert_eq!(err.line, line_of(&text, "\"MSIS\""));
-        assert!(err.message.contains("`MSIS`"), "{}", err.message);
-    }
-
-    #[test]
-    fn zero_deadline_is_refused() {
-        let text = edited(
-            "single_source_working_days = 30",
-            "single_source_working_days = 0",
-        );
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("zero days refused");
-        assert_eq!(err.line, line_of(&text, "single_source_working_days = 0"));
-        assert_eq!(err.field, "statutory_deadline.single_source_working_days");
-    }
-
-    #[test]
-    fn impossible_date_is_refused() {
-        let text = edited(
-            "decides_since = \"2023-03-15\"",
-            "decides_since = \"2023-02-30\"",
-        );
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("bad date refused");
-        assert_eq!(err.line, line_of(&text, "2023-02-30"));
-        assert_eq!(err.field, "helsedataservice.decides_since");
-    }
-
-    #[test]
-    fn unknown_data_level_names_the_value() {
-        let text = edited(
-            "data_levels = [\"anonymous_aggregated\"]",
-            "data_levels = [\"aggregated\"]",
-        );
-        let err = NationalRules::from_str("rules.toml", &text).expect_err("bad level refused");
-        assert_eq!(err.line, line_of(&text, "[\"aggregated\"]"));
-        assert_eq!(err.field, "aggregated");
-    }
-
-    #[test]
-    fn missing_file_is_reported_with_its_path() {
-        let err = NationalRules::load("/nonexistent/national-rules.toml")
-            .expect_err("missing file refused");
-        assert_eq!(err.line, 0);
-        assert!(err.to_string().contains("/nonexistent/national-rules.toml"));
-    }
-
-    #[test]
-    fn dates_are_checked_for_shape_and_calendar() {
-        assert_eq!(parse_date("2024-02-29"), Some((2024, 2, 29)));
-        assert_eq!(parse_date("2023-02-29"), None);
-        assert_eq!(parse_date("2023-3-15"), None);
-        assert_eq!(parse_date("2023-13-01"), None);
-        assert_eq!(parse_date("2023/03/15"), None);
-    }
-}
+mod tests;

@@ -1,20 +1,25 @@
-//! Application routing: which applications a researcher files, where, decided by whom, with what
+//! Application planning: which applications a researcher files, where, decided by whom, with what
 //! attached, and why.
 //!
 //! Everything here is pure: the caller fetches the sources, access rules and variables from the
-//! custodians, and this module turns them into an [`ApplicationPlan`](pb::ApplicationPlan).
+//! custodians, and this module turns them into an [`ApplicationPlan`](pb::ApplicationPlan). A
+//! plan is made in steps:
 //!
-//! - the request was validated by the contract ([`helsedata::contract`]) before anything is
-//!   fetched;
-//! - [`rules::NationalRules`] is the national rules file (`config/national-rules.toml`);
-//! - [`planner::plan`] builds the plan from the fetched facts and the national rules.
+//! 1. the contract ([`helsedata::contract`]) has validated the request before anything is
+//!    fetched; [`requested_source_ids`] and [`wants_variables_of`] say what to fetch;
+//! 2. [`resolve`] turns the custodians' answers ([`SourceAnswers`]) into the planner's input
+//!    ([`PlanInput`]): resolved, unknown and unresolved sources and variables;
+//! 3. [`plan`] applies the custodians' rules and the national rules ([`NationalRules`], the file
+//!    `config/national-rules.toml`) and records every decision in the plan's trace.
 
-pub mod planner;
+mod planner;
+mod resolve;
 pub mod rules;
 
 use helsedata::proto as pb;
 
 pub use planner::{PlanInput, ResolvedSource, plan};
+pub use resolve::{Answer, SourceAnswers, resolve, wants_variables_of};
 pub use rules::{NationalRules, RulesError};
 
 pub use helsedata::contract::variable_source_id;

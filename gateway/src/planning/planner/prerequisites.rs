@@ -1,0 +1,132 @@
+//! Rule g: the prerequisites of an application.
+
+use helsedata::proto as pb;
+
+use super::words::*;
+use super::*;
+
+impl<'a> Planner<'a> {
+    pub(super) fn trace_national_prerequisites(&mut self) {
+        let (p, s, l) = (self.input.purpose, self.input.stage, self.input.data_level);
+        let codes: Vec<&str> = self
+            .rules
+            .prerequisites_for(p, s, l)
+            .map(|r| r.code.get_ref().as_str())
+            .collect();
+        let text = if codes.is_empty() {
+            format!(
+                "No national prerequisite applies to {}, {} and {}.",
+                purpose_words(p),
+                stage_words(s),
+                level_words(l)
+            )
+        } else {
+            format!(
+                "For {}, {} and {} the national rules require: {}.",
+                purpose_words(p),
+                stage_words(s),
+                level_words(l),
+                codes.join(", ")
+            )
+        };
+        self.trace("national.prerequisites", "", ORIGIN_NATIONAL, text);
+    }
+
+    /// Rule g: national prerequisites for every source, then the custodians' own, merged.
+    pub(super) fn prerequisites(
+        &mut self,
+        members: &[Routed<'a>],
+        ids: &[String],
+    ) -> Vec<pb::Prerequisite> {
+        let (p, s, l) = (self.input.purpose, self.input.stage, self.input.data_level);
+        let mut list: Vec<pb::Prerequisite> = Vec::new();
+        for rule in self.rules.prerequisites_for(p, s, l) {
+            merge_prerequisite(&mut list, rule.code.get_ref(), &rule.text, ids);
+        }
+        for m in members {
+            let own = custodian_prerequisites(m.rs, l);
+            if own.is_empty() {
+                continue;
+            }
+            let mut codes: Vec<&str> = Vec::new();
+            for (code, _) in &own {
+                if !codes.contains(code) {
+                    codes.push(code);
+                }
+            }
+            let text = format!("The custodian's own conditions add: {}.", codes.join(", "));
+            self.trace(
+                "custodian.prerequisites",
+                &m.rs.source.id,
+                custodian_origin(m.rs),
+                text,
+            );
+            for (code, text) in &own {
+                merge_prerequisite(&mut list, code, text, std::slice::from_ref(&m.rs.source.id));
+            }
+        }
+        list
+    }
+}
+
+/// The prerequisites a custodian's own facts add for one source (rule g).
+pub(super) fn custodian_prerequisites(
+    rs: &ResolvedSource,
+    level: pb::DataLevel,
+) -> Vec<(&'static str, String)> {
+    let mut list = Vec::new();
+    if rs.rules.contact_before_applying {
+        list.push((
+            "contact-custodian-first",
+            format!("Contact {} before you apply.", contact_words(rs)),
+        ));
+    }
+    for requirement in rs
+        .rules
+        .requirements
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+    {
+        list.push(("custodian-requirement", requirement.to_string()));
+    }
+    let individual = matches!(
+        level,
+        pb::DataLevel::DeidentifiedIndividual | pb::DataLevel::IdentifiableIndividual
+    );
+    if individual && rs.source.consent == pb::ConsentRequirement::Required as i32 {
+        list.push((
+            "consent-scope",
+            "The people in the source were registered with their consent: the intended use must lie within what they consented to.".to_string(),
+        ));
+    }
+    let provision = rs
+        .source
+        .legal_basis
+        .as_ref()
+        .map_or("", |l| l.purpose_provision.trim());
+    if !provision.is_empty() {
+        list.push((
+            "purpose-match",
+            format!("The intended use must fit the statutory purpose of the source ({provision})."),
+        ));
+    }
+    list
+}
+
+/// Adds a prerequisite, or adds the sources to an identical one already listed.
+pub(super) fn merge_prerequisite(
+    list: &mut Vec<pb::Prerequisite>,
+    code: &str,
+    text: &str,
+    ids: &[String],
+) {
+    match list.iter_mut().find(|p| p.code == code && p.text == text) {
+        Some(p) => union_into(&mut p.data_source_ids, ids),
+        None => list.push(pb::Prerequisite {
+            code: code.to_string(),
+            text: text.to_string(),
+            data_source_ids: sorted(ids),
+        }),
+    }
+}
