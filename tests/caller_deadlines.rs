@@ -2,11 +2,9 @@
 //! never counts against the custodian, so neither a flood of tiny deadlines nor honest
 //! callers with deadlines shorter than a slow custodian's answer can eject it.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
+use fixture::{
     Federation, Pki, bundled, gateway_client, gateway_config, start_custodian, start_gateway,
 };
 use helsedata::proto::{self as pb, federated_catalogue_client::FederatedCatalogueClient};
@@ -31,7 +29,7 @@ fn search(timeout: Duration, no_cache: bool) -> Request<pb::SearchDataSourcesReq
     request
 }
 
-async fn health(federation: &common::Running, pki: &Pki, service: String) -> i32 {
+async fn health(federation: &fixture::Running, pki: &Pki, service: String) -> i32 {
     let endpoint = pki
         .developer_tls()
         .client_endpoint(

@@ -8,21 +8,22 @@ use super::limits::{MAX_ID_LEN, MAX_VARIABLE_NAME_LEN};
 /// Whether `value` is a data source or custodian id: 1 to [`MAX_ID_LEN`] lowercase ASCII
 /// letters, digits and `-`.
 pub fn is_id(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= MAX_ID_LEN
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    is_token(value, MAX_ID_LEN, b'-')
 }
 
 /// Whether `value` is a variable name (the part of a variable id after the `/`): 1 to
 /// [`MAX_VARIABLE_NAME_LEN`] lowercase ASCII letters, digits and `_`.
 pub fn is_variable_name(value: &str) -> bool {
+    is_token(value, MAX_VARIABLE_NAME_LEN, b'_')
+}
+
+/// 1 to `max_len` lowercase ASCII letters, digits and `separator`.
+fn is_token(value: &str, max_len: usize, separator: u8) -> bool {
     !value.is_empty()
-        && value.len() <= MAX_VARIABLE_NAME_LEN
+        && value.len() <= max_len
         && value
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == separator)
 }
 
 /// The data source id of a variable id `<data source id>/<name>`, or `None` when the id does

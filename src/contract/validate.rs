@@ -207,6 +207,16 @@ impl Validate<GatewayApi> for pb::PlanApplicationRequest {
 }
 
 /// Checks that a plan request names something, and not too much.
+/// The violation of a list `field` holding `len` entries when at most `max` are allowed.
+fn too_many(field: &str, len: usize, max: usize) -> Option<FieldError> {
+    (len > max).then(|| {
+        FieldError::new(
+            field,
+            format!("{field} has {len} entries; at most {max} are allowed"),
+        )
+    })
+}
+
 fn plan_id_counts(req: &pb::PlanApplicationRequest) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if req.data_source_ids.is_empty() && req.variable_ids.is_empty() {
@@ -215,24 +225,16 @@ fn plan_id_counts(req: &pb::PlanApplicationRequest) -> Vec<FieldError> {
             "name at least one data source id in data_source_ids or one variable id in variable_ids",
         ));
     }
-    if req.data_source_ids.len() > MAX_PLAN_DATA_SOURCE_IDS {
-        errors.push(FieldError::new(
-            "data_source_ids",
-            format!(
-                "data_source_ids has {} entries; at most {MAX_PLAN_DATA_SOURCE_IDS} are allowed",
-                req.data_source_ids.len()
-            ),
-        ));
-    }
-    if req.variable_ids.len() > MAX_PLAN_VARIABLE_IDS {
-        errors.push(FieldError::new(
-            "variable_ids",
-            format!(
-                "variable_ids has {} entries; at most {MAX_PLAN_VARIABLE_IDS} are allowed",
-                req.variable_ids.len()
-            ),
-        ));
-    }
+    errors.extend(too_many(
+        "data_source_ids",
+        req.data_source_ids.len(),
+        MAX_PLAN_DATA_SOURCE_IDS,
+    ));
+    errors.extend(too_many(
+        "variable_ids",
+        req.variable_ids.len(),
+        MAX_PLAN_VARIABLE_IDS,
+    ));
     errors
 }
 
