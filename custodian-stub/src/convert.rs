@@ -275,6 +275,11 @@ pub fn bundle(
         biomaterial: biomaterial(s.biomaterial) as i32,
         biomaterial_note: s.biomaterial_note.clone(),
         open_statistics: s.open_statistics.clone(),
+        open_statistics_url: s
+            .open_statistics_url
+            .as_ref()
+            .map(|u| u.get_ref().clone())
+            .unwrap_or_default(),
         variable_documentation: s.variable_documentation.clone(),
         hap_phase: hap(s.hap_phase) as i32,
         discrepancies: s.discrepancies.clone(),

@@ -261,9 +261,12 @@ pub struct SourceEntry {
     /// Detail on biological material.
     #[serde(default)]
     pub biomaterial_note: String,
-    /// Open statistics.
+    /// Open statistics: what the source publishes openly, in words.
     #[serde(default)]
     pub open_statistics: String,
+    /// The public web address of the open statistics (`https://…`), when one is known.
+    #[serde(default)]
+    pub open_statistics_url: Option<Spanned<String>>,
     /// Where variable documentation lives.
     #[serde(default)]
     pub variable_documentation: Vec<String>,

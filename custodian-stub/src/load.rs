@@ -168,6 +168,9 @@ impl Validator<'_> {
             &field("data_from_year"),
             &field("data_to_year"),
         )?;
+        if let Some(url) = &s.open_statistics_url {
+            self.open_statistics_url(url, &s.open_statistics, &field("open_statistics_url"))?;
+        }
         if !s.access.contact_email.is_empty() && !s.access.contact_email.contains('@') {
             return Err(self.pos.error(
                 at,
@@ -225,6 +228,34 @@ impl Validator<'_> {
             variables.push(crate::convert::variable(id, v, valid_years));
         }
         Ok(crate::convert::bundle(custodian_id, s, years, variables))
+    }
+
+    /// The address of a source's open statistics: an `https://` address without spaces, given
+    /// only together with the `open_statistics` text it belongs to.
+    fn open_statistics_url(
+        &self,
+        url: &Spanned<String>,
+        text: &str,
+        field: &str,
+    ) -> Result<(), LoadError> {
+        let value = url.get_ref();
+        let at = url.span().start;
+        let host = value.strip_prefix("https://").unwrap_or_default();
+        if host.is_empty() || value.chars().any(char::is_whitespace) {
+            return Err(self.pos.error(
+                at,
+                field,
+                format!("`{value}` is not a web address: write it as https://host/path"),
+            ));
+        }
+        if text.trim().is_empty() {
+            return Err(self.pos.error(
+                at,
+                field,
+                "an address needs the `open_statistics` text that says what is published there",
+            ));
+        }
+        Ok(())
     }
 
     fn years(
@@ -344,6 +375,40 @@ channel = "helsedata_form"
         assert_eq!(loaded.sources.len(), 2);
         assert_eq!(loaded.info.data_source_count, 2);
         assert_eq!(loaded.info.last_modified.unwrap().seconds, 1_793_491_200);
+    }
+
+    #[test]
+    fn open_statistics_addresses_are_kept_and_checked() {
+        let ok = format!(
+            "{HEADER}{}",
+            source(
+                "a",
+                "open_statistics = \"tables\"\nopen_statistics_url = \"https://stats.example/a\""
+            )
+        );
+        let loaded = load(&ok).unwrap();
+        assert_eq!(
+            loaded.sources[0].source.open_statistics_url,
+            "https://stats.example/a"
+        );
+        let not_web = format!(
+            "{HEADER}{}",
+            source(
+                "a",
+                "open_statistics = \"tables\"\nopen_statistics_url = \"stats.example\""
+            )
+        );
+        let err = load(&not_web).unwrap_err().to_string();
+        assert!(
+            err.contains("source[a].open_statistics_url") && err.contains("https://"),
+            "{err}"
+        );
+        let without_text = format!(
+            "{HEADER}{}",
+            source("a", "open_statistics_url = \"https://stats.example\"")
+        );
+        let err = load(&without_text).unwrap_err().to_string();
+        assert!(err.contains("`open_statistics` text"), "{err}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tonic::Code;
 use crate::{
     catalogue::{
         CatalogueView, MergeMemo, MergedCatalogue,
-        merge::{self, Contribution},
+        merge::{self, Contribution, MergedRecord},
     },
     config::{CacheConfig, GatewayConfig, resolve_upstream},
     fanout::fan_out,
@@ -196,16 +196,17 @@ impl Federation {
                     provenance,
                 })
                 .collect();
-            merge::merge(&contributions)
+            merge::merge(&contributions).apply_national_rules(&self.national_rules)
         })
     }
 
-    /// GetDataSource: the owner's record, through the cache.
+    /// GetDataSource: the owner's record, through the cache, with its effective route under
+    /// the national rules.
     pub async fn data_source(
         &self,
         id: &str,
         ctx: RequestContext,
-    ) -> Result<(pb::DataSource, pb::Provenance, pb::CustodianOutcome), RequestError> {
+    ) -> Result<(MergedRecord, pb::CustodianOutcome), RequestError> {
         let owner = self.owner(id)?.clone();
         let served = self
             .record(&self.sources, &owner, id, ctx, Upstream::data_source)
@@ -216,7 +217,14 @@ impl Federation {
             (Served::Live(c, _) | Served::Cached(c) | Served::Stale(c, _), Some(p)) => {
                 let mut source = c.value.clone();
                 source.custodian_id = owner.id.clone();
-                Ok((source, p, outcome))
+                let effective_route =
+                    Some(merge::effective_route_of(&source, &self.national_rules));
+                let record = MergedRecord {
+                    source,
+                    provenance: p,
+                    effective_route,
+                };
+                Ok((record, outcome))
             }
             (Served::Failed(f), _) => Err(leg_failure_to_error(&owner.id, "data source", id, &f)),
             (_, None) => Err(RequestError::Unavailable(format!(

@@ -18,7 +18,6 @@ use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    catalogue::in_view,
     config::{GatewayConfig, LimitsConfig},
     federation::{Federation, RequestContext},
     planning::rules::NationalRules,
@@ -141,13 +140,10 @@ impl FederatedCatalogue for GatewayService {
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
-            let (source, provenance, outcome) = self.federation.data_source(&req.id, ctx).await?;
+            let (record, outcome) = self.federation.data_source(&req.id, ctx).await?;
+            let provenance = record.provenance.clone();
             Ok(pb::GetDataSourceResponse {
-                result: Some(pb::FederatedDataSource {
-                    data_source: Some(in_view(source, req.view)),
-                    provenance: Some(provenance),
-                    score: 0.0,
-                }),
+                result: Some(record.to_federated(req.view, provenance, 0.0)),
                 custodians: vec![outcome],
             })
         })

@@ -79,7 +79,7 @@ impl MergedCatalogue {
             .search(&terms)
             .into_iter()
             .map(|(n, score)| (score, &self.merged.records[n as usize]))
-            .filter(|(_, record)| matches_filters(&record.source, req))
+            .filter(|(_, record)| matches_filters(record, req))
             .collect();
         hits.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
@@ -123,19 +123,16 @@ fn fingerprint_parts(req: &pb::SearchDataSourcesRequest) -> impl std::hash::Hash
     )
 }
 
-fn matches_filters(source: &pb::DataSource, req: &pb::SearchDataSourcesRequest) -> bool {
+fn matches_filters(record: &MergedRecord, req: &pb::SearchDataSourcesRequest) -> bool {
+    let source = &record.source;
     let custodian =
         req.custodian_ids.is_empty() || req.custodian_ids.contains(&source.custodian_id);
     let kind = req.kind == 0 || source.kind == req.kind;
     let consent = req.consent == 0 || source.consent == req.consent;
     let identifiability = req.identifiability == 0 || source.identifiability == req.identifiability;
     let hap = req.hap_phase == 0 || source.hap_phase == req.hap_phase;
-    let channel = req.channel == 0
-        || source
-            .access_rules
-            .as_ref()
-            .and_then(|r| r.route.as_ref())
-            .is_some_and(|r| r.channel == req.channel);
+    // The effective channel (under the national rules), not the one the custodian publishes.
+    let channel = req.channel == 0 || record.effective_channel() == req.channel;
     custodian
         && kind
         && consent
@@ -193,6 +190,7 @@ mod tests {
                 ..Default::default()
             },
             provenance: pb::Provenance::default(),
+            effective_route: None,
         }
     }
 

@@ -1,10 +1,16 @@
 //! Merging custodian answers into one catalogue: provenance on every record, ownership
 //! enforced (a custodian cannot publish another custodian's source), duplicates reported,
-//! and a deterministic order.
+//! and a deterministic order; then each record's effective route under the national rules
+//! ([`Merged::apply_national_rules`]), kept beside the record as published.
 
 use std::collections::BTreeMap;
 
 use helsedata::proto as pb;
+
+use crate::planning::{
+    effective::{Published, catalogue_route},
+    rules::NationalRules,
+};
 
 /// Which data source ids a contributor may publish (the gateway's configured ownership).
 pub trait OwnsIds {
@@ -32,6 +38,61 @@ pub struct MergedRecord {
     pub source: pb::DataSource,
     /// Which custodian the record came from, its revision, fetch time and freshness.
     pub provenance: pb::Provenance,
+    /// The source's default route under the national rules; `None` until
+    /// [`Merged::apply_national_rules`] has run.
+    pub effective_route: Option<pb::EffectiveRoute>,
+}
+
+impl MergedRecord {
+    /// The effective channel (the default route under the national rules), as the `channel`
+    /// filter of SearchDataSources sees it; unspecified before the rules are applied.
+    pub fn effective_channel(&self) -> i32 {
+        self.effective_route.as_ref().map_or(0, |r| r.channel)
+    }
+
+    /// The record as a search or lookup result: the source in the view asked for, with the
+    /// route its custodian publishes and the effective route beside it.
+    pub fn to_federated(
+        &self,
+        view: i32,
+        provenance: pb::Provenance,
+        score: f64,
+    ) -> pb::FederatedDataSource {
+        pb::FederatedDataSource {
+            published_route: self
+                .source
+                .access_rules
+                .as_ref()
+                .and_then(|r| r.route.clone()),
+            data_source: Some(super::in_view(self.source.clone(), view)),
+            provenance: Some(provenance),
+            score,
+            effective_route: self.effective_route.clone(),
+        }
+    }
+}
+
+impl Merged {
+    /// Works out every record's effective route under `rules` (the records themselves stay as
+    /// their custodians published them).
+    pub fn apply_national_rules(mut self, rules: &NationalRules) -> Self {
+        for record in &mut self.records {
+            record.effective_route = Some(effective_route_of(&record.source, rules));
+        }
+        self
+    }
+}
+
+/// The effective route of a source record as published (in the full view, with its access
+/// rules; a record without access rules has channel unknown and is decided by its controller).
+pub fn effective_route_of(source: &pb::DataSource, rules: &NationalRules) -> pb::EffectiveRoute {
+    let no_rules = pb::AccessRules::default();
+    let published = Published {
+        source,
+        rules: source.access_rules.as_ref().unwrap_or(&no_rules),
+        custodian_id: &source.custodian_id,
+    };
+    catalogue_route(published, rules).to_proto(&source.custodian_id, rules)
 }
 
 /// The merged records, ordered by id, and the problems found.
@@ -98,6 +159,7 @@ pub fn merge(contributions: &[Contribution<'_>]) -> Merged {
                 MergedRecord {
                     source: record,
                     provenance: contribution.provenance.clone(),
+                    effective_route: None,
                 },
             );
         }

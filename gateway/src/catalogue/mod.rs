@@ -86,11 +86,7 @@ impl CatalogueView {
                     .get(&record.provenance.custodian_id)
                     .cloned()
                     .unwrap_or_else(|| record.provenance.clone());
-                pb::FederatedDataSource {
-                    data_source: Some(in_view(record.source.clone(), req.view)),
-                    provenance: Some(provenance),
-                    score: *score,
-                }
+                record.to_federated(req.view, provenance, *score)
             })
             .collect();
         Ok(pb::SearchDataSourcesResponse {

@@ -11,7 +11,11 @@
 //!    ([`PlanInput`]): resolved, unknown and unresolved sources and variables;
 //! 3. [`plan`] applies the custodians' rules and the national rules ([`NationalRules`], the file
 //!    `config/national-rules.toml`) and records every decision in the plan's trace.
+//!
+//! The national rules that change a source's route are applied in one place, [`effective`],
+//! which the merged catalogue uses as well.
 
+pub mod effective;
 mod planner;
 mod resolve;
 pub mod rules;

@@ -9,14 +9,18 @@
 //!
 //! The rules are lettered as in the trace: a to e and h (the route of one source) in `route`,
 //! f (grouping into applications) here, g in `prerequisites`, i and n in `notes`, j in
-//! `deadlines`, k in `invoices`, l in `linkage`, m in `appeals`; `words` holds the wording
+//! `deadlines`, k in `invoices`, l in `linkage`, m in `appeals`, o (open statistics for
+//! anonymous data) in `notes`; `words` holds the wording
 //! shared by all of them.
 
 use std::collections::BTreeMap;
 
 use helsedata::proto as pb;
 
-use super::rules::NationalRules;
+use super::{
+    effective::{self, Published},
+    rules::NationalRules,
+};
 
 mod appeals;
 mod deadlines;
@@ -38,6 +42,17 @@ pub struct ResolvedSource {
     pub rules: pb::AccessRules,
     /// The custodian that published it.
     pub custodian_id: String,
+}
+
+impl ResolvedSource {
+    /// The source as its custodian publishes it, for [`effective::effective_route`].
+    pub fn published(&self) -> Published<'_> {
+        Published {
+            source: &self.source,
+            rules: &self.rules,
+            custodian_id: &self.custodian_id,
+        }
+    }
 }
 
 /// Everything the planner needs from the request and from the custodians.
@@ -68,7 +83,7 @@ pub struct PlanInput {
 /// Trace origin of rules that follow from the request itself.
 const ORIGIN_REQUEST: &str = "request";
 /// Trace origin of rules from the national rules file.
-const ORIGIN_NATIONAL: &str = "national-rules";
+const ORIGIN_NATIONAL: &str = effective::ORIGIN_NATIONAL;
 
 /// Plans the applications for `input` under `rules`.
 ///
@@ -201,6 +216,11 @@ impl<'a> Planner<'a> {
             .map(|m| m.processed_by.clone())
             .find(|p| !p.is_empty())
             .unwrap_or_default();
+        let prerequisites = self.prerequisites(&members, &ids);
+        let deadlines = self.deadlines(&members, &ids, by_hds);
+        let invoices = self.invoices(channel, &members, &ids);
+        let mut notes = self.application_notes(&members, &ids, by_hds);
+        let open_statistics = self.open_statistics(&members, &mut notes);
         let application = pb::PlannedApplication {
             channel: channel_value,
             address,
@@ -213,10 +233,11 @@ impl<'a> Planner<'a> {
                     delivered_by: m.delivered_by.clone(),
                 })
                 .collect(),
-            prerequisites: self.prerequisites(&members, &ids),
-            deadlines: self.deadlines(&members, &ids, by_hds),
-            invoices: self.invoices(channel, &members, &ids),
-            notes: self.application_notes(&members, &ids, by_hds),
+            prerequisites,
+            deadlines,
+            invoices,
+            notes,
+            open_statistics,
             data_source_ids: ids,
         };
         Planned {
@@ -249,31 +270,9 @@ pub(super) fn custodian_origin(rs: &ResolvedSource) -> String {
     format!("custodian:{}", rs.custodian_id)
 }
 
-pub(super) fn org_name(org: &Option<pb::Organisation>) -> &str {
-    org.as_ref().map_or("", |o| o.name.trim())
-}
-
 /// The data controller's name; the processor's or the custodian id when none is given.
 pub(super) fn controller_name(rs: &ResolvedSource) -> String {
-    [
-        org_name(&rs.source.controller),
-        org_name(&rs.source.processor),
-        rs.custodian_id.as_str(),
-    ]
-    .into_iter()
-    .find(|n| !n.is_empty())
-    .unwrap_or_default()
-    .to_string()
-}
-
-/// The body that decides on a custodian's route: its processing body, else the controller.
-pub(super) fn route_decider(rs: &ResolvedSource, route: &pb::ApplicationRoute) -> String {
-    let processed_by = route.processed_by.trim();
-    if processed_by.is_empty() {
-        controller_name(rs)
-    } else {
-        processed_by.to_string()
-    }
+    effective::controller_name(rs.published())
 }
 
 /// Whom to ask about a source: the controller, with the contact address when one is published.

@@ -84,6 +84,49 @@ impl<'a> Planner<'a> {
         notes
     }
 
+    /// Rule o: for anonymous aggregated data, the open statistics each source publishes, to
+    /// check before applying; each is also named in the application's `notes`.
+    pub(super) fn open_statistics(
+        &mut self,
+        members: &[Routed<'a>],
+        notes: &mut Vec<String>,
+    ) -> Vec<pb::OpenStatistics> {
+        if self.input.data_level != pb::DataLevel::AnonymousAggregated {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for m in members {
+            let source = &m.rs.source;
+            let text = source.open_statistics.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let url = source.open_statistics_url.trim();
+            let at = if url.is_empty() {
+                format!("; ask {} where they are published", contact_words(m.rs))
+            } else {
+                format!(", at {url}")
+            };
+            let explanation = format!(
+                "{} publishes open statistics ({text}){at}. Check them before applying: the figures wanted may already be public.",
+                source_name(m.rs)
+            );
+            notes.push(format!("{}: {explanation}", source.id));
+            self.trace(
+                "custodian.open-statistics",
+                &source.id,
+                custodian_origin(m.rs),
+                explanation,
+            );
+            found.push(pb::OpenStatistics {
+                data_source_id: source.id.clone(),
+                text: text.to_string(),
+                url: url.to_string(),
+            });
+        }
+        found
+    }
+
     /// Rule i, second part: variables asked for at the anonymous level become tables.
     pub(super) fn anonymous_variables_note(&mut self, ids: &[String], notes: &mut Vec<String>) {
         let count = self

@@ -225,13 +225,15 @@ pub async fn page(
         page_token: String::new(),
         ..req.clone()
     };
-    let (answer, everything, custodians) = futures::join!(
+    let (answer, everything) = futures::join!(
         state.backend.search(req, ask),
         state.backend.search(facet_req, ask),
-        state
-            .backend
-            .custodians(pb::ListCustodiansRequest { refresh: false }, ask),
     );
+    // Asked after the search, which has just learnt every custodian's name.
+    let custodians = state
+        .backend
+        .custodians(pb::ListCustodiansRequest { refresh: false }, ask)
+        .await;
     let names: BTreeMap<String, String> = custodians
         .map(|c| c.custodians)
         .unwrap_or_default()
@@ -255,7 +257,15 @@ pub async fn page(
             Some(Row {
                 id: source.id.clone(),
                 name: lang.pick(source.name.as_ref()).to_string(),
-                abbreviation: source.abbreviation.clone(),
+                // Shown after the name unless the name already carries it.
+                abbreviation: if lang
+                    .pick(source.name.as_ref())
+                    .contains(&source.abbreviation)
+                {
+                    String::new()
+                } else {
+                    source.abbreviation.clone()
+                },
                 custodian: name_of(&source.custodian_id),
                 kind: view::enum_label(lang, source.kind, pb::DataSourceKind::as_str_name),
                 years: view::years(lang, source.coverage_years.as_ref()),
@@ -285,11 +295,14 @@ pub async fn page(
     if !answer.next_page_token.is_empty() {
         page.next_href = view::with_param(&here, "page", &answer.next_page_token);
     }
-    let everything: Vec<pb::DataSource> = everything
+    let everything: Vec<(pb::DataSource, i32)> = everything
         .map(|a| {
             a.results
                 .into_iter()
-                .filter_map(|r| r.data_source)
+                .filter_map(|r| {
+                    let channel = r.effective_route.as_ref().map(|e| e.channel).unwrap_or(0);
+                    r.data_source.map(|s| (s, channel))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -308,9 +321,10 @@ fn refused(mut page: SearchPage, error: &WebError, remember: Option<Lang>) -> Re
 fn facets(
     lang: Lang,
     pairs: &[(String, String)],
-    sources: &[pb::DataSource],
+    matches: &[(pb::DataSource, i32)],
     name_of: &dyn Fn(&str) -> String,
 ) -> Vec<Facet> {
+    let sources: Vec<&pb::DataSource> = matches.iter().map(|(s, _)| s).collect();
     let link = |key: &str, value: &str, selected: bool| {
         let mut next: Vec<(String, String)> = pairs
             .iter()
@@ -355,14 +369,19 @@ fn facets(
     };
     let enum_name = |v: &str| lang.label(v);
     let of = |f: fn(&pb::DataSource) -> Option<&'static str>| -> Vec<String> {
-        sources.iter().filter_map(f).map(str::to_string).collect()
+        sources
+            .iter()
+            .copied()
+            .filter_map(f)
+            .map(str::to_string)
+            .collect()
     };
     let decade_from = pairs
         .iter()
         .find(|(k, _)| k == "from")
         .map(|(_, v)| v.clone());
     let mut decades = Vec::new();
-    for s in sources {
+    for s in &sources {
         if let Some(pb::YearRange {
             from_year: Some(from),
             to_year,
@@ -434,12 +453,11 @@ fn facets(
         build(
             lang.t("Søknadskanal", "Application channel"),
             "channel",
-            of(|s| {
-                let route = s.access_rules.as_ref()?.route.as_ref()?;
-                pb::ApplicationChannel::try_from(route.channel)
-                    .ok()
-                    .map(|k| k.as_str_name())
-            }),
+            matches
+                .iter()
+                .filter_map(|(_, channel)| pb::ApplicationChannel::try_from(*channel).ok())
+                .map(|c| c.as_str_name().to_string())
+                .collect(),
             &enum_name,
         ),
     ]

@@ -94,3 +94,89 @@ fn unknown_and_unresolved_ids_are_copied_with_warnings() {
         1
     );
 }
+
+#[test]
+fn anonymous_data_names_the_open_statistics_to_check_first_with_their_address() {
+    let mut msis = source(
+        "msis",
+        "fhi",
+        "Folkehelseinstituttet",
+        route(pb::ApplicationChannel::HelsedataForm, "", ""),
+    );
+    msis.source.open_statistics = "statistics from 1977 with custom tables".into();
+    msis.source.open_statistics_url = "https://msis.no".into();
+    let mut norm = source(
+        "norm",
+        "fhi",
+        "Folkehelseinstituttet",
+        route(pb::ApplicationChannel::HelsedataForm, "", ""),
+    );
+    norm.source.open_statistics = "public statistics".into();
+    let quiet = source(
+        "sysvak",
+        "fhi",
+        "Folkehelseinstituttet",
+        route(pb::ApplicationChannel::HelsedataForm, "", ""),
+    );
+    let sources = vec![msis, norm, quiet];
+
+    let anonymous = plan(
+        &research_new(pb::DataLevel::AnonymousAggregated, sources.clone()),
+        &rules(),
+    );
+    let mut listed: Vec<pb::OpenStatistics> = anonymous
+        .applications
+        .iter()
+        .flat_map(|a| a.open_statistics.clone())
+        .collect();
+    listed.sort_by(|a, b| a.data_source_id.cmp(&b.data_source_id));
+    assert_eq!(
+        listed,
+        vec![
+            pb::OpenStatistics {
+                data_source_id: "msis".into(),
+                text: "statistics from 1977 with custom tables".into(),
+                url: "https://msis.no".into(),
+            },
+            pb::OpenStatistics {
+                data_source_id: "norm".into(),
+                text: "public statistics".into(),
+                url: String::new(),
+            },
+        ]
+    );
+    let notes: Vec<&String> = anonymous
+        .applications
+        .iter()
+        .flat_map(|a| &a.notes)
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with("msis:")
+            && n.contains("https://msis.no")
+            && n.contains("before applying")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("norm:") && n.contains("ask Folkehelseinstituttet")),
+        "without an address the note says whom to ask: {notes:?}"
+    );
+    assert_eq!(
+        traces(&anonymous, "custodian.open-statistics", "msis").len(),
+        1
+    );
+    assert!(traces(&anonymous, "custodian.open-statistics", "sysvak").is_empty());
+
+    let individual = plan(
+        &research_new(pb::DataLevel::DeidentifiedIndividual, sources),
+        &rules(),
+    );
+    assert!(
+        individual
+            .applications
+            .iter()
+            .all(|a| a.open_statistics.is_empty()),
+        "open statistics are named for anonymous data only"
+    );
+}

@@ -1,0 +1,473 @@
+//! The effective route of a data source: the one place where the national rules are applied to
+//! the route a custodian publishes.
+//!
+//! Given a source as its custodian publishes it ([`Published`]) and one of its routes, and the
+//! national rules, [`effective_route`] works out the channel, the address, the body that decides
+//! (and whether that is Helsedataservice), the bodies that prepare and deliver the data, and
+//! the rule behind every part ([`RouteStep`]). The merged catalogue shows it for the default
+//! route ([`catalogue_route`]); the planner asks for the route that fits the request. The
+//! custodian's record is never changed: the effective route sits beside it.
+//!
+//! The rules, as named in traces:
+//! - `national.helsedataservice-decides`: a source in a registry Helsedataservice decides for
+//!   goes through the common helsedata.no form and is decided by Helsedataservice; the
+//!   custodian's own route stays where it publishes one for changes, new data periods and
+//!   purposes other than research, and such a request fits it;
+//! - `national.common-form`: a source of a custodian the common form covers, whose custodian
+//!   publishes no route or only an Altinn e-form, goes through the common form;
+//! - `custodian.decided-by`: with no processing body published, the data controller decides;
+//! - `custodian.delivered-by`: the published delivering body, else the processor, else the
+//!   controller, prepares and delivers the data.
+
+use helsedata::proto as pb;
+
+use super::rules::NationalRules;
+
+/// Trace origin of rules from the national rules file.
+pub const ORIGIN_NATIONAL: &str = "national-rules";
+
+/// A source as its custodian publishes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Published<'a> {
+    /// The data source record.
+    pub source: &'a pb::DataSource,
+    /// Its access rules.
+    pub rules: &'a pb::AccessRules,
+    /// The custodian that published it (authenticated by its certificate).
+    pub custodian_id: &'a str,
+}
+
+/// A rule that set or changed part of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteRule {
+    /// Helsedataservice decides for the source's registry (or, for a request that fits the
+    /// custodian's own route for changes and non-research purposes, that route is kept).
+    HelsedataserviceDecides,
+    /// The common helsedata.no form covers the source's custodian.
+    CommonForm,
+    /// No processing body is published: the controller decides.
+    DecidedBy,
+    /// Who prepares and delivers the data.
+    DeliveredBy,
+}
+
+impl RouteRule {
+    /// The stable id used in traces, for example `national.common-form`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::HelsedataserviceDecides => "national.helsedataservice-decides",
+            Self::CommonForm => "national.common-form",
+            Self::DecidedBy => "custodian.decided-by",
+            Self::DeliveredBy => "custodian.delivered-by",
+        }
+    }
+
+    /// Whether the rule comes from the national rules file (else from the custodian's data).
+    pub fn is_national(self) -> bool {
+        matches!(self, Self::HelsedataserviceDecides | Self::CommonForm)
+    }
+}
+
+/// One rule applied to a route, with the parts it set or changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteStep {
+    /// The rule.
+    pub rule: RouteRule,
+    /// The parts this rule changed from what the custodian publishes, or filled in where it
+    /// publishes nothing; empty when the rule confirms the published route.
+    pub parts: Vec<pb::RoutePart>,
+    /// What was decided and why, in words.
+    pub explanation: String,
+}
+
+/// The route that applies under the national rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectiveRoute {
+    /// Where to file the application.
+    pub channel: pb::ApplicationChannel,
+    /// Where to send it: the form's or register's address, or "ask <controller>".
+    pub address: String,
+    /// Whether the channel needs an address the custodian does not publish (an e-mail to the
+    /// register or the register's website); `address` then says whom to ask.
+    pub address_missing: bool,
+    /// The body that decides.
+    pub decided_by: String,
+    /// Whether Helsedataservice decides: the national rule for its registries applies, or the
+    /// custodian's own route names it as the processing body.
+    pub by_helsedataservice: bool,
+    /// Helsedataservice where the national rule moves the processing of the application to
+    /// it; empty when the deciding body named by the custodian processes it.
+    pub processed_by: String,
+    /// The body that prepares the data.
+    pub prepared_by: String,
+    /// The body that delivers the data.
+    pub delivered_by: String,
+    /// The rules applied, in order.
+    pub steps: Vec<RouteStep>,
+}
+
+impl EffectiveRoute {
+    /// The route in the contract's terms; `custodian_id` names the origin of custodian rules.
+    pub fn to_proto(&self, custodian_id: &str, rules: &NationalRules) -> pb::EffectiveRoute {
+        pb::EffectiveRoute {
+            channel: self.channel as i32,
+            address: self.address.clone(),
+            decided_by: self.decided_by.clone(),
+            by_helsedataservice: self.by_helsedataservice,
+            prepared_by: self.prepared_by.clone(),
+            delivered_by: self.delivered_by.clone(),
+            rules: self
+                .steps
+                .iter()
+                .map(|s| pb::RuleApplied {
+                    rule: s.rule.id().to_string(),
+                    origin: step_origin(s.rule, custodian_id),
+                    parts: s.parts.iter().map(|p| *p as i32).collect(),
+                    explanation: s.explanation.clone(),
+                })
+                .collect(),
+            rules_revision: rules.revision().to_string(),
+        }
+    }
+}
+
+/// The trace origin of a rule: `national-rules` or `custodian:<id>`.
+pub fn step_origin(rule: RouteRule, custodian_id: &str) -> String {
+    if rule.is_national() {
+        ORIGIN_NATIONAL.to_string()
+    } else {
+        format!("custodian:{custodian_id}")
+    }
+}
+
+/// The effective route of the custodian's default route, as the merged catalogue shows it (a
+/// source without a published route has channel unknown). PlanApplication may pick a
+/// conditional route instead, where one fits the request.
+pub fn catalogue_route(published: Published<'_>, rules: &NationalRules) -> EffectiveRoute {
+    let route = default_route(published.rules);
+    effective_route(published, &route, None, rules)
+}
+
+/// The custodian's default route, or a route with channel unknown when it publishes none.
+pub fn default_route(rules: &pb::AccessRules) -> pb::ApplicationRoute {
+    rules.route.clone().unwrap_or_else(|| pb::ApplicationRoute {
+        channel: pb::ApplicationChannel::Unknown as i32,
+        ..Default::default()
+    })
+}
+
+/// Applies the national rules to `route`, one of the routes `published` lists; `condition` is
+/// the condition under which the custodian publishes it (`None` for the default route).
+pub fn effective_route(
+    published: Published<'_>,
+    route: &pb::ApplicationRoute,
+    condition: Option<pb::RouteCondition>,
+    rules: &NationalRules,
+) -> EffectiveRoute {
+    let source = published.source;
+    let registry = rules.helsedataservice_registry(&source.id, &source.parent_id);
+    let mut steps = Vec::new();
+    let (channel, decided_by, processed_by) = match registry {
+        Some(name) if condition == Some(pb::RouteCondition::ChangeNewPeriodOrNonResearch) => {
+            steps.push(own_route_kept(published, name, route, rules));
+            custodian_decision(published, route, false, rules, &mut steps)
+        }
+        Some(name) => {
+            steps.push(helsedataservice_decides(published, name, route, rules));
+            let hds = rules.helsedataservice.name.clone();
+            (pb::ApplicationChannel::HelsedataForm, hds.clone(), hds)
+        }
+        None => custodian_decision(published, route, true, rules, &mut steps),
+    };
+    let by_helsedataservice = !processed_by.is_empty() || decided_by == rules.helsedataservice.name;
+    let (delivered_by, delivery_step) = delivery(published);
+    steps.push(delivery_step);
+    let (address, address_missing) = address(published, channel, route, rules);
+    EffectiveRoute {
+        channel,
+        address,
+        address_missing,
+        decided_by,
+        by_helsedataservice,
+        processed_by,
+        prepared_by: delivered_by.clone(),
+        delivered_by,
+        steps,
+    }
+}
+
+/// Rule b: Helsedataservice decides, through the common form.
+fn helsedataservice_decides(
+    published: Published<'_>,
+    registry: &str,
+    route: &pb::ApplicationRoute,
+    rules: &NationalRules,
+) -> RouteStep {
+    let hds = &rules.helsedataservice;
+    let explanation = format!(
+        "The custodian publishes: {}. Since {}, {} ({}) decides access to {} under {}. {} {} The application goes through the common helsedata.no form and is decided by {}.",
+        describe_route(route),
+        hds.decides_since.get_ref(),
+        hds.name,
+        operated_by_words(rules),
+        registry,
+        hds.legal_basis,
+        hds.summary,
+        hds.delivery,
+        hds.name
+    );
+    let mut parts = Vec::new();
+    if channel_of(route) != pb::ApplicationChannel::HelsedataForm {
+        parts.push(pb::RoutePart::Channel);
+    }
+    if route_decider(published, route) != hds.name {
+        parts.push(pb::RoutePart::DecidedBy);
+    }
+    RouteStep {
+        rule: RouteRule::HelsedataserviceDecides,
+        parts,
+        explanation,
+    }
+}
+
+/// Rule b, exception: the custodian's own route for changes and non-research purposes stays.
+fn own_route_kept(
+    published: Published<'_>,
+    registry: &str,
+    route: &pb::ApplicationRoute,
+    rules: &NationalRules,
+) -> RouteStep {
+    let hds = &rules.helsedataservice;
+    let text = format!(
+        "Since {}, {} decides access to {} for applications through the common form, but the custodian publishes its own route for {}: {}. That route is kept, and {} decides. {}",
+        hds.decides_since.get_ref(),
+        hds.name,
+        registry,
+        condition_words(pb::RouteCondition::ChangeNewPeriodOrNonResearch),
+        describe_route(route),
+        route_decider(published, route),
+        hds.exceptions
+    );
+    RouteStep {
+        rule: RouteRule::HelsedataserviceDecides,
+        parts: Vec::new(),
+        explanation: text.trim_end().to_string(),
+    }
+}
+
+/// Rules c and d: the custodian's own route, moved to the common form where it covers the
+/// custodian and the custodian publishes no usable channel of its own. Returns the channel,
+/// the deciding body and the processing body (always empty here).
+fn custodian_decision(
+    published: Published<'_>,
+    route: &pb::ApplicationRoute,
+    common_form_allowed: bool,
+    rules: &NationalRules,
+    steps: &mut Vec<RouteStep>,
+) -> (pb::ApplicationChannel, String, String) {
+    let mut channel = channel_of(route);
+    let movable = matches!(
+        channel,
+        pb::ApplicationChannel::Unknown | pb::ApplicationChannel::AltinnForm
+    );
+    if common_form_allowed && movable && rules.common_form_covers(published.custodian_id) {
+        steps.push(RouteStep {
+            rule: RouteRule::CommonForm,
+            parts: vec![pb::RoutePart::Channel],
+            explanation: format!(
+                "The custodian publishes {}. {} The application is therefore planned through the common helsedata.no form.",
+                channel_words(channel),
+                rules.common_form.summary
+            ),
+        });
+        channel = pb::ApplicationChannel::HelsedataForm;
+    }
+    let decided_by = route_decider(published, route);
+    if route.processed_by.trim().is_empty() {
+        steps.push(RouteStep {
+            rule: RouteRule::DecidedBy,
+            parts: vec![pb::RoutePart::DecidedBy],
+            explanation: format!(
+                "The custodian names no body that processes applications for this source; the data controller, {decided_by}, is taken to decide."
+            ),
+        });
+    }
+    (channel, decided_by, String::new())
+}
+
+/// Rule d: who prepares and delivers the data.
+fn delivery(published: Published<'_>) -> (String, RouteStep) {
+    let stated = published.rules.delivered_by.trim();
+    let processor = org_name(&published.source.processor);
+    let filled = vec![pb::RoutePart::PreparedBy, pb::RoutePart::DeliveredBy];
+    let (body, parts, explanation) = if !stated.is_empty() {
+        (
+            stated.to_string(),
+            Vec::new(),
+            format!("The custodian states that {stated} prepares and delivers the data."),
+        )
+    } else if !processor.is_empty() {
+        (
+            processor.to_string(),
+            filled,
+            format!(
+                "The custodian names no delivering body; the register's processor, {processor}, is taken to deliver."
+            ),
+        )
+    } else {
+        let controller = controller_name(published);
+        let text = format!(
+            "The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver."
+        );
+        (controller, filled, text)
+    };
+    let step = RouteStep {
+        rule: RouteRule::DeliveredBy,
+        parts,
+        explanation,
+    };
+    (body, step)
+}
+
+/// Rule e: where the application is sent, and whether the channel's address is missing.
+fn address(
+    published: Published<'_>,
+    channel: pb::ApplicationChannel,
+    route: &pb::ApplicationRoute,
+    rules: &NationalRules,
+) -> (String, bool) {
+    let email = published.rules.contact_email.trim();
+    let url = route.url.trim();
+    let first = |candidates: &[&str]| {
+        candidates
+            .iter()
+            .find(|c| !c.is_empty())
+            .map(|c| c.to_string())
+    };
+    let found = match channel {
+        pb::ApplicationChannel::HelsedataForm => return (rules.common_form.address.clone(), false),
+        pb::ApplicationChannel::EmailToRegister => first(&[email]),
+        pb::ApplicationChannel::RegisterWebsite => first(&[url]),
+        pb::ApplicationChannel::AltinnForm => first(&[url, email]),
+        pb::ApplicationChannel::Unknown | pb::ApplicationChannel::Unspecified => {
+            first(&[email, url])
+        }
+    };
+    let needs_own_address = matches!(
+        channel,
+        pb::ApplicationChannel::EmailToRegister | pb::ApplicationChannel::RegisterWebsite
+    );
+    match found {
+        Some(address) => (address, false),
+        None => (
+            format!("ask {}", controller_name(published)),
+            needs_own_address,
+        ),
+    }
+}
+
+// ---- shared wording and names --------------------------------------------------------------
+
+/// An organisation's trimmed name, or "" when none is given.
+pub fn org_name(org: &Option<pb::Organisation>) -> &str {
+    org.as_ref().map_or("", |o| o.name.trim())
+}
+
+/// The data controller's name; the processor's or the custodian id when none is given.
+pub fn controller_name(published: Published<'_>) -> String {
+    [
+        org_name(&published.source.controller),
+        org_name(&published.source.processor),
+        published.custodian_id,
+    ]
+    .into_iter()
+    .find(|n| !n.is_empty())
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// The body that decides on a custodian's route: its processing body, else the controller.
+pub fn route_decider(published: Published<'_>, route: &pb::ApplicationRoute) -> String {
+    let processed_by = route.processed_by.trim();
+    if processed_by.is_empty() {
+        controller_name(published)
+    } else {
+        processed_by.to_string()
+    }
+}
+
+/// A route's channel; unspecified and unknown values count as unknown.
+pub fn channel_of(route: &pb::ApplicationRoute) -> pb::ApplicationChannel {
+    match pb::ApplicationChannel::try_from(route.channel) {
+        Ok(pb::ApplicationChannel::Unspecified) | Err(_) => pb::ApplicationChannel::Unknown,
+        Ok(c) => c,
+    }
+}
+
+/// `text` in parentheses with a leading space, or nothing when it is empty.
+pub fn parenthesised(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(" ({text})")
+    }
+}
+
+/// Who runs Helsedataservice, in words.
+pub fn operated_by_words(rules: &NationalRules) -> String {
+    let hds = &rules.helsedataservice;
+    if hds.formerly_operated_by.is_empty() {
+        format!("run by {}", hds.operated_by)
+    } else {
+        format!(
+            "run by {}, earlier by {}",
+            hds.operated_by, hds.formerly_operated_by
+        )
+    }
+}
+
+/// A route in words: channel, processing body and address.
+pub fn describe_route(route: &pb::ApplicationRoute) -> String {
+    let by = route.processed_by.trim();
+    let processed = if by.is_empty() {
+        String::new()
+    } else {
+        format!(", processed by {by}")
+    };
+    format!(
+        "{}{}{}",
+        channel_words(channel_of(route)),
+        processed,
+        parenthesised(route.url.trim())
+    )
+}
+
+/// A channel in words.
+pub fn channel_words(channel: pb::ApplicationChannel) -> &'static str {
+    match channel {
+        pb::ApplicationChannel::HelsedataForm => "the common helsedata.no application form",
+        pb::ApplicationChannel::AltinnForm => "its own e-form behind an Altinn login",
+        pb::ApplicationChannel::EmailToRegister => "an application sent to the register by e-mail",
+        pb::ApplicationChannel::RegisterWebsite => {
+            "the form or instructions on the register's own website"
+        }
+        pb::ApplicationChannel::Unknown | pb::ApplicationChannel::Unspecified => {
+            "no application route"
+        }
+    }
+}
+
+/// A route condition in words.
+pub fn condition_words(condition: pb::RouteCondition) -> &'static str {
+    match condition {
+        pb::RouteCondition::NewResearchProject => "new research projects",
+        pb::RouteCondition::ChangeNewPeriodOrNonResearch => {
+            "changes to approved projects, new data periods and purposes other than research"
+        }
+        pb::RouteCondition::Legacy => "an older page",
+        pb::RouteCondition::Unspecified => "an unstated condition",
+    }
+}
+
+#[cfg(test)]
+mod tests;
