@@ -65,10 +65,13 @@ async fn npr_new_research_project_goes_to_helsedataservice_and_a_change_to_helse
     let app = application_for(&new, "npr-somatikk");
     assert_eq!(app.channel, pb::ApplicationChannel::HelsedataForm as i32);
     assert_eq!(app.decided_by, "Helsedataservice");
+    // FHI has held, prepared and delivered NPR since 2024-01-01 (Helsedirektoratet before).
     assert!(
         app.deliveries
             .iter()
-            .any(|d| d.delivered_by.contains("Helsedirektoratet"))
+            .any(|d| d.delivered_by.contains("FHI")),
+        "{:?}",
+        app.deliveries
     );
     assert!(
         app.deadlines
