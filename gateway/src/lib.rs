@@ -3,7 +3,8 @@
 //!
 //! The path of a request: [`server`] validates and reads the deadline → [`federation`] asks
 //! the custodians through [`cache`] and [`fanout`] with the [`upstream`] client →
-//! [`catalogue`] merges, indexes and ranks the answers → [`planning`] plans applications.
+//! [`catalogue`] merges, indexes and ranks the answers → [`planning`] plans applications. [`web`]
+//! serves the same service as pages and a JSON API over HTTPS.
 
 #![warn(missing_docs)]
 
@@ -18,3 +19,4 @@ pub mod planning;
 pub mod server;
 pub mod upstream;
 pub mod variable_cursors;
+pub mod web;
