@@ -301,6 +301,26 @@ impl TlsMaterial {
         Ok(Arc::new(config))
     }
 
+    /// Server TLS for a public HTTPS listener: the certificate authenticates the server, no
+    /// client certificate is asked for; `alpn` lists the protocols offered (for example
+    /// `h2` and `http/1.1`).
+    pub fn https_server_config(&self, alpn: &[&[u8]]) -> Result<rustls::ServerConfig, TlsError> {
+        let refused = |e: &dyn fmt::Display| TlsError::Config(e.to_string());
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&self.cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| refused(&e))?;
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&self.key_pem)
+            .map_err(|e| refused(&e))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| refused(&e))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| refused(&e))?;
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(config)
+    }
+
     /// A client endpoint to `uri` that presents this identity and accepts only a server
     /// whose certificate chains to the CA and carries `expected_identity`.
     pub fn client_endpoint(

@@ -179,6 +179,13 @@ pub async fn run(
     for line in grpcurl_lines(&config) {
         println!("  {line}\n");
     }
+    if config.web.enabled {
+        println!(
+            "  The web catalogue: https://{}/ (JSON API under /api/v1/, described at /api/openapi.json;\n  the certificate is signed by the development CA {}).\n",
+            config.web.listen,
+            config.tls.ca.display()
+        );
+    }
     println!("Ctrl-C stops everything.\n");
     let result = server::serve(config, listener, shutdown).await;
     drop(watches);

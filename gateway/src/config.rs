@@ -47,6 +47,9 @@ pub struct GatewayConfig {
     /// Who may call what, and who sees operator detail.
     #[serde(default)]
     pub authz: AuthzConfig,
+    /// The public web catalogue and JSON API.
+    #[serde(default)]
+    pub web: crate::web::settings::WebConfig,
     /// Every custodian the gateway asks, in the order that breaks ownership ties.
     pub custodians: Vec<CustodianConfig>,
 }
@@ -557,6 +560,7 @@ impl GatewayConfig {
                 ));
             }
         }
+        self.web.validate()?;
         let mut seen: Vec<&str> = Vec::new();
         for (i, c) in self.custodians.iter().enumerate() {
             let key = |field: &str| format!("custodians[{i}].{field}");
@@ -658,6 +662,8 @@ owns = ["mfr", "hs-*"]
         let config = GatewayConfig::from_toml(DEFAULT_CONFIG).unwrap();
         assert!(config.custodians.len() >= 17);
         assert_eq!(config.listen.port(), 50051);
+        assert!(config.web.enabled, "the demo serves the web catalogue");
+        assert_eq!(config.web.listen.port(), 8443);
     }
 
     #[test]

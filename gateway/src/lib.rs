@@ -6,6 +6,7 @@
 //! [`catalogue`] merges, indexes and ranks the answers → [`planning`] plans applications.
 //! [`watch`] follows every custodian's changes and keeps the cache up to date; [`changes`]
 //! is the change feed that consumers follow.
+//! [`web`] serves the same service as pages and a JSON API over HTTPS.
 
 #![warn(missing_docs)]
 
@@ -22,3 +23,4 @@ pub mod server;
 pub mod upstream;
 pub mod variable_cursors;
 pub mod watch;
+pub mod web;

@@ -44,6 +44,14 @@ pub enum ServeError {
     /// The authorization rules were refused.
     #[error(transparent)]
     Policy(#[from] helsedata::authz::PolicyError),
+    /// The web listener could not be bound.
+    #[error("cannot listen on {addr} (web.listen): {source}")]
+    WebBind {
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
 }
 
 /// The FederatedCatalogue service.
@@ -285,10 +293,31 @@ fn custodian_status(upstream: &crate::upstream::Upstream, operator: bool) -> pb:
     }
 }
 
-/// Loads rules and TLS, then serves the gateway on `listener` until `shutdown` completes.
+/// Loads rules and TLS, then serves the gateway on `listener` (and, when `web.enabled`, the
+/// web catalogue on `web.listen`) until `shutdown` completes.
 pub async fn serve(
     config: GatewayConfig,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let web = if config.web.enabled {
+        let addr = config.web.listen;
+        Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::WebBind { addr, source })?,
+        )
+    } else {
+        None
+    };
+    serve_with_web(config, listener, web, shutdown).await
+}
+
+/// [`serve`], with the web catalogue on `web` when given (whatever `web.enabled` says).
+pub async fn serve_with_web(
+    config: GatewayConfig,
+    listener: TcpListener,
+    web: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let tls = ReloadingTls::load(config.tls.clone())?;
@@ -319,12 +348,38 @@ pub async fn serve(
             )
             .await;
     }
-    let service = FederatedCatalogueServer::new(GatewayService {
+    let gateway = Arc::new(GatewayService {
         federation: federation.clone(),
         limits: config.limits.clone(),
         authz: config.authz.clone(),
-    })
-    .max_decoding_message_size(1 << 20);
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let web_task = match web {
+        Some(web_listener) => {
+            // The web listener presents the server certificate loaded at start.
+            let web_tls = helsedata::tls::TlsMaterial::load(&config.tls)?
+                .https_server_config(&[b"h2".as_slice(), b"http/1.1".as_slice()])?;
+            let state = Arc::new(crate::web::WebState::new(
+                crate::web::backend::Backend::new(gateway.clone()),
+                config.web.clone(),
+            ));
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(crate::web::serve(
+                state,
+                web_tls,
+                web_listener,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        None => None,
+    };
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let service = FederatedCatalogueServer::from_arc(gateway).max_decoding_message_size(1 << 20);
     let mut router = router_builder
         .add_service(health_service)
         .add_service(service);
@@ -349,6 +404,9 @@ pub async fn serve(
         .await;
     for watcher in watchers {
         watcher.abort();
+    }
+    if let Some(task) = web_task {
+        let _ = task.await;
     }
     served?;
     tracing::info!("gateway stopped");

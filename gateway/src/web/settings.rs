@@ -1,0 +1,106 @@
+//! The `[web]` section of the gateway configuration: where the public HTTPS catalogue
+//! listens and the limits it enforces.
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+use crate::config::ConfigError;
+
+/// Settings of the web catalogue and JSON API.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Whether the HTTPS listener runs at all (off unless the configuration turns it on).
+    pub enabled: bool,
+    /// Address of the HTTPS listener.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Requests per second one client address may send on average.
+    pub requests_per_second: u32,
+    /// Requests one client address may send at once above the average.
+    pub burst: u32,
+    /// Deadline of one request (and of the federation work behind it), in milliseconds.
+    pub request_timeout_ms: u64,
+    /// How long a client may take to send the request headers, in milliseconds.
+    pub header_timeout_ms: u64,
+    /// `max-age` of the Strict-Transport-Security header, in seconds.
+    pub hsts_max_age_s: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            max_body_bytes: 64 * 1024,
+            requests_per_second: 50,
+            burst: 200,
+            request_timeout_ms: 10_000,
+            header_timeout_ms: 5_000,
+            hsts_max_age_s: 31_536_000,
+        }
+    }
+}
+
+impl WebConfig {
+    /// Checks the section; keys are named as `web.<key>`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: &str| ConfigError::Invalid {
+            key: format!("web.{key}"),
+            reason: reason.to_string(),
+        };
+        if self.max_body_bytes < 1024 {
+            return Err(invalid(
+                "max_body_bytes",
+                "must be at least 1024 (a plan request for 200 sources needs some kilobytes)",
+            ));
+        }
+        for (key, value) in [
+            ("requests_per_second", self.requests_per_second),
+            ("burst", self.burst),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        for (key, value) in [
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("header_timeout_ms", self.header_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_serve_on_8443() {
+        let config = WebConfig::default();
+        assert!(config.validate().is_ok());
+        assert_eq!(config.listen.port(), 8443);
+    }
+
+    #[test]
+    fn zero_limits_are_refused_with_the_key() {
+        let config = WebConfig {
+            requests_per_second: 0,
+            ..WebConfig::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("web.requests_per_second"), "{err}");
+        let config = WebConfig {
+            max_body_bytes: 10,
+            ..WebConfig::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("web.max_body_bytes"), "{err}");
+    }
+}
