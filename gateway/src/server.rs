@@ -26,6 +26,13 @@ use crate::{
     upstream::{health_service_name, outcome},
 };
 
+/// The stream of source changes that `WatchChanges` answers with.
+pub type ChangeStream = tonic::codegen::BoxStream<pb::SourceChange>;
+
+/// The gateway's service behind a trait object, as the web surface and the in-process export
+/// reader call it.
+pub type DynCatalogue = dyn FederatedCatalogue<WatchChangesStream = ChangeStream>;
+
 /// Why the gateway could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -219,7 +226,7 @@ impl FederatedCatalogue for GatewayService {
         answer(async { self.federation.changes().list(&req.since, limit) }).await
     }
 
-    type WatchChangesStream = tonic::codegen::BoxStream<pb::SourceChange>;
+    type WatchChangesStream = ChangeStream;
 
     async fn watch_changes(
         &self,

@@ -5,7 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use helsedata::proto::{self as pb, federated_catalogue_server::FederatedCatalogue};
+use helsedata::proto as pb;
 use tonic::{Request, Status, metadata::MetadataValue};
 
 /// How one web request asks the gateway.
@@ -20,20 +20,12 @@ pub struct Ask {
 /// The gateway's service, as the web surface sees it.
 #[derive(Clone)]
 pub struct Backend {
-    service: Arc<
-        dyn FederatedCatalogue<WatchChangesStream = tonic::codegen::BoxStream<pb::SourceChange>>,
-    >,
+    service: Arc<crate::server::DynCatalogue>,
 }
 
 impl Backend {
     /// Wraps the service that also serves gRPC.
-    pub fn new(
-        service: Arc<
-            dyn FederatedCatalogue<
-                WatchChangesStream = tonic::codegen::BoxStream<pb::SourceChange>,
-            >,
-        >,
-    ) -> Self {
+    pub fn new(service: Arc<crate::server::DynCatalogue>) -> Self {
         Self { service }
     }
 

@@ -71,11 +71,7 @@ impl CatalogueReader for FederatedCatalogueClient<Channel> {
 
 /// The gateway's own service, called in process (as the web listener does); its change
 /// stream type is the gateway's own.
-impl CatalogueReader
-    for Arc<
-        dyn FederatedCatalogue<WatchChangesStream = tonic::codegen::BoxStream<pb::SourceChange>>,
-    >
-{
+impl CatalogueReader for Arc<crate::server::DynCatalogue> {
     fn search(
         &self,
         request: pb::SearchDataSourcesRequest,
