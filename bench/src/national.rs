@@ -108,6 +108,8 @@ pub mod label {
     pub const SOURCES: &str = "search_sources";
     /// SearchDataSources on the gateway, several callers.
     pub const SOURCES_THROUGHPUT: &str = "search_sources_tput";
+    /// SearchDataSources on the gateway for a concept label, one caller.
+    pub const SOURCES_CONCEPT: &str = "search_sources_concept";
     /// Empty query: every source ranked and paged.
     pub const SOURCES_BROWSE: &str = "browse_sources";
     /// The same source search fanned out to every custodian.
@@ -317,13 +319,19 @@ pub async fn run(fleet: &Fleet, options: &NationalOptions) -> Result<NationalRep
             label::SOURCES,
             "gateway SearchDataSources, one word (abbreviation or name word), page 50, warm cache".into(),
             1,
-            search_sources(&gateway_clients, &queries),
+            search_sources(&gateway_clients, &queries.sources),
         ),
         (
             label::SOURCES_THROUGHPUT,
             "the same, several callers".into(),
             options.concurrency,
-            search_sources(&gateway_clients, &queries),
+            search_sources(&gateway_clients, &queries.sources),
+        ),
+        (
+            label::SOURCES_CONCEPT,
+            "gateway SearchDataSources, a concept's preferred label in nb or en (expanded to its labels and narrower concepts), page 50".into(),
+            1,
+            search_sources(&gateway_clients, &queries.concepts),
         ),
         (
             label::SOURCES_BROWSE,
@@ -442,6 +450,8 @@ pub async fn run(fleet: &Fleet, options: &NationalOptions) -> Result<NationalRep
 struct Queries {
     /// (query, the source it must find first, if exact, custodian).
     sources: Vec<(String, Option<String>, usize)>,
+    /// (concept label, no expected first hit, custodian 0).
+    concepts: Vec<(String, Option<String>, usize)>,
     /// (query, custodian it came from).
     variables: Vec<(String, usize)>,
     /// (custodian, source id, variables).
@@ -469,8 +479,12 @@ impl Queries {
             }
             lists.push((c, synth::source_id(c, n), count));
         }
+        let concepts = (0..64)
+            .map(|_| (synth::concept_query(rng.next_u64()), None, 0))
+            .collect();
         Self {
             sources,
+            concepts,
             variables,
             lists,
         }
@@ -493,9 +507,9 @@ fn all_ok(outcomes: &[pb::CustodianOutcome]) -> Result<(), Failure> {
     }
 }
 
-fn search_sources(pool: &Gateway, queries: &Queries) -> Call {
+fn search_sources(pool: &Gateway, queries: &[(String, Option<String>, usize)]) -> Call {
     let pool = pool.clone();
-    let list = Arc::new(queries.sources.clone());
+    let list = Arc::new(queries.to_vec());
     Arc::new(move |n| {
         let mut client = pool.pick();
         let (query, expected, _) = list[n as usize % list.len()].clone();

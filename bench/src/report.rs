@@ -298,6 +298,10 @@ fn national_targets(national: Option<&NationalReport>) -> Vec<Target> {
         Some(n) => {
             for (lbl, name) in [
                 (label::SOURCES, "National scale: SearchDataSources p99"),
+                (
+                    label::SOURCES_CONCEPT,
+                    "National scale: SearchDataSources p99, concept search",
+                ),
                 (label::VARIABLES, "National scale: SearchVariables p99"),
             ] {
                 let p99 = n.run(lbl).map(|r| r.stats.quantile_ms(0.99));

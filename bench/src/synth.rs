@@ -10,6 +10,11 @@
 //! syllables, with `æ`, `ø` and `å` so that text folding is exercised) of [`VOCABULARY`]
 //! words each. Variables are kept compact (short names and labels, no free text) because a
 //! national-scale run holds ten million of them.
+//!
+//! Each source is tagged with one or two concepts of the gateway's bundled health concept
+//! vocabulary, so that a concept search at national scale expands labels and narrower
+//! concepts over a realistic share of the catalogue (a concept covers about one source in
+//! a few hundred).
 
 use std::sync::OnceLock;
 
@@ -137,6 +142,35 @@ pub fn vocabulary() -> &'static Vocabulary {
         let en = build_words(EN_SYLLABLES, SEED ^ 2);
         Vocabulary { nb, nb_ascii, en }
     })
+}
+
+/// The gateway's bundled health concept vocabulary (parsed once per process).
+pub fn concepts() -> &'static helsedata::concepts::Vocabulary {
+    static CONCEPTS: OnceLock<helsedata::concepts::Vocabulary> = OnceLock::new();
+    CONCEPTS.get_or_init(|| {
+        helsedata::concepts::Vocabulary::from_toml(
+            "gateway/config/health-concepts.toml (built in)",
+            gateway::concepts::BUNDLED,
+        )
+        .expect("the bundled concept vocabulary is valid (the gateway's own tests check it)")
+    })
+}
+
+/// The concept ids source `n` of custodian `c` is tagged with (one or two).
+fn concept_tags(rng: &mut SplitMix64) -> Vec<String> {
+    let all = concepts().concepts();
+    if all.is_empty() {
+        return Vec::new();
+    }
+    let first = rng.below(all.len());
+    let mut tags = vec![all[first].id.clone()];
+    if rng.below(2) == 0 {
+        let second = rng.below(all.len());
+        if second != first {
+            tags.push(all[second].id.clone());
+        }
+    }
+    tags
 }
 
 /// Custodian id of index `c`.
@@ -332,6 +366,7 @@ pub fn source_bundle(c: usize, n: usize, variables: usize, payload: usize) -> So
         biomaterial: rng.range_i32(1, 3),
         hap_phase: rng.range_i32(1, 8),
         variable_count: variables as u32,
+        concepts: concept_tags(&mut rng),
         ..Default::default()
     };
     let access = pb::AccessRules {
@@ -443,6 +478,19 @@ pub fn source_query(c: usize, n: usize, exact: bool) -> String {
         .name
         .and_then(|name| name.nb.split(' ').next().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// A concept search: the preferred label (nb or en, by `pick_seed`) of a concept at least
+/// one synthetic source is tagged with, directly or through a narrower concept.
+pub fn concept_query(pick_seed: u64) -> String {
+    let all = concepts().concepts();
+    let mut rng = SplitMix64::new(pick_seed);
+    let concept = &all[rng.below(all.len())];
+    if rng.below(2) == 0 {
+        concept.nb.preferred.clone()
+    } else {
+        concept.en.preferred.clone()
+    }
 }
 
 #[cfg(test)]
