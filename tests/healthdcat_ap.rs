@@ -19,8 +19,8 @@ use gateway::{
         build::ConceptMapping,
         reader,
         vocab::{
-            DCAT_DATASET, DCT_IDENTIFIER, DCT_PUBLISHER, DCT_TITLE, FOAF_NAME, FOAF_PAGE,
-            HEALTH_CATEGORY, HEALTH_HDAB, RDF_TYPE,
+            CV_CONTACT_POINT, DCAT_DATASET, DCT_IDENTIFIER, DCT_PUBLISHER, DCT_TITLE, FOAF_NAME,
+            FOAF_PAGE, HEALTH_CATEGORY, HEALTH_HDAB, RDF_TYPE, VCARD_HAS_EMAIL, VCARD_HAS_URL,
         },
     },
     planning::rules::NationalRules,
@@ -326,6 +326,14 @@ fn turtle_round_trip_matches_the_merged_catalogue() {
                 "{}",
                 s.id
             );
+            let contact = object(&triples, &publisher, CV_CONTACT_POINT).expect("contact point");
+            let address = object(&triples, &contact, VCARD_HAS_EMAIL)
+                .or_else(|| object(&triples, &contact, VCARD_HAS_URL));
+            assert!(
+                address.is_some_and(|a| a.starts_with("mailto:") || a.starts_with("https://")),
+                "{}: the publisher's vcard:Kind contact point has an e-mail or URL IRI",
+                s.id
+            );
             let hdab = object(&triples, &ds, HEALTH_HDAB).expect("hdab");
             let hdab_name = literals(&triples, &hdab, FOAF_NAME);
             let full = helsedata::proto::DataSource {
@@ -542,7 +550,11 @@ async fn the_web_listener_streams_the_export_that_the_eu_shapes_accept() {
     let web = web_federation().await;
     let dir = tempfile::tempdir().expect("temp dir");
     for (path, content_type, format) in [
-        ("/catalogue.ttl", "text/turtle; charset=utf-8", Format::Turtle),
+        (
+            "/catalogue.ttl",
+            "text/turtle; charset=utf-8",
+            Format::Turtle,
+        ),
         ("/catalogue.jsonld", "application/ld+json", Format::JsonLd),
     ] {
         let reply = web.get(path).await;
@@ -555,13 +567,18 @@ async fn the_web_listener_streams_the_export_that_the_eu_shapes_accept() {
         );
         assert!(reply.header("content-length").is_empty(), "{path}");
         assert!(
-            reply.header("cache-control").starts_with("public, max-age="),
+            reply
+                .header("cache-control")
+                .starts_with("public, max-age="),
             "{path}: {}",
             reply.header("cache-control")
         );
         assert_eq!(
             reply.header("content-disposition"),
-            format!("inline; filename=\"helsedata-catalogue.{}\"", format.extension()),
+            format!(
+                "inline; filename=\"helsedata-catalogue.{}\"",
+                format.extension()
+            ),
             "{path}"
         );
         for guarded in [
@@ -592,9 +609,17 @@ async fn catalogue_serves_the_format_the_accept_header_prefers_and_406_otherwise
     let web = web_federation().await;
     let cases: [(Option<&str>, &str, Format); 6] = [
         (None, "text/turtle; charset=utf-8", Format::Turtle),
-        (Some("text/turtle"), "text/turtle; charset=utf-8", Format::Turtle),
+        (
+            Some("text/turtle"),
+            "text/turtle; charset=utf-8",
+            Format::Turtle,
+        ),
         (Some("*/*"), "text/turtle; charset=utf-8", Format::Turtle),
-        (Some("application/ld+json"), "application/ld+json", Format::JsonLd),
+        (
+            Some("application/ld+json"),
+            "application/ld+json",
+            Format::JsonLd,
+        ),
         (
             Some("text/turtle;q=0.4, application/ld+json;q=0.9"),
             "application/ld+json",
@@ -648,4 +673,39 @@ async fn catalogue_serves_the_format_the_accept_header_prefers_and_406_otherwise
     let errors = web_support::server_errors();
     assert!(errors.is_empty(), "logged as server errors: {errors:#?}");
     web.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_export_dcat_writes_what_the_running_gateway_serves_to_a_file() {
+    use gateway::export::dcat::cli::{self, ExportArgs, OutputArgs};
+
+    let federation = fixture::Federation::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("catalogue.jsonld");
+    let mut config = federation.config.clone();
+    config.web.public_url = BASE.into();
+    let args = ExportArgs {
+        output: OutputArgs {
+            format: Format::JsonLd,
+            out: Some(out.clone()),
+            base: None,
+            concepts: fixture::repo_path("gateway/config/health-concepts.toml"),
+        },
+        gateway: Some(federation.gateway.endpoint()),
+        gateway_identity: helsedata::identity::gateway_identity(),
+        client_cert: federation.pki.pki.client_cert(),
+        client_key: federation.pki.pki.client_key(),
+    };
+    cli::run(&config, args)
+        .await
+        .expect("export-dcat against the running gateway");
+    let bytes = std::fs::read(&out).expect("the export was written to --out");
+    let triples = parse_jsonld(&bytes);
+    assert_eq!(datasets(&triples).len(), 104);
+    assert_eq!(
+        object(&triples, &format!("{BASE}datasets/mfr"), FOAF_PAGE),
+        Some(format!("{BASE}sources/mfr")),
+        "without --base, IRIs are minted under web.public_url"
+    );
+    assert_conforms(&validate(&out), 104, "export-dcat --format jsonld");
 }

@@ -196,10 +196,9 @@ async fn serve(state: &WebState, headers: &HeaderMap, format: Format, path: &str
         header::CONTENT_TYPE,
         HeaderValue::from_static(body.content_type),
     );
-    if let Ok(cache) = HeaderValue::from_str(&format!(
-        "public, max-age={}",
-        state.catalogue.max_age_s
-    )) {
+    if let Ok(cache) =
+        HeaderValue::from_str(&format!("public, max-age={}", state.catalogue.max_age_s))
+    {
         headers.insert(header::CACHE_CONTROL, cache);
     }
     if let Ok(disposition) = HeaderValue::from_str(&format!(
@@ -253,7 +252,10 @@ mod tests {
         assert_eq!(negotiate(Some("*/*")), Some(Rdf(Turtle)));
         assert_eq!(negotiate(Some("text/turtle")), Some(Rdf(Turtle)));
         assert_eq!(negotiate(Some("application/ld+json")), Some(Rdf(JsonLd)));
-        assert_eq!(negotiate(Some("application/n-triples")), Some(Rdf(NTriples)));
+        assert_eq!(
+            negotiate(Some("application/n-triples")),
+            Some(Rdf(NTriples))
+        );
         assert_eq!(
             negotiate(Some(
                 "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -193,7 +193,10 @@ mod tests {
         let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
         assert_eq!(accept_quality(browser, "text/html"), 1.0);
         assert_eq!(accept_quality(browser, "text/turtle"), 0.8);
-        assert_eq!(accept_quality("text/*;q=0.5, */*;q=0.1", "text/turtle"), 0.5);
+        assert_eq!(
+            accept_quality("text/*;q=0.5, */*;q=0.1", "text/turtle"),
+            0.5
+        );
         assert_eq!(accept_quality("*/*, text/turtle;q=0", "text/turtle"), 0.0);
         assert_eq!(accept_quality("text/turtle;q=high", "text/turtle"), 0.0);
         assert_eq!(accept_quality("TEXT/Turtle ; Q=0.7", "text/turtle"), 0.7);
