@@ -131,6 +131,7 @@ async fn ntriples(State(state): State<Arc<WebState>>, headers: HeaderMap) -> Res
 }
 
 async fn negotiated(State(state): State<Arc<WebState>>, headers: HeaderMap) -> Response {
+    // An Accept header that is not visible ASCII names nothing we serve: it gets the 406.
     let accept = headers
         .get(header::ACCEPT)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
