@@ -51,6 +51,9 @@ pub enum ServeError {
     /// The authorization rules were refused.
     #[error(transparent)]
     Policy(#[from] helsedata::authz::PolicyError),
+    /// The export's IRI base (`web.public_url`) was refused.
+    #[error(transparent)]
+    Export(#[from] crate::export::dcat::ExportError),
     /// The web listener could not be bound.
     #[error("cannot listen on {addr} (web.listen): {source}")]
     WebBind {
@@ -343,8 +346,8 @@ pub async fn serve_with_web(
     let federation = Arc::new(Federation::new(
         &config,
         &tls,
-        rules,
-        concepts,
+        rules.clone(),
+        concepts.clone(),
         Some(reporter.clone()),
     )?);
     for upstream in federation.upstreams() {
@@ -366,9 +369,17 @@ pub async fn serve_with_web(
             // The web listener presents the server certificate loaded at start.
             let web_tls = helsedata::tls::TlsMaterial::load(&config.tls)?
                 .https_server_config(&[b"h2".as_slice(), b"http/1.1".as_slice()])?;
+            let catalogue = crate::web::catalogue_export::CatalogueExport::new(
+                rules.clone(),
+                concepts.clone(),
+                crate::export::dcat::Minter::new(&config.web.public_url)?,
+                config.cache.catalogue_ttl_ms / 1000,
+                config.web.max_concurrent_exports,
+            );
             let state = Arc::new(crate::web::WebState::new(
                 crate::web::backend::Backend::new(gateway.clone()),
                 config.web.clone(),
+                catalogue,
             ));
             let mut stopped = stopped.clone();
             Some(tokio::spawn(crate::web::serve(

@@ -4,10 +4,12 @@
 //! A request passes [`guard`] (rate limit, deadline, security headers), then a page
 //! ([`pages`]) or API ([`api`]) handler that reads it into a contract message, asks the
 //! gateway's own `FederatedCatalogue` service through [`backend`], and renders the answer.
+//! [`catalogue_export`] streams the HealthDCAT-AP export from the same service.
 
 pub mod api;
 mod assets;
 pub mod backend;
+pub mod catalogue_export;
 pub mod error;
 mod guard;
 pub mod i18n;
@@ -46,17 +48,24 @@ pub struct WebState {
     pub config: WebConfig,
     /// The OpenAPI document, rendered once.
     pub openapi: String,
+    /// The HealthDCAT-AP export.
+    pub catalogue: catalogue_export::CatalogueExport,
     limiter: DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
 impl WebState {
-    /// State for `backend` under `config`.
-    pub fn new(backend: Backend, config: WebConfig) -> Self {
+    /// State for `backend` under `config`, with the catalogue export.
+    pub fn new(
+        backend: Backend,
+        config: WebConfig,
+        catalogue: catalogue_export::CatalogueExport,
+    ) -> Self {
         let per_second = NonZeroU32::new(config.requests_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.burst).unwrap_or(NonZeroU32::MIN);
         Self {
             backend,
             openapi: openapi::document().to_string(),
+            catalogue,
             limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
             config,
         }
@@ -81,6 +90,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(assets::routes())
+        .merge(catalogue_export::routes())
         .fallback(guard::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -27,6 +27,11 @@ pub struct WebConfig {
     pub header_timeout_ms: u64,
     /// `max-age` of the Strict-Transport-Security header, in seconds.
     pub hsts_max_age_s: u64,
+    /// The web catalogue's public address: the HealthDCAT-AP export mints its IRIs under it,
+    /// and each dataset's `foaf:page` is its source page there.
+    pub public_url: String,
+    /// HealthDCAT-AP exports (`/catalogue…`) streamed at once; more get 503 until one ends.
+    pub max_concurrent_exports: u32,
 }
 
 impl Default for WebConfig {
@@ -40,6 +45,8 @@ impl Default for WebConfig {
             request_timeout_ms: 10_000,
             header_timeout_ms: 5_000,
             hsts_max_age_s: 31_536_000,
+            public_url: crate::export::dcat::DEFAULT_BASE.to_string(),
+            max_concurrent_exports: 4,
         }
     }
 }
@@ -60,6 +67,7 @@ impl WebConfig {
         for (key, value) in [
             ("requests_per_second", self.requests_per_second),
             ("burst", self.burst),
+            ("max_concurrent_exports", self.max_concurrent_exports),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be greater than 0"));
@@ -72,6 +80,17 @@ impl WebConfig {
             if value == 0 {
                 return Err(invalid(key, "must be greater than 0"));
             }
+        }
+        if let Err(crate::export::dcat::ExportError::Base { reason, .. }) =
+            crate::export::dcat::Minter::new(&self.public_url)
+        {
+            return Err(invalid(
+                "public_url",
+                &format!(
+                    "`{}` cannot be the base of the catalogue export's IRIs: {reason}; give the web catalogue's public address, such as https://katalog.example.no/",
+                    self.public_url
+                ),
+            ));
         }
         Ok(())
     }
@@ -102,5 +121,18 @@ mod tests {
         };
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("web.max_body_bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_public_url_that_cannot_be_an_iri_base_is_refused_with_the_key() {
+        let config = WebConfig {
+            public_url: "katalog.example.no".into(),
+            ..WebConfig::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("web.public_url") && err.contains("https://"),
+            "{err}"
+        );
     }
 }

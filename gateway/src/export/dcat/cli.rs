@@ -16,21 +16,22 @@ use helsedata::{
     tls::{TlsFiles, TlsMaterial},
 };
 
-use super::{DEFAULT_BASE, Format, Minter, reader};
+use super::{Format, Minter, reader};
 use crate::{config::GatewayConfig, planning::rules::NationalRules};
 
 /// What to write and where: shared by every export command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
-    /// `turtle` or `jsonld`.
+    /// `turtle`, `jsonld` or `ntriples`.
     #[arg(long, default_value = "turtle")]
     pub format: Format,
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Base under which the export mints its IRIs (the web catalogue's public address).
-    #[arg(long, default_value = DEFAULT_BASE)]
-    pub base: String,
+    /// Base under which the export mints its IRIs (the web catalogue's public address);
+    /// `web.public_url` of the configuration when omitted.
+    #[arg(long)]
+    pub base: Option<String>,
     /// The concept vocabulary whose mappings give the health categories and themes.
     #[arg(long, default_value = "gateway/config/health-concepts.toml")]
     pub concepts: PathBuf,
@@ -43,7 +44,7 @@ impl OutputArgs {
         Ok(reader::ExportSetup {
             rules: Arc::new(NationalRules::load(&config.national_rules)?),
             concepts: Arc::new(Vocabulary::load(&self.concepts)?),
-            minter: Minter::new(&self.base)?,
+            minter: Minter::new(self.base.as_deref().unwrap_or(&config.web.public_url))?,
             format: self.format,
         })
     }

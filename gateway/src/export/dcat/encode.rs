@@ -1,4 +1,4 @@
-//! Streaming serialization: the catalogue first, then one dataset at a time, each handed out
+//! Streaming serialization (Turtle, JSON-LD, N-Triples): the catalogue first, then one dataset at a time, each handed out
 //! as its own chunk of bytes, so memory holds one dataset whatever the catalogue's size.
 
 use std::{
@@ -7,7 +7,10 @@ use std::{
 };
 
 use oxjsonld::{JsonLdSerializer, WriterJsonLdSerializer};
-use oxttl::{TurtleSerializer, turtle::WriterTurtleSerializer};
+use oxttl::{
+    NTriplesSerializer, TurtleSerializer, ntriples::WriterNTriplesSerializer,
+    turtle::WriterTurtleSerializer,
+};
 
 use super::{
     ExportError, Format,
@@ -47,6 +50,7 @@ impl Write for Pending {
 enum Serializer {
     Turtle(WriterTurtleSerializer<Pending>),
     JsonLd(WriterJsonLdSerializer<Pending>),
+    NTriples(WriterNTriplesSerializer<Pending>),
 }
 
 /// Turns the catalogue into chunks of Turtle or JSON-LD: [`DcatEncoder::new`] yields the
@@ -77,6 +81,9 @@ impl DcatEncoder {
                 }
                 Serializer::JsonLd(s.for_writer(pending.clone()))
             }
+            Format::NTriples => {
+                Serializer::NTriples(NTriplesSerializer::new().for_writer(pending.clone()))
+            }
         };
         let mut encoder = Self {
             graph,
@@ -99,6 +106,10 @@ impl DcatEncoder {
         match self.serializer {
             Serializer::Turtle(s) => s.finish().map(|_| ()),
             Serializer::JsonLd(s) => s.finish().map(|_| ()),
+            Serializer::NTriples(s) => {
+                s.finish();
+                Ok(())
+            }
         }
         .map_err(ExportError::Io)?;
         Ok(self.pending.take())
@@ -111,6 +122,7 @@ impl DcatEncoder {
                 Serializer::JsonLd(s) => {
                     s.serialize_quad(triple.as_ref().in_graph(oxrdf::GraphNameRef::DefaultGraph))
                 }
+                Serializer::NTriples(s) => s.serialize_triple(triple),
             }
             .map_err(ExportError::Io)?;
         }

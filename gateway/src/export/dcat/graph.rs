@@ -412,7 +412,8 @@ impl GraphBuilder {
         );
     }
 
-    /// An agent with its name, publisher type and one contact point.
+    /// An agent with its name, publisher type and one contact point (a `cv:ContactPoint` that
+    /// is also a `vcard:Kind`).
     fn agent(&self, t: &mut Triples, node: &NamedNode, agent: &Agent, publisher_type: &str) {
         t.typed(node, FOAF_AGENT);
         t.plain(node, FOAF_NAME, &agent.name);
@@ -431,6 +432,9 @@ impl GraphBuilder {
                 None => t.plain(&contact, CV_EMAIL, url),
             },
         }
+        // The same node is also a vCard, so harvesters that read DCAT-AP's `vcard:` contacts
+        // find the e-mail or web address as an IRI.
+        self.vcard(t, &contact, &agent.name, &agent.contact);
     }
 
     /// A `vcard:Kind` contact point with an e-mail or URL IRI.

@@ -57,14 +57,20 @@ pub enum Format {
     Turtle,
     /// JSON-LD (`application/ld+json`).
     JsonLd,
+    /// N-Triples (`application/n-triples`): one triple a line, no prefixes.
+    NTriples,
 }
 
 impl Format {
+    /// Every serialization, in the order preferred when a client accepts several equally.
+    pub const ALL: [Self; 3] = [Self::Turtle, Self::JsonLd, Self::NTriples];
+
     /// The media type of the serialization.
     pub fn content_type(self) -> &'static str {
         match self {
             Self::Turtle => "text/turtle; charset=utf-8",
             Self::JsonLd => "application/ld+json",
+            Self::NTriples => "application/n-triples",
         }
     }
 
@@ -73,35 +79,77 @@ impl Format {
         match self {
             Self::Turtle => "ttl",
             Self::JsonLd => "jsonld",
+            Self::NTriples => "nt",
         }
     }
 
-    /// The format an HTTP `Accept` header prefers, if it names one we serve (Turtle wins ties
-    /// and `*/*`).
+    /// The media types an `Accept` header may name for this serialization (JSON-LD is also
+    /// served to a client that asks for plain JSON).
+    pub fn media_types(self) -> &'static [&'static str] {
+        match self {
+            Self::Turtle => &["text/turtle", "application/x-turtle"],
+            Self::JsonLd => &["application/ld+json", "application/json"],
+            Self::NTriples => &["application/n-triples"],
+        }
+    }
+
+    /// How much an HTTP `Accept` header wants this serialization (its `q`, 0 when not at all).
+    pub fn quality(self, accept: &str) -> f32 {
+        self.media_types()
+            .iter()
+            .map(|media| accept_quality(accept, media))
+            .fold(0.0, f32::max)
+    }
+
+    /// The format an HTTP `Accept` header prefers, if it accepts one we serve (Turtle wins
+    /// ties and `*/*`).
     pub fn from_accept(accept: &str) -> Option<Self> {
         let mut best: Option<(f32, Self)> = None;
-        for item in accept.split(',') {
-            let mut parts = item.split(';');
-            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-            let q = parts
-                .filter_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                })
-                .next()
-                .unwrap_or(1.0);
-            let format = match media.as_str() {
-                "text/turtle" | "application/x-turtle" | "*/*" | "text/*" => Self::Turtle,
-                "application/ld+json" | "application/json" => Self::JsonLd,
-                _ => continue,
-            };
+        for format in Self::ALL {
+            let q = format.quality(accept);
             if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
                 best = Some((q, format));
             }
         }
         best.map(|(_, f)| f)
     }
+}
+
+/// The quality an HTTP `Accept` header gives `media_type` (`type/subtype`, lower case): the
+/// `q` of the most specific range that matches it (`type/subtype`, then `type/*`, then
+/// `*/*`), 0 when none does. Ranges with an unreadable `q` are ignored.
+pub fn accept_quality(accept: &str, media_type: &str) -> f32 {
+    let (kind, _) = media_type.split_once('/').unwrap_or((media_type, ""));
+    let mut best: Option<(u8, f32)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let specificity = if range == media_type {
+            2
+        } else if range.strip_suffix("/*") == Some(kind) {
+            1
+        } else if range == "*/*" {
+            0
+        } else {
+            continue;
+        };
+        let mut q = Some(1.0);
+        for param in parts {
+            let (name, value) = param.split_once('=').unwrap_or((param, ""));
+            if name.trim().eq_ignore_ascii_case("q") {
+                q = value
+                    .trim()
+                    .parse::<f32>()
+                    .ok()
+                    .filter(|q| (0.0..=1.0).contains(q));
+            }
+        }
+        let Some(q) = q else { continue };
+        if best.is_none_or(|(s, _)| specificity > s) {
+            best = Some((specificity, q));
+        }
+    }
+    best.map_or(0.0, |(_, q)| q)
 }
 
 impl std::str::FromStr for Format {
@@ -111,8 +159,9 @@ impl std::str::FromStr for Format {
         match s {
             "turtle" | "ttl" => Ok(Self::Turtle),
             "jsonld" | "json-ld" => Ok(Self::JsonLd),
+            "ntriples" | "n-triples" | "nt" => Ok(Self::NTriples),
             other => Err(format!(
-                "unknown format `{other}`: use `turtle` or `jsonld`"
+                "unknown format `{other}`: use `turtle`, `jsonld` or `ntriples`"
             )),
         }
     }
@@ -132,5 +181,25 @@ mod tests {
         assert_eq!(Format::from_accept("*/*"), Some(Format::Turtle));
         assert_eq!(Format::from_accept("text/html"), None);
         assert_eq!(Format::from_accept("text/turtle;q=0"), None);
+        assert_eq!(
+            Format::from_accept("application/n-triples"),
+            Some(Format::NTriples)
+        );
+    }
+
+    #[test]
+    fn the_most_specific_range_gives_the_quality() {
+        use super::accept_quality;
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert_eq!(accept_quality(browser, "text/html"), 1.0);
+        assert_eq!(accept_quality(browser, "text/turtle"), 0.8);
+        assert_eq!(
+            accept_quality("text/*;q=0.5, */*;q=0.1", "text/turtle"),
+            0.5
+        );
+        assert_eq!(accept_quality("*/*, text/turtle;q=0", "text/turtle"), 0.0);
+        assert_eq!(accept_quality("text/turtle;q=high", "text/turtle"), 0.0);
+        assert_eq!(accept_quality("TEXT/Turtle ; Q=0.7", "text/turtle"), 0.7);
+        assert_eq!(Format::from_accept(browser), Some(Format::Turtle));
     }
 }
