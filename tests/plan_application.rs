@@ -104,8 +104,7 @@ async fn npr_new_research_project_goes_to_helsedataservice_and_a_change_to_helse
     assert!(
         new.custodians
             .iter()
-            .any(|o| o.custodian_id == "helsedirektoratet"
-                && o.status == pb::OutcomeStatus::Ok as i32)
+            .any(|o| o.custodian_id == "fhi" && o.status == pb::OutcomeStatus::Ok as i32)
     );
 
     let change = plan(
