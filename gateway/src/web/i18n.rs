@@ -324,6 +324,30 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Endringer, nye perioder eller annet enn forskning",
         "Changes, new periods or other than research",
     ),
+    ("ROUTE_PART_CHANNEL", "kanal", "channel"),
+    ("ROUTE_PART_DECIDED_BY", "hvem som beslutter", "who decides"),
+    ("ROUTE_PART_PREPARED_BY", "hvem som tilrettelegger", "who prepares"),
+    ("ROUTE_PART_DELIVERED_BY", "hvem som utleverer", "who delivers"),
+    (
+        "national.helsedataservice-decides",
+        "Helsedataservice beslutter",
+        "Helsedataservice decides",
+    ),
+    (
+        "national.common-form",
+        "Felles søknadsskjema på helsedata.no",
+        "The common helsedata.no form",
+    ),
+    (
+        "custodian.decided-by",
+        "Hvem som beslutter",
+        "Who decides",
+    ),
+    (
+        "custodian.delivered-by",
+        "Hvem som tilrettelegger og utleverer",
+        "Who prepares and delivers",
+    ),
     (
         "ROUTE_CONDITION_LEGACY",
         "Tidligere ordning",

@@ -27,6 +27,12 @@ pub struct WebConfig {
     pub header_timeout_ms: u64,
     /// `max-age` of the Strict-Transport-Security header, in seconds.
     pub hsts_max_age_s: u64,
+    /// Requests served at once over all connections; more get 503 at once.
+    pub max_concurrent_requests: usize,
+    /// Connections open at once (handshaking or established); more are closed at once.
+    pub max_connections: usize,
+    /// A connection from which nothing arrives for this long is closed, in milliseconds.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for WebConfig {
@@ -40,6 +46,9 @@ impl Default for WebConfig {
             request_timeout_ms: 10_000,
             header_timeout_ms: 5_000,
             hsts_max_age_s: 31_536_000,
+            max_concurrent_requests: 256,
+            max_connections: 1_024,
+            idle_timeout_ms: 120_000,
         }
     }
 }
@@ -66,8 +75,17 @@ impl WebConfig {
             }
         }
         for (key, value) in [
+            ("max_concurrent_requests", self.max_concurrent_requests),
+            ("max_connections", self.max_connections),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        for (key, value) in [
             ("request_timeout_ms", self.request_timeout_ms),
             ("header_timeout_ms", self.header_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be greater than 0"));
@@ -102,5 +120,11 @@ mod tests {
         };
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("web.max_body_bytes"), "{err}");
+        let config = WebConfig {
+            max_concurrent_requests: 0,
+            ..WebConfig::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("web.max_concurrent_requests"), "{err}");
     }
 }
