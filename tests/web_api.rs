@@ -411,7 +411,10 @@ async fn requests_beyond_the_in_flight_limit_get_503_with_a_status_body() {
             .contains("limit of 1 web requests"),
         "{status}"
     );
-    assert_eq!(status["details"][0]["reason"], "TOO_MANY_REQUESTS_IN_FLIGHT");
+    assert_eq!(
+        status["details"][0]["reason"],
+        "TOO_MANY_REQUESTS_IN_FLIGHT"
+    );
     assert_eq!(page.status, 503);
     assert!(page.header("content-type").starts_with("text/html"));
     // The slot is free again once the slow answer is out.

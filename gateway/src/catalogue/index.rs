@@ -269,11 +269,10 @@ fn facets<'a>(
         .iter()
         .map(|&facet| {
             let mut counts: HashMap<String, u32> = HashMap::new();
-            for record in matched.iter().filter(|r| {
-                Filter::ALL
-                    .iter()
-                    .all(|&f| f == facet || f.passes(r, req))
-            }) {
+            for record in matched
+                .iter()
+                .filter(|r| Filter::ALL.iter().all(|&f| f == facet || f.passes(r, req)))
+            {
                 for value in facet.values(record, open_end) {
                     *counts.entry(value).or_default() += 1;
                 }
@@ -422,7 +421,12 @@ mod tests {
         page.facets
             .iter()
             .find(|f| f.field == field)
-            .map(|f| f.counts.iter().map(|c| (c.value.clone(), c.count)).collect())
+            .map(|f| {
+                f.counts
+                    .iter()
+                    .map(|c| (c.value.clone(), c.count))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

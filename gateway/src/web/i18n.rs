@@ -326,8 +326,16 @@ const LABELS: &[(&str, &str, &str)] = &[
     ),
     ("ROUTE_PART_CHANNEL", "kanal", "channel"),
     ("ROUTE_PART_DECIDED_BY", "hvem som beslutter", "who decides"),
-    ("ROUTE_PART_PREPARED_BY", "hvem som tilrettelegger", "who prepares"),
-    ("ROUTE_PART_DELIVERED_BY", "hvem som utleverer", "who delivers"),
+    (
+        "ROUTE_PART_PREPARED_BY",
+        "hvem som tilrettelegger",
+        "who prepares",
+    ),
+    (
+        "ROUTE_PART_DELIVERED_BY",
+        "hvem som utleverer",
+        "who delivers",
+    ),
     (
         "national.helsedataservice-decides",
         "Helsedataservice beslutter",
@@ -338,11 +346,7 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Felles søknadsskjema på helsedata.no",
         "The common helsedata.no form",
     ),
-    (
-        "custodian.decided-by",
-        "Hvem som beslutter",
-        "Who decides",
-    ),
+    ("custodian.decided-by", "Hvem som beslutter", "Who decides"),
     (
         "custodian.delivered-by",
         "Hvem som tilrettelegger og utleverer",

@@ -157,7 +157,8 @@ pub async fn serve(
                 .max_header_list_size(helsedata::grpc_server::MAX_HEADER_LIST_BYTES)
                 .max_pending_accept_reset_streams(20);
             let io = IdleIo::new(stream, idle_timeout);
-            let connection = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+            let connection =
+                builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
             if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %e, "web connection ended with an error");
             }

@@ -298,7 +298,11 @@ fn refused(mut page: SearchPage, error: &WebError, remember: Option<Lang>) -> Re
 /// The page parameter and title of each facet the search answers with, in page order.
 fn facet_keys(lang: Lang) -> [(&'static str, &'static str, &'static str); 7] {
     [
-        ("custodian_ids", "custodian", lang.t("Forvalter", "Custodian")),
+        (
+            "custodian_ids",
+            "custodian",
+            lang.t("Forvalter", "Custodian"),
+        ),
         ("kind", "kind", lang.t("Type", "Kind")),
         ("consent", "consent", lang.t("Samtykke", "Consent")),
         (
@@ -308,7 +312,11 @@ fn facet_keys(lang: Lang) -> [(&'static str, &'static str, &'static str); 7] {
         ),
         ("years", "decade", lang.t("År", "Years")),
         ("hap_phase", "hap", lang.t("HAP-fase", "HAP phase")),
-        ("channel", "channel", lang.t("Søknadskanal", "Application channel")),
+        (
+            "channel",
+            "channel",
+            lang.t("Søknadskanal", "Application channel"),
+        ),
     ]
 }
 

@@ -205,10 +205,7 @@ pub async fn page(
         description: lang.pick(source.description.as_ref()).to_string(),
         facts: facts(lang, &source),
         routes: routes(lang, &rules),
-        effective: result
-            .effective_route
-            .as_ref()
-            .map(|e| effective(lang, e)),
+        effective: result.effective_route.as_ref().map(|e| effective(lang, e)),
         access: access(lang, &rules),
         deadlines: rules
             .deadlines
@@ -463,7 +460,10 @@ fn effective(lang: Lang, e: &pb::EffectiveRoute) -> Effective {
                     .map(|p| view::enum_label(lang, *p, pb::RoutePart::as_str_name))
                     .collect::<Vec<_>>()
                     .join(", "),
-                explanation: r.explanation.clone(),
+                explanation: match r.localized_explanation.as_ref() {
+                    Some(text) => lang.pick(Some(text)).to_string(),
+                    None => r.explanation.clone(),
+                },
             })
             .collect(),
         revision: e.rules_revision.clone(),

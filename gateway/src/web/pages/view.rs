@@ -158,9 +158,9 @@ pub fn address_href(address: &str) -> Option<String> {
 pub fn origin(lang: Lang, origin: &str) -> String {
     match origin.strip_prefix("custodian:") {
         Some(id) => format!("{} {id}", lang.t("forvalteren", "the custodian")),
-        None if origin == "national-rules" => {
-            lang.t("de nasjonale reglene", "the national rules").to_string()
-        }
+        None if origin == "national-rules" => lang
+            .t("de nasjonale reglene", "the national rules")
+            .to_string(),
         None if origin == "request" => lang.t("søknaden", "the request").to_string(),
         None => origin.to_string(),
     }
