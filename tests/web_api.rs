@@ -175,6 +175,11 @@ async fn https_serves_http2_and_http1_with_security_headers() {
         english.text().contains("<html lang=\"en\">"),
         "English from Accept-Language"
     );
+    assert_eq!(
+        english.header("vary"),
+        "accept-language, cookie",
+        "caches keep the languages apart"
+    );
     web.stop().await;
 }
 
@@ -390,7 +395,10 @@ async fn requests_beyond_the_in_flight_limit_get_503_with_a_status_body() {
     let web = WebFederation::start_with_slow(
         &["kreftregisteret"],
         std::time::Duration::from_millis(1_500),
-        |c| c.web.max_concurrent_requests = 1,
+        |c| {
+            c.web.max_concurrent_requests = 1;
+            c.defaults.timeout_ms = 5_000;
+        },
     )
     .await;
     let slow = web.get("/api/v1/datasources/krg-brystkreft");

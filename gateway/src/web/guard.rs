@@ -70,6 +70,13 @@ pub async fn guard(State(state): State<Arc<WebState>>, request: Request, next: N
     };
     drop(permit);
     let headers = response.headers_mut();
+    if !is_api(&path) && !path.starts_with("/static/") {
+        // The language of a page follows these request headers; caches must key on them.
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("accept-language, cookie"),
+        );
+    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),

@@ -77,7 +77,8 @@ impl Lang {
                     .find_map(|p| p.trim().strip_prefix("q="))
                     .and_then(|q| q.parse::<f32>().ok())
                     .unwrap_or(1.0);
-                Some((q, lang))
+                // `q=0` means "not this language".
+                (q > 0.0).then_some((q, lang))
             })
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -381,6 +382,8 @@ mod tests {
         assert_eq!(Lang::negotiate(None, &en), Lang::En);
         let nb = headers(&[("accept-language", "en;q=0.4, nb")]);
         assert_eq!(Lang::negotiate(None, &nb), Lang::Nb);
+        let refused = headers(&[("accept-language", "de, en;q=0")]);
+        assert_eq!(Lang::negotiate(None, &refused), Lang::Nb, "q=0 refuses English");
     }
 
     #[test]
