@@ -253,8 +253,8 @@ fn matches_filters(record: &MergedRecord, req: &pb::SearchDataSourcesRequest) ->
 /// records that pass every other filter of `req` (the usual faceted-search rule: a facet's
 /// own choice does not narrow its counts). `all` is the whole catalogue, which fixes where
 /// open-ended coverage ends.
-fn facets<'a>(
-    matched: &[&'a MergedRecord],
+fn facets(
+    matched: &[&MergedRecord],
     all: &[MergedRecord],
     req: &pb::SearchDataSourcesRequest,
 ) -> Vec<pb::Facet> {

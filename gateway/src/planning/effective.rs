@@ -101,6 +101,8 @@ pub struct EffectiveRoute {
     /// Whether the channel needs an address the custodian does not publish (an e-mail to the
     /// register or the register's website); `address` then says whom to ask.
     pub address_missing: bool,
+    /// `address` in both languages.
+    pub address_words: Text,
     /// The body that decides.
     pub decided_by: String,
     /// Whether Helsedataservice decides: the national rule for its registries applies, or the
@@ -123,6 +125,7 @@ impl EffectiveRoute {
         pb::EffectiveRoute {
             channel: self.channel as i32,
             address: self.address.clone(),
+            localized_address: Some(self.address_words.clone()),
             decided_by: self.decided_by.clone(),
             by_helsedataservice: self.by_helsedataservice,
             prepared_by: self.prepared_by.clone(),
@@ -194,11 +197,13 @@ pub fn effective_route(
     let by_helsedataservice = !processed_by.is_empty() || decided_by == rules.helsedataservice.name;
     let (delivered_by, delivery_step) = delivery(published);
     steps.push(delivery_step);
-    let (address, address_missing) = address(published, channel, route, rules);
+    let (address_words, address_missing) = address(published, channel, route, rules);
+    let address = address_words.en.clone();
     EffectiveRoute {
         channel,
         address,
         address_missing,
+        address_words,
         decided_by,
         by_helsedataservice,
         processed_by,
@@ -391,13 +396,14 @@ fn delivery(published: Published<'_>) -> (String, RouteStep) {
     (body, step)
 }
 
-/// Rule e: where the application is sent, and whether the channel's address is missing.
+/// Rule e: where the application is sent (the address, the same in both languages, or whom to
+/// ask), and whether the channel's address is missing.
 fn address(
     published: Published<'_>,
     channel: pb::ApplicationChannel,
     route: &pb::ApplicationRoute,
     rules: &NationalRules,
-) -> (String, bool) {
+) -> (Text, bool) {
     let email = published.rules.contact_email.trim();
     let url = route.url.trim();
     let first = |candidates: &[&str]| {
@@ -407,7 +413,10 @@ fn address(
             .map(|c| c.to_string())
     };
     let found = match channel {
-        pb::ApplicationChannel::HelsedataForm => return (rules.common_form.address.clone(), false),
+        pb::ApplicationChannel::HelsedataForm => {
+            let address = &rules.common_form.address;
+            return (both(address, address), false);
+        }
         pb::ApplicationChannel::EmailToRegister => first(&[email]),
         pb::ApplicationChannel::RegisterWebsite => first(&[url]),
         pb::ApplicationChannel::AltinnForm => first(&[url, email]),
@@ -420,11 +429,14 @@ fn address(
         pb::ApplicationChannel::EmailToRegister | pb::ApplicationChannel::RegisterWebsite
     );
     match found {
-        Some(address) => (address, false),
-        None => (
-            format!("ask {}", controller_name(published)),
-            needs_own_address,
-        ),
+        Some(address) => (both(&address, &address), false),
+        None => {
+            let controller = controller_name(published);
+            (
+                both(format!("spør {controller}"), format!("ask {controller}")),
+                needs_own_address,
+            )
+        }
     }
 }
 

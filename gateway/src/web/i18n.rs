@@ -383,7 +383,11 @@ mod tests {
         let nb = headers(&[("accept-language", "en;q=0.4, nb")]);
         assert_eq!(Lang::negotiate(None, &nb), Lang::Nb);
         let refused = headers(&[("accept-language", "de, en;q=0")]);
-        assert_eq!(Lang::negotiate(None, &refused), Lang::Nb, "q=0 refuses English");
+        assert_eq!(
+            Lang::negotiate(None, &refused),
+            Lang::Nb,
+            "q=0 refuses English"
+        );
     }
 
     #[test]

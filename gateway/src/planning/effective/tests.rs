@@ -257,6 +257,7 @@ fn without_a_processing_body_the_controller_decides() {
     );
     assert!(effective.address_missing, "no website address is published");
     assert_eq!(effective.address, "ask St. Olavs hospital HF");
+    assert_eq!(effective.address_words.nb, "spør St. Olavs hospital HF");
 }
 
 #[test]

@@ -123,6 +123,8 @@ struct Routed<'a> {
     decided_by: String,
     processed_by: String,
     address: String,
+    /// `address` in both languages.
+    address_words: Text,
     delivered_by: String,
     notes: Vec<Text>,
     /// Whether Helsedataservice decides: the national rule for its registries applies, or the
@@ -225,6 +227,10 @@ impl<'a> Planner<'a> {
             .map(|m| m.processed_by.clone())
             .find(|p| !p.is_empty())
             .unwrap_or_default();
+        let address_words = members
+            .first()
+            .map(|m| m.address_words.clone())
+            .unwrap_or_else(|| both(&address, &address));
         let prerequisites = self.prerequisites(&members, &ids);
         let deadlines = self.deadlines(&members, &ids, by_hds);
         let invoices = self.invoices(channel, &members, &ids);
@@ -247,6 +253,7 @@ impl<'a> Planner<'a> {
             invoices,
             notes: english(&notes),
             localized_notes: notes,
+            localized_address: Some(address_words),
             open_statistics,
             data_source_ids: ids,
         };

@@ -28,6 +28,7 @@ impl<'a> Planner<'a> {
             decided_by: effective.decided_by,
             processed_by: effective.processed_by,
             address: effective.address,
+            address_words: effective.address_words,
             delivered_by: effective.delivered_by,
             notes: Vec::new(),
             by_helsedataservice: effective.by_helsedataservice,

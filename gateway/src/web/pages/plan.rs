@@ -259,7 +259,7 @@ fn shape(lang: Lang, plan: pb::ApplicationPlan) -> PlanView {
             .map(|a| Application {
                 channel: view::enum_label(lang, a.channel, pb::ApplicationChannel::as_str_name),
                 address_href: view::address_href(&a.address).unwrap_or_default(),
-                address: a.address,
+                address: one(lang, a.localized_address.as_ref(), a.address),
                 decided_by: a.decided_by,
                 processed_by: a.processed_by,
                 sources: a.data_source_ids.join(", "),

@@ -444,7 +444,10 @@ fn effective(lang: Lang, e: &pb::EffectiveRoute) -> Effective {
     Effective {
         channel: view::enum_label(lang, e.channel, pb::ApplicationChannel::as_str_name),
         address_href: view::address_href(&e.address).unwrap_or_default(),
-        address: e.address.clone(),
+        address: match e.localized_address.as_ref() {
+            Some(text) => lang.pick(Some(text)).to_string(),
+            None => e.address.clone(),
+        },
         decided_by: e.decided_by.clone(),
         prepared_by: e.prepared_by.clone(),
         delivered_by: e.delivered_by.clone(),

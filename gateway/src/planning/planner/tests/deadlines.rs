@@ -85,6 +85,11 @@ fn the_plan_speaks_bokmal_and_english_with_the_english_in_the_plain_fields() {
         "{:?}",
         app.localized_notes
     );
+    let address = app.localized_address.as_ref().expect("localized");
+    assert_eq!(
+        (address.nb.as_str(), address.en.as_str()),
+        (app.address.as_str(), app.address.as_str())
+    );
     let appeal = &plan.appeals[0];
     let limit = appeal.localized_time_limit.as_ref().expect("localized");
     assert!(limit.nb.contains("3 uker"), "{limit:?}");
