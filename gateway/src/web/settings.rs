@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 use crate::config::ConfigError;
 
+/// The most requests or connections the web listener may be configured to hold at once.
+const MAX_SLOTS: usize = 1_000_000;
+
 /// Settings of the web catalogue and JSON API.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -78,8 +81,8 @@ impl WebConfig {
             ("max_concurrent_requests", self.max_concurrent_requests),
             ("max_connections", self.max_connections),
         ] {
-            if value == 0 {
-                return Err(invalid(key, "must be greater than 0"));
+            if value == 0 || value > MAX_SLOTS {
+                return Err(invalid(key, &format!("must be between 1 and {MAX_SLOTS}")));
             }
         }
         for (key, value) in [
