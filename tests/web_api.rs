@@ -175,6 +175,11 @@ async fn https_serves_http2_and_http1_with_security_headers() {
         english.text().contains("<html lang=\"en\">"),
         "English from Accept-Language"
     );
+    assert_eq!(
+        english.header("vary"),
+        "accept-language, cookie",
+        "caches keep the languages apart"
+    );
     web.stop().await;
 }
 
@@ -329,7 +334,7 @@ async fn a_malformed_json_body_gets_a_clear_400() {
 }
 
 #[tokio::test]
-async fn a_ten_megabyte_body_gets_413_and_the_gateway_keeps_serving() {
+async fn a_ten_megabyte_body_gets_413_resource_exhausted_and_the_gateway_keeps_serving() {
     let web = WebFederation::start(|_| {}).await;
     let body = vec![b' '; 10 * 1024 * 1024];
     let reply = web
@@ -342,13 +347,20 @@ async fn a_ten_megabyte_body_gets_413_and_the_gateway_keeps_serving() {
         .await;
     assert_eq!(reply.status, 413);
     let status = reply.json();
-    assert_eq!(status["code"], 3);
+    // RESOURCE_EXHAUSTED: what gRPC answers for a message over the configured size.
+    assert_eq!(status["code"], 8);
+    let limit = web.config.web.max_body_bytes;
     assert!(
         status["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("limit"),
+            .contains(&format!("limit of {limit} bytes")),
         "{status}"
+    );
+    assert_eq!(status["details"][0]["reason"], "BODY_TOO_LARGE");
+    assert_eq!(
+        status["details"][0]["metadata"]["limitBytes"],
+        limit.to_string()
     );
     still_serving(&web).await;
     assert_no_server_errors();
@@ -373,6 +385,159 @@ async fn the_request_rate_per_address_is_limited() {
     let page = web.get("/").await;
     assert_eq!(page.status, 429);
     assert!(page.header("content-type").starts_with("text/html"));
+    assert_no_server_errors();
+    web.stop().await;
+}
+
+#[tokio::test]
+async fn requests_beyond_the_in_flight_limit_get_503_with_a_status_body() {
+    // One request slot; a slow custodian holds it while the others arrive.
+    let web = WebFederation::start_with_slow(
+        &["kreftregisteret"],
+        std::time::Duration::from_millis(1_500),
+        |c| {
+            c.web.max_concurrent_requests = 1;
+            c.defaults.timeout_ms = 5_000;
+        },
+    )
+    .await;
+    let slow = web.get("/api/v1/datasources/krg-brystkreft");
+    let others = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        futures::join!(web.get("/api/v1/custodians"), web.get("/"))
+    };
+    let (slow, (api, page)) = futures::join!(slow, others);
+    assert_eq!(slow.status, 200, "{}", slow.text());
+    assert_eq!(api.status, 503, "{}", api.text());
+    assert_eq!(api.header("retry-after"), "1");
+    let status = api.json();
+    assert_eq!(status["code"], 14);
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("limit of 1 web requests"),
+        "{status}"
+    );
+    assert_eq!(
+        status["details"][0]["reason"],
+        "TOO_MANY_REQUESTS_IN_FLIGHT"
+    );
+    assert_eq!(page.status, 503);
+    assert!(page.header("content-type").starts_with("text/html"));
+    // The slot is free again once the slow answer is out.
+    still_serving(&web).await;
+    assert_no_server_errors();
+    web.stop().await;
+}
+
+#[tokio::test]
+async fn each_facet_counts_with_the_other_filters_but_not_its_own() {
+    let web = WebFederation::start(|_| {}).await;
+    let facet = |answer: &serde_json::Value, field: &str| -> Vec<(String, u64)> {
+        answer["facets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["field"] == field)
+            .and_then(|f| f["counts"].as_array())
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["value"].as_str().unwrap_or_default().to_string(),
+                    c["count"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let all = web.get("/api/v1/datasources?page_size=1").await.json();
+    let fhi = web
+        .get("/api/v1/datasources?custodian_ids=fhi&page_size=1")
+        .await
+        .json();
+    // Choosing FHI leaves the custodian counts as they were: every custodian still shows.
+    let custodians = facet(&fhi, "custodian_ids");
+    assert!(custodians.len() > 10, "{custodians:?}");
+    assert_eq!(custodians, facet(&all, "custodian_ids"));
+    let fhi_count = custodians
+        .iter()
+        .find(|(id, _)| id == "fhi")
+        .map(|(_, n)| *n)
+        .expect("fhi counted");
+    assert_eq!(fhi["totalSize"].as_u64(), Some(fhi_count));
+    // The other facets count FHI's sources only.
+    let kinds: u64 = facet(&fhi, "kind").iter().map(|(_, n)| n).sum();
+    assert_eq!(kinds, fhi_count);
+    let kinds_all: u64 = facet(&all, "kind").iter().map(|(_, n)| n).sum();
+    assert!(kinds_all > kinds);
+    // The search page shows the same counts: another custodian stays choosable with its count.
+    let page = web.get("/?custodian=fhi").await.text();
+    let (ssb, ssb_count) = custodians
+        .iter()
+        .find(|(id, _)| id == "ssb")
+        .expect("ssb counted");
+    let link = page
+        .find(&format!("custodian={ssb}\""))
+        .expect("the page links the other custodians");
+    let shown = &page[link..(link + 400).min(page.len())];
+    assert!(
+        shown.contains(&format!("({ssb_count})")),
+        "with the count of the search: {shown}"
+    );
+    assert_no_server_errors();
+    web.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_web_certificate_is_served_to_new_connections_without_a_failed_request() {
+    let web = WebFederation::start(|c| c.connections.reload_poll_ms = 100).await;
+    let before = web.presented_certificate().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        let web = &web;
+        async move {
+            let mut statuses = Vec::new();
+            // Bounded: at most 200 requests, each on a new connection (a new handshake).
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && statuses.len() < 200 {
+                statuses.push(web.get("/api/v1/custodians").await.status);
+            }
+            statuses
+        }
+    };
+    let rotate = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let pki = &web.pki.pki;
+        let (cert, key) = pki
+            .issue_server("gateway-next", "gateway")
+            .expect("new certificate");
+        // Key first: for a moment the pair does not match, and the old one must stay.
+        std::fs::rename(key, pki.gateway_key()).expect("move key");
+        std::fs::rename(cert, pki.gateway_cert()).expect("move certificate");
+        use rustls::pki_types::pem::PemObject;
+        let new = rustls::pki_types::CertificateDer::from_pem_file(pki.gateway_cert())
+            .expect("PEM")
+            .to_vec();
+        assert_ne!(before, new);
+        let mut seen = false;
+        for _ in 0..50 {
+            if web.presented_certificate().await == new {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        seen
+    };
+    let (statuses, seen) = futures::join!(load, rotate);
+    assert!(seen, "the new certificate is served within 5 s");
+    assert!(!statuses.is_empty());
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every request during the rotation is answered: {statuses:?}"
+    );
     assert_no_server_errors();
     web.stop().await;
 }

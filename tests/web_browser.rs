@@ -279,6 +279,32 @@ async fn a_researcher_finds_mfr_plans_an_application_and_sees_an_outage() {
     ] {
         assert!(facts.contains(fact), "fact {fact} missing");
     }
+    // The effective route: the national rules move MFR to the common form, decided by
+    // Helsedataservice; the rules behind it are listed.
+    let effective = text(&client, ".effective-route").await;
+    assert!(
+        effective.contains("Slik søker du etter de nasjonale reglene"),
+        "{effective}"
+    );
+    assert_eq!(
+        text(&client, ".effective-route .effective-channel").await,
+        "Søknadsskjema på helsedata.no"
+    );
+    assert_eq!(
+        text(&client, ".effective-route .effective-decided-by").await,
+        "Helsedataservice"
+    );
+    assert!(effective.contains("Utleveres av"), "{effective}");
+    find(&client, ".effective-route details summary")
+        .await
+        .click()
+        .await
+        .expect("open the rules applied");
+    let applied = text(&client, ".effective-route details").await;
+    assert!(
+        applied.contains("Helsedataservice beslutter") && applied.contains("Siden 2023-03-15"),
+        "the rules applied, in bokmål: {applied}"
+    );
     find(&client, "#variables table tbody tr").await;
     accessible(&client, &axe, "source").await;
     shoot(&client, "source").await;
@@ -345,7 +371,10 @@ async fn a_researcher_finds_mfr_plans_an_application_and_sees_an_outage() {
         "Helsedataservice"
     );
     let deadlines = text(&client, ".application .deadlines").await;
-    assert!(deadlines.contains("60 virkedager"), "{deadlines}");
+    assert!(
+        deadlines.contains("60 virkedager for en søknad som gjelder flere kilder"),
+        "the deadline in bokmål: {deadlines}"
+    );
     let address = find(&client, ".application a.address").await;
     assert_eq!(
         address.attr("href").await.ok().flatten().as_deref(),
@@ -356,6 +385,15 @@ async fn a_researcher_finds_mfr_plans_an_application_and_sees_an_outage() {
         plan_text.contains("Sjekkliste") && plan_text.contains("Klage"),
         "{plan_text}"
     );
+    // Notes, prerequisites, invoices and appeals in bokmål too.
+    for words in [
+        "Behandlingstid i praksis",
+        "Godkjenning av forskningsprosjektet fra regional komité",
+        "mottak og behandling av søknaden",
+        "3 uker fra den dagen vedtaket ble mottatt",
+    ] {
+        assert!(plan_text.contains(words), "{words} missing: {plan_text}");
+    }
     client
         .set_window_size(1280, 2600)
         .await
@@ -372,8 +410,10 @@ async fn a_researcher_finds_mfr_plans_an_application_and_sees_an_outage() {
         .expect("open the rule trace");
     let trace = text(&client, "details.trace").await;
     assert!(
-        trace.contains("national-rules") && trace.contains("custodian:fhi"),
-        "{trace}"
+        trace.contains("de nasjonale reglene")
+            && trace.contains("forvalteren fhi")
+            && trace.contains("Planlagt for forskning, et nytt prosjekt"),
+        "the rule trace in bokmål: {trace}"
     );
     accessible(&client, &axe, "plan").await;
     shoot(&client, "plan-trace").await;
@@ -407,6 +447,37 @@ async fn a_researcher_finds_mfr_plans_an_application_and_sees_an_outage() {
             .len(),
         1
     );
+
+    // The same plan in English, one click away.
+    find(&client, "#lang-switch")
+        .await
+        .click()
+        .await
+        .expect("switch language");
+    find(&client, ".application").await;
+    assert_eq!(
+        text(&client, ".application h3").await,
+        "Application form on helsedata.no"
+    );
+    let deadlines = text(&client, ".application .deadlines").await;
+    assert!(
+        deadlines.contains("60 working days for an application that concerns several sources"),
+        "the deadline in English: {deadlines}"
+    );
+    let plan_text = text(&client, "#plan").await;
+    assert!(
+        plan_text.contains("Processing time seen in practice")
+            && plan_text.contains("3 weeks from the day the decision was received"),
+        "{plan_text}"
+    );
+    shoot(&client, "plan-en").await;
+    // Back to bokmål for the rest.
+    find(&client, "#lang-switch")
+        .await
+        .click()
+        .await
+        .expect("switch language back");
+    find(&client, ".application").await;
 
     // A custodian stops: the search names it and shows its sources as stale with their age.
     client

@@ -386,6 +386,7 @@ pub fn source_bundle(c: usize, n: usize, variables: usize, payload: usize) -> So
             working_days: false,
             text: "60 days".into(),
             data_level: pb::DataLevel::Unspecified as i32,
+            ..Default::default()
         }],
         prices: vec![pb::Price {
             invoiced_by: format!("Syntetisk forvalter {c}"),

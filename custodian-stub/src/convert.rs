@@ -202,6 +202,9 @@ fn access_rules(source_id: &str, a: &AccessEntry) -> pb::AccessRules {
                     .as_ref()
                     .map_or(pb::DataLevel::Unspecified, |l| data_level(*l.get_ref()))
                     as i32,
+                // The data files state deadlines in one language only.
+                localized_applies_to: None,
+                localized_text: None,
             })
             .collect(),
         prices: a

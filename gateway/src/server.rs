@@ -366,9 +366,8 @@ pub async fn serve_with_web(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let web_task = match web {
         Some(web_listener) => {
-            // The web listener presents the server certificate loaded at start.
-            let web_tls = helsedata::tls::TlsMaterial::load(&config.tls)?
-                .https_server_config(&[b"h2".as_slice(), b"http/1.1".as_slice()])?;
+            // The web listener presents the gateway's server certificate and follows its files.
+            let web_tls = crate::web::HttpsConfig::new(tls.clone())?;
             let catalogue = crate::web::catalogue_export::CatalogueExport::new(
                 rules.clone(),
                 concepts.clone(),

@@ -225,6 +225,18 @@ impl WebFederation {
             .expect("TLS handshake with the gateway's certificate")
     }
 
+    /// The end-entity certificate (DER) the listener presents to a new connection.
+    pub async fn presented_certificate(&self) -> Vec<u8> {
+        let stream = self.connect(&[b"http/1.1"]).await;
+        stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| c.to_vec())
+            .expect("the listener presents a certificate")
+    }
+
     /// The protocol the server chose when offered `alpn`.
     pub async fn negotiated(&self, alpn: &[&[u8]]) -> Option<Vec<u8>> {
         let stream = self.connect(alpn).await;

@@ -96,6 +96,8 @@ impl MergedCatalogue {
         } else {
             self.merged.records.iter().map(|r| (0.0, r)).collect()
         };
+        let matched: Vec<&MergedRecord> = scored.iter().map(|(_, r)| *r).collect();
+        let facets = facets(&matched, &self.merged.records, req);
         let mut hits: Vec<(f64, &MergedRecord)> = scored
             .into_iter()
             .filter(|(_, record)| matches_filters(record, req))
@@ -111,6 +113,7 @@ impl MergedCatalogue {
             hits: hits.drain(range).collect(),
             next_page_token,
             total,
+            facets,
         })
     }
 }
@@ -124,6 +127,8 @@ pub struct SearchPage<'a> {
     pub next_page_token: String,
     /// Matches over all pages.
     pub total: usize,
+    /// The matches counted by each filter's values, every other filter applied.
+    pub facets: Vec<pb::Facet>,
 }
 
 fn fingerprint_parts(req: &pb::SearchDataSourcesRequest) -> impl std::hash::Hash + '_ {
@@ -142,23 +147,164 @@ fn fingerprint_parts(req: &pb::SearchDataSourcesRequest) -> impl std::hash::Hash
     )
 }
 
+/// One filter of SearchDataSources, and the facet that counts its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    Custodian,
+    Kind,
+    Consent,
+    Identifiability,
+    Years,
+    HapPhase,
+    Channel,
+}
+
+impl Filter {
+    const ALL: [Filter; 7] = [
+        Filter::Custodian,
+        Filter::Kind,
+        Filter::Consent,
+        Filter::Identifiability,
+        Filter::Years,
+        Filter::HapPhase,
+        Filter::Channel,
+    ];
+
+    /// The request field the filter reads, as the facet names it.
+    fn field(self) -> &'static str {
+        match self {
+            Filter::Custodian => "custodian_ids",
+            Filter::Kind => "kind",
+            Filter::Consent => "consent",
+            Filter::Identifiability => "identifiability",
+            Filter::Years => "years",
+            Filter::HapPhase => "hap_phase",
+            Filter::Channel => "channel",
+        }
+    }
+
+    /// Whether `record` passes this filter of `req`.
+    fn passes(self, record: &MergedRecord, req: &pb::SearchDataSourcesRequest) -> bool {
+        let source = &record.source;
+        let same = |wanted: i32, value: i32| wanted == 0 || wanted == value;
+        match self {
+            Filter::Custodian => {
+                req.custodian_ids.is_empty() || req.custodian_ids.contains(&source.custodian_id)
+            }
+            Filter::Kind => same(req.kind, source.kind),
+            Filter::Consent => same(req.consent, source.consent),
+            Filter::Identifiability => same(req.identifiability, source.identifiability),
+            Filter::Years => years_overlap(source, req.years.as_ref()),
+            Filter::HapPhase => same(req.hap_phase, source.hap_phase),
+            // The effective channel (under the national rules), not the one the custodian
+            // publishes.
+            Filter::Channel => same(req.channel, record.effective_channel()),
+        }
+    }
+
+    /// The values `record` has for this facet (several decades for `years`, none for an
+    /// unset enum).
+    fn values(self, record: &MergedRecord, open_end: i32) -> Vec<String> {
+        let source = &record.source;
+        let name = |value: Option<&'static str>| {
+            value
+                .filter(|n| !n.ends_with("_UNSPECIFIED"))
+                .map(str::to_string)
+                .into_iter()
+                .collect()
+        };
+        match self {
+            Filter::Custodian => vec![source.custodian_id.clone()],
+            Filter::Kind => name(
+                pb::DataSourceKind::try_from(source.kind)
+                    .ok()
+                    .map(|v| v.as_str_name()),
+            ),
+            Filter::Consent => name(
+                pb::ConsentRequirement::try_from(source.consent)
+                    .ok()
+                    .map(|v| v.as_str_name()),
+            ),
+            Filter::Identifiability => name(
+                pb::Identifiability::try_from(source.identifiability)
+                    .ok()
+                    .map(|v| v.as_str_name()),
+            ),
+            Filter::Years => decades(source, open_end),
+            Filter::HapPhase => name(
+                pb::HapPhase::try_from(source.hap_phase)
+                    .ok()
+                    .map(|v| v.as_str_name()),
+            ),
+            Filter::Channel => name(
+                pb::ApplicationChannel::try_from(record.effective_channel())
+                    .ok()
+                    .map(|v| v.as_str_name()),
+            ),
+        }
+    }
+}
+
 fn matches_filters(record: &MergedRecord, req: &pb::SearchDataSourcesRequest) -> bool {
-    let source = &record.source;
-    let custodian =
-        req.custodian_ids.is_empty() || req.custodian_ids.contains(&source.custodian_id);
-    let kind = req.kind == 0 || source.kind == req.kind;
-    let consent = req.consent == 0 || source.consent == req.consent;
-    let identifiability = req.identifiability == 0 || source.identifiability == req.identifiability;
-    let hap = req.hap_phase == 0 || source.hap_phase == req.hap_phase;
-    // The effective channel (under the national rules), not the one the custodian publishes.
-    let channel = req.channel == 0 || record.effective_channel() == req.channel;
-    custodian
-        && kind
-        && consent
-        && identifiability
-        && hap
-        && channel
-        && years_overlap(source, req.years.as_ref())
+    Filter::ALL.iter().all(|f| f.passes(record, req))
+}
+
+/// The facets over the text matches `matched`: each filter's values counted over the
+/// records that pass every other filter of `req` (the usual faceted-search rule: a facet's
+/// own choice does not narrow its counts). `all` is the whole catalogue, which fixes where
+/// open-ended coverage ends.
+fn facets(
+    matched: &[&MergedRecord],
+    all: &[MergedRecord],
+    req: &pb::SearchDataSourcesRequest,
+) -> Vec<pb::Facet> {
+    let open_end = all
+        .iter()
+        .filter_map(|r| r.source.coverage_years.as_ref())
+        .flat_map(|y| [y.from_year, y.to_year])
+        .flatten()
+        .max()
+        .unwrap_or_default();
+    Filter::ALL
+        .iter()
+        .map(|&facet| {
+            let mut counts: HashMap<String, u32> = HashMap::new();
+            for record in matched
+                .iter()
+                .filter(|r| Filter::ALL.iter().all(|&f| f == facet || f.passes(r, req)))
+            {
+                for value in facet.values(record, open_end) {
+                    *counts.entry(value).or_default() += 1;
+                }
+            }
+            let mut counts: Vec<pb::FacetCount> = counts
+                .into_iter()
+                .map(|(value, count)| pb::FacetCount { value, count })
+                .collect();
+            counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            pb::Facet {
+                field: facet.field().to_string(),
+                counts,
+            }
+        })
+        .collect()
+}
+
+/// The decades (by their first year) that a source's coverage overlaps; open-ended coverage
+/// runs to `open_end`.
+fn decades(source: &pb::DataSource, open_end: i32) -> Vec<String> {
+    let Some(pb::YearRange {
+        from_year: Some(from),
+        to_year,
+    }) = source.coverage_years
+    else {
+        return Vec::new();
+    };
+    let last = to_year.unwrap_or(open_end).max(from);
+    (from - from.rem_euclid(10)..=last)
+        .step_by(10)
+        .map(|d| d.to_string())
+        .collect()
 }
 
 fn years_overlap(source: &pb::DataSource, wanted: Option<&pb::YearRange>) -> bool {
@@ -269,6 +415,79 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(search(&cat, req), ["old"]);
+    }
+
+    fn counts(page: &SearchPage<'_>, field: &str) -> Vec<(String, u32)> {
+        page.facets
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| {
+                f.counts
+                    .iter()
+                    .map(|c| (c.value.clone(), c.count))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn each_facet_counts_with_every_other_filter_but_its_own() {
+        let mut merged = catalogue().merged;
+        merged.records[0].source.custodian_id = "ssb".into();
+        merged.records[0].source.kind = pb::DataSourceKind::StatisticsDataset as i32;
+        merged.records[1].source.kind = pb::DataSourceKind::CentralHealthRegister as i32;
+        merged.records[2].source.kind = pb::DataSourceKind::CentralHealthRegister as i32;
+        let cat = MergedCatalogue::new(merged, Arc::default());
+        let req = pb::SearchDataSourcesRequest {
+            custodian_ids: vec!["fhi".into()],
+            ..Default::default()
+        };
+        let page = cat.search(&req, 1).unwrap();
+        assert_eq!(page.total, 2);
+        // The custodian facet ignores the custodian filter: ssb is still counted.
+        assert_eq!(
+            counts(&page, "custodian_ids"),
+            [("fhi".to_string(), 2), ("ssb".to_string(), 1)]
+        );
+        // Every other facet counts within the chosen custodian.
+        assert_eq!(
+            counts(&page, "kind"),
+            [("DATA_SOURCE_KIND_CENTRAL_HEALTH_REGISTER".to_string(), 2)]
+        );
+        // Adding a kind filter narrows the custodian counts but not the kind counts.
+        let req = pb::SearchDataSourcesRequest {
+            kind: pb::DataSourceKind::StatisticsDataset as i32,
+            ..req
+        };
+        let page = cat.search(&req, 1).unwrap();
+        assert_eq!(page.total, 0);
+        assert_eq!(counts(&page, "custodian_ids"), [("ssb".to_string(), 1)]);
+        assert_eq!(
+            counts(&page, "kind"),
+            [("DATA_SOURCE_KIND_CENTRAL_HEALTH_REGISTER".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn the_years_facet_counts_decades_and_the_query_narrows_every_facet() {
+        let cat = catalogue();
+        let req = pb::SearchDataSourcesRequest {
+            query: "fødselsregister".into(),
+            years: Some(pb::YearRange {
+                from_year: Some(1955),
+                to_year: Some(1958),
+            }),
+            ..Default::default()
+        };
+        let page = cat.search(&req, 1).unwrap();
+        // "old" covers 1950–1960, "mfr" 1967 onwards, to the latest year mentioned (1979).
+        let years = counts(&page, "years");
+        assert!(years.contains(&("1950".to_string(), 1)), "{years:?}");
+        assert!(years.contains(&("1960".to_string(), 2)), "{years:?}");
+        assert!(years.contains(&("1970".to_string(), 1)), "{years:?}");
+        assert!(!years.iter().any(|(d, _)| d == "1980"), "{years:?}");
+        // The abortion register does not match the query and is counted nowhere.
+        assert_eq!(counts(&page, "custodian_ids"), [("fhi".to_string(), 1)]);
     }
 
     #[test]

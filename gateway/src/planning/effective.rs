@@ -26,6 +26,17 @@ use super::rules::NationalRules;
 /// Trace origin of rules from the national rules file.
 pub const ORIGIN_NATIONAL: &str = "national-rules";
 
+/// A text in Norwegian bokmål and English.
+pub type Text = pb::LocalizedText;
+
+/// `nb` and `en` as one text.
+pub fn both(nb: impl Into<String>, en: impl Into<String>) -> Text {
+    Text {
+        nb: nb.into(),
+        en: en.into(),
+    }
+}
+
 /// A source as its custodian publishes it.
 #[derive(Debug, Clone, Copy)]
 pub struct Published<'a> {
@@ -77,7 +88,7 @@ pub struct RouteStep {
     /// publishes nothing; empty when the rule confirms the published route.
     pub parts: Vec<pb::RoutePart>,
     /// What was decided and why, in words.
-    pub explanation: String,
+    pub explanation: Text,
 }
 
 /// The route that applies under the national rules.
@@ -90,6 +101,8 @@ pub struct EffectiveRoute {
     /// Whether the channel needs an address the custodian does not publish (an e-mail to the
     /// register or the register's website); `address` then says whom to ask.
     pub address_missing: bool,
+    /// `address` in both languages.
+    pub address_words: Text,
     /// The body that decides.
     pub decided_by: String,
     /// Whether Helsedataservice decides: the national rule for its registries applies, or the
@@ -112,6 +125,7 @@ impl EffectiveRoute {
         pb::EffectiveRoute {
             channel: self.channel as i32,
             address: self.address.clone(),
+            localized_address: Some(self.address_words.clone()),
             decided_by: self.decided_by.clone(),
             by_helsedataservice: self.by_helsedataservice,
             prepared_by: self.prepared_by.clone(),
@@ -123,7 +137,8 @@ impl EffectiveRoute {
                     rule: s.rule.id().to_string(),
                     origin: step_origin(s.rule, custodian_id),
                     parts: s.parts.iter().map(|p| *p as i32).collect(),
-                    explanation: s.explanation.clone(),
+                    explanation: s.explanation.en.clone(),
+                    localized_explanation: Some(s.explanation.clone()),
                 })
                 .collect(),
             rules_revision: rules.revision().to_string(),
@@ -182,11 +197,13 @@ pub fn effective_route(
     let by_helsedataservice = !processed_by.is_empty() || decided_by == rules.helsedataservice.name;
     let (delivered_by, delivery_step) = delivery(published);
     steps.push(delivery_step);
-    let (address, address_missing) = address(published, channel, route, rules);
+    let (address_words, address_missing) = address(published, channel, route, rules);
+    let address = address_words.en.clone();
     EffectiveRoute {
         channel,
         address,
         address_missing,
+        address_words,
         decided_by,
         by_helsedataservice,
         processed_by,
@@ -204,17 +221,31 @@ fn helsedataservice_decides(
     rules: &NationalRules,
 ) -> RouteStep {
     let hds = &rules.helsedataservice;
-    let explanation = format!(
-        "The custodian publishes: {}. Since {}, {} ({}) decides access to {} under {}. {} {} The application goes through the common helsedata.no form and is decided by {}.",
-        describe_route(route),
-        hds.decides_since.get_ref(),
-        hds.name,
-        operated_by_words(rules),
-        registry,
-        hds.legal_basis,
-        hds.summary,
-        hds.delivery,
-        hds.name
+    let explanation = both(
+        format!(
+            "Forvalteren publiserer: {}. Siden {} beslutter {} ({}) tilgang til {} etter {}. {} {} Søknaden går gjennom det felles søknadsskjemaet på helsedata.no og besluttes av {}.",
+            describe_route_nb(route),
+            hds.decides_since.get_ref(),
+            hds.name,
+            operated_by_words_nb(rules),
+            registry,
+            hds.legal_basis.nb(),
+            hds.summary.nb(),
+            hds.delivery.nb(),
+            hds.name
+        ),
+        format!(
+            "The custodian publishes: {}. Since {}, {} ({}) decides access to {} under {}. {} {} The application goes through the common helsedata.no form and is decided by {}.",
+            describe_route(route),
+            hds.decides_since.get_ref(),
+            hds.name,
+            operated_by_words(rules),
+            registry,
+            hds.legal_basis.en(),
+            hds.summary.en(),
+            hds.delivery.en(),
+            hds.name
+        ),
     );
     let mut parts = Vec::new();
     if channel_of(route) != pb::ApplicationChannel::HelsedataForm {
@@ -238,20 +269,31 @@ fn own_route_kept(
     rules: &NationalRules,
 ) -> RouteStep {
     let hds = &rules.helsedataservice;
-    let text = format!(
+    let condition = pb::RouteCondition::ChangeNewPeriodOrNonResearch;
+    let nb = format!(
+        "Siden {} beslutter {} tilgang til {} for søknader gjennom det felles skjemaet, men forvalteren publiserer en egen vei for {}: {}. Den veien beholdes, og {} beslutter. {}",
+        hds.decides_since.get_ref(),
+        hds.name,
+        registry,
+        condition_words_nb(condition),
+        describe_route_nb(route),
+        route_decider(published, route),
+        hds.exceptions.nb()
+    );
+    let en = format!(
         "Since {}, {} decides access to {} for applications through the common form, but the custodian publishes its own route for {}: {}. That route is kept, and {} decides. {}",
         hds.decides_since.get_ref(),
         hds.name,
         registry,
-        condition_words(pb::RouteCondition::ChangeNewPeriodOrNonResearch),
+        condition_words(condition),
         describe_route(route),
         route_decider(published, route),
-        hds.exceptions
+        hds.exceptions.en()
     );
     RouteStep {
         rule: RouteRule::HelsedataserviceDecides,
         parts: Vec::new(),
-        explanation: text.trim_end().to_string(),
+        explanation: both(nb.trim_end(), en.trim_end()),
     }
 }
 
@@ -274,10 +316,17 @@ fn custodian_decision(
         steps.push(RouteStep {
             rule: RouteRule::CommonForm,
             parts: vec![pb::RoutePart::Channel],
-            explanation: format!(
-                "The custodian publishes {}. {} The application is therefore planned through the common helsedata.no form.",
-                channel_words(channel),
-                rules.common_form.summary
+            explanation: both(
+                format!(
+                    "Forvalteren publiserer {}. {} Søknaden planlegges derfor gjennom det felles søknadsskjemaet på helsedata.no.",
+                    channel_words_nb(channel),
+                    rules.common_form.summary.nb()
+                ),
+                format!(
+                    "The custodian publishes {}. {} The application is therefore planned through the common helsedata.no form.",
+                    channel_words(channel),
+                    rules.common_form.summary.en()
+                ),
             ),
         });
         channel = pb::ApplicationChannel::HelsedataForm;
@@ -287,8 +336,13 @@ fn custodian_decision(
         steps.push(RouteStep {
             rule: RouteRule::DecidedBy,
             parts: vec![pb::RoutePart::DecidedBy],
-            explanation: format!(
-                "The custodian names no body that processes applications for this source; the data controller, {decided_by}, is taken to decide."
+            explanation: both(
+                format!(
+                    "Forvalteren oppgir ikke hvem som behandler søknader om denne kilden; den dataansvarlige, {decided_by}, regnes som den som beslutter."
+                ),
+                format!(
+                    "The custodian names no body that processes applications for this source; the data controller, {decided_by}, is taken to decide."
+                ),
             ),
         });
     }
@@ -304,20 +358,33 @@ fn delivery(published: Published<'_>) -> (String, RouteStep) {
         (
             stated.to_string(),
             Vec::new(),
-            format!("The custodian states that {stated} prepares and delivers the data."),
+            both(
+                format!("Forvalteren oppgir at {stated} tilrettelegger og utleverer dataene."),
+                format!("The custodian states that {stated} prepares and delivers the data."),
+            ),
         )
     } else if !processor.is_empty() {
         (
             processor.to_string(),
             filled,
-            format!(
-                "The custodian names no delivering body; the register's processor, {processor}, is taken to deliver."
+            both(
+                format!(
+                    "Forvalteren oppgir ikke hvem som utleverer; registerets databehandler, {processor}, regnes som den som utleverer."
+                ),
+                format!(
+                    "The custodian names no delivering body; the register's processor, {processor}, is taken to deliver."
+                ),
             ),
         )
     } else {
         let controller = controller_name(published);
-        let text = format!(
-            "The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver."
+        let text = both(
+            format!(
+                "Forvalteren oppgir verken hvem som utleverer eller noen databehandler; den dataansvarlige, {controller}, regnes som den som utleverer."
+            ),
+            format!(
+                "The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver."
+            ),
         );
         (controller, filled, text)
     };
@@ -329,13 +396,14 @@ fn delivery(published: Published<'_>) -> (String, RouteStep) {
     (body, step)
 }
 
-/// Rule e: where the application is sent, and whether the channel's address is missing.
+/// Rule e: where the application is sent (the address, the same in both languages, or whom to
+/// ask), and whether the channel's address is missing.
 fn address(
     published: Published<'_>,
     channel: pb::ApplicationChannel,
     route: &pb::ApplicationRoute,
     rules: &NationalRules,
-) -> (String, bool) {
+) -> (Text, bool) {
     let email = published.rules.contact_email.trim();
     let url = route.url.trim();
     let first = |candidates: &[&str]| {
@@ -345,7 +413,10 @@ fn address(
             .map(|c| c.to_string())
     };
     let found = match channel {
-        pb::ApplicationChannel::HelsedataForm => return (rules.common_form.address.clone(), false),
+        pb::ApplicationChannel::HelsedataForm => {
+            let address = &rules.common_form.address;
+            return (both(address, address), false);
+        }
         pb::ApplicationChannel::EmailToRegister => first(&[email]),
         pb::ApplicationChannel::RegisterWebsite => first(&[url]),
         pb::ApplicationChannel::AltinnForm => first(&[url, email]),
@@ -358,11 +429,14 @@ fn address(
         pb::ApplicationChannel::EmailToRegister | pb::ApplicationChannel::RegisterWebsite
     );
     match found {
-        Some(address) => (address, false),
-        None => (
-            format!("ask {}", controller_name(published)),
-            needs_own_address,
-        ),
+        Some(address) => (both(&address, &address), false),
+        None => {
+            let controller = controller_name(published);
+            (
+                both(format!("spør {controller}"), format!("ask {controller}")),
+                needs_own_address,
+            )
+        }
     }
 }
 
@@ -423,6 +497,60 @@ pub fn operated_by_words(rules: &NationalRules) -> String {
             "run by {}, earlier by {}",
             hds.operated_by, hds.formerly_operated_by
         )
+    }
+}
+
+/// Who runs Helsedataservice, in bokmål.
+pub fn operated_by_words_nb(rules: &NationalRules) -> String {
+    let hds = &rules.helsedataservice;
+    if hds.formerly_operated_by.is_empty() {
+        format!("drevet av {}", hds.operated_by)
+    } else {
+        format!(
+            "drevet av {}, tidligere av {}",
+            hds.operated_by, hds.formerly_operated_by
+        )
+    }
+}
+
+/// A route in bokmål: channel, processing body and address.
+pub fn describe_route_nb(route: &pb::ApplicationRoute) -> String {
+    let by = route.processed_by.trim();
+    let processed = if by.is_empty() {
+        String::new()
+    } else {
+        format!(", behandlet av {by}")
+    };
+    format!(
+        "{}{}{}",
+        channel_words_nb(channel_of(route)),
+        processed,
+        parenthesised(route.url.trim())
+    )
+}
+
+/// A channel in bokmål.
+pub fn channel_words_nb(channel: pb::ApplicationChannel) -> &'static str {
+    match channel {
+        pb::ApplicationChannel::HelsedataForm => "det felles søknadsskjemaet på helsedata.no",
+        pb::ApplicationChannel::AltinnForm => "sitt eget e-skjema bak innlogging i Altinn",
+        pb::ApplicationChannel::EmailToRegister => "søknad sendt til registeret på e-post",
+        pb::ApplicationChannel::RegisterWebsite => {
+            "skjema eller veiledning på registerets eget nettsted"
+        }
+        pb::ApplicationChannel::Unknown | pb::ApplicationChannel::Unspecified => "ingen søknadsvei",
+    }
+}
+
+/// A route condition in bokmål.
+pub fn condition_words_nb(condition: pb::RouteCondition) -> &'static str {
+    match condition {
+        pb::RouteCondition::NewResearchProject => "nye forskningsprosjekter",
+        pb::RouteCondition::ChangeNewPeriodOrNonResearch => {
+            "endringer i godkjente prosjekter, nye dataperioder og andre formål enn forskning"
+        }
+        pb::RouteCondition::Legacy => "en eldre side",
+        pb::RouteCondition::Unspecified => "et vilkår som ikke er oppgitt",
     }
 }
 

@@ -10,8 +10,67 @@ use helsedata::{
     datafile::{self, DataFileError, FileText},
     proto as pb,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use toml::Spanned;
+
+/// A text of the rules file in Norwegian bokmål and English, written as `key.nb = "…"` and
+/// `key.en = "…"` (or as a table `{ nb = "…", en = "…" }`), or as one plain string, which is
+/// taken as English and shown in English in both languages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Words {
+    /// Norwegian bokmål; empty when only English is given.
+    pub nb: String,
+    /// English.
+    pub en: String,
+}
+
+impl Words {
+    /// The bokmål text, or the English one when no bokmål is given.
+    pub fn nb(&self) -> &str {
+        if self.nb.trim().is_empty() {
+            &self.en
+        } else {
+            &self.nb
+        }
+    }
+
+    /// The English text.
+    pub fn en(&self) -> &str {
+        &self.en
+    }
+
+    /// Whether both languages are empty (or only white space).
+    pub fn is_blank(&self) -> bool {
+        self.nb.trim().is_empty() && self.en.trim().is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for Words {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Both {
+            nb: String,
+            en: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(
+            untagged,
+            expecting = "a text: a string, or a table with `nb` and `en` strings"
+        )]
+        enum Raw {
+            Plain(String),
+            Both(Both),
+        }
+        Ok(match Raw::deserialize(deserializer)? {
+            Raw::Plain(en) => Words {
+                nb: String::new(),
+                en,
+            },
+            Raw::Both(b) => Words { nb: b.nb, en: b.en },
+        })
+    }
+}
 
 /// The whole national rules file.
 #[derive(Debug, Clone, Deserialize)]
@@ -55,14 +114,14 @@ pub struct Helsedataservice {
     /// Date (YYYY-MM-DD) from which it decides for the listed registries.
     pub decides_since: Spanned<String>,
     /// The regulation behind the arrangement.
-    pub legal_basis: String,
+    pub legal_basis: Words,
     /// What the arrangement means for the applicant.
-    pub summary: String,
+    pub summary: Words,
     /// Who prepares and delivers the data.
-    pub delivery: String,
+    pub delivery: Words,
     /// Known exceptions.
     #[serde(default)]
-    pub exceptions: String,
+    pub exceptions: Words,
     /// The registries (`[[helsedataservice.registry]]` tables).
     #[serde(rename = "registry")]
     pub registries: Vec<Registry>,
@@ -90,7 +149,7 @@ pub struct CommonForm {
     /// Custodian ids whose sources the form covers.
     pub custodians: Spanned<Vec<Spanned<String>>>,
     /// What the form covers, in words (shown in the trace when a route moves to the form).
-    pub summary: String,
+    pub summary: Words,
 }
 
 /// The `[statutory_deadline]` table.
@@ -104,7 +163,7 @@ pub struct StatutoryDeadline {
     /// Working days for an application that concerns several sources.
     pub several_sources_working_days: Spanned<u32>,
     /// When the clock starts, in words.
-    pub clock_starts: String,
+    pub clock_starts: Words,
 }
 
 /// The `[observed_processing]` table.
@@ -112,9 +171,9 @@ pub struct StatutoryDeadline {
 #[serde(deny_unknown_fields)]
 pub struct ObservedProcessing {
     /// Where the figures come from.
-    pub source: String,
+    pub source: Words,
     /// The observed processing time in words.
-    pub text: String,
+    pub text: Words,
     /// Share of decided applications granted, in percent.
     pub granted_percent: Spanned<f64>,
     /// The year `granted_percent` concerns.
@@ -130,9 +189,9 @@ pub struct Fees {
     /// The body that invoices the application fee.
     pub application_fee_invoiced_by: String,
     /// What the application fee covers.
-    pub application_fee_text: String,
+    pub application_fee_text: Words,
     /// What the register holders invoice.
-    pub preparation_text: String,
+    pub preparation_text: Words,
 }
 
 /// The `[appeals]` table.
@@ -142,9 +201,9 @@ pub struct Appeals {
     /// The body whose decisions are appealed.
     pub decision_by: String,
     /// Where the appeal is sent.
-    pub send_to: String,
+    pub send_to: Words,
     /// The time limit in words.
-    pub time_limit: String,
+    pub time_limit: Words,
     /// The body that reviews an upheld decision.
     pub final_instance: String,
 }
@@ -156,7 +215,7 @@ pub struct AnonymousData {
     /// The provision that applies.
     pub legal_basis: String,
     /// The rule in words.
-    pub text: String,
+    pub text: Words,
 }
 
 /// The `[linkage]` table.
@@ -181,7 +240,7 @@ pub struct LinkageFallback {
     /// The body that is expected to link, as named in plans.
     pub linked_by: Spanned<String>,
     /// Why, as the rest of a sentence that starts with the source id (shown in the trace).
-    pub reason: Spanned<String>,
+    pub reason: Spanned<Words>,
 }
 
 impl LinkageFallback {
@@ -209,7 +268,7 @@ pub struct PrerequisiteRule {
     /// Stable code, for example `rek-approval`.
     pub code: Spanned<String>,
     /// What is required, in words.
-    pub text: String,
+    pub text: Words,
     /// Purposes it applies to; empty means any.
     #[serde(default)]
     pub purposes: Vec<PurposeKey>,
@@ -473,10 +532,18 @@ impl NationalRules {
                     ),
                 ));
             }
-            for (key, value) in [("linked_by", &f.linked_by), ("reason", &f.reason)] {
-                if value.get_ref().trim().is_empty() {
+            let blank = [
+                (
+                    "linked_by",
+                    f.linked_by.get_ref().trim().is_empty(),
+                    f.linked_by.span(),
+                ),
+                ("reason", f.reason.get_ref().is_blank(), f.reason.span()),
+            ];
+            for (key, is_blank, span) in blank {
+                if is_blank {
                     return Err(pos.error(
-                        value.span().start,
+                        span.start,
                         format!("{field}.{key}"),
                         format!("the {key} text must not be empty"),
                     ));
@@ -526,7 +593,7 @@ impl NationalRules {
         for (i, p) in self.prerequisites.iter().enumerate() {
             let field = format!("prerequisite[{i}]");
             check_id(pos, &format!("{field}.code"), &p.code)?;
-            if p.text.trim().is_empty() {
+            if p.text.is_blank() {
                 return Err(pos.error(
                     p.code.span().start,
                     format!("{field}.text"),

@@ -10,14 +10,18 @@ use axum::{
 use helsedata::status::{FieldError, RequestError};
 use serde_json::{Value, json};
 use tonic::{Code, Status};
-use tonic_types::StatusExt;
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of the errors the web surface raises itself.
+pub const ERROR_DOMAIN: &str = "gateway.helsedata.federation.v1";
 
 /// An error answer of the web surface.
 #[derive(Debug)]
 pub struct WebError {
     /// The error as the contract states it.
     pub status: Status,
-    /// An HTTP status other than the AIP-193 one (413 for an over-large body).
+    /// An HTTP status more specific than the one the code maps to (413 for an over-large
+    /// body, whose code RESOURCE_EXHAUSTED maps to 429 in general).
     pub http_override: Option<StatusCode>,
 }
 
@@ -27,14 +31,44 @@ impl WebError {
         Status::from(RequestError::from(error)).into()
     }
 
-    /// A body larger than the limit.
+    /// A body larger than the limit: RESOURCE_EXHAUSTED, the code gRPC gives a message over
+    /// the configured size, with HTTP 413 (the code's general 429 would tell the caller to
+    /// wait and retry, which cannot help), and an `ErrorInfo` carrying the limit.
     pub fn body_too_large(limit: usize) -> Self {
+        let details = ErrorDetails::with_error_info(
+            "BODY_TOO_LARGE",
+            ERROR_DOMAIN,
+            [("limitBytes".to_string(), limit.to_string())],
+        );
         Self {
-            status: Status::from(RequestError::from(FieldError::new(
-                "body",
-                format!("the request body is larger than the limit of {limit} bytes; send less"),
-            ))),
+            status: Status::with_error_details(
+                Code::ResourceExhausted,
+                format!(
+                    "the request body is larger than the limit of {limit} bytes (web.max_body_bytes); send a smaller body"
+                ),
+                details,
+            ),
             http_override: Some(StatusCode::PAYLOAD_TOO_LARGE),
+        }
+    }
+
+    /// Every request slot of the web listener is taken: UNAVAILABLE (503), to be retried
+    /// after a moment.
+    pub fn overloaded(limit: usize) -> Self {
+        let details = ErrorDetails::with_error_info(
+            "TOO_MANY_REQUESTS_IN_FLIGHT",
+            ERROR_DOMAIN,
+            [("maxConcurrentRequests".to_string(), limit.to_string())],
+        );
+        Self {
+            status: Status::with_error_details(
+                Code::Unavailable,
+                format!(
+                    "the gateway is serving its limit of {limit} web requests at once; try again in a moment"
+                ),
+                details,
+            ),
+            http_override: None,
         }
     }
 
@@ -104,6 +138,14 @@ impl WebError {
                         "field": v.field,
                         "description": v.description,
                     })).collect::<Vec<_>>(),
+                }));
+            }
+            if let Some(info) = found.error_info() {
+                details.push(json!({
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": info.reason,
+                    "domain": info.domain,
+                    "metadata": info.metadata,
                 }));
             }
             if let Some(info) = found.resource_info() {
@@ -208,6 +250,24 @@ mod tests {
         );
         assert_eq!(json["details"][0]["fieldViolations"][0]["field"], "query");
         assert_eq!(error.http_status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn an_over_large_body_is_resource_exhausted_with_413_and_the_limit() {
+        let error = WebError::body_too_large(65536);
+        assert_eq!(error.http_status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let json = error.to_json();
+        assert_eq!(json["code"], Code::ResourceExhausted as i32);
+        assert!(json["message"].as_str().unwrap().contains("65536 bytes"));
+        assert_eq!(json["details"][0]["reason"], "BODY_TOO_LARGE");
+        assert_eq!(json["details"][0]["metadata"]["limitBytes"], "65536");
+    }
+
+    #[test]
+    fn a_full_listener_is_unavailable_with_503() {
+        let error = WebError::overloaded(8);
+        assert_eq!(error.http_status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.to_json()["code"], Code::Unavailable as i32);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! What every web request passes: the rate limit per client address, the request deadline,
-//! the security headers, and error answers in the form the caller asked for (JSON under
+//! What every web request passes: the rate limit per client address, the limit of requests
+//! in flight over the whole listener, the request deadline, the security headers, and error answers in the form the caller asked for (JSON under
 //! `/api/`, a page elsewhere).
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -32,7 +32,7 @@ pub fn error_response(path: &str, error: WebError, lang: Lang) -> Response {
     }
 }
 
-/// The rate limit, the deadline and the security headers.
+/// The rate limit, the in-flight limit, the deadline and the security headers.
 pub async fn guard(State(state): State<Arc<WebState>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let lang = Lang::negotiate(None, request.headers());
@@ -40,8 +40,22 @@ pub async fn guard(State(state): State<Arc<WebState>>, request: Request, next: N
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    // Held until the answer is ready; a request beyond the limit is refused at once rather
+    // than queued, so that a flood cannot build a backlog the deadline would then fail.
+    let permit = state.in_flight.clone().try_acquire_owned();
     let mut response = if peer.is_some_and(|ip| state.limiter.check_key(&ip).is_err()) {
-        error_response(&path, WebError::rate_limited(), lang)
+        let mut response = error_response(&path, WebError::rate_limited(), lang);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        response
+    } else if permit.is_err() {
+        let limit = state.config.max_concurrent_requests;
+        let mut response = error_response(&path, WebError::overloaded(limit), lang);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        response
     } else {
         // The federation work has the request deadline already; this bounds everything else.
         let limit = Duration::from_millis(state.config.request_timeout_ms) + Duration::from_secs(1);
@@ -54,7 +68,15 @@ pub async fn guard(State(state): State<Arc<WebState>>, request: Request, next: N
             ),
         }
     };
+    drop(permit);
     let headers = response.headers_mut();
+    if !is_api(&path) && !path.starts_with("/static/") {
+        // The language of a page follows these request headers; caches must key on them.
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("accept-language, cookie"),
+        );
+    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),

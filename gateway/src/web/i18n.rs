@@ -77,7 +77,8 @@ impl Lang {
                     .find_map(|p| p.trim().strip_prefix("q="))
                     .and_then(|q| q.parse::<f32>().ok())
                     .unwrap_or(1.0);
-                Some((q, lang))
+                // `q=0` means "not this language".
+                (q > 0.0).then_some((q, lang))
             })
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -324,6 +325,34 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Endringer, nye perioder eller annet enn forskning",
         "Changes, new periods or other than research",
     ),
+    ("ROUTE_PART_CHANNEL", "kanal", "channel"),
+    ("ROUTE_PART_DECIDED_BY", "hvem som beslutter", "who decides"),
+    (
+        "ROUTE_PART_PREPARED_BY",
+        "hvem som tilrettelegger",
+        "who prepares",
+    ),
+    (
+        "ROUTE_PART_DELIVERED_BY",
+        "hvem som utleverer",
+        "who delivers",
+    ),
+    (
+        "national.helsedataservice-decides",
+        "Helsedataservice beslutter",
+        "Helsedataservice decides",
+    ),
+    (
+        "national.common-form",
+        "Felles søknadsskjema på helsedata.no",
+        "The common helsedata.no form",
+    ),
+    ("custodian.decided-by", "Hvem som beslutter", "Who decides"),
+    (
+        "custodian.delivered-by",
+        "Hvem som tilrettelegger og utleverer",
+        "Who prepares and delivers",
+    ),
     (
         "ROUTE_CONDITION_LEGACY",
         "Tidligere ordning",
@@ -353,6 +382,12 @@ mod tests {
         assert_eq!(Lang::negotiate(None, &en), Lang::En);
         let nb = headers(&[("accept-language", "en;q=0.4, nb")]);
         assert_eq!(Lang::negotiate(None, &nb), Lang::Nb);
+        let refused = headers(&[("accept-language", "de, en;q=0")]);
+        assert_eq!(
+            Lang::negotiate(None, &refused),
+            Lang::Nb,
+            "q=0 refuses English"
+        );
     }
 
     #[test]

@@ -16,12 +16,15 @@ const ERROR_CODES: [(&str, &str); 7] = [
         "The request is invalid; `details` names the field at fault.",
     ),
     ("404", "No such data source, or no such path."),
-    ("413", "The request body is larger than the limit."),
+    (
+        "413",
+        "The request body is larger than the limit (RESOURCE_EXHAUSTED).",
+    ),
     ("429", "Too many requests from this address."),
     ("500", "The gateway could not answer."),
     (
         "503",
-        "The custodian that owns the record cannot answer and nothing is cached.",
+        "The custodian that owns the record cannot answer and nothing is cached, or the gateway is serving its limit of web requests (retry after a moment).",
     ),
     ("504", "The answer was not ready within the deadline."),
 ];

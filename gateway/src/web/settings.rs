@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 use crate::config::ConfigError;
 
+/// The most requests or connections the web listener may be configured to hold at once.
+const MAX_SLOTS: usize = 1_000_000;
+
 /// Settings of the web catalogue and JSON API.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -32,6 +35,12 @@ pub struct WebConfig {
     pub public_url: String,
     /// HealthDCAT-AP exports (`/catalogue…`) streamed at once; more get 503 until one ends.
     pub max_concurrent_exports: u32,
+    /// Requests served at once over all connections; more get 503 at once.
+    pub max_concurrent_requests: usize,
+    /// Connections open at once (handshaking or established); more are closed at once.
+    pub max_connections: usize,
+    /// A connection from which nothing arrives for this long is closed, in milliseconds.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for WebConfig {
@@ -47,6 +56,9 @@ impl Default for WebConfig {
             hsts_max_age_s: 31_536_000,
             public_url: crate::export::dcat::DEFAULT_BASE.to_string(),
             max_concurrent_exports: 4,
+            max_concurrent_requests: 256,
+            max_connections: 1_024,
+            idle_timeout_ms: 120_000,
         }
     }
 }
@@ -74,8 +86,17 @@ impl WebConfig {
             }
         }
         for (key, value) in [
+            ("max_concurrent_requests", self.max_concurrent_requests),
+            ("max_connections", self.max_connections),
+        ] {
+            if value == 0 || value > MAX_SLOTS {
+                return Err(invalid(key, &format!("must be between 1 and {MAX_SLOTS}")));
+            }
+        }
+        for (key, value) in [
             ("request_timeout_ms", self.request_timeout_ms),
             ("header_timeout_ms", self.header_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be greater than 0"));
@@ -121,6 +142,12 @@ mod tests {
         };
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("web.max_body_bytes"), "{err}");
+        let config = WebConfig {
+            max_concurrent_requests: 0,
+            ..WebConfig::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("web.max_concurrent_requests"), "{err}");
     }
 
     #[test]

@@ -100,7 +100,7 @@ fn kpr_on_altinn_by_helsedirektoratet_is_decided_by_helsedataservice_on_the_comm
         [pb::RoutePart::Channel, pb::RoutePart::DecidedBy],
         "both the channel and the deciding body change"
     );
-    let text = &effective.steps[0].explanation;
+    let text = &effective.steps[0].explanation.en;
     assert!(
         text.contains("Kommunalt pasient- og brukerregister (KPR)")
             && text
@@ -179,7 +179,14 @@ fn the_own_route_for_changes_stays_and_the_custodian_decides() {
     let kept = &effective.steps[0];
     assert_eq!(kept.rule, RouteRule::HelsedataserviceDecides);
     assert!(kept.parts.is_empty(), "nothing changes: {kept:?}");
-    assert!(kept.explanation.contains("That route is kept"), "{kept:?}");
+    assert!(
+        kept.explanation.en.contains("That route is kept"),
+        "{kept:?}"
+    );
+    assert!(
+        kept.explanation.nb.contains("Den veien beholdes"),
+        "{kept:?}"
+    );
 }
 
 #[test]
@@ -250,6 +257,7 @@ fn without_a_processing_body_the_controller_decides() {
     );
     assert!(effective.address_missing, "no website address is published");
     assert_eq!(effective.address, "ask St. Olavs hospital HF");
+    assert_eq!(effective.address_words.nb, "spør St. Olavs hospital HF");
 }
 
 #[test]
@@ -301,7 +309,7 @@ fn delivery_follows_the_published_body_then_the_processor_then_the_controller() 
         effective
             .steps
             .last()
-            .is_some_and(|s| s.explanation.contains("data controller"))
+            .is_some_and(|s| s.explanation.en.contains("data controller"))
     );
 }
 

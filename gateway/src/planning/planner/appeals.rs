@@ -2,6 +2,7 @@
 
 use helsedata::proto as pb;
 
+use super::words::*;
 use super::*;
 
 impl<'a> Planner<'a> {
@@ -11,16 +12,30 @@ impl<'a> Planner<'a> {
             return Vec::new();
         }
         let a = &self.rules.appeals;
-        let text = format!(
-            "A decision of {} may be appealed to {}, within {}; if the decision is upheld, the case goes on to {}.",
-            a.decision_by, a.send_to, a.time_limit, a.final_instance
+        let text = both(
+            format!(
+                "Et vedtak fra {} kan påklages til {}, innen {}; blir vedtaket opprettholdt, går saken videre til {}.",
+                a.decision_by,
+                a.send_to.nb(),
+                a.time_limit.nb(),
+                a.final_instance
+            ),
+            format!(
+                "A decision of {} may be appealed to {}, within {}; if the decision is upheld, the case goes on to {}.",
+                a.decision_by,
+                a.send_to.en(),
+                a.time_limit.en(),
+                a.final_instance
+            ),
         );
         self.trace("national.appeals", "", ORIGIN_NATIONAL, text);
         vec![pb::AppealRoute {
             decision_by: a.decision_by.clone(),
-            send_to: a.send_to.clone(),
-            time_limit: a.time_limit.clone(),
+            send_to: a.send_to.en().to_string(),
+            time_limit: a.time_limit.en().to_string(),
             final_instance: a.final_instance.clone(),
+            localized_send_to: Some(both(a.send_to.nb(), a.send_to.en())),
+            localized_time_limit: Some(both(a.time_limit.nb(), a.time_limit.en())),
         }]
     }
 }

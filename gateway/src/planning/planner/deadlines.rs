@@ -26,13 +26,34 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        list.extend(published.into_iter().map(|(d, sources)| pb::Deadline {
-            text: format!(
-                "{} (published for {}).",
-                d.text.trim().trim_end_matches('.'),
-                sources.join(", ")
-            ),
-            ..d
+        list.extend(published.into_iter().map(|(d, sources)| {
+            let sources = sources.join(", ");
+            let stated = |t: Option<&Text>, fallback: &str| {
+                t.map(|t| (t.nb.clone(), t.en.clone()))
+                    .unwrap_or_else(|| (String::new(), fallback.to_string()))
+            };
+            let (text_nb, text_en) = stated(d.localized_text.as_ref(), &d.text);
+            let (for_nb, for_en) = stated(d.localized_applies_to.as_ref(), &d.applies_to);
+            let text = both(
+                if text_nb.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "{} (publisert for {sources}).",
+                        text_nb.trim().trim_end_matches('.')
+                    )
+                },
+                format!(
+                    "{} (published for {sources}).",
+                    text_en.trim().trim_end_matches('.')
+                ),
+            );
+            pb::Deadline {
+                text: text.en.clone(),
+                localized_text: Some(text),
+                localized_applies_to: Some(both(for_nb, for_en)),
+                ..d
+            }
         }));
         list
     }
@@ -40,28 +61,46 @@ impl<'a> Planner<'a> {
     pub(super) fn statutory_deadline(&mut self, ids: &[String]) -> pb::Deadline {
         let law = &self.rules.statutory_deadline;
         let days = self.rules.statutory_working_days(ids.len());
-        let scope = if ids.len() > 1 {
-            "several sources"
+        let (scope_nb, scope) = if ids.len() > 1 {
+            ("flere kilder", "several sources")
         } else {
-            "one source"
+            ("én kilde", "one source")
         };
-        let text = format!(
-            "{}: {days} working days for an application that concerns {scope}, counted from {}.",
-            law.legal_basis, law.clock_starts
+        let text = both(
+            format!(
+                "{}: {days} virkedager for en søknad som gjelder {scope_nb}, regnet fra {}.",
+                law.legal_basis,
+                law.clock_starts.nb()
+            ),
+            format!(
+                "{}: {days} working days for an application that concerns {scope}, counted from {}.",
+                law.legal_basis,
+                law.clock_starts.en()
+            ),
         );
-        let explanation = format!("{} The application covers {}.", text, ids.join(", "));
+        let covered = ids.join(", ");
+        let explanation = both(
+            format!("{} Søknaden gjelder {covered}.", text.nb),
+            format!("{} The application covers {covered}.", text.en),
+        );
         self.trace(
             "national.statutory-deadline",
             "",
             ORIGIN_NATIONAL,
             explanation,
         );
+        let applies_to = both(
+            format!("lovbestemt frist, søknad som gjelder {scope_nb}"),
+            format!("statutory deadline, application concerning {scope}"),
+        );
         pb::Deadline {
-            applies_to: format!("statutory deadline, application concerning {scope}"),
+            applies_to: applies_to.en.clone(),
             days: Some(days),
             working_days: true,
-            text,
+            text: text.en.clone(),
             data_level: pb::DataLevel::Unspecified as i32,
+            localized_applies_to: Some(applies_to),
+            localized_text: Some(text),
         }
     }
 
@@ -78,18 +117,25 @@ impl<'a> Planner<'a> {
             .filter(|d| level != pb::DataLevel::Unspecified && d.data_level == level as i32)
             .cloned()
             .collect();
+        let (n, (ln, le)) = (all.len(), (level_words_nb(level), level_words(level)));
         let text = if fitting.is_empty() {
-            format!(
-                "The custodian publishes {} deadline(s), none specific to {}; all are listed.",
-                all.len(),
-                level_words(level)
+            both(
+                format!(
+                    "Forvalteren publiserer {n} frist(er), ingen særskilt for {ln}; alle er listet."
+                ),
+                format!(
+                    "The custodian publishes {n} deadline(s), none specific to {le}; all are listed."
+                ),
             )
         } else {
-            format!(
-                "The custodian publishes {} deadline(s); the {} that concern {} are listed.",
-                all.len(),
-                fitting.len(),
-                level_words(level)
+            let m = fitting.len();
+            both(
+                format!(
+                    "Forvalteren publiserer {n} frist(er); de {m} som gjelder {ln}, er listet."
+                ),
+                format!(
+                    "The custodian publishes {n} deadline(s); the {m} that concern {le} are listed."
+                ),
             )
         };
         self.trace(

@@ -2,6 +2,7 @@
 
 use helsedata::proto as pb;
 
+use super::words::*;
 use super::*;
 
 impl<'a> Planner<'a> {
@@ -15,10 +16,13 @@ impl<'a> Planner<'a> {
         let mut list: Vec<pb::Invoice> = Vec::new();
         if channel == pb::ApplicationChannel::HelsedataForm {
             let fees = &self.rules.fees;
-            let reason = format!(
-                "{} (charged since {})",
-                fees.application_fee_text,
-                fees.since.get_ref()
+            let since = fees.since.get_ref();
+            let reason = both(
+                format!(
+                    "{} (tas betalt for siden {since})",
+                    fees.application_fee_text.nb()
+                ),
+                format!("{} (charged since {since})", fees.application_fee_text.en()),
             );
             merge_invoice(
                 &mut list,
@@ -27,19 +31,21 @@ impl<'a> Planner<'a> {
                 None,
                 ids,
             );
-            let text = format!(
-                "Since {}, {} invoices for {} when it is filed through the helsedata.no form; the register holders invoice separately for {}.",
-                fees.since.get_ref(),
-                fees.application_fee_invoiced_by,
-                fees.application_fee_text,
-                fees.preparation_text
+            let by = &fees.application_fee_invoiced_by;
+            let covered = ids.join(", ");
+            let text = both(
+                format!(
+                    "Siden {since} fakturerer {by} for {} når søknaden sendes gjennom skjemaet på helsedata.no; registerforvalterne fakturerer {} for seg. Gjelder {covered}.",
+                    fees.application_fee_text.nb(),
+                    fees.preparation_text.nb()
+                ),
+                format!(
+                    "Since {since}, {by} invoices for {} when it is filed through the helsedata.no form; the register holders invoice separately for {}. Applies to {covered}.",
+                    fees.application_fee_text.en(),
+                    fees.preparation_text.en()
+                ),
             );
-            self.trace(
-                "national.fees",
-                "",
-                ORIGIN_NATIONAL,
-                format!("{text} Applies to {}.", ids.join(", ")),
-            );
+            self.trace("national.fees", "", ORIGIN_NATIONAL, text);
         }
         for m in members {
             self.source_invoices(m, &mut list);
@@ -51,11 +57,20 @@ impl<'a> Planner<'a> {
         let rs = m.rs;
         let id = std::slice::from_ref(&rs.source.id);
         if rs.rules.prices.is_empty() {
-            let reason = format!("{}; price not published", self.rules.fees.preparation_text);
+            let preparation = &self.rules.fees.preparation_text;
+            let reason = both(
+                format!("{}; prisen er ikke publisert", preparation.nb()),
+                format!("{}; price not published", preparation.en()),
+            );
             merge_invoice(list, &m.delivered_by, &reason, None, id);
-            let text = format!(
-                "The custodian publishes no price; expect an invoice from {} for preparing the data.",
-                m.delivered_by
+            let by = &m.delivered_by;
+            let text = both(
+                format!(
+                    "Forvalteren publiserer ingen pris; regn med en faktura fra {by} for tilrettelegging av dataene."
+                ),
+                format!(
+                    "The custodian publishes no price; expect an invoice from {by} for preparing the data."
+                ),
             );
             self.trace(
                 "custodian.prices",
@@ -72,18 +87,19 @@ impl<'a> Planner<'a> {
                 price.invoiced_by.trim()
             };
             let reason = if price.text.trim().is_empty() {
-                "data preparation"
+                both("tilrettelegging av data", "data preparation")
             } else {
-                price.text.trim()
+                as_published(price.text.trim())
             };
-            merge_invoice(list, by, reason, Some(price.clone()), id);
+            merge_invoice(list, by, &reason, Some(price.clone()), id);
+            let words = price_words(price, by);
             self.trace(
                 "custodian.prices",
                 &rs.source.id,
                 custodian_origin(rs),
-                format!(
-                    "The custodian publishes a price: {}.",
-                    price_words(price, by)
+                both(
+                    format!("Forvalteren publiserer en pris: {}.", words.nb),
+                    format!("The custodian publishes a price: {}.", words.en),
                 ),
             );
         }
@@ -94,7 +110,7 @@ impl<'a> Planner<'a> {
 pub(super) fn merge_invoice(
     list: &mut Vec<pb::Invoice>,
     by: &str,
-    reason: &str,
+    reason: &Text,
     price: Option<pb::Price>,
     ids: &[String],
 ) {
@@ -106,16 +122,17 @@ pub(super) fn merge_invoice(
             && if unpriced {
                 !has_amount(&i.price)
             } else {
-                i.reason == reason && i.price == price
+                i.reason == reason.en && i.price == price
             }
     };
     match list.iter_mut().find(|i| same(i)) {
         Some(i) => union_into(&mut i.data_source_ids, ids),
         None => list.push(pb::Invoice {
             invoiced_by: by.to_string(),
-            reason: reason.to_string(),
+            reason: reason.en.clone(),
             price,
             data_source_ids: sorted(ids),
+            localized_reason: Some(reason.clone()),
         }),
     }
 }
@@ -127,23 +144,31 @@ pub(super) fn has_amount(price: &Option<pb::Price>) -> bool {
         .is_some_and(|p| p.amount_nok.is_some() || p.minimum_units.is_some())
 }
 
-pub(super) fn price_words(price: &pb::Price, by: &str) -> String {
-    let mut text = format!("{by} invoices {}", price.text.trim());
+/// A published price in words; what is invoiced and the unit are quoted as published.
+pub(super) fn price_words(price: &pb::Price, by: &str) -> Text {
+    let what = price.text.trim();
+    let mut nb = format!("{by} fakturerer {what}");
+    let mut en = format!("{by} invoices {what}");
     if let Some(amount) = price.amount_nok {
-        let unit = if price.unit.is_empty() {
-            String::new()
+        let (unit_nb, unit_en) = if price.unit.is_empty() {
+            (String::new(), String::new())
         } else {
-            format!(" per {}", price.unit)
+            (
+                format!(" per {}", price.unit),
+                format!(" per {}", price.unit),
+            )
         };
-        text.push_str(&format!(", NOK {amount} excluding VAT{unit}"));
+        nb.push_str(&format!(", {amount} kr uten mva.{unit_nb}"));
+        en.push_str(&format!(", NOK {amount} excluding VAT{unit_en}"));
     }
     if let Some(min) = price.minimum_units {
-        let unit = if price.unit.is_empty() {
-            "unit"
+        let (unit_nb, unit_en) = if price.unit.is_empty() {
+            ("enhet", "unit")
         } else {
-            price.unit.as_str()
+            (price.unit.as_str(), price.unit.as_str())
         };
-        text.push_str(&format!(", at least {min} × {unit}"));
+        nb.push_str(&format!(", minst {min} × {unit_nb}"));
+        en.push_str(&format!(", at least {min} × {unit_en}"));
     }
-    text
+    both(nb, en)
 }

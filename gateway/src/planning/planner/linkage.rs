@@ -16,72 +16,108 @@ impl<'a> Planner<'a> {
             possible: true,
             ..Default::default()
         };
+        let mut notes: Vec<Text> = Vec::new();
         for rs in sources {
-            self.source_linkage(rs, &mut plan);
+            self.source_linkage(rs, &mut plan, &mut notes);
         }
-        plan.linked_by = self.linked_by(sources, &mut plan.notes);
+        plan.linked_by = self.linked_by(sources, &mut notes);
         if sources.len() == 1 {
-            plan.notes.push(
-                "Only one source is named: the linkage is with data the applicant already holds, which the application must describe."
-                    .to_string(),
-            );
+            notes.push(both(
+                "Bare én kilde er nevnt: koblingen er med data søkeren allerede har, og søknaden må beskrive dem.",
+                "Only one source is named: the linkage is with data the applicant already holds, which the application must describe.",
+            ));
         }
         if !self.input.unresolved_data_source_ids.is_empty() {
-            plan.notes.push(format!(
-                "The linkage rules of {} could not be fetched and were not checked.",
-                sorted(&self.input.unresolved_data_source_ids).join(", ")
+            let ids = sorted(&self.input.unresolved_data_source_ids).join(", ");
+            notes.push(both(
+                format!("Koblingsreglene for {ids} kunne ikke hentes og ble ikke sjekket."),
+                format!("The linkage rules of {ids} could not be fetched and were not checked."),
             ));
         }
         if !plan.possible {
-            self.warnings
-                .push("Linkage as asked is not possible: see the linkage blockers.".to_string());
+            self.warnings.push(both(
+                "Kobling slik det er bedt om, er ikke mulig: se hindringene for kobling.",
+                "Linkage as asked is not possible: see the linkage blockers.",
+            ));
         }
+        plan.notes = english(&notes);
+        plan.localized_notes = notes;
         plan
     }
 
-    pub(super) fn source_linkage(&mut self, rs: &ResolvedSource, plan: &mut pb::LinkagePlan) {
+    pub(super) fn source_linkage(
+        &mut self,
+        rs: &ResolvedSource,
+        plan: &mut pb::LinkagePlan,
+        notes: &mut Vec<Text>,
+    ) {
         let rules = rs.rules.linkage.clone().unwrap_or_default();
         let policy = pb::LinkagePolicy::try_from(rules.policy).unwrap_or_default();
         let (id, name) = (rs.source.id.as_str(), source_name(rs));
         let reason = match policy {
             pb::LinkagePolicy::Allowed => {
-                let text =
-                    "The custodian allows linkage, given approvals for every source involved.";
+                let text = both(
+                    "Forvalteren tillater kobling, gitt godkjenninger for hver kilde som inngår.",
+                    "The custodian allows linkage, given approvals for every source involved.",
+                );
                 self.trace("custodian.linkage", id, custodian_origin(rs), text);
                 None
             }
             pb::LinkagePolicy::NotPossible => {
                 plan.possible = false;
-                Some(format!(
-                    "{name} is de-identified: it cannot be linked to persons, over time or with other sources."
+                Some(both(
+                    format!(
+                        "{name} er avidentifisert: den kan ikke kobles til personer, over tid eller med andre kilder."
+                    ),
+                    format!(
+                        "{name} is de-identified: it cannot be linked to persons, over time or with other sources."
+                    ),
                 ))
             }
             pb::LinkagePolicy::OwnPseudonymModelOnly => {
-                let by = if rules.linked_by.trim().is_empty() {
-                    "a trusted third party"
-                } else {
-                    rules.linked_by.trim()
+                let (by_nb, by_en) = match rules.linked_by.trim() {
+                    "" => ("en betrodd tredjepart", "a trusted third party"),
+                    named => (named, named),
                 };
-                Some(format!(
-                    "{name} can be linked only through its own pseudonym model; {by} assigns the pseudonyms."
+                Some(both(
+                    format!(
+                        "{name} kan bare kobles gjennom sin egen pseudonymmodell; {by_nb} tildeler pseudonymene."
+                    ),
+                    format!(
+                        "{name} can be linked only through its own pseudonym model; {by_en} assigns the pseudonyms."
+                    ),
                 ))
             }
             pb::LinkagePolicy::AnonymousOutputOnly => {
-                if self.input.data_level != pb::DataLevel::AnonymousAggregated {
-                    plan.notes.push(format!("{id}: the request asks for {}, but linked data from {name} leave only in anonymous form.", level_words(self.input.data_level)));
+                let level = self.input.data_level;
+                if level != pb::DataLevel::AnonymousAggregated {
+                    notes.push(both(
+                        format!(
+                            "{id}: søknaden ber om {}, men koblede data fra {name} utleveres bare i anonym form.",
+                            level_words_nb(level)
+                        ),
+                        format!(
+                            "{id}: the request asks for {}, but linked data from {name} leave only in anonymous form.",
+                            level_words(level)
+                        ),
+                    ));
                 }
-                Some(format!(
-                    "Linked data from {name} must leave {} in anonymous form.",
-                    controller_name(rs)
+                let controller = controller_name(rs);
+                Some(both(
+                    format!("Koblede data fra {name} må forlate {controller} i anonym form."),
+                    format!("Linked data from {name} must leave {controller} in anonymous form."),
                 ))
             }
             pb::LinkagePolicy::Unknown | pb::LinkagePolicy::Unspecified => {
-                let note = format!(
-                    "{id}: the custodian does not say whether {name} can be linked; ask {}.",
-                    contact_words(rs)
+                let contact = contact_words(rs);
+                let note = both(
+                    format!("{id}: forvalteren sier ikke om {name} kan kobles; spør {contact}."),
+                    format!(
+                        "{id}: the custodian does not say whether {name} can be linked; ask {contact}."
+                    ),
                 );
                 self.trace("custodian.linkage", id, custodian_origin(rs), note.clone());
-                plan.notes.push(note);
+                notes.push(note);
                 None
             }
         };
@@ -95,15 +131,16 @@ impl<'a> Planner<'a> {
             plan.blockers.push(pb::LinkageBlocker {
                 data_source_id: id.to_string(),
                 policy: policy as i32,
-                reason,
+                reason: reason.en.clone(),
+                localized_reason: Some(reason),
             });
         }
-        plan.notes.extend(
+        notes.extend(
             rules
                 .notes
                 .iter()
                 .filter(|n| !n.trim().is_empty())
-                .map(|n| format!("{id}: {}", n.trim())),
+                .map(|n| as_published(format!("{id}: {}", n.trim()))),
         );
     }
 
@@ -112,7 +149,7 @@ impl<'a> Planner<'a> {
     pub(super) fn linked_by(
         &mut self,
         sources: &[&'a ResolvedSource],
-        notes: &mut Vec<String>,
+        notes: &mut Vec<Text>,
     ) -> String {
         let named: Vec<(&ResolvedSource, &str)> = sources
             .iter()
@@ -124,13 +161,20 @@ impl<'a> Planner<'a> {
             bodies.sort_unstable();
             bodies.dedup();
             if bodies.len() > 1 {
-                notes.push(format!("The sources name different bodies that link ({}); the register holders settle which one does it.", bodies.join(", ")));
+                let bodies = bodies.join(", ");
+                notes.push(both(
+                    format!("Kildene nevner ulike instanser som kobler ({bodies}); registerforvalterne avgjør hvem som gjør det."),
+                    format!("The sources name different bodies that link ({bodies}); the register holders settle which one does it."),
+                ));
             }
             self.trace(
                 "custodian.linkage",
                 &rs.source.id,
                 custodian_origin(rs),
-                format!("The custodian names {by} as the body that performs linkage."),
+                both(
+                    format!("Forvalteren oppgir {by} som instansen som utfører koblingen."),
+                    format!("The custodian names {by} as the body that performs linkage."),
+                ),
             );
             return by.to_string();
         }
@@ -141,10 +185,16 @@ impl<'a> Planner<'a> {
         });
         if let Some((rs, f)) = fallback {
             let linked_by = f.linked_by.get_ref().trim();
-            let text = format!(
-                "No source names a body that links; {} {}, so {linked_by} is expected to perform the linkage.",
-                rs.source.id,
-                f.reason.get_ref().trim()
+            let (id, reason) = (&rs.source.id, f.reason.get_ref());
+            let text = both(
+                format!(
+                    "Ingen kilde nevner en instans som kobler; {id} {}, så {linked_by} ventes å utføre koblingen.",
+                    reason.nb().trim()
+                ),
+                format!(
+                    "No source names a body that links; {id} {}, so {linked_by} is expected to perform the linkage.",
+                    reason.en().trim()
+                ),
             );
             self.trace(
                 "custodian.linkage",
@@ -155,7 +205,10 @@ impl<'a> Planner<'a> {
             return linked_by.to_string();
         }
         if sources.len() > 1 {
-            notes.push("No source names a body that performs linkage: the register holders agree on a trusted third party.".to_string());
+            notes.push(both(
+                "Ingen kilde nevner en instans som utfører koblingen: registerforvalterne blir enige om en betrodd tredjepart.",
+                "No source names a body that performs linkage: the register holders agree on a trusted third party.",
+            ));
         }
         String::new()
     }

@@ -31,7 +31,10 @@ mod prerequisites;
 mod route;
 mod words;
 
-use words::{level_words, parenthesised, purpose_words, stage_words};
+use words::{
+    Text, both, level_words, level_words_nb, parenthesised, purpose_words, purpose_words_nb,
+    stage_words, stage_words_nb,
+};
 
 /// A requested source with the facts and access rules fetched from its custodian.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +107,7 @@ struct Planner<'a> {
     input: &'a PlanInput,
     rules: &'a NationalRules,
     trace: Vec<pb::RuleTraceEntry>,
-    warnings: Vec<String>,
+    warnings: Vec<Text>,
 }
 
 /// The custodian's route that fits the request, and the condition that selected it.
@@ -120,8 +123,10 @@ struct Routed<'a> {
     decided_by: String,
     processed_by: String,
     address: String,
+    /// `address` in both languages.
+    address_words: Text,
     delivered_by: String,
-    notes: Vec<String>,
+    notes: Vec<Text>,
     /// Whether Helsedataservice decides: the national rule for its registries applies, or the
     /// custodian's own route names it as the processing body.
     by_helsedataservice: bool,
@@ -158,35 +163,41 @@ impl<'a> Planner<'a> {
             unknown_variable_ids: sorted(&input.unknown_variable_ids),
             unresolved_data_source_ids: sorted(&input.unresolved_data_source_ids),
             appeals,
-            warnings: self.warnings,
+            warnings: english(&self.warnings),
+            localized_warnings: self.warnings,
             trace: self.trace,
             custodians: Vec::new(),
         }
     }
 
     /// Records one step of the reasoning.
-    fn trace(
-        &mut self,
-        rule: &str,
-        source_id: &str,
-        origin: impl Into<String>,
-        explanation: impl Into<String>,
-    ) {
+    fn trace(&mut self, rule: &str, source_id: &str, origin: impl Into<String>, explanation: Text) {
         self.trace.push(pb::RuleTraceEntry {
             rule: rule.to_string(),
             data_source_id: source_id.to_string(),
             origin: origin.into(),
-            explanation: explanation.into(),
+            explanation: explanation.en.clone(),
+            localized_explanation: Some(explanation),
         });
     }
 
     fn trace_revision(&mut self) {
-        let text = format!(
-            "Planned for {}, {} and {}, under national rules revision {}.",
-            purpose_words(self.input.purpose),
-            stage_words(self.input.stage),
-            level_words(self.input.data_level),
-            self.rules.revision()
+        let (p, s, l) = (self.input.purpose, self.input.stage, self.input.data_level);
+        let text = both(
+            format!(
+                "Planlagt for {}, {} og {}, etter de nasjonale reglene i versjon {}.",
+                purpose_words_nb(p),
+                stage_words_nb(s),
+                level_words_nb(l),
+                self.rules.revision()
+            ),
+            format!(
+                "Planned for {}, {} and {}, under national rules revision {}.",
+                purpose_words(p),
+                stage_words(s),
+                level_words(l),
+                self.rules.revision()
+            ),
         );
         self.trace("national.rules-revision", "", ORIGIN_NATIONAL, text);
     }
@@ -216,6 +227,10 @@ impl<'a> Planner<'a> {
             .map(|m| m.processed_by.clone())
             .find(|p| !p.is_empty())
             .unwrap_or_default();
+        let address_words = members
+            .first()
+            .map(|m| m.address_words.clone())
+            .unwrap_or_else(|| both(&address, &address));
         let prerequisites = self.prerequisites(&members, &ids);
         let deadlines = self.deadlines(&members, &ids, by_hds);
         let invoices = self.invoices(channel, &members, &ids);
@@ -236,7 +251,9 @@ impl<'a> Planner<'a> {
             prerequisites,
             deadlines,
             invoices,
-            notes,
+            notes: english(&notes),
+            localized_notes: notes,
+            localized_address: Some(address_words),
             open_statistics,
             data_source_ids: ids,
         };
@@ -247,13 +264,18 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// The English texts, for the contract's plain string fields.
+pub(super) fn english(texts: &[Text]) -> Vec<String> {
+    texts.iter().map(|t| t.en.clone()).collect()
+}
+
 pub(super) fn union_into(target: &mut Vec<String>, ids: &[String]) {
     target.extend(ids.iter().cloned());
     target.sort();
     target.dedup();
 }
 
-pub(super) fn push_unique(list: &mut Vec<String>, item: String) {
+pub(super) fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
     if !list.contains(&item) {
         list.push(item);
     }
@@ -275,7 +297,8 @@ pub(super) fn controller_name(rs: &ResolvedSource) -> String {
     effective::controller_name(rs.published())
 }
 
-/// Whom to ask about a source: the controller, with the contact address when one is published.
+/// Whom to ask about a source: the controller, with the contact address when one is published
+/// (the same in both languages).
 pub(super) fn contact_words(rs: &ResolvedSource) -> String {
     format!(
         "{}{}",

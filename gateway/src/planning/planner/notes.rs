@@ -21,17 +21,30 @@ impl<'a> Planner<'a> {
             return;
         }
         direct.sort_by(|a, b| a.id.cmp(&b.id));
-        let ids: Vec<&str> = direct.iter().map(|v| v.id.as_str()).collect();
-        self.warnings.push(format!(
-            "The request asks for {} but names directly identifying variables ({}); this is inconsistent: either set data_level to DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL or drop these variables.",
+        let ids = direct
+            .iter()
+            .map(|v| v.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (ln, le) = (
+            level_words_nb(self.input.data_level),
             level_words(self.input.data_level),
-            ids.join(", ")
+        );
+        self.warnings.push(both(
+            format!(
+                "Søknaden ber om {ln}, men nevner direkte identifiserende variabler ({ids}); det henger ikke sammen: sett enten data_level til DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL eller ta bort disse variablene."
+            ),
+            format!(
+                "The request asks for {le} but names directly identifying variables ({ids}); this is inconsistent: either set data_level to DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL or drop these variables."
+            ),
         ));
         for v in direct {
-            let text = format!(
-                "Variable {} identifies a person on its own, but the request asks for {}.",
-                v.id,
-                level_words(self.input.data_level)
+            let id = &v.id;
+            let text = both(
+                format!("Variabelen {id} identifiserer en person alene, men søknaden ber om {ln}."),
+                format!(
+                    "Variable {id} identifies a person on its own, but the request asks for {le}."
+                ),
             );
             self.trace(
                 "request.variable-identifiability",
@@ -47,36 +60,42 @@ impl<'a> Planner<'a> {
         members: &[Routed<'a>],
         ids: &[String],
         by_hds: bool,
-    ) -> Vec<String> {
-        let mut notes: Vec<String> = Vec::new();
+    ) -> Vec<Text> {
+        let mut notes: Vec<Text> = Vec::new();
         for n in members.iter().flat_map(|m| m.notes.iter()) {
             push_unique(&mut notes, n.clone());
         }
         if by_hds {
             let o = &self.rules.observed_processing;
-            notes.push(format!(
-                "Processing time seen in practice ({}): {} In {}, {} % of decided applications were granted.",
-                o.source,
-                o.text,
-                o.granted_year,
-                o.granted_percent.get_ref()
+            let (year, percent) = (o.granted_year, o.granted_percent.get_ref());
+            notes.push(both(
+                format!(
+                    "Behandlingstid i praksis ({}): {} I {year} ble {percent} % av søknadene som fikk vedtak, innvilget.",
+                    o.source.nb(),
+                    o.text.nb()
+                ),
+                format!(
+                    "Processing time seen in practice ({}): {} In {year}, {percent} % of decided applications were granted.",
+                    o.source.en(),
+                    o.text.en()
+                ),
             ));
         }
         if self.input.data_level == pb::DataLevel::AnonymousAggregated {
             let anon = &self.rules.anonymous_data;
-            notes.push(format!(
-                "Anonymous data ({}): {}",
-                anon.legal_basis, anon.text
+            let law = &anon.legal_basis;
+            notes.push(both(
+                format!("Anonyme data ({law}): {}", anon.text.nb()),
+                format!("Anonymous data ({law}): {}", anon.text.en()),
             ));
+            let covered = ids.join(", ");
             self.trace(
                 "national.anonymous-data",
                 "",
                 ORIGIN_NATIONAL,
-                format!(
-                    "{} ({}). Applies to {}.",
-                    anon.text,
-                    anon.legal_basis,
-                    ids.join(", ")
+                both(
+                    format!("{} ({law}). Gjelder {covered}.", anon.text.nb()),
+                    format!("{} ({law}). Applies to {covered}.", anon.text.en()),
                 ),
             );
             self.anonymous_variables_note(ids, &mut notes);
@@ -89,7 +108,7 @@ impl<'a> Planner<'a> {
     pub(super) fn open_statistics(
         &mut self,
         members: &[Routed<'a>],
-        notes: &mut Vec<String>,
+        notes: &mut Vec<Text>,
     ) -> Vec<pb::OpenStatistics> {
         if self.input.data_level != pb::DataLevel::AnonymousAggregated {
             return Vec::new();
@@ -102,16 +121,25 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let url = source.open_statistics_url.trim();
-            let at = if url.is_empty() {
-                format!("; ask {} where they are published", contact_words(m.rs))
+            let (at_nb, at_en) = if url.is_empty() {
+                let contact = contact_words(m.rs);
+                (
+                    format!("; spør {contact} hvor den er publisert"),
+                    format!("; ask {contact} where they are published"),
+                )
             } else {
-                format!(", at {url}")
+                (format!(", på {url}"), format!(", at {url}"))
             };
-            let explanation = format!(
-                "{} publishes open statistics ({text}){at}. Check them before applying: the figures wanted may already be public.",
-                source_name(m.rs)
+            let name = source_name(m.rs);
+            let explanation = both(
+                format!(
+                    "{name} publiserer åpen statistikk ({text}){at_nb}. Se på den før du søker: tallene du ønsker, kan allerede være offentlige."
+                ),
+                format!(
+                    "{name} publishes open statistics ({text}){at_en}. Check them before applying: the figures wanted may already be public."
+                ),
             );
-            notes.push(format!("{}: {explanation}", source.id));
+            notes.push(prefixed(&format!("{}: ", source.id), &explanation));
             self.trace(
                 "custodian.open-statistics",
                 &source.id,
@@ -128,7 +156,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Rule i, second part: variables asked for at the anonymous level become tables.
-    pub(super) fn anonymous_variables_note(&mut self, ids: &[String], notes: &mut Vec<String>) {
+    pub(super) fn anonymous_variables_note(&mut self, ids: &[String], notes: &mut Vec<Text>) {
         let count = self
             .input
             .variables
@@ -138,8 +166,13 @@ impl<'a> Planner<'a> {
         if count == 0 {
             return;
         }
-        let text = format!(
-            "{count} named variable(s) from these sources are asked for at the anonymous level: they will be delivered as aggregated tables, not as individual records; describe the tables in the table shells."
+        let text = both(
+            format!(
+                "{count} navngitt(e) variabel(er) fra disse kildene er bedt om på anonymt nivå: de utleveres som sammenstilte tabeller, ikke som opplysninger om enkeltpersoner; beskriv tabellene i tabellskissene."
+            ),
+            format!(
+                "{count} named variable(s) from these sources are asked for at the anonymous level: they will be delivered as aggregated tables, not as individual records; describe the tables in the table shells."
+            ),
         );
         self.trace(
             "request.variable-identifiability",
@@ -153,39 +186,48 @@ impl<'a> Planner<'a> {
     /// Rule n: ids that could not be planned.
     pub(super) fn report_missing_ids(&mut self, nothing_resolved: bool) {
         let input = self.input;
-        let groups: [(&[String], &str, &str); 3] = [
+        let groups: [(&[String], &str, &str, &str); 3] = [
             (
                 &input.unknown_data_source_ids,
                 "request.unknown-data-source",
+                "Ingen forvalter publiserer disse datakildene; sjekk id-ene med SearchDataSources",
                 "No custodian publishes these data sources; check the ids with SearchDataSources",
             ),
             (
                 &input.unknown_variable_ids,
                 "request.unknown-variable",
+                "Disse variablene står ikke i kildens variabelliste; sjekk dem med ListVariables",
                 "These variables are not in their source's variable list; check them with ListVariables",
             ),
             (
                 &input.unresolved_data_source_ids,
                 "request.unresolved-data-source",
+                "Tilgangsreglene for disse kildene kunne ikke hentes, så deres del av planen kan være ufullstendig; prøv igjen senere",
                 "The access rules of these sources could not be fetched, so their part of the plan may be incomplete; try again later",
             ),
         ];
-        for (ids, rule, message) in groups {
+        for (ids, rule, nb, en) in groups {
             if ids.is_empty() {
                 continue;
             }
             let ids = sorted(ids);
+            let listed = ids.join(", ");
             self.warnings
-                .push(format!("{message}: {}.", ids.join(", ")));
+                .push(both(format!("{nb}: {listed}."), format!("{en}: {listed}.")));
             for id in &ids {
-                self.trace(rule, id, ORIGIN_REQUEST, format!("{message}."));
+                self.trace(
+                    rule,
+                    id,
+                    ORIGIN_REQUEST,
+                    both(format!("{nb}."), format!("{en}.")),
+                );
             }
         }
         if nothing_resolved {
-            self.warnings.push(
-                "No application could be planned: none of the requested sources could be resolved."
-                    .to_string(),
-            );
+            self.warnings.push(both(
+                "Ingen søknad kunne planlegges: ingen av de ønskede kildene kunne slås opp.",
+                "No application could be planned: none of the requested sources could be resolved.",
+            ));
         }
     }
 }

@@ -13,20 +13,18 @@ impl<'a> Planner<'a> {
             .prerequisites_for(p, s, l)
             .map(|r| r.code.get_ref().as_str())
             .collect();
+        let (pn, sn, ln) = (purpose_words_nb(p), stage_words_nb(s), level_words_nb(l));
+        let (pe, se, le) = (purpose_words(p), stage_words(s), level_words(l));
         let text = if codes.is_empty() {
-            format!(
-                "No national prerequisite applies to {}, {} and {}.",
-                purpose_words(p),
-                stage_words(s),
-                level_words(l)
+            both(
+                format!("Ingen nasjonale forutsetninger gjelder for {pn}, {sn} og {ln}."),
+                format!("No national prerequisite applies to {pe}, {se} and {le}."),
             )
         } else {
-            format!(
-                "For {}, {} and {} the national rules require: {}.",
-                purpose_words(p),
-                stage_words(s),
-                level_words(l),
-                codes.join(", ")
+            let codes = codes.join(", ");
+            both(
+                format!("For {pn}, {sn} og {ln} krever de nasjonale reglene: {codes}."),
+                format!("For {pe}, {se} and {le} the national rules require: {codes}."),
             )
         };
         self.trace("national.prerequisites", "", ORIGIN_NATIONAL, text);
@@ -41,7 +39,8 @@ impl<'a> Planner<'a> {
         let (p, s, l) = (self.input.purpose, self.input.stage, self.input.data_level);
         let mut list: Vec<pb::Prerequisite> = Vec::new();
         for rule in self.rules.prerequisites_for(p, s, l) {
-            merge_prerequisite(&mut list, rule.code.get_ref(), &rule.text, ids);
+            let text = both(rule.text.nb(), rule.text.en());
+            merge_prerequisite(&mut list, rule.code.get_ref(), &text, ids);
         }
         for m in members {
             let own = custodian_prerequisites(m.rs, l);
@@ -54,7 +53,11 @@ impl<'a> Planner<'a> {
                     codes.push(code);
                 }
             }
-            let text = format!("The custodian's own conditions add: {}.", codes.join(", "));
+            let codes = codes.join(", ");
+            let text = both(
+                format!("Forvalterens egne vilkår legger til: {codes}."),
+                format!("The custodian's own conditions add: {codes}."),
+            );
             self.trace(
                 "custodian.prerequisites",
                 &m.rs.source.id,
@@ -73,12 +76,16 @@ impl<'a> Planner<'a> {
 pub(super) fn custodian_prerequisites(
     rs: &ResolvedSource,
     level: pb::DataLevel,
-) -> Vec<(&'static str, String)> {
+) -> Vec<(&'static str, Text)> {
     let mut list = Vec::new();
     if rs.rules.contact_before_applying {
+        let contact = contact_words(rs);
         list.push((
             "contact-custodian-first",
-            format!("Contact {} before you apply.", contact_words(rs)),
+            both(
+                format!("Kontakt {contact} før du søker."),
+                format!("Contact {contact} before you apply."),
+            ),
         ));
     }
     for requirement in rs
@@ -88,7 +95,7 @@ pub(super) fn custodian_prerequisites(
         .map(|r| r.trim())
         .filter(|r| !r.is_empty())
     {
-        list.push(("custodian-requirement", requirement.to_string()));
+        list.push(("custodian-requirement", as_published(requirement)));
     }
     let individual = matches!(
         level,
@@ -97,7 +104,10 @@ pub(super) fn custodian_prerequisites(
     if individual && rs.source.consent == pb::ConsentRequirement::Required as i32 {
         list.push((
             "consent-scope",
-            "The people in the source were registered with their consent: the intended use must lie within what they consented to.".to_string(),
+            both(
+                "De som er med i kilden, ble registrert med samtykke: den planlagte bruken må ligge innenfor det de samtykket til.",
+                "The people in the source were registered with their consent: the intended use must lie within what they consented to.",
+            ),
         ));
     }
     let provision = rs
@@ -108,7 +118,14 @@ pub(super) fn custodian_prerequisites(
     if !provision.is_empty() {
         list.push((
             "purpose-match",
-            format!("The intended use must fit the statutory purpose of the source ({provision})."),
+            both(
+                format!(
+                    "Den planlagte bruken må passe med kildens lovbestemte formål ({provision})."
+                ),
+                format!(
+                    "The intended use must fit the statutory purpose of the source ({provision})."
+                ),
+            ),
         ));
     }
     list
@@ -118,15 +135,19 @@ pub(super) fn custodian_prerequisites(
 pub(super) fn merge_prerequisite(
     list: &mut Vec<pb::Prerequisite>,
     code: &str,
-    text: &str,
+    text: &Text,
     ids: &[String],
 ) {
-    match list.iter_mut().find(|p| p.code == code && p.text == text) {
+    match list
+        .iter_mut()
+        .find(|p| p.code == code && p.text == text.en)
+    {
         Some(p) => union_into(&mut p.data_source_ids, ids),
         None => list.push(pb::Prerequisite {
             code: code.to_string(),
-            text: text.to_string(),
+            text: text.en.clone(),
             data_source_ids: sorted(ids),
+            localized_text: Some(text.clone()),
         }),
     }
 }

@@ -28,6 +28,7 @@ impl<'a> Planner<'a> {
             decided_by: effective.decided_by,
             processed_by: effective.processed_by,
             address: effective.address,
+            address_words: effective.address_words,
             delivered_by: effective.delivered_by,
             notes: Vec::new(),
             by_helsedataservice: effective.by_helsedataservice,
@@ -36,9 +37,11 @@ impl<'a> Planner<'a> {
             self.address_missing(&mut routed);
         }
         if !chosen.route.note.trim().is_empty() {
-            routed
-                .notes
-                .push(format!("{}: {}", rs.source.id, chosen.route.note.trim()));
+            routed.notes.push(as_published(format!(
+                "{}: {}",
+                rs.source.id,
+                chosen.route.note.trim()
+            )));
         }
         if self.input.biomaterial_wanted {
             self.biomaterial(&mut routed);
@@ -54,20 +57,36 @@ impl<'a> Planner<'a> {
             let condition = pb::RouteCondition::try_from(conditional.condition).unwrap_or_default();
             let route = conditional.route.clone().unwrap_or_default();
             if condition == pb::RouteCondition::Legacy {
-                let text = format!(
-                    "The custodian also describes an older route ({}); it is kept for reference only and is not used.",
-                    describe_route(&route)
+                let text = both(
+                    format!(
+                        "Forvalteren beskriver også en eldre søknadsvei ({}); den er tatt med bare som opplysning og brukes ikke.",
+                        describe_route_nb(&route)
+                    ),
+                    format!(
+                        "The custodian also describes an older route ({}); it is kept for reference only and is not used.",
+                        describe_route(&route)
+                    ),
                 );
                 self.trace("custodian.legacy-route", id, origin.as_str(), text);
             } else if chosen.is_none()
                 && condition_fits(condition, self.input.purpose, self.input.stage)
             {
-                let text = format!(
-                    "The custodian publishes a separate route for {}, which fits this request ({}, {}): {}.",
-                    condition_words(condition),
-                    purpose_words(self.input.purpose),
-                    stage_words(self.input.stage),
-                    describe_route(&route)
+                let (p, s) = (self.input.purpose, self.input.stage);
+                let text = both(
+                    format!(
+                        "Forvalteren publiserer en egen søknadsvei for {}, som passer med denne søknaden ({}, {}): {}.",
+                        condition_words_nb(condition),
+                        purpose_words_nb(p),
+                        stage_words_nb(s),
+                        describe_route_nb(&route)
+                    ),
+                    format!(
+                        "The custodian publishes a separate route for {}, which fits this request ({}, {}): {}.",
+                        condition_words(condition),
+                        purpose_words(p),
+                        stage_words(s),
+                        describe_route(&route)
+                    ),
                 );
                 self.trace("custodian.conditional-route", id, origin.as_str(), text);
                 chosen = Some(Chosen {
@@ -82,15 +101,23 @@ impl<'a> Planner<'a> {
     /// The custodian's default route (rule a, when no conditional route fits).
     pub(super) fn default_route(&mut self, rs: &ResolvedSource) -> Chosen {
         let route = default_route(&rs.rules);
+        let (nb, en) = (describe_route_nb(&route), describe_route(&route));
         let text = match (&rs.rules.route, rs.rules.conditional_routes.is_empty()) {
-            (None, _) => {
-                "The custodian publishes no route for this source; it is treated as unknown."
-                    .to_string()
-            }
-            (Some(_), true) => format!("The custodian's route: {}.", describe_route(&route)),
-            (Some(_), false) => format!(
-                "None of the custodian's conditional routes fits this request; its default route applies: {}.",
-                describe_route(&route)
+            (None, _) => both(
+                "Forvalteren publiserer ingen søknadsvei for denne kilden; den regnes som ukjent.",
+                "The custodian publishes no route for this source; it is treated as unknown.",
+            ),
+            (Some(_), true) => both(
+                format!("Forvalterens søknadsvei: {nb}."),
+                format!("The custodian's route: {en}."),
+            ),
+            (Some(_), false) => both(
+                format!(
+                    "Ingen av forvalterens betingede søknadsveier passer med denne søknaden; standardveien gjelder: {nb}."
+                ),
+                format!(
+                    "None of the custodian's conditional routes fits this request; its default route applies: {en}."
+                ),
             ),
         };
         self.trace(
@@ -108,22 +135,28 @@ impl<'a> Planner<'a> {
     /// Rule e, where the channel's address is not published: say whom to ask.
     pub(super) fn address_missing(&mut self, routed: &mut Routed<'a>) {
         let rs = routed.rs;
-        let email = rs.rules.contact_email.trim();
+        let email = parenthesised(rs.rules.contact_email.trim());
+        let (id, controller) = (&rs.source.id, controller_name(rs));
         match routed.channel {
             pb::ApplicationChannel::EmailToRegister => {
-                let note = format!(
-                    "{}: applications go to the register by e-mail, but no address is published; ask {} for it.",
-                    rs.source.id,
-                    controller_name(rs)
+                let note = both(
+                    format!(
+                        "{id}: søknader sendes til registeret på e-post, men ingen adresse er publisert; spør {controller} om den."
+                    ),
+                    format!(
+                        "{id}: applications go to the register by e-mail, but no address is published; ask {controller} for it."
+                    ),
                 );
                 self.warnings.push(note.clone());
                 routed.notes.push(note);
             }
-            pb::ApplicationChannel::RegisterWebsite => routed.notes.push(format!(
-                "{}: the form or instructions are on the register's own website, but no address is published; ask {}{}.",
-                rs.source.id,
-                controller_name(rs),
-                parenthesised(email)
+            pb::ApplicationChannel::RegisterWebsite => routed.notes.push(both(
+                format!(
+                    "{id}: skjemaet eller veiledningen ligger på registerets eget nettsted, men ingen adresse er publisert; spør {controller}{email}."
+                ),
+                format!(
+                    "{id}: the form or instructions are on the register's own website, but no address is published; ask {controller}{email}."
+                ),
             )),
             _ => {}
         }
@@ -136,25 +169,40 @@ impl<'a> Planner<'a> {
         let detail = sentence(rs.source.biomaterial_note.trim());
         let availability =
             pb::BiomaterialAvailability::try_from(rs.source.biomaterial).unwrap_or_default();
+        // The custodian's note on the material is quoted as published.
         let text = match availability {
             pb::BiomaterialAvailability::ApplyWithData => {
-                let note = format!(
-                    "{id}: apply for biological material from {name} in the same form as the data.{detail}"
+                let note = both(
+                    format!(
+                        "{id}: søk om biologisk materiale fra {name} i samme skjema som dataene.{detail}"
+                    ),
+                    format!(
+                        "{id}: apply for biological material from {name} in the same form as the data.{detail}"
+                    ),
                 );
                 routed.notes.push(note.clone());
                 note
             }
             pb::BiomaterialAvailability::BiobankMentioned => {
-                let note = format!(
-                    "{id}: {name} mentions a biobank but publishes no route to it; ask {} how to apply for the material.{detail}",
-                    contact_words(rs)
+                let contact = contact_words(rs);
+                let note = both(
+                    format!(
+                        "{id}: {name} nevner en biobank, men publiserer ingen søknadsvei til den; spør {contact} hvordan du søker om materialet.{detail}"
+                    ),
+                    format!(
+                        "{id}: {name} mentions a biobank but publishes no route to it; ask {contact} how to apply for the material.{detail}"
+                    ),
                 );
                 routed.notes.push(note.clone());
                 note
             }
             pb::BiomaterialAvailability::None | pb::BiomaterialAvailability::Unspecified => {
-                let warning =
-                    format!("{id}: biological material was asked for, but {name} publishes none.");
+                let warning = both(
+                    format!(
+                        "{id}: biologisk materiale ble etterspurt, men {name} publiserer ikke noe."
+                    ),
+                    format!("{id}: biological material was asked for, but {name} publishes none."),
+                );
                 self.warnings.push(warning.clone());
                 warning
             }

@@ -1,8 +1,28 @@
-//! The wording of the trace, notes and warnings.
+//! The wording of the trace, notes and warnings, in Norwegian bokmål and English.
 
 use helsedata::proto as pb;
 
-pub(super) use crate::planning::effective::{condition_words, describe_route, parenthesised};
+pub(super) use crate::planning::effective::{
+    Text, both, condition_words, condition_words_nb, describe_route, describe_route_nb,
+    parenthesised,
+};
+
+/// Text a custodian publishes (in English only): the same in both languages.
+pub(super) fn as_published(text: impl Into<String>) -> Text {
+    both("", text)
+}
+
+/// `prefix` before `text` in each language.
+pub(super) fn prefixed(prefix: &str, text: &Text) -> Text {
+    both(
+        if text.nb.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}{}", text.nb)
+        },
+        format!("{prefix}{}", text.en),
+    )
+}
 
 /// `text` as a further sentence (with a leading space and a final full stop), or nothing.
 pub(super) fn sentence(text: &str) -> String {
@@ -21,6 +41,35 @@ pub(super) fn purpose_words(purpose: pb::Purpose) -> &'static str {
         pb::Purpose::Statistics => "statistics",
         pb::Purpose::Other => "another purpose than research",
         pb::Purpose::Unspecified => "an unstated purpose",
+    }
+}
+
+pub(super) fn purpose_words_nb(purpose: pb::Purpose) -> &'static str {
+    match purpose {
+        pb::Purpose::Research => "forskning",
+        pb::Purpose::QualityAssurance => "kvalitetssikring",
+        pb::Purpose::HealthAdministration => "helseforvaltning og planlegging",
+        pb::Purpose::Statistics => "statistikk",
+        pb::Purpose::Other => "et annet formål enn forskning",
+        pb::Purpose::Unspecified => "et formål som ikke er oppgitt",
+    }
+}
+
+pub(super) fn stage_words_nb(stage: pb::ProjectStage) -> &'static str {
+    match stage {
+        pb::ProjectStage::New => "et nytt prosjekt",
+        pb::ProjectStage::Change => "en endring av et godkjent prosjekt",
+        pb::ProjectStage::NewDataPeriod => "nye dataperioder for et godkjent prosjekt",
+        pb::ProjectStage::Unspecified => "en prosjektfase som ikke er oppgitt",
+    }
+}
+
+pub(super) fn level_words_nb(level: pb::DataLevel) -> &'static str {
+    match level {
+        pb::DataLevel::AnonymousAggregated => "anonyme, sammenstilte data",
+        pb::DataLevel::DeidentifiedIndividual => "avidentifiserte data på individnivå",
+        pb::DataLevel::IdentifiableIndividual => "identifiserbare data på individnivå",
+        pb::DataLevel::Unspecified => "et datanivå som ikke er oppgitt",
     }
 }
 

@@ -259,7 +259,7 @@ fn shape(lang: Lang, plan: pb::ApplicationPlan) -> PlanView {
             .map(|a| Application {
                 channel: view::enum_label(lang, a.channel, pb::ApplicationChannel::as_str_name),
                 address_href: view::address_href(&a.address).unwrap_or_default(),
-                address: a.address,
+                address: one(lang, a.localized_address.as_ref(), a.address),
                 decided_by: a.decided_by,
                 processed_by: a.processed_by,
                 sources: a.data_source_ids.join(", "),
@@ -271,7 +271,10 @@ fn shape(lang: Lang, plan: pb::ApplicationPlan) -> PlanView {
                 prerequisites: a
                     .prerequisites
                     .into_iter()
-                    .map(|p| (p.code, p.text))
+                    .map(|p| {
+                        let text = one(lang, p.localized_text.as_ref(), p.text);
+                        (p.code, text)
+                    })
                     .collect(),
                 deadlines: a
                     .deadlines
@@ -284,25 +287,35 @@ fn shape(lang: Lang, plan: pb::ApplicationPlan) -> PlanView {
                             (Some(n), false) => format!(" ({n} {})", lang.t("dager", "days")),
                             (None, _) => String::new(),
                         };
-                        format!("{}{days}: {}", d.applies_to, d.text)
+                        format!(
+                            "{}{days}: {}",
+                            one(lang, d.localized_applies_to.as_ref(), d.applies_to),
+                            one(lang, d.localized_text.as_ref(), d.text)
+                        )
                     })
                     .collect(),
                 invoices: a
                     .invoices
                     .into_iter()
                     .map(|i| {
-                        let price = i.price.map(|p| p.text).unwrap_or_default();
+                        let reason = one(lang, i.localized_reason.as_ref(), i.reason);
+                        // The published price text, unless it is the reason already.
+                        let price = i
+                            .price
+                            .map(|p| p.text)
+                            .filter(|p| p.trim() != reason.trim())
+                            .unwrap_or_default();
                         format!(
                             "{}: {}{}{} ({})",
                             i.invoiced_by,
-                            i.reason,
+                            reason,
                             if price.is_empty() { "" } else { " – " },
                             price,
                             i.data_source_ids.join(", ")
                         )
                     })
                     .collect(),
-                notes: a.notes,
+                notes: many(lang, &a.localized_notes, a.notes),
             })
             .collect(),
         linkage_requested: linkage.requested,
@@ -315,19 +328,58 @@ fn shape(lang: Lang, plan: pb::ApplicationPlan) -> PlanView {
                 (
                     b.data_source_id,
                     view::enum_label(lang, b.policy, pb::LinkagePolicy::as_str_name),
-                    b.reason,
+                    one(lang, b.localized_reason.as_ref(), b.reason),
                 )
             })
             .collect(),
-        linkage_notes: linkage.notes,
-        appeals: plan.appeals,
-        warnings: plan.warnings,
+        linkage_notes: many(lang, &linkage.localized_notes, linkage.notes),
+        appeals: plan
+            .appeals
+            .into_iter()
+            .map(|a| pb::AppealRoute {
+                send_to: one(lang, a.localized_send_to.as_ref(), a.send_to),
+                time_limit: one(lang, a.localized_time_limit.as_ref(), a.time_limit),
+                ..a
+            })
+            .collect(),
+        warnings: many(lang, &plan.localized_warnings, plan.warnings),
         unknown: plan
             .unknown_data_source_ids
             .into_iter()
             .chain(plan.unknown_variable_ids)
             .collect(),
         unresolved: plan.unresolved_data_source_ids,
-        trace: plan.trace,
+        trace: plan
+            .trace
+            .into_iter()
+            .map(|t| pb::RuleTraceEntry {
+                explanation: one(lang, t.localized_explanation.as_ref(), t.explanation),
+                origin: view::origin(lang, &t.origin),
+                ..t
+            })
+            .collect(),
+    }
+}
+
+/// A text of the plan in the page's language: its localized form where the gateway gives
+/// one, else the plain (English) text.
+fn one(lang: Lang, localized: Option<&pb::LocalizedText>, plain: String) -> String {
+    match localized {
+        Some(text) if !text.nb.is_empty() || !text.en.is_empty() => {
+            lang.pick(Some(text)).to_string()
+        }
+        _ => plain,
+    }
+}
+
+/// A list of texts in the page's language; `localized` runs parallel to `plain`.
+fn many(lang: Lang, localized: &[pb::LocalizedText], plain: Vec<String>) -> Vec<String> {
+    if localized.len() == plain.len() {
+        localized
+            .iter()
+            .map(|t| lang.pick(Some(t)).to_string())
+            .collect()
+    } else {
+        plain
     }
 }

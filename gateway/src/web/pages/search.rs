@@ -19,8 +19,6 @@ use crate::web::{WebState, error::WebError, i18n::Lang};
 
 /// Results per page.
 const PAGE_SIZE: i32 = 20;
-/// How many matches the facet counts are taken over (the search's largest page).
-const FACET_WINDOW: i32 = 500;
 
 /// The page parameters and the contract field each fills.
 const PARAMS: &[(&str, &str)] = &[
@@ -220,15 +218,7 @@ pub async fn page(
         Ok(req) => req,
         Err(e) => return refused(page, &e, remember),
     };
-    let facet_req = pb::SearchDataSourcesRequest {
-        page_size: FACET_WINDOW,
-        page_token: String::new(),
-        ..req.clone()
-    };
-    let (answer, everything) = futures::join!(
-        state.backend.search(req, ask),
-        state.backend.search(facet_req, ask),
-    );
+    let answer = state.backend.search(req, ask).await;
     // Asked after the search, which has just learnt every custodian's name.
     let custodians = state
         .backend
@@ -295,18 +285,7 @@ pub async fn page(
     if !answer.next_page_token.is_empty() {
         page.next_href = view::with_param(&here, "page", &answer.next_page_token);
     }
-    let everything: Vec<(pb::DataSource, i32)> = everything
-        .map(|a| {
-            a.results
-                .into_iter()
-                .filter_map(|r| {
-                    let channel = r.effective_route.as_ref().map(|e| e.channel).unwrap_or(0);
-                    r.data_source.map(|s| (s, channel))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    page.facets = facets(lang, &pairs, &everything, &name_of);
+    page.facets = facets(lang, &pairs, &answer.facets, &name_of);
     render(&page, StatusCode::OK, remember)
 }
 
@@ -316,15 +295,40 @@ fn refused(mut page: SearchPage, error: &WebError, remember: Option<Lang>) -> Re
     render(&page, error.http_status(), remember)
 }
 
-/// The facets over every match: for each facet, each value with its count and the link
-/// that adds (or, when chosen, removes) it as a filter.
+/// The page parameter and title of each facet the search answers with, in page order.
+fn facet_keys(lang: Lang) -> [(&'static str, &'static str, &'static str); 7] {
+    [
+        (
+            "custodian_ids",
+            "custodian",
+            lang.t("Forvalter", "Custodian"),
+        ),
+        ("kind", "kind", lang.t("Type", "Kind")),
+        ("consent", "consent", lang.t("Samtykke", "Consent")),
+        (
+            "identifiability",
+            "identifiability",
+            lang.t("Identifiserbarhet", "Identifiability"),
+        ),
+        ("years", "decade", lang.t("År", "Years")),
+        ("hap_phase", "hap", lang.t("HAP-fase", "HAP phase")),
+        (
+            "channel",
+            "channel",
+            lang.t("Søknadskanal", "Application channel"),
+        ),
+    ]
+}
+
+/// The facets of the answer (each counted by the search with every other filter applied):
+/// for each, each value with its count and the link that adds (or, when chosen, removes) it
+/// as a filter.
 fn facets(
     lang: Lang,
     pairs: &[(String, String)],
-    matches: &[(pb::DataSource, i32)],
+    answered: &[pb::Facet],
     name_of: &dyn Fn(&str) -> String,
 ) -> Vec<Facet> {
-    let sources: Vec<&pb::DataSource> = matches.iter().map(|(s, _)| s).collect();
     let link = |key: &str, value: &str, selected: bool| {
         let mut next: Vec<(String, String)> = pairs
             .iter()
@@ -343,129 +347,43 @@ fn facets(
         }
         format!("/?{}", encode(&next))
     };
-    let chosen = |key: &str, value: &str| pairs.iter().any(|(k, v)| k == key && v == value);
-    let build = |title: &'static str,
-                 key: &'static str,
-                 values: Vec<String>,
-                 label: &dyn Fn(&str) -> String| {
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for v in values {
-            *counts.entry(v).or_default() += 1;
+    let chosen = |key: &str, value: &str| match key {
+        "decade" => {
+            let start: i32 = value.parse().unwrap_or_default();
+            let (from, to) = (start.to_string(), (start + 9).to_string());
+            param(pairs, "from") == Some(from.as_str()) && param(pairs, "to") == Some(to.as_str())
         }
-        let mut values: Vec<FacetValue> = counts
-            .into_iter()
-            .map(|(value, count)| {
-                let selected = chosen(key, &value);
-                FacetValue {
-                    label: label(&value),
-                    count,
-                    selected,
-                    href: link(key, &value, selected),
-                }
-            })
-            .collect();
-        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
-        Facet { title, values }
+        _ => pairs.iter().any(|(k, v)| k == key && v == value),
     };
-    let enum_name = |v: &str| lang.label(v);
-    let of = |f: fn(&pb::DataSource) -> Option<&'static str>| -> Vec<String> {
-        sources
-            .iter()
-            .copied()
-            .filter_map(f)
-            .map(str::to_string)
-            .collect()
-    };
-    let decade_from = pairs
-        .iter()
-        .find(|(k, _)| k == "from")
-        .map(|(_, v)| v.clone());
-    let mut decades = Vec::new();
-    for s in &sources {
-        if let Some(pb::YearRange {
-            from_year: Some(from),
-            to_year,
-        }) = s.coverage_years
-        {
-            let last = to_year.unwrap_or(2025).max(from);
-            let mut d = from - from.rem_euclid(10);
-            while d <= last {
-                decades.push(d.to_string());
-                d += 10;
-            }
-        }
-    }
-    let mut years = build(lang.t("År", "Years"), "decade", decades, &|d: &str| {
-        format!("{d}–{}", d.parse::<i32>().unwrap_or_default() + 9)
-    });
-    for v in &mut years.values {
-        v.selected = decade_from.as_deref() == v.label.split('–').next();
-    }
-    years.values.sort_by(|a, b| a.label.cmp(&b.label));
-    vec![
-        build(
-            lang.t("Forvalter", "Custodian"),
-            "custodian",
-            sources.iter().map(|s| s.custodian_id.clone()).collect(),
-            &|id: &str| name_of(id),
-        ),
-        build(
-            lang.t("Type", "Kind"),
-            "kind",
-            of(|s| {
-                pb::DataSourceKind::try_from(s.kind)
-                    .ok()
-                    .map(|k| k.as_str_name())
-            }),
-            &enum_name,
-        ),
-        build(
-            lang.t("Samtykke", "Consent"),
-            "consent",
-            of(|s| {
-                pb::ConsentRequirement::try_from(s.consent)
-                    .ok()
-                    .map(|k| k.as_str_name())
-            }),
-            &enum_name,
-        ),
-        build(
-            lang.t("Identifiserbarhet", "Identifiability"),
-            "identifiability",
-            of(|s| {
-                pb::Identifiability::try_from(s.identifiability)
-                    .ok()
-                    .map(|k| k.as_str_name())
-            }),
-            &enum_name,
-        ),
-        years,
-        build(
-            lang.t("HAP-fase", "HAP phase"),
-            "hap",
-            of(|s| {
-                pb::HapPhase::try_from(s.hap_phase)
-                    .ok()
-                    .map(|k| k.as_str_name())
-            }),
-            &enum_name,
-        ),
-        build(
-            lang.t("Søknadskanal", "Application channel"),
-            "channel",
-            matches
+    facet_keys(lang)
+        .into_iter()
+        .filter_map(|(field, key, title)| {
+            let facet = answered.iter().find(|f| f.field == field)?;
+            let mut values: Vec<FacetValue> = facet
+                .counts
                 .iter()
-                .filter_map(|(_, channel)| pb::ApplicationChannel::try_from(*channel).ok())
-                .map(|c| c.as_str_name().to_string())
-                .collect(),
-            &enum_name,
-        ),
-    ]
-    .into_iter()
-    .map(|mut f| {
-        f.values.retain(|v| !v.label.ends_with("UNSPECIFIED"));
-        f
-    })
-    .filter(|f| !f.values.is_empty())
-    .collect()
+                .map(|c| {
+                    let selected = chosen(key, &c.value);
+                    FacetValue {
+                        label: match key {
+                            "custodian" => name_of(&c.value),
+                            "decade" => format!(
+                                "{}–{}",
+                                c.value,
+                                c.value.parse::<i32>().unwrap_or_default() + 9
+                            ),
+                            _ => lang.label(&c.value),
+                        },
+                        count: c.count as usize,
+                        selected,
+                        href: link(key, &c.value, selected),
+                    }
+                })
+                .collect();
+            if key == "decade" {
+                values.sort_by(|a, b| a.label.cmp(&b.label));
+            }
+            (!values.is_empty()).then_some(Facet { title, values })
+        })
+        .collect()
 }

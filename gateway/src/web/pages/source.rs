@@ -45,6 +45,27 @@ pub struct Route {
     note: String,
 }
 
+/// The route under the national rules: who decides, who prepares and delivers, the channel,
+/// and the rule behind each part.
+pub struct Effective {
+    channel: String,
+    address: String,
+    address_href: String,
+    decided_by: String,
+    prepared_by: String,
+    delivered_by: String,
+    rules: Vec<RuleRow>,
+    revision: String,
+}
+
+/// One rule applied to the published route.
+pub struct RuleRow {
+    rule: String,
+    origin: String,
+    parts: String,
+    explanation: String,
+}
+
 #[derive(Template)]
 #[template(path = "source.html")]
 struct SourcePage {
@@ -56,6 +77,7 @@ struct SourcePage {
     description: String,
     facts: Vec<Fact>,
     routes: Vec<Route>,
+    effective: Option<Effective>,
     access: Vec<Fact>,
     deadlines: Vec<String>,
     prices: Vec<String>,
@@ -183,6 +205,7 @@ pub async fn page(
         description: lang.pick(source.description.as_ref()).to_string(),
         facts: facts(lang, &source),
         routes: routes(lang, &rules),
+        effective: result.effective_route.as_ref().map(|e| effective(lang, e)),
         access: access(lang, &rules),
         deadlines: rules
             .deadlines
@@ -415,6 +438,39 @@ fn routes(lang: Lang, rules: &pb::AccessRules) -> Vec<Route> {
         }
     }
     out
+}
+
+fn effective(lang: Lang, e: &pb::EffectiveRoute) -> Effective {
+    Effective {
+        channel: view::enum_label(lang, e.channel, pb::ApplicationChannel::as_str_name),
+        address_href: view::address_href(&e.address).unwrap_or_default(),
+        address: match e.localized_address.as_ref() {
+            Some(text) => lang.pick(Some(text)).to_string(),
+            None => e.address.clone(),
+        },
+        decided_by: e.decided_by.clone(),
+        prepared_by: e.prepared_by.clone(),
+        delivered_by: e.delivered_by.clone(),
+        rules: e
+            .rules
+            .iter()
+            .map(|r| RuleRow {
+                rule: lang.label(&r.rule),
+                origin: view::origin(lang, &r.origin),
+                parts: r
+                    .parts
+                    .iter()
+                    .map(|p| view::enum_label(lang, *p, pb::RoutePart::as_str_name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                explanation: match r.localized_explanation.as_ref() {
+                    Some(text) => lang.pick(Some(text)).to_string(),
+                    None => r.explanation.clone(),
+                },
+            })
+            .collect(),
+        revision: e.rules_revision.clone(),
+    }
 }
 
 fn access(lang: Lang, rules: &pb::AccessRules) -> Vec<Fact> {

@@ -154,6 +154,18 @@ pub fn address_href(address: &str) -> Option<String> {
     }
 }
 
+/// Where a rule comes from, in words: the national rules, the request, or a custodian.
+pub fn origin(lang: Lang, origin: &str) -> String {
+    match origin.strip_prefix("custodian:") {
+        Some(id) => format!("{} {id}", lang.t("forvalteren", "the custodian")),
+        None if origin == "national-rules" => lang
+            .t("de nasjonale reglene", "the national rules")
+            .to_string(),
+        None if origin == "request" => lang.t("søknaden", "the request").to_string(),
+        None => origin.to_string(),
+    }
+}
+
 /// The label of an enum value given by number.
 pub fn enum_label<E>(lang: Lang, value: i32, name: impl Fn(&E) -> &'static str) -> String
 where

@@ -119,6 +119,18 @@
     if (button) {
       button.addEventListener("click", function () { window.print(); });
     }
+    // A printed plan shows its rule traces: closed ones are opened for the print only.
+    var opened = [];
+    window.addEventListener("beforeprint", function () {
+      opened = Array.prototype.filter.call(document.querySelectorAll("details.trace"), function (d) {
+        return !d.open;
+      });
+      opened.forEach(function (d) { d.open = true; });
+    });
+    window.addEventListener("afterprint", function () {
+      opened.forEach(function (d) { d.open = false; });
+      opened = [];
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

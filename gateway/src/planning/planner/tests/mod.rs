@@ -138,6 +138,7 @@ fn deadline(applies_to: &str, level: pb::DataLevel, days: u32) -> pb::Deadline {
         working_days: false,
         text: format!("{days} days from a complete application"),
         data_level: level as i32,
+        ..Default::default()
     }
 }
 
