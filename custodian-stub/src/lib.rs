@@ -7,6 +7,7 @@ pub mod catalogue;
 mod convert;
 pub mod datafile;
 pub mod live;
+pub mod observe;
 pub mod load;
 pub mod reload;
 pub mod server;

@@ -50,6 +50,12 @@ pub struct GatewayConfig {
     /// The public web catalogue and JSON API.
     #[serde(default)]
     pub web: crate::web::settings::WebConfig,
+    /// The audit trail: one JSON line per request.
+    #[serde(default)]
+    pub audit: helsedata::observe::audit::AuditConfig,
+    /// The admin listener that serves `/metrics`.
+    #[serde(default)]
+    pub admin: helsedata::observe::admin::AdminConfig,
     /// Every custodian the gateway asks, in the order that breaks ownership ties.
     pub custodians: Vec<CustodianConfig>,
 }
@@ -466,6 +472,9 @@ impl GatewayConfig {
             ));
         }
         self.defaults.check(|field| format!("defaults.{field}"))?;
+        if self.audit.queue == 0 {
+            return Err(invalid("audit.queue", "must be greater than 0"));
+        }
         if self.limits.default_deadline_ms == 0 {
             return Err(invalid(
                 "limits.default_deadline_ms",

@@ -13,7 +13,8 @@ use super::metrics::MetricsRegistry;
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
-    /// Whether the admin listener runs.
+    /// Whether the admin listener runs (off unless configured; the bundled gateway
+    /// configuration turns it on).
     pub enabled: bool,
     /// Its address; keep it on loopback or a private network (it has no authentication).
     pub listen: SocketAddr,
@@ -22,7 +23,7 @@ pub struct AdminConfig {
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
-            enabled: true,
+            enabled: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
         }
     }

@@ -32,14 +32,20 @@ pub enum AuditTarget {
     File(PathBuf),
 }
 
-impl<'de> Deserialize<'de> for AuditTarget {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(match text.trim() {
+impl AuditTarget {
+    /// `off` (or empty), `stdout`, or anything else as a file path.
+    pub fn parse(text: &str) -> Self {
+        match text.trim() {
             "" | "off" => Self::Off,
             "stdout" => Self::Stdout,
             path => Self::File(PathBuf::from(path)),
-        })
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AuditTarget {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::parse(&String::deserialize(deserializer)?))
     }
 }
 

@@ -47,6 +47,7 @@ pub struct WebState {
     /// The OpenAPI document, rendered once.
     pub openapi: String,
     limiter: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    observer: Option<Arc<helsedata::observe::Observer>>,
 }
 
 impl WebState {
@@ -59,7 +60,14 @@ impl WebState {
             openapi: openapi::document().to_string(),
             limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
             config,
+            observer: None,
         }
+    }
+
+    /// The same state, with every request audited and counted by `observer`.
+    pub fn observed_by(mut self, observer: Arc<helsedata::observe::Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// How a request with these headers asks the gateway.
@@ -101,7 +109,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let acceptor = TlsAcceptor::from(Arc::new(tls));
-    let app = router(state.clone());
+    let app = match &state.observer {
+        Some(observer) => router(state.clone()).layer(observer.web_layer()),
+        None => router(state.clone()),
+    };
     let handshake_timeout = Duration::from_millis(state.config.header_timeout_ms);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
