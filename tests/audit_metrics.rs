@@ -56,7 +56,10 @@ fn python_with_prometheus_client() -> &'static str {
                 .status()
                 .expect("python3 runs");
             assert!(status.success(), "pip install prometheus-client failed");
-            assert!(has(), "prometheus_client still not importable after install");
+            assert!(
+                has(),
+                "prometheus_client still not importable after install"
+            );
         }
     });
     "python3"
@@ -160,7 +163,9 @@ async fn audit_lines(path: &Path, at_least: usize) -> Vec<Value> {
         .collect()
 }
 
-fn developer(web: &WebFederation) -> impl std::future::Future<Output = FederatedCatalogueClient<tonic::transport::Channel>> + '_ {
+fn developer(
+    web: &WebFederation,
+) -> impl std::future::Future<Output = FederatedCatalogueClient<tonic::transport::Channel>> + '_ {
     fixture::gateway_client(&web.pki, web.gateway.as_ref().expect("gateway runs"))
 }
 
@@ -229,7 +234,10 @@ async fn every_grpc_call_and_web_request_leaves_one_audit_line() {
         .await
         .expect_err("refused");
     assert_eq!(refused.code(), Code::PermissionDenied);
-    assert_eq!(web.get("/api/v1/datasources?query=hjerte").await.status, 200);
+    assert_eq!(
+        web.get("/api/v1/datasources?query=hjerte").await.status,
+        200
+    );
     assert_eq!(web.get("/api/v1/datasources/mfr").await.status, 200);
     let plan = r#"{"dataSourceIds": ["mfr"], "purpose": "PURPOSE_RESEARCH",
         "stage": "PROJECT_STAGE_NEW", "dataLevel": "DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL"}"#;
@@ -244,7 +252,11 @@ async fn every_grpc_call_and_web_request_leaves_one_audit_line() {
         }
         assert_eq!(line["service"], "gateway");
         assert!(line["latency_ms"].as_f64().is_some_and(|l| l >= 0.0));
-        assert!(line["remote_addr"].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")));
+        assert!(
+            line["remote_addr"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("127.0.0.1:"))
+        );
     }
     let developer_id = format!("spiffe://{}/developer", identity::DEV_TRUST_DOMAIN);
 
@@ -254,7 +266,10 @@ async fn every_grpc_call_and_web_request_leaves_one_audit_line() {
     assert_eq!(search["caller"], developer_id);
     assert_eq!(search["status"], "OK");
     assert_eq!(search["surface"], "grpc");
-    assert_eq!(search["asked"]["query_chars"], 25, "the query's length, not its text");
+    assert_eq!(
+        search["asked"]["query_chars"], 25,
+        "the query's length, not its text"
+    );
     assert!(!search.to_string().contains("admin login"), "{search}");
     assert_eq!(search["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     let asked: Vec<&str> = search["custodians"]
@@ -263,25 +278,45 @@ async fn every_grpc_call_and_web_request_leaves_one_audit_line() {
         .iter()
         .filter_map(|c| c["custodian"].as_str())
         .collect();
-    assert_eq!(asked.len(), web.custodians.len(), "every custodian asked: {asked:?}");
-    assert!(search["custodians"]
-        .as_array()
-        .expect("custodians")
-        .iter()
-        .all(|c| c["status"] == "OUTCOME_STATUS_OK" && c["freshness"].is_string()));
+    assert_eq!(
+        asked.len(),
+        web.custodians.len(),
+        "every custodian asked: {asked:?}"
+    );
+    assert!(
+        search["custodians"]
+            .as_array()
+            .expect("custodians")
+            .iter()
+            .all(|c| c["status"] == "OUTCOME_STATUS_OK" && c["freshness"].is_string())
+    );
 
     let gets = records_of(&lines, GET);
     assert_eq!(gets.len(), 2);
     assert_eq!(gets[0]["asked"]["ids"]["id"][0], "mfr");
     assert_eq!(gets[0]["custodians"][0]["custodian"], "fhi");
     assert_eq!(gets[1]["status"], "INVALID_ARGUMENT");
-    assert_eq!(gets[1]["asked"]["ids"]["id"][0], "bad\u{1b}[2J id", "escaped as JSON, kept exact");
+    assert_eq!(
+        gets[1]["asked"]["ids"]["id"][0], "bad\u{1b}[2J id",
+        "escaped as JSON, kept exact"
+    );
 
     let plan = records_of(&lines, PLAN);
-    assert_eq!(plan[0]["asked"]["ids"]["data_source_ids"], serde_json::json!(["mfr", "npr-somatikk"]));
-    assert!(!plan[0]["custodians"].as_array().expect("custodians").is_empty());
+    assert_eq!(
+        plan[0]["asked"]["ids"]["data_source_ids"],
+        serde_json::json!(["mfr", "npr-somatikk"])
+    );
+    assert!(
+        !plan[0]["custodians"]
+            .as_array()
+            .expect("custodians")
+            .is_empty()
+    );
 
-    let denied = records_of(&lines, "/helsedata.federation.v1.FederatedCatalogue/ListCustodians");
+    let denied = records_of(
+        &lines,
+        "/helsedata.federation.v1.FederatedCatalogue/ListCustodians",
+    );
     assert_eq!(denied[0]["status"], "PERMISSION_DENIED");
     assert_eq!(
         denied[0]["caller"],
@@ -350,21 +385,53 @@ async fn metrics_move_with_calls_outages_and_certificates() {
     );
     let web_page = [("method", "GET /api/v1/datasources/{id}"), ("code", "200")];
     assert_eq!(after.sum("helsedata_requests_total", &web_page), 2.0);
-    assert!(after.sum("helsedata_cache_lookups_total", &[("cache", "snapshots"), ("result", "hit")])
-        >= (web.custodians.len() * (N - 1)) as f64,
-        "the searches after the first are served from the cache");
-    assert!(after.sum("helsedata_custodian_answers_total", &[("custodian", "fhi"), ("status", "OUTCOME_STATUS_OK")]) >= N as f64);
-    assert!(after.sum("helsedata_custodian_call_duration_seconds_count", &[("custodian", "fhi"), ("result", "ok")]) >= 1.0);
+    assert!(
+        after.sum(
+            "helsedata_cache_lookups_total",
+            &[("cache", "snapshots"), ("result", "hit")]
+        ) >= (web.custodians.len() * (N - 1)) as f64,
+        "the searches after the first are served from the cache"
+    );
+    assert!(
+        after.sum(
+            "helsedata_custodian_answers_total",
+            &[("custodian", "fhi"), ("status", "OUTCOME_STATUS_OK")]
+        ) >= N as f64
+    );
+    assert!(
+        after.sum(
+            "helsedata_custodian_call_duration_seconds_count",
+            &[("custodian", "fhi"), ("result", "ok")]
+        ) >= 1.0
+    );
     assert!(after.sum("helsedata_connections_open", &[]) >= 1.0);
-    assert!(after.sum("helsedata_connections_refused_total", &[("reason", "handshake")]) >= 1.0);
-    assert_eq!(after.sum("helsedata_requests_in_flight", &[("surface", "grpc")]), 0.0);
-    assert_eq!(after.sum("helsedata_request_limit", &[("limit", "global")]), web.config.limits.max_concurrent_requests as f64);
+    assert!(
+        after.sum(
+            "helsedata_connections_refused_total",
+            &[("reason", "handshake")]
+        ) >= 1.0
+    );
+    assert_eq!(
+        after.sum("helsedata_requests_in_flight", &[("surface", "grpc")]),
+        0.0
+    );
+    assert_eq!(
+        after.sum("helsedata_request_limit", &[("limit", "global")]),
+        web.config.limits.max_concurrent_requests as f64
+    );
     assert_eq!(after.sum("helsedata_tls_reloads_total", &[]), 0.0);
     assert!(after.has("helsedata_audit_records_dropped_total"));
 
     for (name, path) in [
         ("server", web.config.tls.cert.clone()),
-        ("client", web.config.tls.client_cert.clone().expect("client certificate")),
+        (
+            "client",
+            web.config
+                .tls
+                .client_cert
+                .clone()
+                .expect("client certificate"),
+        ),
     ] {
         let pem = std::fs::read(&path).expect("certificate");
         let expected = helsedata::observe::metrics::not_after(&pem).expect("notAfter");
@@ -372,7 +439,10 @@ async fn metrics_move_with_calls_outages_and_certificates() {
         let parsed = der.parse_x509().expect("certificate");
         assert_eq!(expected, parsed.validity().not_after.timestamp());
         assert_eq!(
-            after.sum("helsedata_certificate_expiry_timestamp_seconds", &[("certificate", name)]),
+            after.sum(
+                "helsedata_certificate_expiry_timestamp_seconds",
+                &[("certificate", name)]
+            ),
             expected as f64,
             "{name} certificate"
         );
@@ -389,15 +459,48 @@ async fn metrics_move_with_calls_outages_and_certificates() {
         request
             .metadata_mut()
             .insert("cache-control", MetadataValue::from_static("no-store"));
-        grpc.search_data_sources(request).await.expect("search with ssb down");
+        grpc.search_data_sources(request)
+            .await
+            .expect("search with ssb down");
     }
     let outage = scrape(admin).await;
-    let failed = outage.sum("helsedata_custodian_answers_total", &[("custodian", "ssb"), ("status", "OUTCOME_STATUS_UNAVAILABLE")]);
-    assert!(failed >= 1.0, "the outage is counted: {:?}", outage.0.iter().filter(|s| s.1.get("custodian").is_some_and(|c| c == "ssb")).collect::<Vec<_>>());
-    assert!(outage.sum("helsedata_custodian_ejections_total", &[("custodian", "ssb")]) >= 1.0);
-    assert_eq!(outage.sum("helsedata_custodian_ejections_total", &[("custodian", "fhi")]), 0.0);
-    assert_eq!(outage.sum("helsedata_custodian_healthy", &[("custodian", "ssb")]), 0.0);
-    assert_eq!(outage.sum("helsedata_custodian_healthy", &[("custodian", "fhi")]), 1.0);
+    let failed = outage.sum(
+        "helsedata_custodian_answers_total",
+        &[
+            ("custodian", "ssb"),
+            ("status", "OUTCOME_STATUS_UNAVAILABLE"),
+        ],
+    );
+    assert!(
+        failed >= 1.0,
+        "the outage is counted: {:?}",
+        outage
+            .0
+            .iter()
+            .filter(|s| s.1.get("custodian").is_some_and(|c| c == "ssb"))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        outage.sum(
+            "helsedata_custodian_ejections_total",
+            &[("custodian", "ssb")]
+        ) >= 1.0
+    );
+    assert_eq!(
+        outage.sum(
+            "helsedata_custodian_ejections_total",
+            &[("custodian", "fhi")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        outage.sum("helsedata_custodian_healthy", &[("custodian", "ssb")]),
+        0.0
+    );
+    assert_eq!(
+        outage.sum("helsedata_custodian_healthy", &[("custodian", "fhi")]),
+        1.0
+    );
     web.stop().await;
 }
 
@@ -434,11 +537,15 @@ async fn a_custodian_counts_its_calls_and_reloads_on_its_own_admin_listener() {
         .expect("mfr");
     let after = scrape(admin).await;
     let info = [
-        ("method", "/helsedata.federation.v1.CustodianCatalogue/GetCustodianInfo"),
+        (
+            "method",
+            "/helsedata.federation.v1.CustodianCatalogue/GetCustodianInfo",
+        ),
         ("code", "OK"),
     ];
     assert_eq!(
-        after.sum("helsedata_requests_total", &info) - before.sum("helsedata_requests_total", &info),
+        after.sum("helsedata_requests_total", &info)
+            - before.sum("helsedata_requests_total", &info),
         3.0
     );
     assert_eq!(after.sum("helsedata_data_file_reloads_total", &[]), 0.0);

@@ -14,7 +14,10 @@ use helsedata::{
 };
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 
-use crate::{live::LiveCatalogue, server::{ServeError, ServeOptions}};
+use crate::{
+    live::LiveCatalogue,
+    server::{ServeError, ServeOptions},
+};
 
 /// What a custodian observes with.
 pub struct Observed {

@@ -11,9 +11,9 @@ use std::{
 
 use helsedata::{
     acceptor::ConnectionLimits,
-    observe::{admin::AdminConfig, audit::AuditConfig},
     authz::{AuthzLayer, Effect, Policy, Rule},
     grpc_server, identity,
+    observe::{admin::AdminConfig, audit::AuditConfig},
     proto::custodian_catalogue_server::CustodianCatalogueServer,
     reload::ReloadingTls,
     tls::{TlsError, TlsMaterial},

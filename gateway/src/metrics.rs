@@ -131,7 +131,12 @@ impl GatewayMetrics {
     }
 
     /// One call to `custodian` ended after `latency` with `result`.
-    pub fn call<T>(&self, custodian: &str, result: &Result<T, LegError>, latency: std::time::Duration) {
+    pub fn call<T>(
+        &self,
+        custodian: &str,
+        result: &Result<T, LegError>,
+        latency: std::time::Duration,
+    ) {
         let result = match result {
             Ok(_) => "ok".to_string(),
             Err(e) => cause(e).to_string(),

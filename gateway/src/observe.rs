@@ -41,7 +41,10 @@ pub struct Observed {
 impl Observed {
     /// Opens the audit trail, binds the admin listener (when enabled) and registers the
     /// metrics that do not need the federation.
-    pub async fn start(config: &GatewayConfig, tls: &Arc<ReloadingTls>) -> Result<Self, ServeError> {
+    pub async fn start(
+        config: &GatewayConfig,
+        tls: &Arc<ReloadingTls>,
+    ) -> Result<Self, ServeError> {
         let mut builder = MetricsBuilder::default();
         let requests = RequestMetrics::register(builder.registry());
         let audit = AuditSink::open(&config.audit, requests.audit_dropped.clone()).await?;

@@ -268,7 +268,10 @@ mod tests {
         assert_eq!(asked.query_chars, Some(13));
         assert_eq!(asked.ids["custodian_ids"], ["fhi"]);
         let json = serde_json::to_string(&asked).unwrap();
-        assert!(!json.contains("kreft"), "the query text is not written: {json}");
+        assert!(
+            !json.contains("kreft"),
+            "the query text is not written: {json}"
+        );
     }
 
     #[test]

@@ -147,7 +147,12 @@ impl AuditSink {
             return Err(AuditError::Queue);
         }
         let writer: Box<dyn AsyncWrite + Send + Unpin> = match &config.target {
-            AuditTarget::Off => return Ok(Self { queue: None, dropped }),
+            AuditTarget::Off => {
+                return Ok(Self {
+                    queue: None,
+                    dropped,
+                });
+            }
             AuditTarget::Stdout => Box::new(tokio::io::stdout()),
             AuditTarget::File(path) => Box::new(open_append(path).await?),
         };
@@ -272,6 +277,9 @@ mod tests {
         assert_eq!(text.lines().count(), 1, "one line: {text:?}");
         assert!(!text.trim_end().chars().any(char::is_control), "{text:?}");
         let record: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(record["asked"]["ids"]["id"][0], "evil\nINFO admin login ok\u{1b}[2J");
+        assert_eq!(
+            record["asked"]["ids"]["id"][0],
+            "evil\nINFO admin login ok\u{1b}[2J"
+        );
     }
 }

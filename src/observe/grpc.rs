@@ -128,9 +128,8 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
-    type Future = Pin<
-        Box<dyn Future<Output = Result<http::Response<tonic::body::Body>, S::Error>> + Send>,
-    >;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<http::Response<tonic::body::Body>, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -150,8 +149,7 @@ where
             .map(str::to_string);
         let path = request.uri().path().to_string();
         let copy = Copy::default();
-        let request =
-            request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())));
+        let request = request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())));
         let notes = Notes::default();
         let observer = self.observer.clone();
         let in_flight = observer.requests.in_flight("grpc");

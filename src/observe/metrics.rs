@@ -196,11 +196,9 @@ impl RequestMetrics {
 
     /// The in-flight gauge of `surface`: up while the returned guard lives.
     pub fn in_flight(&self, surface: &str) -> InFlight {
-        let gauge = self
-            .in_flight
-            .get_or_create_owned(&SurfaceLabels {
-                surface: surface.to_string(),
-            });
+        let gauge = self.in_flight.get_or_create_owned(&SurfaceLabels {
+            surface: surface.to_string(),
+        });
         gauge.inc();
         InFlight(gauge)
     }
@@ -339,14 +337,22 @@ mod tests {
         requests.observe("grpc", "/a.B/C", "OK", 5.0);
         {
             let _busy = requests.in_flight("grpc");
-            assert!(metrics.encode().contains("helsedata_requests_in_flight{surface=\"grpc\"} 1"));
+            assert!(
+                metrics
+                    .encode()
+                    .contains("helsedata_requests_in_flight{surface=\"grpc\"} 1")
+            );
         }
         let text = metrics.encode();
         assert!(
-            text.contains("helsedata_requests_total{surface=\"grpc\",method=\"/a.B/C\",code=\"OK\"} 2"),
+            text.contains(
+                "helsedata_requests_total{surface=\"grpc\",method=\"/a.B/C\",code=\"OK\"} 2"
+            ),
             "{text}"
         );
-        assert!(text.contains("helsedata_request_duration_seconds_count{surface=\"grpc\",method=\"/a.B/C\"} 2"));
+        assert!(text.contains(
+            "helsedata_request_duration_seconds_count{surface=\"grpc\",method=\"/a.B/C\"} 2"
+        ));
         assert!(text.contains("helsedata_requests_in_flight{surface=\"grpc\"} 0"));
     }
 

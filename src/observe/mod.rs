@@ -11,9 +11,9 @@
 pub mod admin;
 pub mod asked;
 pub mod audit;
+mod body;
 pub mod grpc;
 pub mod metrics;
-mod body;
 mod notes;
 mod time;
 pub mod web;
@@ -67,8 +67,12 @@ impl Observer {
     }
 
     fn finish(&self, record: AuditRecord) {
-        self.requests
-            .observe(record.surface, &record.method_label, &record.status, record.latency_ms);
+        self.requests.observe(
+            record.surface,
+            &record.method_label,
+            &record.status,
+            record.latency_ms,
+        );
         self.audit.write(record);
     }
 }

@@ -88,7 +88,8 @@ where
 {
     type Response = axum::response::Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
