@@ -13,7 +13,7 @@ use std::{
     net::SocketAddr,
     path::Path,
     process::{Command, Stdio},
-    sync::{Arc, OnceLock},
+    sync::OnceLock,
     time::Duration,
 };
 
@@ -556,6 +556,5 @@ async fn a_custodian_counts_its_calls_and_reloads_on_its_own_admin_listener() {
     assert!(lines.iter().all(|l| l["service"] == "custodian"
         && l["caller"] == format!("spiffe://{}/developer", identity::DEV_TRUST_DOMAIN)));
     assert_eq!(lines[3]["asked"]["ids"]["id"][0], "mfr");
-    let _ = Arc::new(());
     custodian.stop().await;
 }

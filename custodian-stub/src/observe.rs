@@ -60,14 +60,10 @@ impl Observed {
                 refused.set(i64::from(live.reload_error().is_some()));
             }
         });
-        let admin = match admin::bind(&options.admin).await? {
-            Some(listener) => Some(tokio::spawn(admin::serve(
-                listener,
-                builder.finish(),
-                std::future::pending(),
-            ))),
-            None => None,
-        };
+        let metrics = builder.finish();
+        let admin = admin::bind(&options.admin)
+            .await?
+            .map(|listener| tokio::spawn(admin::serve(listener, metrics, std::future::pending())));
         Ok(Self {
             observer: Observer::new("custodian", audit, requests),
             connections,
