@@ -676,6 +676,31 @@ owns = ["mfr", "hs-*"]
     }
 
     #[test]
+    fn audit_and_admin_settings_default_to_off_and_parse() {
+        use helsedata::observe::audit::AuditTarget;
+        let bundled = GatewayConfig::from_toml(DEFAULT_CONFIG).unwrap();
+        assert!(bundled.admin.enabled && bundled.admin.listen.ip().is_loopback());
+        assert_eq!(bundled.audit.target, AuditTarget::Off);
+        let minimal = GatewayConfig::from_toml(MINIMAL).unwrap();
+        assert!(!minimal.admin.enabled);
+        assert_eq!(minimal.audit.target, AuditTarget::Off);
+        let set = GatewayConfig::from_toml(&format!(
+            "{MINIMAL}[audit]\ntarget = \"/var/log/helsedata/audit.jsonl\"\n\
+             [admin]\nenabled = true\nlisten = \"127.0.0.1:9999\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            set.audit.target,
+            AuditTarget::File("/var/log/helsedata/audit.jsonl".into())
+        );
+        assert_eq!(set.admin.listen.port(), 9999);
+        let err = GatewayConfig::from_toml(&format!("{MINIMAL}[audit]\nqueue = 0\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audit.queue"), "{err}");
+    }
+
+    #[test]
     fn connection_and_authorization_settings_are_checked_with_the_key() {
         let config = GatewayConfig::from_toml(MINIMAL).unwrap();
         assert_eq!(config.authz, AuthzConfig::default());
