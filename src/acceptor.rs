@@ -30,6 +30,7 @@ use tonic::transport::server::Connected;
 
 use crate::{
     identity::{self, IdentityError},
+    observe::metrics::{ConnectionMetrics, OpenConnection},
     reload::ReloadingTls,
 };
 
@@ -124,6 +125,7 @@ struct Shared {
     slots: Arc<Semaphore>,
     over_cap: RateLimited,
     refused_handshake: RateLimited,
+    metrics: ConnectionMetrics,
 }
 
 /// The accepted, authenticated connections of `listener`, for tonic's
@@ -134,6 +136,16 @@ pub fn incoming(
     tls: Arc<ReloadingTls>,
     limits: ConnectionLimits,
 ) -> ReceiverStream<Result<PeerIo, io::Error>> {
+    incoming_counted(listener, tls, limits, ConnectionMetrics::default())
+}
+
+/// [`incoming`], counting open and refused connections in `metrics`.
+pub fn incoming_counted(
+    listener: TcpListener,
+    tls: Arc<ReloadingTls>,
+    limits: ConnectionLimits,
+    metrics: ConnectionMetrics,
+) -> ReceiverStream<Result<PeerIo, io::Error>> {
     let (tx, rx) = mpsc::channel(64);
     let shared = Arc::new(Shared {
         tls,
@@ -141,6 +153,7 @@ pub fn incoming(
         over_cap: RateLimited::new(limits.log_interval),
         refused_handshake: RateLimited::new(limits.log_interval),
         limits,
+        metrics,
     });
     tokio::spawn(accept_loop(listener, shared, tx));
     ReceiverStream::new(rx)
@@ -166,6 +179,7 @@ async fn accept_loop(
             }
         };
         let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
+            shared.metrics.refused("connection_cap");
             if let Some(suppressed) = shared.over_cap.admit() {
                 tracing::warn!(
                     peer = %remote_addr,
@@ -177,10 +191,14 @@ async fn accept_loop(
             drop(tcp);
             continue;
         };
+        let slot = Slot {
+            _permit: permit,
+            _open: shared.metrics.opened(),
+        };
         let shared = shared.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
-            if let Some(io) = handshake(&shared, tcp, remote_addr, permit).await {
+            if let Some(io) = handshake(&shared, tcp, remote_addr, slot).await {
                 let _ = tx.send(Ok(io)).await;
             }
         });
@@ -191,7 +209,7 @@ async fn handshake(
     shared: &Shared,
     tcp: TcpStream,
     remote_addr: SocketAddr,
-    permit: OwnedSemaphorePermit,
+    slot: Slot,
 ) -> Option<PeerIo> {
     let _ = tcp.set_nodelay(true);
     let acceptor = TlsAcceptor::from(shared.tls.server_config());
@@ -216,7 +234,7 @@ async fn handshake(
                         certificates: Arc::new(certificates),
                     },
                     shared.limits.idle_timeout,
-                    permit,
+                    slot,
                 ));
             }
             Ok(Err(e)) => e.to_string(),
@@ -225,6 +243,7 @@ async fn handshake(
                 shared.limits.handshake_timeout.as_millis()
             ),
         };
+    shared.metrics.refused("handshake");
     if let Some(suppressed) = shared.refused_handshake.admit() {
         tracing::warn!(
             peer = %remote_addr,
@@ -236,6 +255,12 @@ async fn handshake(
     None
 }
 
+/// A connection's place under the cap, and its count among the open connections.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    _open: OpenConnection,
+}
+
 /// One accepted connection: the TLS stream, who is on the other end, its slot under the
 /// connection cap, and the idle timer.
 pub struct PeerIo {
@@ -244,7 +269,7 @@ pub struct PeerIo {
     idle_timeout: Duration,
     last_read: Instant,
     idle: Pin<Box<Sleep>>,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl PeerIo {
@@ -252,7 +277,7 @@ impl PeerIo {
         inner: TlsStream<TcpStream>,
         info: PeerInfo,
         idle_timeout: Duration,
-        slot: OwnedSemaphorePermit,
+        slot: Slot,
     ) -> Self {
         Self {
             inner,

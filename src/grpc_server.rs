@@ -46,6 +46,16 @@ pub fn incoming_reloading(
     acceptor::incoming(listener, tls.clone(), limits)
 }
 
+/// [`incoming_reloading`], counting open and refused connections in `metrics`.
+pub fn incoming_counted(
+    listener: tokio::net::TcpListener,
+    tls: &Arc<ReloadingTls>,
+    limits: ConnectionLimits,
+    metrics: crate::observe::metrics::ConnectionMetrics,
+) -> tokio_stream::wrappers::ReceiverStream<Result<PeerIo, std::io::Error>> {
+    acceptor::incoming_counted(listener, tls.clone(), limits, metrics)
+}
+
 /// A server builder with hardened HTTP/2 settings (serve it over [`incoming`] or
 /// [`incoming_reloading`], which do the TLS).
 pub fn builder() -> Server {

@@ -12,6 +12,7 @@ pub mod datafile;
 pub mod deadline;
 pub mod grpc_server;
 pub mod identity;
+pub mod observe;
 pub mod paging;
 pub mod proto;
 pub mod reload;

@@ -9,7 +9,10 @@ use opentelemetry::{
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use serde::Deserialize;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, field::MakeExt, fmt::writer::BoxMakeWriter, layer::SubscriberExt,
+    util::SubscriberInitExt,
+};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -33,6 +36,10 @@ pub struct TelemetryConfig {
     /// OTLP/gRPC endpoint for traces. When empty, `OTEL_EXPORTER_OTLP_ENDPOINT` is used;
     /// when both are empty, traces are not exported.
     pub otlp_endpoint: Option<String>,
+    /// Write the log to standard error instead of standard output (set by the binaries when
+    /// the audit trail goes to standard output; not a configuration key).
+    #[serde(skip)]
+    pub log_to_stderr: bool,
 }
 
 /// Why telemetry could not start.
@@ -100,15 +107,52 @@ pub fn init(
         .as_ref()
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)));
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    let writer = if config.log_to_stderr {
+        BoxMakeWriter::new(std::io::stderr)
+    } else {
+        BoxMakeWriter::new(std::io::stdout)
+    };
+    // JSON escapes control characters itself; text lines get every field value escaped, so
+    // that an id with a newline or a terminal escape cannot forge a line.
     let result = match config.log_format {
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(escaped_fields())
+                    .with_writer(writer),
+            )
+            .try_init(),
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(writer),
+            )
             .try_init(),
     };
     // A subscriber may already be installed (tests, embedded use); keep the existing one.
     drop(result);
     Ok(TelemetryGuard { provider })
+}
+
+/// Field formatting of the text log: `name=value` with control characters in the value
+/// escaped ([`crate::text::escape_control`]); the message without its name.
+pub fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    tracing_subscriber::fmt::format::debug_fn(
+        |writer: &mut tracing_subscriber::fmt::format::Writer<'_>,
+         field: &tracing::field::Field,
+         value: &dyn std::fmt::Debug| {
+            let text = format!("{value:?}");
+            let text = crate::text::escape_control(&text);
+            if field.name() == "message" {
+                write!(writer, "{text}")
+            } else {
+                write!(writer, "{}={text}", field.name())
+            }
+        },
+    )
+    .delimited(" ")
 }
 
 fn otlp_provider(
@@ -177,5 +221,49 @@ impl Injector for MetadataInjector<'_> {
         ) {
             self.0.insert(key, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut b) = self.0.lock() {
+                b.extend_from_slice(bytes);
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn text_log_lines_cannot_be_forged_with_control_characters() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .fmt_fields(escaped_fields())
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let id = "x\nINFO admin login ok\u{1b}[2J";
+            tracing::info!(id = %id, debug = ?id, "refused {id}");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches('\n').count(), 1, "one line: {text:?}");
+        assert!(!text.trim_end().chars().any(char::is_control), "{text:?}");
+        assert!(
+            text.contains("id=x\\nINFO admin login ok\\u{1b}[2J"),
+            "{text:?}"
+        );
     }
 }

@@ -242,6 +242,16 @@ impl TlsMaterial {
         })
     }
 
+    /// The certificate chains this endpoint presents (PEM): `server` to its clients and,
+    /// when a separate one is configured, `client` to the servers it calls.
+    pub fn presented_certificates(&self) -> Vec<(&'static str, &[u8])> {
+        let mut chains = vec![("server", self.cert_pem.as_slice())];
+        if self.client_cert_pem != self.cert_pem {
+            chains.push(("client", self.client_cert_pem.as_slice()));
+        }
+        chains
+    }
+
     fn identity(&self) -> Identity {
         Identity::from_pem(&self.client_cert_pem, &self.client_key_pem)
     }

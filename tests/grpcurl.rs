@@ -159,6 +159,7 @@ async fn grpcurl_drives_the_demo_end_to_end() {
         GatewayConfig::from_toml(gateway::config::DEFAULT_CONFIG).expect("bundled config");
     config.listen = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     config.web.listen = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    config.admin.listen = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     config.national_rules = repo_path("gateway/config/national-rules.toml");
     config.tls = TlsFiles::new(
         certs.path().join("ca.pem"),

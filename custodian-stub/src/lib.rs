@@ -8,6 +8,7 @@ mod convert;
 pub mod datafile;
 pub mod live;
 pub mod load;
+pub mod observe;
 pub mod reload;
 pub mod server;
 pub mod service;

@@ -12,6 +12,10 @@ use custodian_stub::{
 use helsedata::{
     acceptor::ConnectionLimits,
     grpc_server,
+    observe::{
+        admin::AdminConfig,
+        audit::{AuditConfig, AuditTarget},
+    },
     reload::ReloadingTls,
     telemetry::{self, TelemetryConfig},
     tls::TlsFiles,
@@ -92,6 +96,14 @@ enum Command {
         /// How long the data file must be quiet after a change before it is read again.
         #[arg(long, default_value_t = 50)]
         debounce_ms: u64,
+        /// Audit records of every call: `off`, `stdout` (the log then goes to standard
+        /// error) or a file the JSON lines are appended to.
+        #[arg(long, default_value = "off")]
+        audit: String,
+        /// Address of the plain-HTTP admin listener serving `/metrics` (keep it on loopback);
+        /// none when omitted.
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
     },
     /// Validate data files and report the first error of each with file, line and field.
     Check {
@@ -122,8 +134,15 @@ async fn main() -> anyhow::Result<()> {
             handshake_timeout_ms,
             idle_timeout_ms,
             reload_poll_ms,
+            audit,
+            admin_listen,
         } => {
+            let audit = AuditConfig {
+                target: AuditTarget::parse(&audit),
+                ..AuditConfig::default()
+            };
             let config = TelemetryConfig {
+                log_to_stderr: audit.target == AuditTarget::Stdout,
                 log_format: if json_logs {
                     telemetry::LogFormat::Json
                 } else {
@@ -162,6 +181,11 @@ async fn main() -> anyhow::Result<()> {
                 },
                 policy: custodian_policy(&gateway_identities, &operator_identities)?,
                 added_latency: Duration::from_millis(latency_ms),
+                audit,
+                admin: AdminConfig {
+                    enabled: admin_listen.is_some(),
+                    listen: admin_listen.unwrap_or(AdminConfig::default().listen),
+                },
             };
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -13,6 +13,7 @@ use helsedata::{
     acceptor::ConnectionLimits,
     authz::{AuthzLayer, Effect, Policy, Rule},
     grpc_server, identity,
+    observe::{admin::AdminConfig, audit::AuditConfig},
     proto::custodian_catalogue_server::CustodianCatalogueServer,
     reload::ReloadingTls,
     tls::{TlsError, TlsMaterial},
@@ -45,6 +46,12 @@ pub enum ServeError {
     /// The authorization rules were refused.
     #[error(transparent)]
     Policy(#[from] helsedata::authz::PolicyError),
+    /// The audit trail could not be opened.
+    #[error(transparent)]
+    Audit(#[from] helsedata::observe::audit::AuditError),
+    /// The admin listener could not be bound.
+    #[error(transparent)]
+    Admin(#[from] helsedata::observe::admin::AdminError),
 }
 
 /// Identities an operator's certificate carries by default.
@@ -89,6 +96,10 @@ pub struct ServeOptions {
     pub policy: Policy,
     /// Delay added to every answer (zero in production; for load and fault tests).
     pub added_latency: Duration,
+    /// Where the audit records of its calls go (off by default).
+    pub audit: AuditConfig,
+    /// Its admin listener with `/metrics` (off by default).
+    pub admin: AdminConfig,
 }
 
 impl ServeOptions {
@@ -102,6 +113,8 @@ impl ServeOptions {
                 &default_operator_identities(),
             )?,
             added_latency,
+            audit: AuditConfig::default(),
+            admin: AdminConfig::default(),
         })
     }
 }
@@ -219,7 +232,9 @@ pub async fn serve_live_with(
         CustodianCatalogueServer::new(CatalogueService::live(live.clone(), options.added_latency))
             .max_decoding_message_size(1 << 20);
     let (health, health_service) = tonic_health::server::health_reporter();
+    let observed = crate::observe::Observed::start(&options, &options.tls, &live).await?;
     let router = grpc_server::builder()
+        .layer(observed.observer.grpc_layer())
         .layer(AuthzLayer::new(options.policy))
         .add_service(health_service)
         .add_service(service);
@@ -236,11 +251,19 @@ pub async fn serve_live_with(
     };
     let served = router
         .serve_with_incoming_shutdown(
-            grpc_server::incoming_reloading(listener, &options.tls, options.limits),
+            grpc_server::incoming_counted(
+                listener,
+                &options.tls,
+                options.limits,
+                observed.connections.clone(),
+            ),
             shutdown,
         )
         .await;
     reports.abort();
+    if let Some(admin) = observed.admin {
+        admin.abort();
+    }
     served?;
     tracing::info!(custodian = %custodian, "custodian stopped");
     Ok(())

@@ -14,6 +14,8 @@ use futures::{
 };
 use tokio::time::Instant;
 
+use crate::metrics::CacheMetrics;
+
 /// What the cache needs of a fetch's error type: a way to say that the caller stopped
 /// waiting, and that the fetch task itself ended abnormally.
 pub trait FetchError: Clone + Send + Sync + 'static {
@@ -109,6 +111,7 @@ struct Inner<V, E> {
     entries: DashMap<String, Arc<Cached<V>>>,
     in_flight: DashMap<String, InFlight<V, E>>,
     generations: std::sync::atomic::AtomicU64,
+    metrics: Option<CacheMetrics>,
 }
 
 /// A cache of answers of type `V`, keyed by strings; fetches fail with `E`.
@@ -131,6 +134,7 @@ impl<V, E> Default for Cache<V, E> {
                 entries: DashMap::new(),
                 in_flight: DashMap::new(),
                 generations: std::sync::atomic::AtomicU64::new(1),
+                metrics: None,
             }),
         }
     }
@@ -140,6 +144,18 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
     /// An empty cache; clones share its entries and in-flight fetches.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty cache whose lookups are counted in `metrics`.
+    pub fn observed(metrics: CacheMetrics) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                entries: DashMap::new(),
+                in_flight: DashMap::new(),
+                generations: std::sync::atomic::AtomicU64::new(1),
+                metrics: Some(metrics),
+            }),
+        }
     }
 
     /// The entry for `key`, fresh or not.
@@ -190,6 +206,28 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
     /// `fetch` runs in its own task, so a caller that gives up does not cancel it: the answer
     /// still lands in the cache for the next caller.
     pub async fn get<F>(
+        &self,
+        key: &str,
+        policy: Policy<E>,
+        wait: Duration,
+        fetch: F,
+    ) -> Served<V, E>
+    where
+        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
+    {
+        let served = self.lookup(key, policy, wait, fetch).await;
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.lookup(match &served {
+                Served::Cached(_) => "hit",
+                Served::Live(..) => "live",
+                Served::Stale(..) => "stale",
+                Served::Failed(_) => "failed",
+            });
+        }
+        served
+    }
+
+    async fn lookup<F>(
         &self,
         key: &str,
         policy: Policy<E>,
@@ -259,7 +297,12 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
         F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
     {
         match self.inner.in_flight.entry(key.to_string()) {
-            Entry::Occupied(e) => e.get().clone(),
+            Entry::Occupied(e) => {
+                if let Some(metrics) = &self.inner.metrics {
+                    metrics.lookup("joined");
+                }
+                e.get().clone()
+            }
             Entry::Vacant(slot) => {
                 let inner = self.inner.clone();
                 let owned_key = key.to_string();

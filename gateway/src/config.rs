@@ -50,6 +50,12 @@ pub struct GatewayConfig {
     /// The public web catalogue and JSON API.
     #[serde(default)]
     pub web: crate::web::settings::WebConfig,
+    /// The audit trail: one JSON line per request.
+    #[serde(default)]
+    pub audit: helsedata::observe::audit::AuditConfig,
+    /// The admin listener that serves `/metrics`.
+    #[serde(default)]
+    pub admin: helsedata::observe::admin::AdminConfig,
     /// Every custodian the gateway asks, in the order that breaks ownership ties.
     pub custodians: Vec<CustodianConfig>,
 }
@@ -466,6 +472,9 @@ impl GatewayConfig {
             ));
         }
         self.defaults.check(|field| format!("defaults.{field}"))?;
+        if self.audit.queue == 0 {
+            return Err(invalid("audit.queue", "must be greater than 0"));
+        }
         if self.limits.default_deadline_ms == 0 {
             return Err(invalid(
                 "limits.default_deadline_ms",
@@ -664,6 +673,31 @@ owns = ["mfr", "hs-*"]
         assert_eq!(config.listen.port(), 50051);
         assert!(config.web.enabled, "the demo serves the web catalogue");
         assert_eq!(config.web.listen.port(), 8443);
+    }
+
+    #[test]
+    fn audit_and_admin_settings_default_to_off_and_parse() {
+        use helsedata::observe::audit::AuditTarget;
+        let bundled = GatewayConfig::from_toml(DEFAULT_CONFIG).unwrap();
+        assert!(bundled.admin.enabled && bundled.admin.listen.ip().is_loopback());
+        assert_eq!(bundled.audit.target, AuditTarget::Off);
+        let minimal = GatewayConfig::from_toml(MINIMAL).unwrap();
+        assert!(!minimal.admin.enabled);
+        assert_eq!(minimal.audit.target, AuditTarget::Off);
+        let set = GatewayConfig::from_toml(&format!(
+            "{MINIMAL}[audit]\ntarget = \"/var/log/helsedata/audit.jsonl\"\n\
+             [admin]\nenabled = true\nlisten = \"127.0.0.1:9999\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            set.audit.target,
+            AuditTarget::File("/var/log/helsedata/audit.jsonl".into())
+        );
+        assert_eq!(set.admin.listen.port(), 9999);
+        let err = GatewayConfig::from_toml(&format!("{MINIMAL}[audit]\nqueue = 0\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audit.queue"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use crate::{
     changes::ChangeFeed,
     config::{CacheConfig, GatewayConfig, resolve_upstream},
     fanout::fan_out,
+    metrics::GatewayMetrics,
     planning::{self, Answer, SourceAnswers, rules::NationalRules},
     upstream::{
         Cache, FetchFailure, LegError, Policy, Served, Upstream,
@@ -94,6 +95,7 @@ pub struct Federation {
     national_rules: Arc<NationalRules>,
     changes: Arc<ChangeFeed>,
     concepts: Arc<Vocabulary>,
+    metrics: Arc<GatewayMetrics>,
 }
 
 impl Federation {
@@ -105,29 +107,37 @@ impl Federation {
         concepts: Arc<Vocabulary>,
         health: Option<tonic_health::server::HealthReporter>,
     ) -> Result<Self, TlsError> {
+        let metrics = Arc::new(GatewayMetrics::default());
         let upstreams = config
             .custodians
             .iter()
             .map(|c| {
                 let settings = resolve_upstream(&config.defaults, c);
-                Upstream::new(c, &settings, tls, health.clone()).map(Arc::new)
+                Upstream::new(c, &settings, tls, health.clone())
+                    .map(|u| Arc::new(u.with_metrics(metrics.clone())))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             upstreams,
             cache_config: config.cache.clone(),
-            snapshots: Cache::new(),
-            sources: Cache::new(),
-            rules: Cache::new(),
-            variable_pages: Cache::new(),
-            variable_lists: Cache::new(),
-            variable_searches: Cache::new(),
-            revisions: Cache::new(),
+            snapshots: Cache::observed(metrics.cache("snapshots")),
+            sources: Cache::observed(metrics.cache("sources")),
+            rules: Cache::observed(metrics.cache("rules")),
+            variable_pages: Cache::observed(metrics.cache("variable_pages")),
+            variable_lists: Cache::observed(metrics.cache("variable_lists")),
+            variable_searches: Cache::observed(metrics.cache("variable_searches")),
+            revisions: Cache::observed(metrics.cache("revisions")),
             merged: MergeMemo::default(),
             national_rules,
             changes: Arc::new(ChangeFeed::new(config.cache.change_generations)),
             concepts,
+            metrics,
         })
+    }
+
+    /// The gateway's metrics (custodian calls and answers, ejections, the cache).
+    pub fn metrics(&self) -> &Arc<GatewayMetrics> {
+        &self.metrics
     }
 
     /// The configured custodians.
@@ -164,7 +174,29 @@ impl Federation {
     /// revision is confirmed with one GetCustodianInfo (shared by concurrent callers) and
     /// the answer is reused, as live, when it came from that revision; only a changed
     /// custodian is asked again. `no-store` asks again whatever the revision.
+    ///
+    /// Every answer served is counted and noted in the request's audit record.
     async fn cached_fetch<V, Fut>(
+        &self,
+        cache: &Cache<V>,
+        key: String,
+        ttl_ms: u64,
+        upstream: &Arc<Upstream>,
+        ctx: RequestContext,
+        fetch: impl FnOnce(Arc<Upstream>) -> Fut,
+    ) -> Served<V>
+    where
+        V: Send + Sync + 'static,
+        Fut: Future<Output = Fetched<V>> + Send + 'static,
+    {
+        let served = self
+            .revalidated_fetch(cache, key, ttl_ms, upstream, ctx, fetch)
+            .await;
+        self.metrics.served(&upstream.id, &served);
+        served
+    }
+
+    async fn revalidated_fetch<V, Fut>(
         &self,
         cache: &Cache<V>,
         key: String,

@@ -6,7 +6,8 @@
 //! [`catalogue`] merges, indexes and ranks the answers → [`planning`] plans applications.
 //! [`watch`] follows every custodian's changes and keeps the cache up to date; [`changes`]
 //! is the change feed that consumers follow.
-//! [`web`] serves the same service as pages and a JSON API over HTTPS.
+//! [`web`] serves the same service as pages and a JSON API over HTTPS. [`metrics`] counts
+//! what the gateway does for the admin listener.
 
 #![warn(missing_docs)]
 
@@ -18,6 +19,8 @@ pub mod config;
 pub mod export;
 pub mod fanout;
 pub mod federation;
+pub mod metrics;
+pub mod observe;
 pub mod planning;
 pub mod server;
 pub mod upstream;

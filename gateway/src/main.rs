@@ -35,7 +35,11 @@ async fn main() -> anyhow::Result<()> {
     if let Command::ExportDcat(export) = args.command {
         return gateway::export::dcat::cli::run(&config, export).await;
     }
-    let _telemetry = telemetry::init("helsedata-gateway", &config.telemetry)?;
+    let mut telemetry_config = config.telemetry.clone();
+    // Standard output then carries the audit trail alone.
+    telemetry_config.log_to_stderr =
+        config.audit.target == helsedata::observe::audit::AuditTarget::Stdout;
+    let _telemetry = telemetry::init("helsedata-gateway", &telemetry_config)?;
     match args.command {
         Command::ExportDcat(_) => {}
         Command::CheckConfig => {

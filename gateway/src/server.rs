@@ -54,6 +54,12 @@ pub enum ServeError {
     /// The export's IRI base (`web.public_url`) was refused.
     #[error(transparent)]
     Export(#[from] crate::export::dcat::ExportError),
+    /// The audit trail could not be opened.
+    #[error(transparent)]
+    Audit(#[from] helsedata::observe::audit::AuditError),
+    /// The admin listener could not be bound.
+    #[error(transparent)]
+    Admin(#[from] helsedata::observe::admin::AdminError),
     /// The web listener could not be bound.
     #[error("cannot listen on {addr} (web.listen): {source}")]
     WebBind {
@@ -335,7 +341,9 @@ pub async fn serve_with_web(
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
     let concepts = Arc::new(crate::concepts::load(&config)?);
     let policy = Policy::new(config.authz.rules.clone())?;
+    let mut observed = crate::observe::Observed::start(&config, &tls).await?;
     let mut router_builder = grpc_server::builder()
+        .layer(observed.observer.grpc_layer())
         .layer(AuthzLayer::new(policy))
         .concurrency_limit_per_connection(config.limits.max_concurrent_requests_per_connection)
         .load_shed(true)
@@ -358,6 +366,7 @@ pub async fn serve_with_web(
             )
             .await;
     }
+    let admin = observed.serve_admin(&federation);
     let gateway = Arc::new(GatewayService {
         federation: federation.clone(),
         limits: config.limits.clone(),
@@ -375,11 +384,14 @@ pub async fn serve_with_web(
                 config.cache.catalogue_ttl_ms / 1000,
                 config.web.max_concurrent_exports,
             );
-            let state = Arc::new(crate::web::WebState::new(
-                crate::web::backend::Backend::new(gateway.clone()),
-                config.web.clone(),
-                catalogue,
-            ));
+            let state = Arc::new(
+                crate::web::WebState::new(
+                    crate::web::backend::Backend::new(gateway.clone()),
+                    config.web.clone(),
+                    catalogue,
+                )
+                .observed_by(observed.observer.clone()),
+            );
             let mut stopped = stopped.clone();
             Some(tokio::spawn(crate::web::serve(
                 state,
@@ -415,7 +427,12 @@ pub async fn serve_with_web(
     };
     let served = router
         .serve_with_incoming_shutdown(
-            grpc_server::incoming_reloading(listener, &tls, config.connections.limits()),
+            grpc_server::incoming_counted(
+                listener,
+                &tls,
+                config.connections.limits(),
+                observed.connections.clone(),
+            ),
             shutdown,
         )
         .await;
@@ -424,6 +441,9 @@ pub async fn serve_with_web(
     }
     if let Some(task) = web_task {
         let _ = task.await;
+    }
+    if let Some(task) = admin {
+        task.abort();
     }
     served?;
     tracing::info!("gateway stopped");

@@ -19,7 +19,10 @@ use tokio::time::Instant;
 use tonic::{Request, Response, Status, transport::Channel};
 use tracing::Instrument;
 
-use crate::config::{CustodianConfig, UpstreamSettings};
+use crate::{
+    config::{CustodianConfig, UpstreamSettings},
+    metrics::GatewayMetrics,
+};
 
 pub mod breaker;
 pub mod client;
@@ -107,6 +110,7 @@ pub struct Upstream {
     state: Mutex<UpstreamState>,
     breaker: Mutex<Breaker>,
     health: Option<tonic_health::server::HealthReporter>,
+    metrics: Arc<GatewayMetrics>,
 }
 
 /// Health service name under which a custodian's status is reported.
@@ -161,7 +165,14 @@ impl Upstream {
                 max: Duration::from_millis(settings.max_ejection_ms),
             })),
             health,
+            metrics: Arc::default(),
         })
+    }
+
+    /// The same custodian, counting its calls, ejections and health in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Calls the custodian once within its own configured timeout (never the caller's
@@ -216,6 +227,7 @@ impl Upstream {
                 tracing::warn!(parent: &span, error = %e, latency_ms = latency.as_millis() as u64, "custodian call failed")
             }
         }
+        self.metrics.call(&self.id, &result, latency);
         self.record(&result, latency);
         Leg { result, latency }
     }
@@ -235,6 +247,9 @@ impl Upstream {
             if healthy {
                 breaker.on_success();
             } else if let Some(ejection) = breaker.on_failure(Instant::now()) {
+                if let Err(e) = result {
+                    self.metrics.ejected(&self.id, e);
+                }
                 tracing::warn!(custodian = %self.id, ejection_ms = ejection.as_millis() as u64, "custodian ejected after consecutive failures");
             }
         }
@@ -259,6 +274,7 @@ impl Upstream {
             }
             first || was_healthy != healthy
         };
+        self.metrics.set_healthy(&self.id, healthy);
         if changed && let Some(reporter) = self.health.clone() {
             let name = health_service_name(&self.id);
             let status = if healthy {

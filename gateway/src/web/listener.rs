@@ -91,7 +91,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let app = router(state.clone());
+    let app = match &state.observer {
+        Some(observer) => router(state.clone()).layer(observer.web_layer()),
+        None => router(state.clone()),
+    };
     let config = &state.config;
     let handshake_timeout = Duration::from_millis(config.header_timeout_ms);
     let idle_timeout = Duration::from_millis(config.idle_timeout_ms);

@@ -47,6 +47,7 @@ pub struct WebState {
     limiter: DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// One permit per request served at once (`web.max_concurrent_requests`).
     in_flight: Arc<Semaphore>,
+    observer: Option<Arc<helsedata::observe::Observer>>,
 }
 
 impl WebState {
@@ -65,7 +66,14 @@ impl WebState {
             limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
             in_flight: Arc::new(Semaphore::new(config.max_concurrent_requests)),
             config,
+            observer: None,
         }
+    }
+
+    /// The same state, with every request audited and counted by `observer`.
+    pub fn observed_by(mut self, observer: Arc<helsedata::observe::Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// How a request with these headers asks the gateway.

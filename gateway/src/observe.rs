@@ -1,0 +1,94 @@
+//! The gateway's audit trail and metrics, set up from `[audit]` and `[admin]`: one
+//! registry with the request metrics of both listeners, the connections of the gRPC
+//! listener, TLS reloads and certificate expiry, the configured request limits and the
+//! gateway's own metrics ([`crate::metrics`]), served on the admin listener.
+
+use std::sync::Arc;
+
+use helsedata::{
+    observe::{
+        Observer, admin,
+        audit::AuditSink,
+        metrics::{ConnectionMetrics, MetricsBuilder, MetricsRegistry, RequestMetrics},
+    },
+    reload::ReloadingTls,
+};
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{family::Family, gauge::Gauge},
+};
+use tokio::net::TcpListener;
+
+use crate::{config::GatewayConfig, federation::Federation, server::ServeError};
+
+/// Labels of a configured request limit.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// `global` or `per_connection`.
+    pub limit: String,
+}
+
+/// What the gateway observes with, ready before it serves.
+pub struct Observed {
+    /// The request layers' observer (audit sink and request metrics).
+    pub observer: Arc<Observer>,
+    /// Open and refused connections of the gRPC listener.
+    pub connections: ConnectionMetrics,
+    builder: MetricsBuilder,
+    admin: Option<TcpListener>,
+}
+
+impl Observed {
+    /// Opens the audit trail, binds the admin listener (when enabled) and registers the
+    /// metrics that do not need the federation.
+    pub async fn start(
+        config: &GatewayConfig,
+        tls: &Arc<ReloadingTls>,
+    ) -> Result<Self, ServeError> {
+        let mut builder = MetricsBuilder::default();
+        let requests = RequestMetrics::register(builder.registry());
+        let audit = AuditSink::open(&config.audit, requests.audit_dropped.clone()).await?;
+        let connections = ConnectionMetrics::register(builder.registry());
+        helsedata::observe::metrics::register_tls(&mut builder, tls);
+        let limits: Family<LimitLabels, Gauge> = Family::default();
+        builder.registry().register(
+            "request_limit",
+            "Configured most requests in flight, by limit (requests_in_flight counts them)",
+            limits.clone(),
+        );
+        for (limit, value) in [
+            ("global", config.limits.max_concurrent_requests),
+            (
+                "per_connection",
+                config.limits.max_concurrent_requests_per_connection,
+            ),
+        ] {
+            limits
+                .get_or_create(&LimitLabels {
+                    limit: limit.to_string(),
+                })
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        }
+        let admin = admin::bind(&config.admin).await?;
+        Ok(Self {
+            observer: Observer::new("gateway", audit, requests),
+            connections,
+            builder,
+            admin,
+        })
+    }
+
+    /// Adds the federation's metrics and serves the admin listener, when enabled, until the
+    /// returned task is aborted.
+    pub fn serve_admin(&mut self, federation: &Federation) -> Option<tokio::task::JoinHandle<()>> {
+        let mut builder = std::mem::take(&mut self.builder);
+        federation.metrics().register(builder.registry());
+        let metrics: Arc<MetricsRegistry> = builder.finish();
+        let listener = self.admin.take()?;
+        Some(tokio::spawn(admin::serve(
+            listener,
+            metrics,
+            std::future::pending(),
+        )))
+    }
+}

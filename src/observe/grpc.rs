@@ -1,0 +1,248 @@
+//! The request layer of the gRPC servers: for every call, an audit record and the request
+//! metrics, with the caller from the [`PeerInfo`] that the acceptor sets, the status from
+//! the response headers or trailers, and the latency to the end of the answer (a call the
+//! client abandons is recorded as `CANCELLED` when its answer is dropped).
+
+use std::{
+    fmt,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::SystemTime,
+};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tokio::time::Instant;
+
+use super::{
+    Observer,
+    asked::{self, is_known_method},
+    audit::AuditRecord,
+    body::{self, Copy, TeeBody, bounded, code_name},
+    metrics::InFlight,
+    notes::{self, Notes},
+    time::rfc3339,
+};
+use crate::acceptor::PeerInfo;
+
+/// Longest method path or caller identity written, in characters.
+const MAX_TEXT: usize = 256;
+
+/// Adds an audit record and request metrics to every call of a tonic server.
+#[derive(Clone)]
+pub struct GrpcObserveLayer {
+    observer: Arc<Observer>,
+}
+
+impl fmt::Debug for GrpcObserveLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GrpcObserveLayer")
+            .field("service", &self.observer.service)
+            .finish()
+    }
+}
+
+impl GrpcObserveLayer {
+    pub(crate) fn new(observer: Arc<Observer>) -> Self {
+        Self { observer }
+    }
+}
+
+impl<S> tower::Layer<S> for GrpcObserveLayer {
+    type Service = GrpcObserve<S>;
+
+    fn layer(&self, inner: S) -> GrpcObserve<S> {
+        GrpcObserve {
+            inner,
+            observer: self.observer.clone(),
+        }
+    }
+}
+
+/// The service of [`GrpcObserveLayer`].
+#[derive(Clone)]
+pub struct GrpcObserve<S> {
+    inner: S,
+    observer: Arc<Observer>,
+}
+
+impl<S> fmt::Debug for GrpcObserve<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GrpcObserve").finish_non_exhaustive()
+    }
+}
+
+/// A call whose record is written when its answer ends.
+struct Pending {
+    observer: Arc<Observer>,
+    started: Instant,
+    path: String,
+    caller: String,
+    remote_addr: Option<String>,
+    trace_id: Option<String>,
+    copy: Copy,
+    notes: Notes,
+    _in_flight: InFlight,
+}
+
+impl Pending {
+    fn finish(self, code: i32) {
+        let body = self.copy.lock().map(|b| b.clone()).unwrap_or_default();
+        let method_label = if is_known_method(&self.path) {
+            self.path.clone()
+        } else {
+            "other".to_string()
+        };
+        self.observer.finish(AuditRecord {
+            time: rfc3339(SystemTime::now()),
+            service: self.observer.service,
+            surface: "grpc",
+            caller: self.caller,
+            remote_addr: self.remote_addr,
+            asked: asked::from_grpc(&self.path, &body),
+            method: bounded(&self.path, MAX_TEXT),
+            method_label,
+            status: code_name(code).to_string(),
+            latency_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            custodians: notes::taken(&self.notes),
+            trace_id: self.trace_id,
+        });
+    }
+}
+
+fn grpc_status(headers: &http::HeaderMap) -> Option<i32> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl<S, R> tower::Service<http::Request<tonic::body::Body>> for GrpcObserve<S>
+where
+    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    R: Body<Data = Bytes> + Send + Unpin + 'static,
+    R::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<http::Response<tonic::body::Body>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let started = Instant::now();
+        let peer = request.extensions().get::<PeerInfo>();
+        let caller = peer
+            .map(|p| bounded(&p.identity_or_reason(), MAX_TEXT))
+            .unwrap_or_else(|| "(no authenticated peer)".to_string());
+        let remote_addr = peer.map(|p| p.remote_addr.to_string());
+        let traceparent = request
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let path = request.uri().path().to_string();
+        let copy = Copy::default();
+        let request = request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())));
+        let notes = Notes::default();
+        let observer = self.observer.clone();
+        let in_flight = observer.requests.in_flight("grpc");
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            // Polled inside the server's request span, so its trace is the current one.
+            let trace_id = body::trace_id(traceparent.as_deref());
+            let result = notes::collecting(notes.clone(), answer).await;
+            let pending = Pending {
+                observer,
+                started,
+                path,
+                caller,
+                remote_addr,
+                trace_id,
+                copy,
+                notes,
+                _in_flight: in_flight,
+            };
+            match result {
+                Ok(response) => {
+                    let status = grpc_status(response.headers());
+                    Ok(response.map(|inner| {
+                        tonic::body::Body::new(ObservedBody {
+                            inner,
+                            status,
+                            pending: Some(pending),
+                        })
+                    }))
+                }
+                Err(e) => {
+                    pending.finish(2);
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+/// An answer whose end (or abandonment) writes the call's record.
+struct ObservedBody<B> {
+    inner: B,
+    status: Option<i32>,
+    pending: Option<Pending>,
+}
+
+impl<B> ObservedBody<B> {
+    fn finish(&mut self, fallback: i32) {
+        if let Some(pending) = self.pending.take() {
+            pending.finish(self.status.unwrap_or(fallback));
+        }
+    }
+}
+
+impl<B> Drop for ObservedBody<B> {
+    fn drop(&mut self) {
+        // Dropped before its end: the client went away (or the connection broke).
+        self.finish(1);
+    }
+}
+
+impl<B> Body for ObservedBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref()
+                    && let Some(code) = grpc_status(trailers)
+                {
+                    self.status = Some(code);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.finish(2),
+            Poll::Ready(None) => self.finish(0),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,366 @@
+//! The metrics both services export: requests by method and code with latency histograms,
+//! requests in flight, open and refused connections, TLS reloads and certificate expiry.
+//! Each server has its own [`MetricsRegistry`], so that several servers in one process
+//! (tests, the demo) keep their figures apart.
+
+use std::{
+    fmt,
+    sync::{Arc, atomic::AtomicU64},
+};
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+use rustls_pki_types::{CertificateDer, pem::PemObject};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::reload::ReloadingTls;
+
+/// Prefix of every metric name.
+pub const PREFIX: &str = "helsedata";
+
+/// Latency buckets, in seconds: 1 ms to about 33 s, doubling.
+pub fn latency_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.001, 2.0, 16)
+}
+
+/// A histogram with [`latency_buckets`].
+pub fn latency_histogram() -> Histogram {
+    Histogram::new(latency_buckets())
+}
+
+type Refresh = Box<dyn Fn() + Send + Sync>;
+
+/// A registry under construction: metrics, and figures read again before every scrape.
+pub struct MetricsBuilder {
+    registry: Registry,
+    refreshers: Vec<Refresh>,
+}
+
+impl Default for MetricsBuilder {
+    fn default() -> Self {
+        Self {
+            registry: Registry::with_prefix(PREFIX),
+            refreshers: Vec::new(),
+        }
+    }
+}
+
+impl MetricsBuilder {
+    /// The registry, to register metrics in.
+    pub fn registry(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// Runs `refresh` before every scrape (for figures read from elsewhere: reload counts,
+    /// certificate expiry).
+    pub fn refresh_with(&mut self, refresh: impl Fn() + Send + Sync + 'static) {
+        self.refreshers.push(Box::new(refresh));
+    }
+
+    /// The finished registry.
+    pub fn finish(self) -> Arc<MetricsRegistry> {
+        Arc::new(MetricsRegistry {
+            registry: self.registry,
+            refreshers: self.refreshers,
+        })
+    }
+}
+
+/// A finished registry, ready to be scraped.
+pub struct MetricsRegistry {
+    registry: Registry,
+    refreshers: Vec<Refresh>,
+}
+
+impl fmt::Debug for MetricsRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsRegistry")
+            .field("refreshers", &self.refreshers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetricsRegistry {
+    /// The metrics in the OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        for refresh in &self.refreshers {
+            refresh();
+        }
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}
+
+/// Labels of a request counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `grpc` or `web`.
+    pub surface: String,
+    /// The gRPC method path or the web route (`other` for unknown ones).
+    pub method: String,
+    /// The gRPC status code name or the HTTP status.
+    pub code: String,
+}
+
+/// Labels of a request histogram.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MethodLabels {
+    /// `grpc` or `web`.
+    pub surface: String,
+    /// The gRPC method path or the web route.
+    pub method: String,
+}
+
+/// Labels naming a surface.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SurfaceLabels {
+    /// `grpc` or `web`.
+    pub surface: String,
+}
+
+/// Requests served, their latency, and those in flight.
+#[derive(Debug, Clone)]
+pub struct RequestMetrics {
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<MethodLabels, Histogram, fn() -> Histogram>,
+    in_flight: Family<SurfaceLabels, Gauge>,
+    /// Audit records dropped because the queue was full.
+    pub audit_dropped: Counter,
+}
+
+impl Default for RequestMetrics {
+    fn default() -> Self {
+        Self {
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            in_flight: Family::default(),
+            audit_dropped: Counter::default(),
+        }
+    }
+}
+
+impl RequestMetrics {
+    /// New metrics, registered in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "requests",
+            "Requests answered, by surface, method and status code",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time from a request's arrival to the end of its answer",
+            metrics.latency.clone(),
+        );
+        registry.register(
+            "requests_in_flight",
+            "Requests being served now",
+            metrics.in_flight.clone(),
+        );
+        registry.register(
+            "audit_records_dropped",
+            "Audit records dropped because the writer fell behind",
+            metrics.audit_dropped.clone(),
+        );
+        metrics
+    }
+
+    /// Counts one answered request.
+    pub fn observe(&self, surface: &str, method: &str, code: &str, latency_ms: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                surface: surface.to_string(),
+                method: method.to_string(),
+                code: code.to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&MethodLabels {
+                surface: surface.to_string(),
+                method: method.to_string(),
+            })
+            .observe(latency_ms / 1000.0);
+    }
+
+    /// The in-flight gauge of `surface`: up while the returned guard lives.
+    pub fn in_flight(&self, surface: &str) -> InFlight {
+        let gauge = self.in_flight.get_or_create_owned(&SurfaceLabels {
+            surface: surface.to_string(),
+        });
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+/// One request in flight; lowers the gauge when dropped.
+#[derive(Debug)]
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Labels of a refused connection.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// `connection_cap` or `handshake`.
+    pub reason: String,
+}
+
+/// Connections of one listener: open now, and refused.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionMetrics {
+    open: Gauge,
+    refused: Family<RefusalLabels, Counter>,
+}
+
+impl ConnectionMetrics {
+    /// New metrics, registered in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "connections_open",
+            "Client connections open now (handshaking or established)",
+            metrics.open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Client connections refused, by reason",
+            metrics.refused.clone(),
+        );
+        metrics
+    }
+
+    /// One connection more; one less when the returned guard is dropped.
+    pub fn opened(&self) -> OpenConnection {
+        self.open.inc();
+        OpenConnection(self.open.clone())
+    }
+
+    /// Counts a refused connection.
+    pub fn refused(&self, reason: &str) {
+        self.refused
+            .get_or_create(&RefusalLabels {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+}
+
+/// One open connection; lowers the gauge when dropped.
+#[derive(Debug)]
+pub struct OpenConnection(Gauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Labels naming a certificate.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertificateLabels {
+    /// `server` or `client`.
+    pub certificate: String,
+}
+
+/// Registers the reload count and the certificates' expiry of `tls`, read at every scrape.
+pub fn register_tls(builder: &mut MetricsBuilder, tls: &Arc<ReloadingTls>) {
+    let reloads: Counter<u64, AtomicU64> = Counter::default();
+    let expiry: Family<CertificateLabels, Gauge> = Family::default();
+    builder.registry().register(
+        "tls_reloads",
+        "Times the TLS certificate, key, CA bundle or CRLs were reloaded",
+        reloads.clone(),
+    );
+    builder.registry().register(
+        "certificate_expiry_timestamp_seconds",
+        "notAfter of the certificates presented now, in seconds since the Unix epoch",
+        expiry.clone(),
+    );
+    let tls = Arc::downgrade(tls);
+    builder.refresh_with(move || {
+        let Some(tls) = tls.upgrade() else { return };
+        catch_up(&reloads, tls.generation());
+        let material = tls.material();
+        for (name, pem) in material.presented_certificates() {
+            if let Some(not_after) = not_after(pem) {
+                expiry
+                    .get_or_create(&CertificateLabels {
+                        certificate: name.to_string(),
+                    })
+                    .set(not_after);
+            }
+        }
+    });
+}
+
+/// Raises `counter` to `value` (a count kept elsewhere).
+pub fn catch_up(counter: &Counter, value: u64) {
+    let seen = counter.get();
+    if value > seen {
+        counter.inc_by(value - seen);
+    }
+}
+
+/// The notAfter of the first certificate of a PEM chain, in seconds since the Unix epoch.
+pub fn not_after(pem: &[u8]) -> Option<i64> {
+    let first = CertificateDer::pem_slice_iter(pem).next()?.ok()?;
+    let (_, parsed) = X509Certificate::from_der(first.as_ref()).ok()?;
+    Some(parsed.validity().not_after.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_method_and_code_and_encoded() {
+        let mut builder = MetricsBuilder::default();
+        let requests = RequestMetrics::register(builder.registry());
+        let metrics = builder.finish();
+        requests.observe("grpc", "/a.B/C", "OK", 3.0);
+        requests.observe("grpc", "/a.B/C", "OK", 5.0);
+        {
+            let _busy = requests.in_flight("grpc");
+            assert!(
+                metrics
+                    .encode()
+                    .contains("helsedata_requests_in_flight{surface=\"grpc\"} 1")
+            );
+        }
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                "helsedata_requests_total{surface=\"grpc\",method=\"/a.B/C\",code=\"OK\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "helsedata_request_duration_seconds_count{surface=\"grpc\",method=\"/a.B/C\"} 2"
+        ));
+        assert!(text.contains("helsedata_requests_in_flight{surface=\"grpc\"} 0"));
+    }
+
+    #[test]
+    fn catch_up_only_raises() {
+        let c = Counter::default();
+        catch_up(&c, 3);
+        catch_up(&c, 2);
+        assert_eq!(c.get(), 3);
+    }
+}

@@ -1,0 +1,78 @@
+//! Watching the services at work: one audit record per request ([`audit`]) and Prometheus
+//! metrics ([`metrics`]) served on an admin listener ([`admin`]), both fed by one request
+//! layer per surface ([`grpc`] for the gRPC servers, [`web`] for the gateway's web
+//! listener) that an [`Observer`] hands out.
+//!
+//! The layer knows the caller, the method, the status and the latency. What only the
+//! service knows (the custodians it asked and what each answered) it notes with
+//! [`note_custodian`] while it handles the request; the note lands in that request's
+//! record. The ids asked for are read from the request message itself ([`asked`]).
+
+pub mod admin;
+pub mod asked;
+pub mod audit;
+mod body;
+pub mod grpc;
+pub mod metrics;
+mod notes;
+mod time;
+pub mod web;
+
+use std::sync::Arc;
+
+pub use notes::{CustodianNote, note_custodian};
+
+use self::{
+    audit::{AuditRecord, AuditSink},
+    metrics::RequestMetrics,
+};
+
+/// The identity written for callers without a certificate (the public web surface).
+pub const ANONYMOUS: &str = "anonymous";
+
+/// Where the requests of one server are recorded: its audit sink and its request metrics.
+#[derive(Debug, Clone)]
+pub struct Observer {
+    service: &'static str,
+    audit: AuditSink,
+    requests: RequestMetrics,
+}
+
+impl Observer {
+    /// An observer of `service` (`gateway`, `custodian`) writing to `audit` and counting into
+    /// `requests`.
+    pub fn new(service: &'static str, audit: AuditSink, requests: RequestMetrics) -> Arc<Self> {
+        Arc::new(Self {
+            service,
+            audit,
+            requests,
+        })
+    }
+
+    /// An observer that writes no audit records and counts into unregistered metrics (for
+    /// tests and tools).
+    pub fn detached(service: &'static str) -> Arc<Self> {
+        Self::new(service, AuditSink::off(), RequestMetrics::default())
+    }
+
+    /// The layer for a tonic server.
+    pub fn grpc_layer(self: &Arc<Self>) -> grpc::GrpcObserveLayer {
+        grpc::GrpcObserveLayer::new(self.clone())
+    }
+
+    /// The layer for an axum router (add it with `Router::layer`, so that the matched route
+    /// is known).
+    pub fn web_layer(self: &Arc<Self>) -> web::WebObserveLayer {
+        web::WebObserveLayer::new(self.clone())
+    }
+
+    fn finish(&self, record: AuditRecord) {
+        self.requests.observe(
+            record.surface,
+            &record.method_label,
+            &record.status,
+            record.latency_ms,
+        );
+        self.audit.write(record);
+    }
+}
