@@ -19,8 +19,9 @@ use gateway::{
         build::ConceptMapping,
         reader,
         vocab::{
-            CV_CONTACT_POINT, DCAT_DATASET, DCT_IDENTIFIER, DCT_PUBLISHER, DCT_TITLE, FOAF_NAME,
-            FOAF_PAGE, HEALTH_CATEGORY, HEALTH_HDAB, RDF_TYPE, VCARD_HAS_EMAIL, VCARD_HAS_URL,
+            CV_CONTACT_POINT, DCAT_DATASET, DCT_IDENTIFIER, DCT_MODIFIED, DCT_PUBLISHER, DCT_TITLE,
+            FOAF_NAME, FOAF_PAGE, HEALTH_CATEGORY, HEALTH_HDAB, RDF_TYPE, VCARD_HAS_EMAIL,
+            VCARD_HAS_URL,
         },
     },
     planning::rules::NationalRules,
@@ -203,6 +204,29 @@ async fn live_export_of_all_bundled_sources_passes_the_eu_shapes_in_both_formats
         assert_eq!(count, 104, "every merged source is exported");
         let file = temp_file(&dir, &format!("catalogue.{}", format.extension()), &bytes);
         assert_conforms(&validate(&file), 104, &format!("{format:?}"));
+        if format == Format::Turtle {
+            assert_modified_is_the_custodians_time(&parse(&bytes));
+        }
+    }
+}
+
+/// Every dataset's `dct:modified` is the time its custodian says its catalogue last changed
+/// (which the gateway passes on in ListCustodians), not a date guessed from the revision.
+fn assert_modified_is_the_custodians_time(triples: &[Triple]) {
+    for catalogue in fixture::bundled() {
+        let expected = catalogue
+            .info()
+            .last_modified
+            .expect("every bundled custodian states when its catalogue last changed")
+            .to_string();
+        for bundle in catalogue.sources() {
+            let ds = format!("{BASE}datasets/{}", bundle.source.id);
+            let modified: Vec<String> = literals(triples, &ds, DCT_MODIFIED)
+                .into_iter()
+                .map(|(_, value)| value)
+                .collect();
+            assert_eq!(modified, vec![expected.clone()], "dct:modified of {ds}");
+        }
     }
 }
 

@@ -306,6 +306,9 @@ fn custodian_status(upstream: &crate::upstream::Upstream, operator: bool) -> pb:
         latency: Some(outcome::duration(state.last_latency)),
         data_source_count: state.data_source_count,
         owns: upstream.ownership.patterns().to_vec(),
+        catalogue_modified: state.catalogue_modified,
+        contact_email: state.contact_email,
+        website: state.website,
     }
 }
 

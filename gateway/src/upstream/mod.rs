@@ -89,6 +89,12 @@ pub struct UpstreamState {
     pub name: Option<pb::LocalizedText>,
     /// Number of sources last seen.
     pub data_source_count: u32,
+    /// When the custodian's catalogue last changed, from its last catalogue answer.
+    pub catalogue_modified: Option<prost_types::Timestamp>,
+    /// The custodian's contact e-mail and website, from its last catalogue answer.
+    pub contact_email: String,
+    /// See `contact_email`.
+    pub website: String,
     /// How the last call failed; `None` when it succeeded.
     pub last_error: Option<LegError>,
 }
@@ -292,6 +298,9 @@ impl Upstream {
             state.revision = info.catalogue_revision.clone();
             state.name = info.name.clone();
             state.data_source_count = info.data_source_count;
+            state.catalogue_modified = info.last_modified;
+            state.contact_email = info.contact_email.clone();
+            state.website = info.website.clone();
         }
     }
 

@@ -239,6 +239,13 @@ impl CatalogueReader for BackendReader {
     ) -> BoxFuture<'_, Result<pb::FederatedListVariablesResponse, tonic::Status>> {
         Box::pin(self.backend.variables(request, self.ask))
     }
+
+    fn custodians(&self) -> BoxFuture<'_, Result<pb::ListCustodiansResponse, tonic::Status>> {
+        Box::pin(
+            self.backend
+                .custodians(pb::ListCustodiansRequest::default(), self.ask),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -70,8 +70,9 @@ pub async fn guard(State(state): State<Arc<WebState>>, request: Request, next: N
     };
     drop(permit);
     let headers = response.headers_mut();
-    if !is_api(&path) && !path.starts_with("/static/") {
-        // The language of a page follows these request headers; caches must key on them.
+    if !is_api(&path) && !path.starts_with("/static/") && !path.starts_with("/catalogue") {
+        // The language of a page follows these request headers; caches must key on them (the
+        // catalogue export is in both languages at once and varies by `Accept` alone).
         headers.insert(
             header::VARY,
             HeaderValue::from_static("accept-language, cookie"),

@@ -14,7 +14,7 @@ use tonic::transport::Channel;
 
 use super::{
     ExportError, Format, GraphBuilder, Minter,
-    build::{ConceptMapping, Decisions, custodian_states},
+    build::{ConceptMapping, CustodianContact, Decisions, custodian_states},
     encode::DcatEncoder,
 };
 use crate::planning::rules::NationalRules;
@@ -36,6 +36,8 @@ pub trait CatalogueReader: Send + Sync {
         &self,
         request: pb::ListVariablesRequest,
     ) -> BoxFuture<'_, Result<pb::FederatedListVariablesResponse, tonic::Status>>;
+    /// ListCustodians.
+    fn custodians(&self) -> BoxFuture<'_, Result<pb::ListCustodiansResponse, tonic::Status>>;
 }
 
 /// A running gateway, over gRPC.
@@ -67,6 +69,18 @@ impl CatalogueReader for FederatedCatalogueClient<Channel> {
             )
         })
     }
+
+    fn custodians(&self) -> BoxFuture<'_, Result<pb::ListCustodiansResponse, tonic::Status>> {
+        let mut client = self.clone();
+        Box::pin(async move {
+            Ok(FederatedCatalogueClient::list_custodians(
+                &mut client,
+                pb::ListCustodiansRequest::default(),
+            )
+            .await?
+            .into_inner())
+        })
+    }
 }
 
 /// The gateway's own service, called in process (as the web listener does); its change
@@ -94,6 +108,17 @@ impl CatalogueReader for Arc<crate::server::DynCatalogue> {
                     .await?
                     .into_inner(),
             )
+        })
+    }
+
+    fn custodians(&self) -> BoxFuture<'_, Result<pb::ListCustodiansResponse, tonic::Status>> {
+        Box::pin(async move {
+            Ok(FederatedCatalogue::list_custodians(
+                self.as_ref(),
+                tonic::Request::new(pb::ListCustodiansRequest::default()),
+            )
+            .await?
+            .into_inner())
         })
     }
 }
@@ -138,6 +163,8 @@ type Chunk = Result<Vec<u8>, ReadExportError>;
 
 struct State<R> {
     reader: R,
+    /// The custodians' published contacts, read once at the start.
+    contacts: HashMap<String, CustodianContact>,
     setup: ExportSetup,
     request: pb::SearchDataSourcesRequest,
     page: std::vec::IntoIter<pb::FederatedDataSource>,
@@ -164,10 +191,11 @@ pub async fn export<R: CatalogueReader + 'static>(
         .search(request.clone())
         .await
         .map_err(|s| ReadExportError::Search(Box::new(s)))?;
-    let decisions = Decisions::new(&setup.rules, HashMap::new());
+    let facts = CustodianFacts::read(&reader).await;
+    let decisions = Decisions::new(&setup.rules, facts.contacts.clone());
     let header = decisions.header(
         prost_types::Timestamp::from(SystemTime::now()),
-        custodian_states(&first_page.custodians, &HashMap::new()),
+        custodian_states(&first_page.custodians, &facts.last_modified),
     );
     let format = setup.format;
     let (encoder, first) =
@@ -175,6 +203,7 @@ pub async fn export<R: CatalogueReader + 'static>(
     let state = State {
         reader,
         setup,
+        contacts: facts.contacts,
         request,
         page: first_page.results.into_iter(),
         next_token: first_page.next_page_token,
@@ -207,7 +236,7 @@ pub async fn export<R: CatalogueReader + 'static>(
             return Some((Err(ReadExportError::EmptyResult), st));
         };
         let variables = variables(&st.reader, &source.id).await;
-        let dataset = Decisions::new(&st.setup.rules, HashMap::new()).dataset(
+        let dataset = Decisions::new(&st.setup.rules, st.contacts.clone()).dataset(
             source,
             result.provenance.unwrap_or_default(),
             variables,
@@ -220,6 +249,46 @@ pub async fn export<R: CatalogueReader + 'static>(
         content_type: format.content_type(),
         chunks: stream::once(async move { Ok(first) }).chain(rest),
     })
+}
+
+/// What the custodians publish about themselves, as the gateway last heard it: contacts
+/// (the fallback contact point of their datasets) and when each catalogue last changed
+/// (`dct:modified`). A gateway that cannot list its custodians still exports, without them.
+struct CustodianFacts {
+    contacts: HashMap<String, CustodianContact>,
+    last_modified: HashMap<String, prost_types::Timestamp>,
+}
+
+impl CustodianFacts {
+    async fn read<R: CatalogueReader>(reader: &R) -> Self {
+        let custodians = match reader.custodians().await {
+            Ok(answer) => answer.custodians,
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "the export goes on without the custodians' contacts and modification times");
+                Vec::new()
+            }
+        };
+        let contacts = custodians
+            .iter()
+            .map(|c| {
+                (
+                    c.id.clone(),
+                    CustodianContact {
+                        email: c.contact_email.clone(),
+                        website: c.website.clone(),
+                    },
+                )
+            })
+            .collect();
+        let last_modified = custodians
+            .iter()
+            .filter_map(|c| c.catalogue_modified.map(|t| (c.id.clone(), t)))
+            .collect();
+        Self {
+            contacts,
+            last_modified,
+        }
+    }
 }
 
 /// The last chunk, once; then the stream ends.
