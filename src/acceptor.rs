@@ -3,7 +3,9 @@
 //! configuration, closes connections that send nothing for too long, logs refusals
 //! (rate-limited, with the peer's address and the reason), and hands each connection to
 //! tonic (`serve_with_incoming`) with the peer's identity as a request extension
-//! ([`PeerInfo`]).
+//! ([`PeerInfo`]). It also counts the answer bytes each connection writes, so that answers
+//! its client does not read are bounded ([`crate::limits::budget`]), and closes a connection
+//! that holds unread answers and sends none of them for the send timeout.
 
 use std::{
     io,
@@ -30,6 +32,7 @@ use tonic::transport::server::Connected;
 
 use crate::{
     identity::{self, IdentityError},
+    limits::budget::{ConnectionState, DataFrameCounter, SendBudget},
     reload::ReloadingTls,
 };
 
@@ -46,6 +49,14 @@ pub struct ConnectionLimits {
     /// Refusals of one kind are logged at most once per this interval, with a count of
     /// those not logged.
     pub log_interval: Duration,
+    /// A connection that holds answer bytes its client has not read, and sends none of them
+    /// for this long, is closed (its streams are reset).
+    pub send_timeout: Duration,
+    /// Most answer bytes held for one connection's client (handed to HTTP/2, not yet on the
+    /// socket); a further answer waits for room, up to the send timeout.
+    pub max_buffered_response_bytes_per_connection: u64,
+    /// Most answer bytes held for all clients together.
+    pub max_buffered_response_bytes: u64,
 }
 
 impl Default for ConnectionLimits {
@@ -55,6 +66,9 @@ impl Default for ConnectionLimits {
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             log_interval: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(30),
+            max_buffered_response_bytes_per_connection: 8 << 20,
+            max_buffered_response_bytes: 128 << 20,
         }
     }
 }
@@ -68,6 +82,8 @@ pub struct PeerInfo {
     pub identity: Result<String, IdentityError>,
     /// Its certificate chain, end entity first.
     pub certificates: Arc<Vec<CertificateDer<'static>>>,
+    /// What the connection uses of the server's limits (calls in flight, answer bytes held).
+    pub connection: Arc<ConnectionState>,
 }
 
 impl PeerInfo {
@@ -124,6 +140,8 @@ struct Shared {
     slots: Arc<Semaphore>,
     over_cap: RateLimited,
     refused_handshake: RateLimited,
+    stalled: Arc<RateLimited>,
+    budget: Arc<SendBudget>,
 }
 
 /// The accepted, authenticated connections of `listener`, for tonic's
@@ -140,6 +158,12 @@ pub fn incoming(
         slots: Arc::new(Semaphore::new(limits.max_connections)),
         over_cap: RateLimited::new(limits.log_interval),
         refused_handshake: RateLimited::new(limits.log_interval),
+        stalled: Arc::new(RateLimited::new(limits.log_interval)),
+        budget: SendBudget::new(
+            limits.max_buffered_response_bytes,
+            limits.max_buffered_response_bytes_per_connection,
+            limits.send_timeout,
+        ),
         limits,
     });
     tokio::spawn(accept_loop(listener, shared, tx));
@@ -214,9 +238,11 @@ async fn handshake(
                         remote_addr,
                         identity,
                         certificates: Arc::new(certificates),
+                        connection: ConnectionState::new(shared.budget.clone()),
                     },
                     shared.limits.idle_timeout,
                     permit,
+                    shared.stalled.clone(),
                 ));
             }
             Ok(Err(e)) => e.to_string(),
@@ -237,13 +263,17 @@ async fn handshake(
 }
 
 /// One accepted connection: the TLS stream, who is on the other end, its slot under the
-/// connection cap, and the idle timer.
+/// connection cap, the idle timer, and the count of answer bytes it writes with the send
+/// timer.
 pub struct PeerIo {
     inner: TlsStream<TcpStream>,
     info: PeerInfo,
     idle_timeout: Duration,
     last_read: Instant,
     idle: Pin<Box<Sleep>>,
+    frames: DataFrameCounter,
+    stall: Pin<Box<Sleep>>,
+    stalled_log: Arc<RateLimited>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -253,6 +283,7 @@ impl PeerIo {
         info: PeerInfo,
         idle_timeout: Duration,
         slot: OwnedSemaphorePermit,
+        stalled_log: Arc<RateLimited>,
     ) -> Self {
         Self {
             inner,
@@ -260,8 +291,63 @@ impl PeerIo {
             idle_timeout,
             last_read: Instant::now(),
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
+            frames: DataFrameCounter::default(),
+            stall: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            stalled_log,
             _slot: slot,
         }
+    }
+
+    /// Counts the answer bytes among the first `n` bytes of `bufs`, just written.
+    fn written<'a>(&mut self, bufs: impl Iterator<Item = &'a [u8]>, mut n: usize) {
+        let mut data = 0;
+        for buf in bufs {
+            if n == 0 {
+                break;
+            }
+            let take = n.min(buf.len());
+            data += self.frames.data_bytes(&buf[..take]);
+            n -= take;
+        }
+        self.info.connection.sent(data);
+    }
+
+    /// An error when the connection holds unread answers and sent none of them for the send
+    /// timeout; otherwise arms the send timer.
+    fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
+        let connection = &self.info.connection;
+        connection.set_reader(cx.waker());
+        loop {
+            let due = connection.stall_due()?;
+            if due <= Instant::now() {
+                break;
+            }
+            self.stall.as_mut().reset(due.into());
+            if self.stall.as_mut().poll(cx).is_pending() {
+                return None;
+            }
+        }
+        let held = connection.held();
+        if let Some(suppressed) = self.stalled_log.admit() {
+            tracing::warn!(
+                peer = %self.info.remote_addr,
+                identity = %self.info.identity_or_reason().escape_debug(),
+                held_bytes = held,
+                send_timeout_ms = connection.send_timeout().as_millis() as u64,
+                not_logged_since_last = suppressed,
+                "connection closed: its client read none of the answers held for it within the send timeout"
+            );
+        }
+        Some(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "send timeout: the client read none of the answers held for it",
+        ))
+    }
+}
+
+impl Drop for PeerIo {
+    fn drop(&mut self) {
+        self.info.connection.release_all();
     }
 }
 
@@ -279,6 +365,17 @@ impl AsyncRead for PeerIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        // Checked on reads too, so that a client sending a steady stream of frames while it
+        // reads no answers is still cut.
+        if self
+            .info
+            .connection
+            .stall_due()
+            .is_some_and(|due| due <= Instant::now())
+            && let Some(stalled) = self.poll_stalled(cx)
+        {
+            return Poll::Ready(Err(stalled));
+        }
         let before = buf.filled().len();
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(result) => {
@@ -288,6 +385,9 @@ impl AsyncRead for PeerIo {
                 Poll::Ready(result)
             }
             Poll::Pending => {
+                if let Some(stalled) = self.poll_stalled(cx) {
+                    return Poll::Ready(Err(stalled));
+                }
                 // The timer is moved only when it fires, not on every read.
                 while self.idle.as_mut().poll(cx).is_ready() {
                     let due = self.last_read + self.idle_timeout;
@@ -311,7 +411,11 @@ impl AsyncWrite for PeerIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written {
+            self.written(std::iter::once(buf), n);
+        }
+        written
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -327,7 +431,11 @@ impl AsyncWrite for PeerIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = written {
+            self.written(bufs.iter().map(|b| &b[..]), n);
+        }
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
