@@ -3,9 +3,9 @@
 //! configuration, closes connections that send nothing for too long, logs refusals
 //! (rate-limited, with the peer's address and the reason), and hands each connection to
 //! tonic (`serve_with_incoming`) with the peer's identity as a request extension
-//! ([`PeerInfo`]). It also counts the answer bytes each connection writes, so that answers
-//! its client does not read are bounded ([`crate::limits::budget`]), and closes a connection
-//! that holds unread answers and sends none of them for the send timeout.
+//! ([`PeerInfo`]). It closes a connection on which HTTP/2 has not taken on an answer's chunk
+//! within the send timeout (its client opens no flow-control window), which resets its
+//! streams and frees their memory ([`crate::limits::budget`]).
 
 use std::{
     io,
@@ -32,7 +32,7 @@ use tonic::transport::server::Connected;
 
 use crate::{
     identity::{self, IdentityError},
-    limits::budget::{ConnectionState, DataFrameCounter, SendBudget},
+    limits::budget::{ConnectionState, SendBudget},
     reload::ReloadingTls,
 };
 
@@ -49,11 +49,11 @@ pub struct ConnectionLimits {
     /// Refusals of one kind are logged at most once per this interval, with a count of
     /// those not logged.
     pub log_interval: Duration,
-    /// A connection that holds answer bytes its client has not read, and sends none of them
-    /// for this long, is closed (its streams are reset).
+    /// A connection on which a chunk of an answer waits this long for the client's
+    /// flow-control window is closed (its streams are reset).
     pub send_timeout: Duration,
-    /// Most answer bytes held for one connection's client (handed to HTTP/2, not yet on the
-    /// socket); a further answer waits for room, up to the send timeout.
+    /// Most answer bytes held for one connection's client (answers being sent); a further
+    /// answer waits for room, up to the send timeout.
     pub max_buffered_response_bytes_per_connection: u64,
     /// Most answer bytes held for all clients together.
     pub max_buffered_response_bytes: u64,
@@ -271,7 +271,6 @@ pub struct PeerIo {
     idle_timeout: Duration,
     last_read: Instant,
     idle: Pin<Box<Sleep>>,
-    frames: DataFrameCounter,
     stall: Pin<Box<Sleep>>,
     stalled_log: Arc<RateLimited>,
     _slot: OwnedSemaphorePermit,
@@ -291,28 +290,13 @@ impl PeerIo {
             idle_timeout,
             last_read: Instant::now(),
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
-            frames: DataFrameCounter::default(),
             stall: Box::pin(tokio::time::sleep(Duration::ZERO)),
             stalled_log,
             _slot: slot,
         }
     }
 
-    /// Counts the answer bytes among the first `n` bytes of `bufs`, just written.
-    fn written<'a>(&mut self, bufs: impl Iterator<Item = &'a [u8]>, mut n: usize) {
-        let mut data = 0;
-        for buf in bufs {
-            if n == 0 {
-                break;
-            }
-            let take = n.min(buf.len());
-            data += self.frames.data_bytes(&buf[..take]);
-            n -= take;
-        }
-        self.info.connection.sent(data);
-    }
-
-    /// An error when the connection holds unread answers and sent none of them for the send
+    /// An error when a chunk of an answer has waited for the client's window for the send
     /// timeout; otherwise arms the send timer.
     fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
         let connection = &self.info.connection;
@@ -335,21 +319,16 @@ impl PeerIo {
                 held_bytes = held,
                 send_timeout_ms = connection.send_timeout().as_millis() as u64,
                 not_logged_since_last = suppressed,
-                "connection closed: its client read none of the answers held for it within the send timeout"
+                "connection closed: an answer waited for its client's flow-control window for the send timeout"
             );
         }
         Some(io::Error::new(
             io::ErrorKind::TimedOut,
-            "send timeout: the client read none of the answers held for it",
+            "send timeout: an answer waited for the client's flow-control window",
         ))
     }
 }
 
-impl Drop for PeerIo {
-    fn drop(&mut self) {
-        self.info.connection.release_all();
-    }
-}
 
 impl Connected for PeerIo {
     type ConnectInfo = PeerInfo;
@@ -366,7 +345,7 @@ impl AsyncRead for PeerIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         // Checked on reads too, so that a client sending a steady stream of frames while it
-        // reads no answers is still cut.
+        // opens no window is still cut.
         if self
             .info
             .connection
@@ -411,11 +390,7 @@ impl AsyncWrite for PeerIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = written {
-            self.written(std::iter::once(buf), n);
-        }
-        written
+        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -431,11 +406,7 @@ impl AsyncWrite for PeerIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = written {
-            self.written(bufs.iter().map(|b| &b[..]), n);
-        }
-        written
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {

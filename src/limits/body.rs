@@ -16,7 +16,7 @@ use tonic::Status;
 
 use super::{
     Slots,
-    budget::{ConnectionState, Exhausted},
+    budget::{ConnectionState, Exhausted, Handed},
 };
 
 /// A request body that fails with DEADLINE_EXCEEDED unless it ends (or, for a streamed
@@ -93,6 +93,10 @@ pub(super) struct ResponseBody<B> {
     connection: Option<Arc<ConnectionState>>,
     /// A chunk waiting for room in the send budget, the wait for room, and its limit.
     waiting: Option<Waiting>,
+    /// Bytes reserved in the send budget, given back when the answer is done.
+    reserved: u64,
+    /// The last chunk handed on, until HTTP/2 asks for the next.
+    handed: Option<Handed>,
     /// For long-lived streams: the call's deadline.
     deadline: Option<Pin<Box<Sleep>>>,
     finished: bool,
@@ -117,6 +121,8 @@ impl<B> ResponseBody<B> {
             slots,
             connection,
             waiting: None,
+            reserved: 0,
+            handed: None,
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
             finished: false,
         }
@@ -138,21 +144,39 @@ impl<B> ResponseBody<B> {
     fn finish(&mut self) {
         self.finished = true;
         self.slots = None;
-        if self.waiting.take().is_some()
-            && let Some(c) = &self.connection
-        {
+        self.give_back();
+    }
+
+    /// Gives back what the answer holds of the connection's budget.
+    fn give_back(&mut self) {
+        let Some(c) = &self.connection else {
+            return;
+        };
+        if self.waiting.take().is_some() {
             c.done_waiting();
         }
+        if let Some(handed) = self.handed.take() {
+            c.taken(handed);
+        }
+        c.release(std::mem::take(&mut self.reserved));
+    }
+
+    /// Hands on a data chunk of `bytes` reserved bytes.
+    fn hand(&mut self, chunk: Frame<Bytes>, bytes: u64) -> Poll<Option<Result<Frame<Bytes>, B::Error>>>
+    where
+        B: Body,
+    {
+        self.reserved += bytes;
+        if let Some(c) = &self.connection {
+            self.handed = Some(c.handed());
+        }
+        Poll::Ready(Some(Ok(chunk)))
     }
 }
 
 impl<B> Drop for ResponseBody<B> {
     fn drop(&mut self) {
-        if self.waiting.is_some()
-            && let Some(c) = &self.connection
-        {
-            c.done_waiting();
-        }
+        self.give_back();
     }
 }
 
@@ -162,7 +186,7 @@ fn unsent(exhausted: Exhausted, waited: Duration) -> Status {
         Exhausted::Server { held, limit } => ("the server, over all connections,", held, limit),
     };
     Status::resource_exhausted(format!(
-        "the answer was dropped: {what} holds {held} bytes of answers that were not read \
+        "the answer was dropped: {what} holds {held} bytes of answers not yet sent \
          (limit {limit}) and no room came free within {} ms; read the answers already sent \
          (open the HTTP/2 flow-control window) before asking for more",
         waited.as_millis()
@@ -184,6 +208,10 @@ where
         if this.finished {
             return Poll::Ready(None);
         }
+        // Asked for more: HTTP/2 has taken on the chunk handed last.
+        if let (Some(handed), Some(c)) = (this.handed.take(), &this.connection) {
+            c.taken(handed);
+        }
         if let Some(deadline) = this.deadline.as_mut()
             && deadline.as_mut().poll(cx).is_ready()
         {
@@ -200,8 +228,10 @@ where
                 match connection.try_reserve(waiting.bytes) {
                     Ok(()) => {
                         connection.done_waiting();
-                        let chunk = this.waiting.take().map(|w| w.chunk);
-                        return Poll::Ready(chunk.map(Ok));
+                        if let Some(w) = this.waiting.take() {
+                            return this.hand(w.chunk, w.bytes);
+                        }
+                        continue;
                     }
                     Err(exhausted) => {
                         if waiting.freed.as_mut().poll(cx).is_ready() {
@@ -241,7 +271,7 @@ where
                 return Poll::Ready(Some(Ok(frame)));
             };
             if connection.try_reserve(bytes).is_ok() {
-                return Poll::Ready(Some(Ok(frame)));
+                return this.hand(frame, bytes);
             }
             let mut freed = Box::pin(connection.freed());
             freed.as_mut().enable();

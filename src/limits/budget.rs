@@ -1,12 +1,14 @@
-//! Answer bytes held for clients that have not read them: each response body reserves the
-//! bytes of a chunk before handing it to HTTP/2, and the connection gives them back as DATA
-//! frames reach its socket. Reservations are bounded per connection and per server; a
-//! connection that holds unread bytes and sends none of them for the send timeout is closed
-//! by the acceptor (its streams are reset and their memory freed).
+//! Answer bytes held for clients: each response body reserves the bytes of a chunk before
+//! handing it to HTTP/2 and gives them back when it is done (sent in full, or dropped with its
+//! stream). Reservations are bounded per connection and per server. A chunk that HTTP/2 has
+//! not taken on within the send timeout (its client announces no flow-control window) marks
+//! its connection stalled, and the acceptor closes it: its streams are reset and their memory
+//! freed.
 
 use std::{
+    collections::BTreeSet,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     task::Waker,
@@ -27,8 +29,8 @@ pub struct SendBudget {
 }
 
 impl SendBudget {
-    /// A budget of `limit` bytes in all, `per_connection` on one connection; bytes held
-    /// longer than `send_timeout` without progress close their connection.
+    /// A budget of `limit` bytes in all, `per_connection` on one connection; a chunk that
+    /// HTTP/2 does not take on within `send_timeout` closes its connection.
     pub fn new(limit: u64, per_connection: u64, send_timeout: Duration) -> Arc<Self> {
         Arc::new(Self {
             limit,
@@ -76,18 +78,28 @@ pub enum Exhausted {
 }
 
 /// What one connection uses of the server's limits: its requests in flight and the answer
-/// bytes it holds for its client. The acceptor creates one per connection and puts it into
+/// bytes held for its client. The acceptor creates one per connection and puts it into
 /// [`crate::acceptor::PeerInfo`].
 #[derive(Debug)]
 pub struct ConnectionState {
     in_flight: Arc<AtomicUsize>,
     held: AtomicU64,
     budget: Arc<SendBudget>,
-    opened: Instant,
-    /// When the connection last sent answer bytes, or began to hold some (nanoseconds
-    /// since `opened`).
-    progress: AtomicU64,
+    /// Chunks handed to HTTP/2 and not yet taken on, by when they were handed.
+    untaken: Mutex<BTreeSet<(Instant, u64)>>,
+    next_chunk: AtomicU64,
     waker: Mutex<Option<Waker>>,
+}
+
+/// A chunk handed to HTTP/2 that it has not taken on yet; see [`ConnectionState::handed`].
+#[derive(Debug)]
+pub struct Handed((Instant, u64));
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
 }
 
 impl ConnectionState {
@@ -97,8 +109,8 @@ impl ConnectionState {
             in_flight: Arc::new(AtomicUsize::new(0)),
             held: AtomicU64::new(0),
             budget,
-            opened: Instant::now(),
-            progress: AtomicU64::new(0),
+            untaken: Mutex::new(BTreeSet::new()),
+            next_chunk: AtomicU64::new(0),
             waker: Mutex::new(None),
         })
     }
@@ -108,7 +120,7 @@ impl ConnectionState {
         &self.in_flight
     }
 
-    /// Answer bytes this connection holds for its client.
+    /// Answer bytes held for this connection's client.
     pub fn held(&self) -> u64 {
         self.held.load(Ordering::Relaxed)
     }
@@ -118,17 +130,11 @@ impl ConnectionState {
         &self.budget
     }
 
-    fn mark_progress(&self) {
-        let nanos = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.progress.store(nanos, Ordering::Release);
-    }
-
     /// Reserves `bytes` of answer for this connection. One chunk always fits on a connection
     /// (and a server) that holds nothing, so an answer larger than a bound is still sent.
     pub fn try_reserve(&self, bytes: u64) -> Result<(), Exhausted> {
         let limit = self.budget.per_connection;
-        let before = self
-            .held
+        self.held
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
                 (held == 0 || held.saturating_add(bytes) <= limit).then(|| held + bytes)
             })
@@ -147,52 +153,49 @@ impl ConnectionState {
                 limit: total_limit,
             });
         }
-        if before == 0 {
-            // The send timeout runs from now; wake the connection so that it arms its timer.
-            self.mark_progress();
-            let waker = match self.waker.lock() {
-                Ok(mut w) => w.take(),
-                Err(p) => p.into_inner().take(),
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
         Ok(())
     }
 
-    /// `bytes` of DATA payload reached the socket.
-    pub fn sent(&self, bytes: u64) {
+    /// Gives back `bytes` reserved with [`Self::try_reserve`].
+    pub fn release(&self, bytes: u64) {
         if bytes == 0 {
             return;
         }
-        let freed = match self
-            .held
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                Some(held.saturating_sub(bytes))
-            }) {
-            Ok(before) | Err(before) => before.min(bytes),
+        self.held.fetch_sub(bytes, Ordering::AcqRel);
+        self.budget.give_back(bytes);
+    }
+
+    /// A chunk was handed to HTTP/2; it counts as not taken on until [`Self::taken`].
+    pub fn handed(&self) -> Handed {
+        let key = (
+            Instant::now(),
+            self.next_chunk.fetch_add(1, Ordering::Relaxed),
+        );
+        let first = {
+            let mut untaken = lock(&self.untaken);
+            untaken.insert(key);
+            untaken.len() == 1
         };
-        if freed > 0 {
-            self.mark_progress();
-            self.budget.give_back(freed);
+        if first {
+            // The send timer runs from now; wake the connection so that it arms it.
+            if let Some(waker) = lock(&self.waker).take() {
+                waker.wake();
+            }
         }
+        Handed(key)
     }
 
-    /// Gives back everything the connection holds (it closed).
-    pub fn release_all(&self) {
-        let held = self.held.swap(0, Ordering::AcqRel);
-        self.budget.give_back(held);
+    /// HTTP/2 took on the chunk (asked for the next), or its stream ended.
+    pub fn taken(&self, handed: Handed) {
+        lock(&self.untaken).remove(&handed.0);
     }
 
-    /// When the connection counts as stalled if it sends none of its held bytes by then;
-    /// `None` while it holds none.
+    /// When the connection counts as stalled if HTTP/2 has not taken on its oldest chunk by
+    /// then; `None` while no chunk waits.
     pub fn stall_due(&self) -> Option<Instant> {
-        if self.held() == 0 {
-            return None;
-        }
-        let since = Duration::from_nanos(self.progress.load(Ordering::Acquire));
-        Some(self.opened + since + self.budget.send_timeout)
+        lock(&self.untaken)
+            .first()
+            .map(|(at, _)| *at + self.budget.send_timeout)
     }
 
     /// The send timeout.
@@ -200,12 +203,9 @@ impl ConnectionState {
         self.budget.send_timeout
     }
 
-    /// Remembers the task that reads the connection, to wake it when it begins to hold bytes.
+    /// Remembers the task that reads the connection, to wake it when a chunk starts to wait.
     pub fn set_reader(&self, waker: &Waker) {
-        let mut slot = match self.waker.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut slot = lock(&self.waker);
         if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
             *slot = Some(waker.clone());
         }
@@ -224,83 +224,9 @@ impl ConnectionState {
     }
 }
 
-/// Counts the DATA payload in the HTTP/2 frames a server writes (its byte stream is frames
-/// only: a 9-byte header with a 24-bit length and a type, then the payload).
-#[derive(Debug, Default)]
-pub struct DataFrameCounter {
-    header: [u8; 9],
-    header_len: usize,
-    payload_left: usize,
-    in_data: bool,
-}
-
-/// The HTTP/2 DATA frame type.
-const DATA: u8 = 0;
-
-impl DataFrameCounter {
-    /// The DATA payload bytes in `written`, the next bytes of the stream.
-    pub fn data_bytes(&mut self, mut written: &[u8]) -> u64 {
-        let mut data = 0u64;
-        while !written.is_empty() {
-            if self.payload_left > 0 {
-                let take = self.payload_left.min(written.len());
-                if self.in_data {
-                    data += take as u64;
-                }
-                self.payload_left -= take;
-                written = &written[take..];
-                continue;
-            }
-            let take = (9 - self.header_len).min(written.len());
-            self.header[self.header_len..self.header_len + take].copy_from_slice(&written[..take]);
-            self.header_len += take;
-            written = &written[take..];
-            if self.header_len == 9 {
-                let h = self.header;
-                self.payload_left =
-                    (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
-                self.in_data = h[3] == DATA;
-                self.header_len = 0;
-            }
-        }
-        data
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frame(kind: u8, payload: usize) -> Vec<u8> {
-        let mut f = vec![
-            (payload >> 16) as u8,
-            (payload >> 8) as u8,
-            payload as u8,
-            kind,
-            0,
-            0,
-            0,
-            0,
-            1,
-        ];
-        f.extend(std::iter::repeat_n(7u8, payload));
-        f
-    }
-
-    #[test]
-    fn only_data_payload_is_counted_however_the_writes_split_the_frames() {
-        let mut stream = frame(4, 6); // SETTINGS
-        stream.extend(frame(1, 40)); // HEADERS
-        stream.extend(frame(0, 1000)); // DATA
-        stream.extend(frame(6, 8)); // PING
-        stream.extend(frame(0, 0)); // empty DATA
-        stream.extend(frame(0, 17)); // DATA
-        for split in [1, 2, 5, 9, 13, 100, stream.len()] {
-            let mut counter = DataFrameCounter::default();
-            let counted: u64 = stream.chunks(split).map(|c| counter.data_bytes(c)).sum();
-            assert_eq!(counted, 1017, "split into pieces of {split}");
-        }
-    }
 
     #[test]
     fn reservations_are_bounded_per_connection_and_per_server_and_given_back() {
@@ -319,11 +245,23 @@ mod tests {
             Err(Exhausted::Server { held: 1_000, .. })
         ));
         assert_eq!(b.held(), 300, "a refused reservation is rolled back");
-        assert!(a.stall_due().is_some());
-        a.sent(5_000);
+        a.release(700);
         assert_eq!((a.held(), budget.held()), (0, 300));
-        assert!(a.stall_due().is_none());
-        b.release_all();
+        b.release(300);
         assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn the_send_timer_runs_from_the_oldest_chunk_not_taken_on() {
+        let c = ConnectionState::new(SendBudget::new(1, 1, Duration::from_secs(5)));
+        assert!(c.stall_due().is_none());
+        let first = c.handed();
+        let due = c.stall_due().unwrap();
+        let second = c.handed();
+        assert_eq!(c.stall_due(), Some(due), "the oldest chunk decides");
+        c.taken(first);
+        assert!(c.stall_due().unwrap() >= due);
+        c.taken(second);
+        assert!(c.stall_due().is_none());
     }
 }
