@@ -329,7 +329,6 @@ impl PeerIo {
     }
 }
 
-
 impl Connected for PeerIo {
     type ConnectInfo = PeerInfo;
 

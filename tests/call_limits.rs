@@ -97,6 +97,29 @@ async fn bodyless(
         .expect("send headers")
 }
 
+/// A `grpc-message` value with its percent-encoding undone.
+fn percent_decoded(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = raw
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (raw[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The grpc-status and message of an answer (trailers-only, or after the body).
 async fn grpc_status(response: h2::client::ResponseFuture) -> Result<(i32, String), h2::Error> {
     let response = response.await?;
@@ -106,9 +129,8 @@ async fn grpc_status(response: h2::client::ResponseFuture) -> Result<(i32, Strin
                 s.to_str().ok().and_then(|s| s.parse().ok()).unwrap_or(-1),
                 headers
                     .get("grpc-message")
-                    .and_then(|m| m.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string(),
+                    .map(|m| percent_decoded(m.as_bytes()))
+                    .unwrap_or_default(),
             )
         })
     };
@@ -235,7 +257,10 @@ async fn an_identity_over_its_limit_is_refused_naming_the_limit_while_another_is
     config.limits.request_message_timeout_ms = 20_000;
     let gateway = start_gateway(config).await;
     let greedy = pki.client_tls("greedy", "helsedataservice/greedy");
-    let greedy_id = format!("spiffe://{}/helsedataservice/greedy", identity::DEV_TRUST_DOMAIN);
+    let greedy_id = format!(
+        "spiffe://{}/helsedataservice/greedy",
+        identity::DEV_TRUST_DOMAIN
+    );
 
     let (send, _task) = raw_h2(gateway.addr, &greedy, None).await;
     let mut held = Vec::new();
@@ -252,7 +277,9 @@ async fn an_identity_over_its_limit_is_refused_naming_the_limit_while_another_is
         .expect_err("over its limit");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
-        status.message().contains(&format!("identity `{greedy_id}`"))
+        status
+            .message()
+            .contains(&format!("identity `{greedy_id}`"))
             && status.message().contains("per caller identity")
             && status.message().contains('5'),
         "{}",
@@ -292,7 +319,10 @@ async fn an_identity_over_its_limit_is_refused_naming_the_limit_while_another_is
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(served, "the identity's slots came back when its streams ended");
+    assert!(
+        served,
+        "the identity's slots came back when its streams ended"
+    );
 }
 
 #[tokio::test]
@@ -333,7 +363,8 @@ async fn a_caller_without_a_deadline_is_answered_within_the_server_default() {
     }
 
     // The custodian has a default of its own for callers that send none.
-    let mut options = fixture::custodian_options(&pki.custodian_tls("fhi"), Duration::from_secs(30));
+    let mut options =
+        fixture::custodian_options(&pki.custodian_tls("fhi"), Duration::from_secs(30));
     options.request_limits.deadline.default = Duration::from_millis(1_000);
     let stalled = fixture::start_custodian_with(custodian("fhi"), options).await;
     let mut direct = fixture::custodian_client(&pki, &stalled, "fhi").await;
@@ -365,7 +396,9 @@ fn rss() -> u64 {
 async fn readers_that_open_no_window_are_cut_at_the_send_timeout_with_memory_bounded() {
     let federation = Federation::start_with(|config| {
         config.connections.send_timeout_ms = 2_000;
-        config.connections.max_buffered_response_bytes_per_connection = 2 << 20;
+        config
+            .connections
+            .max_buffered_response_bytes_per_connection = 2 << 20;
         config.connections.max_buffered_response_bytes = 32 << 20;
     })
     .await;
@@ -381,11 +414,16 @@ async fn readers_that_open_no_window_are_cut_at_the_send_timeout_with_memory_bou
         .await
         .expect("warm-up search");
     let answer_bytes = answer.get_ref().encoded_len();
-    assert!(answer_bytes > 50_000, "a large answer: {answer_bytes} bytes");
+    assert!(
+        answer_bytes > 50_000,
+        "a large answer: {answer_bytes} bytes"
+    );
     let baseline = rss();
 
     // Readers that announce a zero window: every answer stays with the gateway.
-    let reader = federation.pki.client_tls("reader", "helsedataservice/reader");
+    let reader = federation
+        .pki
+        .client_tls("reader", "helsedataservice/reader");
     // Fewer streams in all than the identity may hold, so that every connection holds some.
     let connections = 6;
     let streams = 40;
@@ -393,6 +431,7 @@ async fn readers_that_open_no_window_are_cut_at_the_send_timeout_with_memory_bou
     let mut responses = Vec::new();
     for _ in 0..connections {
         let (send, task) = raw_h2(addr, &reader, Some(0)).await;
+        let first_sent = Instant::now();
         for _ in 0..streams {
             let mut ready = send.clone().ready().await.expect("stream slot");
             let (response, mut body) = ready
@@ -401,7 +440,12 @@ async fn readers_that_open_no_window_are_cut_at_the_send_timeout_with_memory_bou
             body.send_data(framed(&search), true).expect("send message");
             responses.push(response);
         }
-        tasks.push((send, task));
+        // When the gateway closes the connection.
+        let closed = tokio::spawn(async move {
+            let _ = task.await;
+            Instant::now()
+        });
+        tasks.push((send, first_sent, closed));
     }
     let attack_started = Instant::now();
 
@@ -416,10 +460,17 @@ async fn readers_that_open_no_window_are_cut_at_the_send_timeout_with_memory_bou
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // Each reader's connection is closed at the send timeout (its streams reset).
-    for (_send, task) in tasks {
-        let ended = tokio::time::timeout(Duration::from_secs(30), task).await;
-        assert!(ended.is_ok(), "a stalled reader's connection was not closed");
+    // Each reader's connection is closed at the send timeout (its streams reset), not before.
+    for (_send, first_sent, closed) in tasks {
+        let at = tokio::time::timeout(Duration::from_secs(30), closed)
+            .await
+            .expect("a stalled reader's connection is closed")
+            .expect("watcher");
+        let after = at.duration_since(first_sent);
+        assert!(
+            after >= Duration::from_millis(1_900),
+            "closed {after:?} after its first request, before the 2 s send timeout"
+        );
         peak = peak.max(rss());
     }
     for response in responses {
@@ -429,6 +480,11 @@ async fn readers_that_open_no_window_are_cut_at_the_send_timeout_with_memory_bou
             .expect("every stream ends");
     }
     let growth = peak.saturating_sub(baseline);
+    println!(
+        "{} zero-window streams of {answer_bytes}-byte answers: the gateway grew by {} MiB",
+        connections * streams,
+        growth >> 20
+    );
     assert!(
         growth < 256 << 20,
         "the gateway grew by {} MiB while readers held {} answers of {answer_bytes} bytes",

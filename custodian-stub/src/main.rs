@@ -107,14 +107,14 @@ enum Command {
         /// Most calls in flight for one caller identity (the gateway has one).
         #[arg(long, default_value_t = 1_024)]
         max_concurrent_requests_per_identity: usize,
-        /// A connection holding answers its client does not read, and sending none of them
-        /// for this long, is closed, in milliseconds.
+        /// A connection on which a chunk of an answer waits this long for the client's
+        /// flow-control window is closed, in milliseconds.
         #[arg(long, default_value_t = 30_000)]
         send_timeout_ms: u64,
-        /// Most answer bytes held for one connection's client.
+        /// Most bytes of the answers being sent on one connection.
         #[arg(long, default_value_t = 8 << 20)]
         max_buffered_response_bytes_per_connection: u64,
-        /// Most answer bytes held for all clients together.
+        /// Most bytes of the answers being sent on all connections together.
         #[arg(long, default_value_t = 128 << 20)]
         max_buffered_response_bytes: u64,
         /// Delay every answer by this many milliseconds (for load and fault testing).

@@ -342,14 +342,14 @@ pub struct ConnectionsConfig {
     /// Most HTTP/2 streams open at once on one connection (the SETTINGS value the gateway
     /// announces); HTTP/2 refuses more with REFUSED_STREAM.
     pub max_concurrent_streams: u32,
-    /// A connection that holds answer bytes its client has not read, and sends none of them
-    /// for this long, is closed and its streams reset, in milliseconds.
+    /// A connection on which a chunk of an answer waits this long for the client's
+    /// flow-control window is closed and its streams reset, in milliseconds.
     pub send_timeout_ms: u64,
-    /// Most answer bytes held for one connection's client (handed to HTTP/2 and not yet
-    /// written to the socket); a further answer waits for room up to `send_timeout_ms`, then
-    /// ends with RESOURCE_EXHAUSTED.
+    /// Most bytes of the answers being sent on one connection (reserved chunk by chunk,
+    /// given back when an answer is done); a further answer waits for room up to
+    /// `send_timeout_ms`, then ends with RESOURCE_EXHAUSTED.
     pub max_buffered_response_bytes_per_connection: u64,
-    /// Most answer bytes held for all clients together.
+    /// Most bytes of the answers being sent on all connections together.
     pub max_buffered_response_bytes: u64,
 }
 
@@ -582,7 +582,10 @@ impl GatewayConfig {
                 "connections.max_concurrent_streams",
                 u64::from(self.connections.max_concurrent_streams),
             ),
-            ("connections.send_timeout_ms", self.connections.send_timeout_ms),
+            (
+                "connections.send_timeout_ms",
+                self.connections.send_timeout_ms,
+            ),
             (
                 "connections.max_buffered_response_bytes_per_connection",
                 self.connections.max_buffered_response_bytes_per_connection,
@@ -801,7 +804,10 @@ owns = ["mfr", "hs-*"]
         let text = format!(
             "{MINIMAL}[limits]\nmax_concurrent_requests_per_identity = 8\n[limits.methods.\"/helsedata.federation.v1.FederatedCatalogue/PlanApplication\"]\ndefault_deadline_ms = 9000\nmax_deadline_ms = 20000\n"
         );
-        let limits = GatewayConfig::from_toml(&text).unwrap().limits.request_limits();
+        let limits = GatewayConfig::from_toml(&text)
+            .unwrap()
+            .limits
+            .request_limits();
         assert_eq!(limits.max_concurrent_requests_per_identity, 8);
         assert_eq!(
             limits.effective_timeout(
@@ -814,7 +820,9 @@ owns = ["mfr", "hs-*"]
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("limits.methods.\"/helsedata.federation.v1.FederatedCatalogue/PlanApplication\""),
+            err.contains(
+                "limits.methods.\"/helsedata.federation.v1.FederatedCatalogue/PlanApplication\""
+            ),
             "{err}"
         );
         let err = GatewayConfig::from_toml(&format!(
@@ -823,11 +831,10 @@ owns = ["mfr", "hs-*"]
         .unwrap_err()
         .to_string();
         assert!(err.contains("limits.request_message_timeout_ms"), "{err}");
-        let err = GatewayConfig::from_toml(&format!(
-            "{MINIMAL}[connections]\nsend_timeout_ms = 0\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let err =
+            GatewayConfig::from_toml(&format!("{MINIMAL}[connections]\nsend_timeout_ms = 0\n"))
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("connections.send_timeout_ms"), "{err}");
     }
 

@@ -162,7 +162,11 @@ impl<B> ResponseBody<B> {
     }
 
     /// Hands on a data chunk of `bytes` reserved bytes.
-    fn hand(&mut self, chunk: Frame<Bytes>, bytes: u64) -> Poll<Option<Result<Frame<Bytes>, B::Error>>>
+    fn hand(
+        &mut self,
+        chunk: Frame<Bytes>,
+        bytes: u64,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>>
     where
         B: Body,
     {

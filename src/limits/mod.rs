@@ -10,8 +10,8 @@
 //! [`Deadline`] into the request's extensions, where handlers read it ([`Deadline::of`]).
 //! Answers reserve their bytes from the connection's send budget ([`budget`]).
 
-pub mod budget;
 mod body;
+pub mod budget;
 
 use std::{
     sync::{
@@ -141,11 +141,17 @@ impl RequestLimits {
                 return Err(bad(&key, "deadlines must be greater than 0"));
             }
             if bound.default > bound.max {
-                return Err(bad(&key, "the default deadline must not exceed the maximum"));
+                return Err(bad(
+                    &key,
+                    "the default deadline must not exceed the maximum",
+                ));
             }
         }
         for (key, value) in [
-            ("request_message_timeout", self.request_message_timeout.as_millis() as usize),
+            (
+                "request_message_timeout",
+                self.request_message_timeout.as_millis() as usize,
+            ),
             ("max_concurrent_requests", self.max_concurrent_requests),
             (
                 "max_concurrent_requests_per_connection",
@@ -155,7 +161,10 @@ impl RequestLimits {
                 "max_concurrent_requests_per_identity",
                 self.max_concurrent_requests_per_identity,
             ),
-            ("max_concurrent_health_checks", self.max_concurrent_health_checks),
+            (
+                "max_concurrent_health_checks",
+                self.max_concurrent_health_checks,
+            ),
         ] {
             if value == 0 {
                 return Err(bad(key, "must be greater than 0"));
@@ -362,9 +371,8 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send + 'static>,
-    >;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send + 'static>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -457,7 +465,10 @@ mod tests {
             limits.effective_timeout(m, Some(Duration::from_millis(20))),
             Duration::from_millis(20)
         );
-        assert_eq!(limits.effective_timeout("/a.S/Slow", None), Duration::from_secs(20));
+        assert_eq!(
+            limits.effective_timeout("/a.S/Slow", None),
+            Duration::from_secs(20)
+        );
         assert_eq!(
             limits.effective_timeout(LONG_LIVED[0], None),
             Duration::from_secs(3600)
