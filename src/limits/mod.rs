@@ -480,8 +480,10 @@ mod tests {
         let mut limits = RequestLimits::default();
         limits.deadline.default = Duration::from_secs(120);
         assert_eq!(limits.check().unwrap_err().key, "deadline");
-        let mut limits = RequestLimits::default();
-        limits.max_concurrent_requests_per_identity = 0;
+        let limits = RequestLimits {
+            max_concurrent_requests_per_identity: 0,
+            ..RequestLimits::default()
+        };
         assert_eq!(
             limits.check().unwrap_err().key,
             "max_concurrent_requests_per_identity"
