@@ -52,7 +52,7 @@ pub struct ConnectionLimits {
     /// A connection on which a chunk of an answer waits this long for the client's
     /// flow-control window is closed (its streams are reset).
     pub send_timeout: Duration,
-    /// Most answer bytes held for one connection's client (answers being sent); a further
+    /// Most answer bytes waiting for HTTP/2 to take them on, on one connection; a further
     /// answer waits for room, up to the send timeout.
     pub max_buffered_response_bytes_per_connection: u64,
     /// Most answer bytes held for all clients together.

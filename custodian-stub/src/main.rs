@@ -111,10 +111,10 @@ enum Command {
         /// flow-control window is closed, in milliseconds.
         #[arg(long, default_value_t = 30_000)]
         send_timeout_ms: u64,
-        /// Most bytes of the answers being sent on one connection.
+        /// Most bytes of answers waiting for HTTP/2 to take them on, on one connection.
         #[arg(long, default_value_t = 8 << 20)]
         max_buffered_response_bytes_per_connection: u64,
-        /// Most bytes of the answers being sent on all connections together.
+        /// The same, on all connections together.
         #[arg(long, default_value_t = 128 << 20)]
         max_buffered_response_bytes: u64,
         /// Delay every answer by this many milliseconds (for load and fault testing).

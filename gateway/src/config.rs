@@ -345,11 +345,11 @@ pub struct ConnectionsConfig {
     /// A connection on which a chunk of an answer waits this long for the client's
     /// flow-control window is closed and its streams reset, in milliseconds.
     pub send_timeout_ms: u64,
-    /// Most bytes of the answers being sent on one connection (reserved chunk by chunk,
-    /// given back when an answer is done); a further answer waits for room up to
-    /// `send_timeout_ms`, then ends with RESOURCE_EXHAUSTED.
+    /// Most bytes of answers waiting to be taken on by HTTP/2 on one connection (reserved
+    /// chunk by chunk, given back once HTTP/2 takes a chunk on); a further answer waits for
+    /// room up to `send_timeout_ms`, then ends with RESOURCE_EXHAUSTED.
     pub max_buffered_response_bytes_per_connection: u64,
-    /// Most bytes of the answers being sent on all connections together.
+    /// The same, on all connections together.
     pub max_buffered_response_bytes: u64,
 }
 

@@ -1,6 +1,7 @@
 //! The request and response bodies of a limited call: the request message must arrive in
-//! time, and the answer reserves its bytes from the send budget, holds the call's slots until
-//! it is sent, and (for long-lived streams) ends at the call's deadline.
+//! time, and the answer reserves each chunk's bytes from the send budget until HTTP/2 has
+//! taken the chunk on, holds the call's slots until it is sent, and (for long-lived streams)
+//! ends at the call's deadline.
 
 use std::{
     pin::Pin,
@@ -93,10 +94,9 @@ pub(super) struct ResponseBody<B> {
     connection: Option<Arc<ConnectionState>>,
     /// A chunk waiting for room in the send budget, the wait for room, and its limit.
     waiting: Option<Waiting>,
-    /// Bytes reserved in the send budget, given back when the answer is done.
-    reserved: u64,
-    /// The last chunk handed on, until HTTP/2 asks for the next.
-    handed: Option<Handed>,
+    /// The last chunk handed on and the bytes it reserved, until HTTP/2 asks for the next
+    /// (then it has taken the chunk on).
+    handed: Option<(Handed, u64)>,
     /// For long-lived streams: the call's deadline.
     deadline: Option<Pin<Box<Sleep>>>,
     finished: bool,
@@ -121,7 +121,6 @@ impl<B> ResponseBody<B> {
             slots,
             connection,
             waiting: None,
-            reserved: 0,
             handed: None,
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
             finished: false,
@@ -155,10 +154,10 @@ impl<B> ResponseBody<B> {
         if self.waiting.take().is_some() {
             c.done_waiting();
         }
-        if let Some(handed) = self.handed.take() {
+        if let Some((handed, bytes)) = self.handed.take() {
             c.taken(handed);
+            c.release(bytes);
         }
-        c.release(std::mem::take(&mut self.reserved));
     }
 
     /// Hands on a data chunk of `bytes` reserved bytes.
@@ -170,9 +169,8 @@ impl<B> ResponseBody<B> {
     where
         B: Body,
     {
-        self.reserved += bytes;
         if let Some(c) = &self.connection {
-            self.handed = Some(c.handed());
+            self.handed = Some((c.handed(), bytes));
         }
         Poll::Ready(Some(Ok(chunk)))
     }
@@ -213,8 +211,9 @@ where
             return Poll::Ready(None);
         }
         // Asked for more: HTTP/2 has taken on the chunk handed last.
-        if let (Some(handed), Some(c)) = (this.handed.take(), &this.connection) {
+        if let (Some((handed, bytes)), Some(c)) = (this.handed.take(), &this.connection) {
             c.taken(handed);
+            c.release(bytes);
         }
         if let Some(deadline) = this.deadline.as_mut()
             && deadline.as_mut().poll(cx).is_ready()
@@ -246,7 +245,7 @@ where
                         }
                         if waiting.give_up.as_mut().poll(cx).is_ready() {
                             let status = unsent(exhausted, connection.send_timeout());
-                            tracing::info!(
+                            tracing::debug!(
                                 limit = ?exhausted,
                                 "an answer was dropped: its client has not read earlier answers"
                             );

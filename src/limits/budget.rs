@@ -1,6 +1,6 @@
 //! Answer bytes held for clients: each response body reserves the bytes of a chunk before
-//! handing it to HTTP/2 and gives them back when it is done (sent in full, or dropped with its
-//! stream). Reservations are bounded per connection and per server. A chunk that HTTP/2 has
+//! handing it to HTTP/2 and gives them back once HTTP/2 has taken the chunk on (it asks for
+//! the next) or the stream ends. Reservations are bounded per connection and per server. A chunk that HTTP/2 has
 //! not taken on within the send timeout (its client announces no flow-control window) marks
 //! its connection stalled, and the acceptor closes it: its streams are reset and their memory
 //! freed.
