@@ -230,6 +230,10 @@ async fn main() -> anyhow::Result<()> {
                 policy: custodian_policy(&gateway_identities, &operator_identities)?,
                 added_latency: Duration::from_millis(latency_ms),
             };
+            options
+                .request_limits
+                .check()
+                .map_err(|e| anyhow::anyhow!("{}: {}", option_of(&e.key), e.problem))?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
@@ -260,6 +264,19 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             Ok(())
         }
+    }
+}
+
+/// The option that sets the limit `key` of [`RequestLimits::check`].
+fn option_of(key: &str) -> String {
+    match key {
+        "deadline" => "--default-deadline-ms / --max-deadline-ms".into(),
+        "stream_deadline" => "--stream-deadline-ms".into(),
+        "request_message_timeout" => "--request-message-timeout-ms".into(),
+        other => match other.strip_prefix("methods.") {
+            Some(method) => format!("--method-deadline {method}=…"),
+            None => format!("--{}", other.replace('_', "-")),
+        },
     }
 }
 
@@ -312,4 +329,29 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
         files.len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_deadlines_parse_and_bad_ones_say_the_form() {
+        let (method, bound) =
+            parse_method_deadline("/helsedata.federation.v1.CustodianCatalogue/*=2000:9000")
+                .unwrap();
+        assert_eq!(method, "/helsedata.federation.v1.CustodianCatalogue/*");
+        assert_eq!(
+            (bound.default, bound.max),
+            (Duration::from_secs(2), Duration::from_secs(9))
+        );
+        for bad in ["/a.S/M", "/a.S/M=1", "/a.S/M=x:2"] {
+            let err = parse_method_deadline(bad).unwrap_err();
+            assert!(err.contains("DEFAULT_MS:MAX_MS"), "{bad}: {err}");
+        }
+        assert_eq!(
+            option_of("max_concurrent_requests_per_identity"),
+            "--max-concurrent-requests-per-identity"
+        );
+    }
 }
