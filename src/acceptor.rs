@@ -55,7 +55,7 @@ pub struct ConnectionLimits {
     /// Most answer bytes waiting for HTTP/2 to take them on, on one connection; a further
     /// answer waits for room, up to the send timeout.
     pub max_buffered_response_bytes_per_connection: u64,
-    /// Most answer bytes held for all clients together.
+    /// The same, on all connections together.
     pub max_buffered_response_bytes: u64,
 }
 
@@ -82,7 +82,8 @@ pub struct PeerInfo {
     pub identity: Result<String, IdentityError>,
     /// Its certificate chain, end entity first.
     pub certificates: Arc<Vec<CertificateDer<'static>>>,
-    /// What the connection uses of the server's limits (calls in flight, answer bytes held).
+    /// What the connection uses of the server's limits (calls in flight, answer bytes
+    /// waiting to be sent).
     pub connection: Arc<ConnectionState>,
 }
 
@@ -263,8 +264,7 @@ async fn handshake(
 }
 
 /// One accepted connection: the TLS stream, who is on the other end, its slot under the
-/// connection cap, the idle timer, and the count of answer bytes it writes with the send
-/// timer.
+/// connection cap, the idle timer and the send timer.
 pub struct PeerIo {
     inner: TlsStream<TcpStream>,
     info: PeerInfo,
