@@ -3,7 +3,9 @@
 //! configuration, closes connections that send nothing for too long, logs refusals
 //! (rate-limited, with the peer's address and the reason), and hands each connection to
 //! tonic (`serve_with_incoming`) with the peer's identity as a request extension
-//! ([`PeerInfo`]).
+//! ([`PeerInfo`]). It closes a connection on which HTTP/2 has not taken on an answer's chunk
+//! within the send timeout (its client opens no flow-control window), which resets its
+//! streams and frees their memory ([`crate::limits::budget`]).
 
 use std::{
     io,
@@ -30,6 +32,7 @@ use tonic::transport::server::Connected;
 
 use crate::{
     identity::{self, IdentityError},
+    limits::budget::{ConnectionState, SendBudget},
     observe::metrics::{ConnectionMetrics, OpenConnection},
     reload::ReloadingTls,
 };
@@ -47,6 +50,14 @@ pub struct ConnectionLimits {
     /// Refusals of one kind are logged at most once per this interval, with a count of
     /// those not logged.
     pub log_interval: Duration,
+    /// A connection on which a chunk of an answer waits this long for the client's
+    /// flow-control window is closed (its streams are reset).
+    pub send_timeout: Duration,
+    /// Most answer bytes waiting for HTTP/2 to take them on, on one connection; a further
+    /// answer waits for room, up to the send timeout.
+    pub max_buffered_response_bytes_per_connection: u64,
+    /// The same, on all connections together.
+    pub max_buffered_response_bytes: u64,
 }
 
 impl Default for ConnectionLimits {
@@ -56,6 +67,9 @@ impl Default for ConnectionLimits {
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             log_interval: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(30),
+            max_buffered_response_bytes_per_connection: 8 << 20,
+            max_buffered_response_bytes: 128 << 20,
         }
     }
 }
@@ -69,6 +83,9 @@ pub struct PeerInfo {
     pub identity: Result<String, IdentityError>,
     /// Its certificate chain, end entity first.
     pub certificates: Arc<Vec<CertificateDer<'static>>>,
+    /// What the connection uses of the server's limits (calls in flight, answer bytes
+    /// waiting to be sent).
+    pub connection: Arc<ConnectionState>,
 }
 
 impl PeerInfo {
@@ -125,6 +142,8 @@ struct Shared {
     slots: Arc<Semaphore>,
     over_cap: RateLimited,
     refused_handshake: RateLimited,
+    stalled: Arc<RateLimited>,
+    budget: Arc<SendBudget>,
     metrics: ConnectionMetrics,
 }
 
@@ -152,6 +171,12 @@ pub fn incoming_counted(
         slots: Arc::new(Semaphore::new(limits.max_connections)),
         over_cap: RateLimited::new(limits.log_interval),
         refused_handshake: RateLimited::new(limits.log_interval),
+        stalled: Arc::new(RateLimited::new(limits.log_interval)),
+        budget: SendBudget::new(
+            limits.max_buffered_response_bytes,
+            limits.max_buffered_response_bytes_per_connection,
+            limits.send_timeout,
+        ),
         limits,
         metrics,
     });
@@ -232,9 +257,11 @@ async fn handshake(
                         remote_addr,
                         identity,
                         certificates: Arc::new(certificates),
+                        connection: ConnectionState::new(shared.budget.clone()),
                     },
                     shared.limits.idle_timeout,
                     slot,
+                    shared.stalled.clone(),
                 ));
             }
             Ok(Err(e)) => e.to_string(),
@@ -262,13 +289,15 @@ struct Slot {
 }
 
 /// One accepted connection: the TLS stream, who is on the other end, its slot under the
-/// connection cap, and the idle timer.
+/// connection cap, the idle timer and the send timer.
 pub struct PeerIo {
     inner: TlsStream<TcpStream>,
     info: PeerInfo,
     idle_timeout: Duration,
     last_read: Instant,
     idle: Pin<Box<Sleep>>,
+    stall: Pin<Box<Sleep>>,
+    stalled_log: Arc<RateLimited>,
     _slot: Slot,
 }
 
@@ -278,6 +307,7 @@ impl PeerIo {
         info: PeerInfo,
         idle_timeout: Duration,
         slot: Slot,
+        stalled_log: Arc<RateLimited>,
     ) -> Self {
         Self {
             inner,
@@ -285,8 +315,42 @@ impl PeerIo {
             idle_timeout,
             last_read: Instant::now(),
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
+            stall: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            stalled_log,
             _slot: slot,
         }
+    }
+
+    /// An error when a chunk of an answer has waited for the client's window for the send
+    /// timeout; otherwise arms the send timer.
+    fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
+        let connection = &self.info.connection;
+        connection.set_reader(cx.waker());
+        loop {
+            let due = connection.stall_due()?;
+            if due <= Instant::now() {
+                break;
+            }
+            self.stall.as_mut().reset(due.into());
+            if self.stall.as_mut().poll(cx).is_pending() {
+                return None;
+            }
+        }
+        let held = connection.held();
+        if let Some(suppressed) = self.stalled_log.admit() {
+            tracing::warn!(
+                peer = %self.info.remote_addr,
+                identity = %self.info.identity_or_reason().escape_debug(),
+                held_bytes = held,
+                send_timeout_ms = connection.send_timeout().as_millis() as u64,
+                not_logged_since_last = suppressed,
+                "connection closed: an answer waited for its client's flow-control window for the send timeout"
+            );
+        }
+        Some(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "send timeout: an answer waited for the client's flow-control window",
+        ))
     }
 }
 
@@ -304,6 +368,17 @@ impl AsyncRead for PeerIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        // Checked on reads too, so that a client sending a steady stream of frames while it
+        // opens no window is still cut.
+        if self
+            .info
+            .connection
+            .stall_due()
+            .is_some_and(|due| due <= Instant::now())
+            && let Some(stalled) = self.poll_stalled(cx)
+        {
+            return Poll::Ready(Err(stalled));
+        }
         let before = buf.filled().len();
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(result) => {
@@ -313,6 +388,9 @@ impl AsyncRead for PeerIo {
                 Poll::Ready(result)
             }
             Poll::Pending => {
+                if let Some(stalled) = self.poll_stalled(cx) {
+                    return Poll::Ready(Err(stalled));
+                }
                 // The timer is moved only when it fires, not on every read.
                 while self.idle.as_mut().poll(cx).is_ready() {
                     let due = self.last_read + self.idle_timeout;

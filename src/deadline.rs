@@ -15,6 +15,12 @@ impl Deadline {
         Self(Instant::now() + after)
     }
 
+    /// The effective deadline of a call, as the server's limits layer
+    /// ([`crate::limits::LimitsLayer`]) set it.
+    pub fn of<T>(request: &tonic::Request<T>) -> Option<Self> {
+        request.extensions().get::<Deadline>().copied()
+    }
+
     /// The caller's deadline from its `grpc-timeout` metadata, capped at `max`, or `default`
     /// when none was sent or it does not parse.
     pub fn from_metadata(

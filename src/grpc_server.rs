@@ -13,10 +13,18 @@ use crate::{
     tls::{TlsError, TlsMaterial},
 };
 
-/// Most concurrent HTTP/2 streams per connection (tonic's default is unlimited).
+/// Most concurrent HTTP/2 streams per connection (tonic's default is unlimited); a client
+/// opening more gets its streams refused by HTTP/2 itself (REFUSED_STREAM).
 pub const MAX_CONCURRENT_STREAMS: u32 = 200;
 /// Largest header list accepted, in bytes.
 pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+/// Request bytes a client may send on one stream before the server has read them (the
+/// HTTP/2 stream window the server advertises; requests are at most 1 MiB and simply take
+/// more round trips).
+pub const INITIAL_STREAM_WINDOW: u32 = 256 * 1024;
+/// Request bytes a client may send on one connection, over all its streams, before the
+/// server has read them (the connection window): what a client can make the server buffer.
+pub const INITIAL_CONNECTION_WINDOW: u32 = 1024 * 1024;
 
 /// Interval of the server's HTTP/2 keep-alive pings.
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
@@ -59,8 +67,15 @@ pub fn incoming_counted(
 /// A server builder with hardened HTTP/2 settings (serve it over [`incoming`] or
 /// [`incoming_reloading`], which do the TLS).
 pub fn builder() -> Server {
+    builder_with_streams(MAX_CONCURRENT_STREAMS)
+}
+
+/// [`builder`] with another bound on concurrent streams per connection.
+pub fn builder_with_streams(max_concurrent_streams: u32) -> Server {
     Server::builder()
-        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_concurrent_streams(max_concurrent_streams)
+        .initial_stream_window_size(INITIAL_STREAM_WINDOW)
+        .initial_connection_window_size(INITIAL_CONNECTION_WINDOW)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .http2_max_pending_accept_reset_streams(Some(20))
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))

@@ -1,6 +1,6 @@
 //! Shared library of the helsedata federation: the generated contract and its rules, the
 //! health concept vocabulary, search, paging, request errors, workload identity, mutual TLS,
-//! server defaults and telemetry.
+//! server defaults, limits on calls and telemetry.
 
 #![warn(missing_docs)]
 
@@ -12,6 +12,7 @@ pub mod datafile;
 pub mod deadline;
 pub mod grpc_server;
 pub mod identity;
+pub mod limits;
 pub mod observe;
 pub mod paging;
 pub mod proto;

@@ -12,6 +12,7 @@ use custodian_stub::{
 use helsedata::{
     acceptor::ConnectionLimits,
     grpc_server,
+    limits::{MethodDeadline, RequestLimits},
     observe::{
         admin::AdminConfig,
         audit::{AuditConfig, AuditTarget},
@@ -84,6 +85,42 @@ enum Command {
         /// milliseconds (SIGHUP checks at once).
         #[arg(long, default_value_t = 2_000)]
         reload_poll_ms: u64,
+        /// Deadline of a call whose caller sends no grpc-timeout, in milliseconds.
+        #[arg(long, default_value_t = 5_000)]
+        default_deadline_ms: u64,
+        /// Longest deadline a caller may ask for, in milliseconds; longer ones are cut to it.
+        #[arg(long, default_value_t = 60_000)]
+        max_deadline_ms: u64,
+        /// Deadline (default and longest) of a WatchCatalogue stream, in milliseconds; the
+        /// gateway then opens a new one.
+        #[arg(long, default_value_t = 3_600_000)]
+        stream_deadline_ms: u64,
+        /// Deadline bounds of one method: `/package.Service/Method=DEFAULT_MS:MAX_MS` (or
+        /// `/package.Service/*=…`); repeat for several.
+        #[arg(long = "method-deadline", value_parser = parse_method_deadline)]
+        method_deadlines: Vec<(String, MethodDeadline)>,
+        /// Time from a call's headers to the end of its request message, in milliseconds.
+        #[arg(long, default_value_t = 5_000)]
+        request_message_timeout_ms: u64,
+        /// Most calls in flight on the custodian; more get RESOURCE_EXHAUSTED.
+        #[arg(long, default_value_t = 1_024)]
+        max_concurrent_requests: usize,
+        /// Most calls in flight on one connection.
+        #[arg(long, default_value_t = 256)]
+        max_concurrent_requests_per_connection: usize,
+        /// Most calls in flight for one caller identity (the gateway has one).
+        #[arg(long, default_value_t = 1_024)]
+        max_concurrent_requests_per_identity: usize,
+        /// A connection on which a chunk of an answer waits this long for the client's
+        /// flow-control window is closed, in milliseconds.
+        #[arg(long, default_value_t = 30_000)]
+        send_timeout_ms: u64,
+        /// Most bytes of answers waiting for HTTP/2 to take them on, on one connection.
+        #[arg(long, default_value_t = 8 << 20)]
+        max_buffered_response_bytes_per_connection: u64,
+        /// The same, on all connections together.
+        #[arg(long, default_value_t = 128 << 20)]
+        max_buffered_response_bytes: u64,
         /// Delay every answer by this many milliseconds (for load and fault testing).
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
@@ -136,6 +173,17 @@ async fn main() -> anyhow::Result<()> {
             reload_poll_ms,
             audit,
             admin_listen,
+            default_deadline_ms,
+            max_deadline_ms,
+            stream_deadline_ms,
+            method_deadlines,
+            request_message_timeout_ms,
+            max_concurrent_requests,
+            max_concurrent_requests_per_connection,
+            max_concurrent_requests_per_identity,
+            send_timeout_ms,
+            max_buffered_response_bytes_per_connection,
+            max_buffered_response_bytes,
         } => {
             let audit = AuditConfig {
                 target: AuditTarget::parse(&audit),
@@ -177,7 +225,26 @@ async fn main() -> anyhow::Result<()> {
                     max_connections,
                     handshake_timeout: Duration::from_millis(handshake_timeout_ms.max(1)),
                     idle_timeout: Duration::from_millis(idle_timeout_ms),
+                    send_timeout: Duration::from_millis(send_timeout_ms.max(1)),
+                    max_buffered_response_bytes_per_connection,
+                    max_buffered_response_bytes,
                     ..ConnectionLimits::default()
+                },
+                request_limits: RequestLimits {
+                    deadline: MethodDeadline {
+                        default: Duration::from_millis(default_deadline_ms),
+                        max: Duration::from_millis(max_deadline_ms),
+                    },
+                    stream_deadline: MethodDeadline {
+                        default: Duration::from_millis(stream_deadline_ms),
+                        max: Duration::from_millis(stream_deadline_ms),
+                    },
+                    methods: method_deadlines,
+                    request_message_timeout: Duration::from_millis(request_message_timeout_ms),
+                    max_concurrent_requests,
+                    max_concurrent_requests_per_connection,
+                    max_concurrent_requests_per_identity,
+                    ..RequestLimits::default()
                 },
                 policy: custodian_policy(&gateway_identities, &operator_identities)?,
                 added_latency: Duration::from_millis(latency_ms),
@@ -187,6 +254,10 @@ async fn main() -> anyhow::Result<()> {
                     listen: admin_listen.unwrap_or(AdminConfig::default().listen),
                 },
             };
+            options
+                .request_limits
+                .check()
+                .map_err(|e| anyhow::anyhow!("{}: {}", option_of(&e.key), e.problem))?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
@@ -220,6 +291,38 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The option that sets the limit `key` of [`RequestLimits::check`].
+fn option_of(key: &str) -> String {
+    match key {
+        "deadline" => "--default-deadline-ms / --max-deadline-ms".into(),
+        "stream_deadline" => "--stream-deadline-ms".into(),
+        "request_message_timeout" => "--request-message-timeout-ms".into(),
+        other => match other.strip_prefix("methods.") {
+            Some(method) => format!("--method-deadline {method}=…"),
+            None => format!("--{}", other.replace('_', "-")),
+        },
+    }
+}
+
+/// Parses `--method-deadline /package.Service/Method=DEFAULT_MS:MAX_MS`.
+fn parse_method_deadline(value: &str) -> Result<(String, MethodDeadline), String> {
+    let usage = "expected /package.Service/Method=DEFAULT_MS:MAX_MS";
+    let (method, bounds) = value.split_once('=').ok_or(usage)?;
+    let (default, max) = bounds.split_once(':').ok_or(usage)?;
+    let ms = |v: &str| {
+        v.parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|e| format!("`{v}` is not a number of milliseconds ({e}); {usage}"))
+    };
+    Ok((
+        method.to_string(),
+        MethodDeadline {
+            default: ms(default)?,
+            max: ms(max)?,
+        },
+    ))
+}
+
 /// Reads the data file again on every SIGHUP.
 async fn reload_on_sighup(live: Arc<LiveCatalogue>, mut hangups: tokio::signal::unix::Signal) {
     while hangups.recv().await.is_some() {
@@ -250,4 +353,29 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
         files.len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_deadlines_parse_and_bad_ones_say_the_form() {
+        let (method, bound) =
+            parse_method_deadline("/helsedata.federation.v1.CustodianCatalogue/*=2000:9000")
+                .unwrap();
+        assert_eq!(method, "/helsedata.federation.v1.CustodianCatalogue/*");
+        assert_eq!(
+            (bound.default, bound.max),
+            (Duration::from_secs(2), Duration::from_secs(9))
+        );
+        for bad in ["/a.S/M", "/a.S/M=1", "/a.S/M=x:2"] {
+            let err = parse_method_deadline(bad).unwrap_err();
+            assert!(err.contains("DEFAULT_MS:MAX_MS"), "{bad}: {err}");
+        }
+        assert_eq!(
+            option_of("max_concurrent_requests_per_identity"),
+            "--max-concurrent-requests-per-identity"
+        );
+    }
 }

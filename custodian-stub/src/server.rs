@@ -13,6 +13,7 @@ use helsedata::{
     acceptor::ConnectionLimits,
     authz::{AuthzLayer, Effect, Policy, Rule},
     grpc_server, identity,
+    limits::{LimitsLayer, RequestLimits},
     observe::{admin::AdminConfig, audit::AuditConfig},
     proto::custodian_catalogue_server::CustodianCatalogueServer,
     reload::ReloadingTls,
@@ -52,6 +53,9 @@ pub enum ServeError {
     /// The admin listener could not be bound.
     #[error(transparent)]
     Admin(#[from] helsedata::observe::admin::AdminError),
+    /// The request limits were refused.
+    #[error(transparent)]
+    Limits(#[from] helsedata::limits::LimitsError),
 }
 
 /// Identities an operator's certificate carries by default.
@@ -90,8 +94,10 @@ pub fn custodian_policy(
 pub struct ServeOptions {
     /// Its TLS material, reloaded when the files change.
     pub tls: Arc<ReloadingTls>,
-    /// Connection cap and timeouts.
+    /// Connection cap and timeouts, and the bounds on answer bytes held for clients.
     pub limits: ConnectionLimits,
+    /// Deadlines, the request-message timeout and the bounds on calls in flight.
+    pub request_limits: RequestLimits,
     /// Who may call it.
     pub policy: Policy,
     /// Delay added to every answer (zero in production; for load and fault tests).
@@ -108,6 +114,7 @@ impl ServeOptions {
         Ok(Self {
             tls: ReloadingTls::fixed(tls.clone())?,
             limits: ConnectionLimits::default(),
+            request_limits: RequestLimits::default(),
             policy: custodian_policy(
                 &[identity::gateway_identity()],
                 &default_operator_identities(),
@@ -236,6 +243,7 @@ pub async fn serve_live_with(
     let router = grpc_server::builder()
         .layer(observed.observer.grpc_layer())
         .layer(AuthzLayer::new(options.policy))
+        .layer(LimitsLayer::new(options.request_limits)?)
         .add_service(health_service)
         .add_service(service);
     let router = grpc_server::add_reflection(router)?;

@@ -3,6 +3,7 @@
 //! at start with the key at fault and what to do.
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
     time::Duration,
@@ -223,7 +224,8 @@ pub fn resolve_upstream(
     }
 }
 
-/// Limits on incoming requests.
+/// Limits on incoming requests: deadlines, the request-message timeout and calls in flight
+/// (applied to every call by [`helsedata::limits::LimitsLayer`]).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
@@ -231,6 +233,16 @@ pub struct LimitsConfig {
     pub default_deadline_ms: u64,
     /// Longest deadline a caller may ask for, in milliseconds; longer ones are cut to it.
     pub max_deadline_ms: u64,
+    /// Deadline of a long-lived stream (WatchChanges, health Watch, reflection) when the
+    /// caller sends none, and the longest it may ask for, in milliseconds. The stream then
+    /// ends with DEADLINE_EXCEEDED and the client resumes it.
+    pub stream_deadline_ms: u64,
+    /// Deadline bounds of single methods, keyed `/package.Service/Method` or
+    /// `/package.Service/*`; they replace the ones above for the methods they name.
+    pub methods: BTreeMap<String, MethodDeadlineConfig>,
+    /// Time from a call's headers to the end of its request message, in milliseconds; a
+    /// call that sends no message in time is answered DEADLINE_EXCEEDED and its slot freed.
+    pub request_message_timeout_ms: u64,
     /// Most time kept back from the caller's deadline to merge and send the answer, in
     /// milliseconds (a tenth of the deadline when that is less).
     pub max_headroom_ms: u64,
@@ -238,6 +250,21 @@ pub struct LimitsConfig {
     pub max_concurrent_requests: usize,
     /// Most requests served at once on one client connection.
     pub max_concurrent_requests_per_connection: usize,
+    /// Most requests served at once for one caller identity, over all its connections.
+    pub max_concurrent_requests_per_identity: usize,
+    /// Most health checks served at once; they have this pool to themselves and count
+    /// toward no other limit, so the health service answers whatever the load.
+    pub max_concurrent_health_checks: usize,
+}
+
+/// Deadline bounds of one method (`[limits.methods."/package.Service/Method"]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MethodDeadlineConfig {
+    /// Deadline applied when a caller sends none, in milliseconds.
+    pub default_deadline_ms: u64,
+    /// Longest deadline a caller may ask for, in milliseconds.
+    pub max_deadline_ms: u64,
 }
 
 impl Default for LimitsConfig {
@@ -245,10 +272,57 @@ impl Default for LimitsConfig {
         Self {
             default_deadline_ms: 5_000,
             max_deadline_ms: 60_000,
+            stream_deadline_ms: 3_600_000,
+            methods: BTreeMap::new(),
+            request_message_timeout_ms: 5_000,
             max_headroom_ms: 50,
             max_concurrent_requests: 1_024,
-            max_concurrent_requests_per_connection: 256,
+            max_concurrent_requests_per_connection: 100,
+            max_concurrent_requests_per_identity: 256,
+            max_concurrent_health_checks: 64,
         }
+    }
+}
+
+impl LimitsConfig {
+    /// The limits as the server applies them.
+    pub fn request_limits(&self) -> helsedata::limits::RequestLimits {
+        use helsedata::limits::{MethodDeadline, RequestLimits};
+        let ms = Duration::from_millis;
+        let bound = |default, max| MethodDeadline {
+            default: ms(default),
+            max: ms(max),
+        };
+        RequestLimits {
+            deadline: bound(self.default_deadline_ms, self.max_deadline_ms),
+            stream_deadline: bound(self.stream_deadline_ms, self.stream_deadline_ms),
+            methods: self
+                .methods
+                .iter()
+                .map(|(m, b)| (m.clone(), bound(b.default_deadline_ms, b.max_deadline_ms)))
+                .collect(),
+            request_message_timeout: ms(self.request_message_timeout_ms),
+            max_concurrent_requests: self.max_concurrent_requests,
+            max_concurrent_requests_per_connection: self.max_concurrent_requests_per_connection,
+            max_concurrent_requests_per_identity: self.max_concurrent_requests_per_identity,
+            max_concurrent_health_checks: self.max_concurrent_health_checks,
+        }
+    }
+
+    /// Refuses limits that cannot work, naming the key.
+    fn check(&self) -> Result<(), ConfigError> {
+        self.request_limits().check().map_err(|e| {
+            let key = match e.key.as_str() {
+                "deadline" => "limits.default_deadline_ms".to_string(),
+                "stream_deadline" => "limits.stream_deadline_ms".to_string(),
+                "request_message_timeout" => "limits.request_message_timeout_ms".to_string(),
+                other => match other.strip_prefix("methods.") {
+                    Some(method) => format!("limits.methods.\"{method}\""),
+                    None => format!("limits.{other}"),
+                },
+            };
+            invalid(key, e.problem)
+        })
     }
 }
 
@@ -271,6 +345,18 @@ pub struct ConnectionsConfig {
     /// How often the TLS certificate, key, CA and CRL files are compared with what is
     /// loaded, in milliseconds (SIGHUP compares at once).
     pub reload_poll_ms: u64,
+    /// Most HTTP/2 streams open at once on one connection (the SETTINGS value the gateway
+    /// announces); HTTP/2 refuses more with REFUSED_STREAM.
+    pub max_concurrent_streams: u32,
+    /// A connection on which a chunk of an answer waits this long for the client's
+    /// flow-control window is closed and its streams reset, in milliseconds.
+    pub send_timeout_ms: u64,
+    /// Most bytes of answers waiting to be taken on by HTTP/2 on one connection (reserved
+    /// chunk by chunk, given back once HTTP/2 takes a chunk on); a further answer waits for
+    /// room up to `send_timeout_ms`, then ends with RESOURCE_EXHAUSTED.
+    pub max_buffered_response_bytes_per_connection: u64,
+    /// The same, on all connections together.
+    pub max_buffered_response_bytes: u64,
 }
 
 impl Default for ConnectionsConfig {
@@ -281,6 +367,10 @@ impl Default for ConnectionsConfig {
             idle_timeout_ms: 300_000,
             refusal_log_interval_ms: 10_000,
             reload_poll_ms: 2_000,
+            max_concurrent_streams: helsedata::grpc_server::MAX_CONCURRENT_STREAMS,
+            send_timeout_ms: 30_000,
+            max_buffered_response_bytes_per_connection: 8 << 20,
+            max_buffered_response_bytes: 128 << 20,
         }
     }
 }
@@ -293,6 +383,10 @@ impl ConnectionsConfig {
             handshake_timeout: Duration::from_millis(self.handshake_timeout_ms),
             idle_timeout: Duration::from_millis(self.idle_timeout_ms),
             log_interval: Duration::from_millis(self.refusal_log_interval_ms),
+            send_timeout: Duration::from_millis(self.send_timeout_ms),
+            max_buffered_response_bytes_per_connection: self
+                .max_buffered_response_bytes_per_connection,
+            max_buffered_response_bytes: self.max_buffered_response_bytes,
         }
     }
 }
@@ -475,27 +569,7 @@ impl GatewayConfig {
         if self.audit.queue == 0 {
             return Err(invalid("audit.queue", "must be greater than 0"));
         }
-        if self.limits.default_deadline_ms == 0 {
-            return Err(invalid(
-                "limits.default_deadline_ms",
-                "must be greater than 0",
-            ));
-        }
-        for (key, value) in [
-            ("limits.max_deadline_ms", self.limits.max_deadline_ms),
-            (
-                "limits.max_concurrent_requests",
-                self.limits.max_concurrent_requests as u64,
-            ),
-            (
-                "limits.max_concurrent_requests_per_connection",
-                self.limits.max_concurrent_requests_per_connection as u64,
-            ),
-        ] {
-            if value == 0 {
-                return Err(invalid(key, "must be greater than 0"));
-            }
-        }
+        self.limits.check()?;
         for (key, value) in [
             (
                 "connections.max_connections",
@@ -512,6 +586,22 @@ impl GatewayConfig {
             (
                 "connections.reload_poll_ms",
                 self.connections.reload_poll_ms,
+            ),
+            (
+                "connections.max_concurrent_streams",
+                u64::from(self.connections.max_concurrent_streams),
+            ),
+            (
+                "connections.send_timeout_ms",
+                self.connections.send_timeout_ms,
+            ),
+            (
+                "connections.max_buffered_response_bytes_per_connection",
+                self.connections.max_buffered_response_bytes_per_connection,
+            ),
+            (
+                "connections.max_buffered_response_bytes",
+                self.connections.max_buffered_response_bytes,
             ),
         ] {
             if value == 0 {
@@ -741,6 +831,45 @@ owns = ["mfr", "hs-*"]
         .unwrap_err()
         .to_string();
         assert!(err.contains("tls.client_cert"), "{err}");
+    }
+
+    #[test]
+    fn request_limits_take_method_overrides_and_are_checked_with_the_key() {
+        let text = format!(
+            "{MINIMAL}[limits]\nmax_concurrent_requests_per_identity = 8\n[limits.methods.\"/helsedata.federation.v1.FederatedCatalogue/PlanApplication\"]\ndefault_deadline_ms = 9000\nmax_deadline_ms = 20000\n"
+        );
+        let limits = GatewayConfig::from_toml(&text)
+            .unwrap()
+            .limits
+            .request_limits();
+        assert_eq!(limits.max_concurrent_requests_per_identity, 8);
+        assert_eq!(
+            limits.effective_timeout(
+                "/helsedata.federation.v1.FederatedCatalogue/PlanApplication",
+                None
+            ),
+            Duration::from_secs(9)
+        );
+        let err = GatewayConfig::from_toml(&text.replace("9000", "30000"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "limits.methods.\"/helsedata.federation.v1.FederatedCatalogue/PlanApplication\""
+            ),
+            "{err}"
+        );
+        let err = GatewayConfig::from_toml(&format!(
+            "{MINIMAL}[limits]\nrequest_message_timeout_ms = 0\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("limits.request_message_timeout_ms"), "{err}");
+        let err =
+            GatewayConfig::from_toml(&format!("{MINIMAL}[connections]\nsend_timeout_ms = 0\n"))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("connections.send_timeout_ms"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use helsedata::{
     contract::{GatewayApi, Validate},
     deadline::Deadline,
     grpc_server,
+    limits::LimitsLayer,
     proto::{
         self as pb,
         federated_catalogue_server::{FederatedCatalogue, FederatedCatalogueServer},
@@ -60,6 +61,9 @@ pub enum ServeError {
     /// The admin listener could not be bound.
     #[error(transparent)]
     Admin(#[from] helsedata::observe::admin::AdminError),
+    /// The request limits were refused.
+    #[error(transparent)]
+    Limits(#[from] helsedata::limits::LimitsError),
     /// The web listener could not be bound.
     #[error("cannot listen on {addr} (web.listen): {source}")]
     WebBind {
@@ -88,11 +92,15 @@ impl GatewayService {
 
 impl GatewayService {
     fn context<T>(&self, request: &Request<T>) -> RequestContext {
-        let deadline = Deadline::from_metadata(
-            request.metadata(),
-            Duration::from_millis(self.limits.default_deadline_ms),
-            Duration::from_millis(self.limits.max_deadline_ms),
-        );
+        // The limits layer set the call's effective deadline; in-process callers (the web
+        // surface) carry theirs in `grpc-timeout`.
+        let deadline = Deadline::of(request).unwrap_or_else(|| {
+            Deadline::from_metadata(
+                request.metadata(),
+                Duration::from_millis(self.limits.default_deadline_ms),
+                Duration::from_millis(self.limits.max_deadline_ms),
+            )
+        });
         // Leave time to merge and send the answer before the caller gives up.
         let headroom =
             (deadline.remaining() / 10).min(Duration::from_millis(self.limits.max_headroom_ms));
@@ -345,14 +353,11 @@ pub async fn serve_with_web(
     let concepts = Arc::new(crate::concepts::load(&config)?);
     let policy = Policy::new(config.authz.rules.clone())?;
     let mut observed = crate::observe::Observed::start(&config, &tls).await?;
-    let mut router_builder = grpc_server::builder()
-        .layer(observed.observer.grpc_layer())
-        .layer(AuthzLayer::new(policy))
-        .concurrency_limit_per_connection(config.limits.max_concurrent_requests_per_connection)
-        .load_shed(true)
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            config.limits.max_concurrent_requests,
-        ));
+    let mut router_builder =
+        grpc_server::builder_with_streams(config.connections.max_concurrent_streams)
+            .layer(observed.observer.grpc_layer())
+            .layer(AuthzLayer::new(policy))
+            .layer(LimitsLayer::new(config.limits.request_limits())?);
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let federation = Arc::new(Federation::new(
         &config,
