@@ -270,12 +270,21 @@ fn answers_from(catalogues: &[Catalogue], id: &str, available: bool) -> Option<S
     let (catalogue, bundle) = catalogues
         .iter()
         .find_map(|c| c.sources().find(|b| b.source.id == id).map(|b| (c, b)))?;
-    let answer = |found| if available { found } else { Answer::Unavailable };
+    fn answer<T>(available: bool, value: &T) -> Answer<T>
+    where
+        T: Clone,
+    {
+        if available {
+            Answer::Found(value.clone())
+        } else {
+            Answer::Unavailable
+        }
+    }
     Some(SourceAnswers {
         custodian_id: catalogue.custodian_id().to_string(),
         data_source_id: id.to_string(),
-        source: answer(Answer::Found(bundle.source.clone())),
-        rules: answer(Answer::Found(bundle.access.clone())),
+        source: answer(available, &bundle.source),
+        rules: answer(available, &bundle.access),
         variables: available.then(|| bundle.variables.clone()),
     })
 }

@@ -93,10 +93,10 @@ fn catalogue_index() -> impl Strategy<Value = usize> {
 #[test]
 fn a_custodians_lists_and_variable_search_serve_every_result_once() {
     let catalogues: &[Catalogue] = bundled_catalogues();
-    let queries = ["diagnose", "fødsel", "kommune", "alder dato", "ICD-10", "kjønn"];
+    let queries = ["diagnose", "fødsel", "kommune", "alder dato", "ICD-10", "kjønn"].to_vec();
     runner(150)
         .run(
-            &(catalogue_index(), 1i32..=120, 1i32..=300, select(&queries[..])),
+            &(catalogue_index(), 1i32..=120, 1i32..=300, select(queries)),
             |(index, source_page, variable_page, query)| {
                 let catalogue = &catalogues[index];
                 let (sources, total) = follow(200, |token| {
@@ -223,9 +223,9 @@ fn gateway_search_pages_serve_every_match_once() {
     let order: Vec<usize> = (0..answers.custodians.len()).collect();
     let merged = merged_in(&answers, &order).apply_national_rules(bundled_rules());
     let catalogue = MergedCatalogue::new(merged, Arc::new(Vocabulary::default()));
-    let queries = ["", "register", "kreft", "fødsel", "helse", "pasient", "data"];
+    let queries = ["", "register", "kreft", "fødsel", "helse", "pasient", "data"].to_vec();
     runner(150)
-        .run(&(select(&queries[..]), 1i32..=120), |(query, size)| {
+        .run(&(select(queries), 1i32..=120), |(query, size)| {
             let (ids, total) = follow(200, |token| {
                 let req = pb::SearchDataSourcesRequest {
                     query: query.to_string(),
