@@ -284,7 +284,9 @@ impl<U: prost::Message + Default> Decoder for ContractDecoder<U> {
 }
 
 /// Decodes one request message; `INVALID_ARGUMENT` when the bytes are not one.
-pub fn decode_request<U: prost::Message + Default>(buf: impl prost::bytes::Buf) -> Result<U, Status> {
+pub fn decode_request<U: prost::Message + Default>(
+    buf: impl prost::bytes::Buf,
+) -> Result<U, Status> {
     U::decode(buf).map_err(|_| {
         Status::invalid_argument(
             "the request message is not valid protobuf for this method (a field has the wrong wire type, a string is not UTF-8, or the message is cut short); encode it with the published contract, helsedata.federation.v1",

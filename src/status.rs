@@ -45,7 +45,11 @@ impl FieldError {
 
     /// The violation that stands for `count` further violations left out of a list.
     pub fn omitted(count: usize) -> Self {
-        let noun = if count == 1 { "violation" } else { "violations" };
+        let noun = if count == 1 {
+            "violation"
+        } else {
+            "violations"
+        };
         Self::new(
             OMITTED_VIOLATIONS_FIELD,
             format!(
@@ -99,7 +103,13 @@ pub fn metadata_bytes(status: &Status) -> usize {
     let message: usize = status
         .message()
         .bytes()
-        .map(|b| if (0x20..0x7f).contains(&b) && b != b'%' { 1 } else { 3 })
+        .map(|b| {
+            if (0x20..0x7f).contains(&b) && b != b'%' {
+                1
+            } else {
+                3
+            }
+        })
         .sum();
     message + status.details().len().div_ceil(3) * 4
 }
@@ -262,7 +272,13 @@ mod tests {
         assert_eq!(listed[0].field, "variable_ids[0]");
         let summary = listed.last().expect("summary");
         assert_eq!(summary.field, OMITTED_VIOLATIONS_FIELD);
-        assert!(summary.description.starts_with("2480 more field violations"), "{}", summary.description);
+        assert!(
+            summary
+                .description
+                .starts_with("2480 more field violations"),
+            "{}",
+            summary.description
+        );
     }
 
     #[test]
@@ -271,12 +287,25 @@ mod tests {
             .map(|i| FieldError::new(format!("data_source_ids[{i}]"), "ø".repeat(5000)))
             .collect();
         let status: Status = RequestError::InvalidArgument(violations).into();
-        assert!(metadata_bytes(&status) <= MAX_ERROR_METADATA_BYTES, "{}", metadata_bytes(&status));
+        assert!(
+            metadata_bytes(&status) <= MAX_ERROR_METADATA_BYTES,
+            "{}",
+            metadata_bytes(&status)
+        );
         let details = status.get_error_details();
         let listed = &details.bad_request().expect("bad request").field_violations;
         let summary = listed.last().expect("summary");
-        let left_out: usize = summary.description.split(' ').next().and_then(|n| n.parse().ok()).expect("a count");
-        assert_eq!(listed.len() - 1 + left_out, 40, "every violation is listed or counted");
+        let left_out: usize = summary
+            .description
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert_eq!(
+            listed.len() - 1 + left_out,
+            40,
+            "every violation is listed or counted"
+        );
     }
 
     #[test]
@@ -287,7 +316,11 @@ mod tests {
         let bounded = bounded_violations(violations);
         assert_eq!(bounded.len(), MAX_LISTED_VIOLATIONS + 1);
         assert!(bounded[MAX_LISTED_VIOLATIONS].is_omitted_summary());
-        assert!(bounded[MAX_LISTED_VIOLATIONS].description.starts_with("7 more"));
+        assert!(
+            bounded[MAX_LISTED_VIOLATIONS]
+                .description
+                .starts_with("7 more")
+        );
     }
 
     #[test]

@@ -124,7 +124,10 @@ async fn run_failing(tls: &TlsFiles, client_dir: &Path, args: &[&str], stdin: Ve
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(!output.status.success(), "grpcurl {args:?} should fail: {printed}");
+    assert!(
+        !output.status.success(),
+        "grpcurl {args:?} should fail: {printed}"
+    );
     printed
 }
 

@@ -139,18 +139,31 @@ fn metadata_bytes(status: &Status) -> usize {
     let message: usize = status
         .message()
         .bytes()
-        .map(|b| if (0x20..0x7f).contains(&b) && b != b'%' { 1 } else { 3 })
+        .map(|b| {
+            if (0x20..0x7f).contains(&b) && b != b'%' {
+                1
+            } else {
+                3
+            }
+        })
         .sum();
     message + status.details().len().div_ceil(3) * 4
 }
 
 /// Messages that do not decode as the method's request: a string field that is not UTF-8,
 /// a field number 0, a length running past the end.
-const MALFORMED: [&[u8]; 3] = [&[0x0a, 0x02, 0xff, 0xfe], &[0x00, 0x01], &[0x0a, 0x7f, 0x61]];
+const MALFORMED: [&[u8]; 3] = [
+    &[0x0a, 0x02, 0xff, 0xfe],
+    &[0x00, 0x01],
+    &[0x0a, 0x7f, 0x61],
+];
 
 fn assert_malformed_is_invalid_argument(status: &Status, names: &[&str]) {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert!(status.message().contains("not valid protobuf"), "{status:?}");
+    assert!(
+        status.message().contains("not valid protobuf"),
+        "{status:?}"
+    );
     for name in names {
         assert!(
             !status.message().contains(name),
@@ -184,7 +197,10 @@ async fn the_gateway_answers_oversized_malformed_and_overlong_requests_by_the_bo
         .await
         .expect_err("a 2 MiB request is refused");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    assert!(status.message().contains("limit is 1048576 bytes"), "{status:?}");
+    assert!(
+        status.message().contains("limit is 1048576 bytes"),
+        "{status:?}"
+    );
 
     for bytes in MALFORMED {
         let channel = fixture::channel(
@@ -226,7 +242,10 @@ async fn the_gateway_answers_oversized_malformed_and_overlong_requests_by_the_bo
         metadata_bytes(&status)
     );
     let details = status.get_error_details();
-    let violations = &details.bad_request().expect("bad request details").field_violations;
+    let violations = &details
+        .bad_request()
+        .expect("bad request details")
+        .field_violations;
     let summary = violations.last().expect("a summary");
     assert_eq!(summary.field, "request");
     let left_out: usize = summary
@@ -235,7 +254,11 @@ async fn the_gateway_answers_oversized_malformed_and_overlong_requests_by_the_bo
         .next()
         .and_then(|n| n.parse().ok())
         .expect("the summary counts the violations left out");
-    assert_eq!(violations.len() - 1 + left_out, 2200, "each is listed or counted");
+    assert_eq!(
+        violations.len() - 1 + left_out,
+        2200,
+        "each is listed or counted"
+    );
 
     for query in ["🙂🙂🙂", "?!…", "og the"] {
         let status = client
@@ -246,7 +269,10 @@ async fn the_gateway_answers_oversized_malformed_and_overlong_requests_by_the_bo
             .await
             .expect_err("a query without a searchable word is refused");
         assert_eq!(status.code(), Code::InvalidArgument, "{query}: {status:?}");
-        assert!(status.message().contains("no word to search for"), "{status:?}");
+        assert!(
+            status.message().contains("no word to search for"),
+            "{status:?}"
+        );
     }
     let all = client
         .search_data_sources(pb::SearchDataSourcesRequest::default())
@@ -326,8 +352,7 @@ async fn a_custodian_answers_oversized_malformed_and_expired_calls_by_the_book()
 
 #[tokio::test]
 async fn a_source_known_only_from_a_stale_snapshot_is_served_marked_stale() {
-    let mut federation =
-        Federation::start_with(|config| config.cache.catalogue_ttl_ms = 200).await;
+    let mut federation = Federation::start_with(|config| config.cache.catalogue_ttl_ms = 200).await;
     let mut client = federation.client().await;
     let warm = client
         .search_data_sources(pb::SearchDataSourcesRequest {

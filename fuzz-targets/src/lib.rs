@@ -127,7 +127,13 @@ pub fn page_token(data: &[u8]) {
     let limits = LIMITS[usize::from(data.last().copied().unwrap_or(0)) % LIMITS.len()];
     match PageRequest::parse(page_size, &token, limits, fingerprint) {
         Ok(page) => {
-            for total in [0, 1, page.offset, page.offset.saturating_add(page.size), 10_000] {
+            for total in [
+                0,
+                1,
+                page.offset,
+                page.offset.saturating_add(page.size),
+                10_000,
+            ] {
                 let range = page.range(total);
                 assert!(range.start <= range.end && range.end <= total);
                 assert!(range.len() <= page.size);
@@ -140,7 +146,11 @@ pub fn page_token(data: &[u8]) {
             }
         }
         Err(error) => {
-            let fields: Vec<&str> = error.violations().iter().map(|v| v.field.as_str()).collect();
+            let fields: Vec<&str> = error
+                .violations()
+                .iter()
+                .map(|v| v.field.as_str())
+                .collect();
             assert!(
                 fields == ["page_token"] || fields == ["page_size"],
                 "refused as the page token or size: {error:?}"
@@ -215,7 +225,9 @@ pub fn request_validation(data: &[u8]) {
         }
         3 => {
             if let Some(r) = decoded::<pb::GetDataSourceRequest>(bytes) {
-                refusal_is_well_formed(<pb::GetDataSourceRequest as Validate<GatewayApi>>::validate(&r));
+                refusal_is_well_formed(
+                    <pb::GetDataSourceRequest as Validate<GatewayApi>>::validate(&r),
+                );
             }
         }
         4 => {
@@ -342,8 +354,11 @@ pub fn plan_and_check(
         .iter()
         .flat_map(|a| a.data_source_ids.iter().map(String::as_str))
         .collect();
-    let unknown_variables: BTreeSet<&str> =
-        plan.unknown_variable_ids.iter().map(String::as_str).collect();
+    let unknown_variables: BTreeSet<&str> = plan
+        .unknown_variable_ids
+        .iter()
+        .map(String::as_str)
+        .collect();
     for variable in &req.variable_ids {
         let Some(source) = contract::variable_source_id(variable) else {
             continue;

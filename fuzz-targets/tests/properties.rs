@@ -71,18 +71,21 @@ fn offset_tokens_cover_every_index_once_for_any_page_size() {
         max_size: 500,
     };
     runner(500)
-        .run(&(0usize..5000, 1i32..=500, any::<u64>()), |(total, size, fingerprint)| {
-            let (ids, served_total) = follow(5001, |token| {
-                let page = PageRequest::parse(size, token, limits, fingerprint)
-                    .expect("the server's own token is accepted");
-                let ids = page.range(total).map(|i| i.to_string()).collect();
-                (ids, page.next_token(total), total)
-            })?;
-            each_once(&ids, served_total)?;
-            let expected: Vec<String> = (0..total).map(|i| i.to_string()).collect();
-            prop_assert_eq!(ids, expected, "in order");
-            Ok(())
-        })
+        .run(
+            &(0usize..5000, 1i32..=500, any::<u64>()),
+            |(total, size, fingerprint)| {
+                let (ids, served_total) = follow(5001, |token| {
+                    let page = PageRequest::parse(size, token, limits, fingerprint)
+                        .expect("the server's own token is accepted");
+                    let ids = page.range(total).map(|i| i.to_string()).collect();
+                    (ids, page.next_token(total), total)
+                })?;
+                each_once(&ids, served_total)?;
+                let expected: Vec<String> = (0..total).map(|i| i.to_string()).collect();
+                prop_assert_eq!(ids, expected, "in order");
+                Ok(())
+            },
+        )
         .expect("offset paging");
 }
 
@@ -93,7 +96,15 @@ fn catalogue_index() -> impl Strategy<Value = usize> {
 #[test]
 fn a_custodians_lists_and_variable_search_serve_every_result_once() {
     let catalogues: &[Catalogue] = bundled_catalogues();
-    let queries = ["diagnose", "fødsel", "kommune", "alder dato", "ICD-10", "kjønn"].to_vec();
+    let queries = [
+        "diagnose",
+        "fødsel",
+        "kommune",
+        "alder dato",
+        "ICD-10",
+        "kjønn",
+    ]
+    .to_vec();
     runner(150)
         .run(
             &(catalogue_index(), 1i32..=120, 1i32..=300, select(queries)),
@@ -207,7 +218,10 @@ fn the_merge_is_the_same_for_any_order_of_custodian_answers() {
     let answers = answers();
     let order: Vec<usize> = (0..answers.custodians.len()).collect();
     let reference = merged_in(&answers, &order);
-    assert!(!reference.issues.is_empty(), "the rogue and the duplicate are reported");
+    assert!(
+        !reference.issues.is_empty(),
+        "the rogue and the duplicate are reported"
+    );
     runner(200)
         .run(&Just(order.clone()).prop_shuffle(), |shuffled| {
             let merged = merged_in(&answers, &shuffled);
@@ -223,7 +237,10 @@ fn gateway_search_pages_serve_every_match_once() {
     let order: Vec<usize> = (0..answers.custodians.len()).collect();
     let merged = merged_in(&answers, &order).apply_national_rules(bundled_rules());
     let catalogue = MergedCatalogue::new(merged, Arc::new(Vocabulary::default()));
-    let queries = ["", "register", "kreft", "fødsel", "helse", "pasient", "data"].to_vec();
+    let queries = [
+        "", "register", "kreft", "fødsel", "helse", "pasient", "data",
+    ]
+    .to_vec();
     runner(150)
         .run(&(select(queries), 1i32..=120), |(query, size)| {
             let (ids, total) = follow(200, |token| {

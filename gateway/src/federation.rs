@@ -450,7 +450,7 @@ impl Federation {
                 };
                 Ok((record, outcome))
             }
-            (Served::Failed(f), _) => match self.from_stale_snapshot(&owner, id, &f) {
+            (Served::Failed(f), _) => match self.served_from_stale_snapshot(&owner, id, &f) {
                 Some(served) => Ok(served),
                 None => Err(leg_failure_to_error(&owner.id, "data source", id, &f)),
             },
@@ -466,7 +466,7 @@ impl Federation {
     /// provenance and outcome say so and how old it is), within the same staleness limit as
     /// the merged catalogue's. Nothing when the owner answered (a not-found is a fact) or the
     /// snapshot does not have the source.
-    fn from_stale_snapshot(
+    fn served_from_stale_snapshot(
         &self,
         owner: &Arc<Upstream>,
         id: &str,

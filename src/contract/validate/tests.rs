@@ -127,7 +127,11 @@ mod plan_application {
         let status: tonic::Status = err.into();
         let details = tonic_types::StatusExt::get_error_details(&status);
         let listed = &details.bad_request().expect("bad request").field_violations;
-        assert_eq!(listed.len(), MAX_VIOLATIONS + 1, "the rest are counted in one");
+        assert_eq!(
+            listed.len(),
+            MAX_VIOLATIONS + 1,
+            "the rest are counted in one"
+        );
         assert!(listed[MAX_VIOLATIONS].description.starts_with("1983 more"));
     }
 }
@@ -158,7 +162,11 @@ mod search_data_sources {
             };
             let err = GatewayApi::validate(&req).expect_err(query);
             assert_eq!(fields(&err), ["query"], "{query:?}");
-            assert!(err.violations()[0].description.contains("no word to search for"));
+            assert!(
+                err.violations()[0]
+                    .description
+                    .contains("no word to search for")
+            );
         }
         for query in ["", "   ", "ICD-10 🙂", "2020"] {
             let req = pb::SearchDataSourcesRequest {
