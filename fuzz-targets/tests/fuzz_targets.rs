@@ -154,7 +154,7 @@ fn custodian_data_file_never_panics() {
 }
 
 #[test]
-fn national_rules_never_panic() {
+fn national_rules_never_panics() {
     fuzz("national_rules");
 }
 
