@@ -1,5 +1,9 @@
 //! Compiles the contract in `proto/` with protox (no system `protoc`) and writes the encoded
 //! descriptor set that server reflection serves.
+//!
+//! Messages and clients are generated once with tonic's codec; the servers are generated
+//! apart (into `servers/`, over the same messages) with the contract's codec, which answers a
+//! request that does not decode with `INVALID_ARGUMENT` (see `src/grpc_status_map.rs`).
 
 use prost::Message;
 use std::{env, fs, path::PathBuf};
@@ -18,7 +22,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     tonic_prost_build::configure()
         .build_client(true)
+        .build_server(false)
+        .compile_fds(descriptors.clone())?;
+    let servers = out_dir.join("servers");
+    fs::create_dir_all(&servers)?;
+    tonic_prost_build::configure()
+        .build_client(false)
         .build_server(true)
+        .out_dir(&servers)
+        .extern_path(".helsedata.federation.v1", "crate::proto")
+        .codec_path("crate::grpc_status_map::ContractCodec")
         .compile_fds(descriptors)?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())

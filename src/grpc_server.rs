@@ -5,9 +5,11 @@
 use std::{sync::Arc, time::Duration};
 
 use tonic::transport::{Server, server::Router};
+use tower::layer::util::{Identity, Stack};
 
 use crate::{
     acceptor::{self, ConnectionLimits, PeerIo},
+    grpc_status_map::{MAX_REQUEST_MESSAGE_BYTES, StatusMapLayer},
     reload::ReloadingTls,
     telemetry,
     tls::{TlsError, TlsMaterial},
@@ -64,14 +66,17 @@ pub fn incoming_counted(
     acceptor::incoming_counted(listener, tls.clone(), limits, metrics)
 }
 
-/// A server builder with hardened HTTP/2 settings (serve it over [`incoming`] or
-/// [`incoming_reloading`], which do the TLS).
-pub fn builder() -> Server {
+/// A server builder with hardened HTTP/2 settings and the gRPC status codes of
+/// [`crate::grpc_status_map`] (oversized messages, expired deadlines), to serve over
+/// [`incoming`] or [`incoming_reloading`], which do the TLS.
+pub fn builder() -> Server<Stack<StatusMapLayer, Identity>> {
     builder_with_streams(MAX_CONCURRENT_STREAMS)
 }
 
 /// [`builder`] with another bound on concurrent streams per connection.
-pub fn builder_with_streams(max_concurrent_streams: u32) -> Server {
+pub fn builder_with_streams(
+    max_concurrent_streams: u32,
+) -> Server<Stack<StatusMapLayer, Identity>> {
     Server::builder()
         .max_concurrent_streams(max_concurrent_streams)
         .initial_stream_window_size(INITIAL_STREAM_WINDOW)
@@ -81,19 +86,46 @@ pub fn builder_with_streams(max_concurrent_streams: u32) -> Server {
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .trace_fn(telemetry::server_span)
+        .layer(StatusMapLayer::new(MAX_REQUEST_MESSAGE_BYTES))
 }
 
-/// Registers reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha) for the contract
-/// and for grpc.health.v1.
-pub fn add_reflection<L>(router: Router<L>) -> Result<Router<L>, tonic_reflection::server::Error> {
-    let v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+/// The standard services every server here runs (health and reflection itself), listed by
+/// reflection beside the services it answers.
+const STANDARD_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// The descriptor sets reflection describes: the contract, grpc.health.v1, and the
+/// google.rpc error details that statuses carry (`BadRequest`, `ErrorInfo`, `RetryInfo`,
+/// `ResourceInfo`, ...), so that a client such as grpcurl decodes the details of an error.
+pub const REFLECTION_DESCRIPTOR_SETS: [&[u8]; 3] = [
+    crate::proto::FILE_DESCRIPTOR_SET,
+    tonic_health::pb::FILE_DESCRIPTOR_SET,
+    tonic_types::pb::FILE_DESCRIPTOR_SET,
+];
+
+/// Registers reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha). Reflection lists
+/// `services` (the fully qualified names of the services the server answers, such as
+/// `NamedService::NAME` of each), health and itself, and describes every type of the contract, of
+/// grpc.health.v1 and of the google.rpc error details.
+pub fn add_reflection<L>(
+    router: Router<L>,
+    services: &[&str],
+) -> Result<Router<L>, tonic_reflection::server::Error> {
+    let configure = || {
+        let mut builder = tonic_reflection::server::Builder::configure();
+        for set in REFLECTION_DESCRIPTOR_SETS {
+            builder = builder.register_encoded_file_descriptor_set(set);
+        }
+        for name in services.iter().chain(&STANDARD_SERVICES) {
+            builder = builder.with_service_name(*name);
+        }
+        builder
+    };
+    let v1 = configure().build_v1()?;
+    let v1alpha = configure().build_v1alpha()?;
     Ok(router.add_service(v1).add_service(v1alpha))
 }
 
@@ -115,4 +147,56 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutdown requested; draining in-flight calls");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use prost::Message;
+
+    use super::*;
+
+    #[test]
+    fn reflection_describes_every_file_it_refers_to_and_the_error_details() {
+        let files: Vec<prost_types::FileDescriptorProto> = REFLECTION_DESCRIPTOR_SETS
+            .iter()
+            .flat_map(|set| {
+                prost_types::FileDescriptorSet::decode(*set)
+                    .expect("a descriptor set")
+                    .file
+            })
+            .collect();
+        let names: BTreeSet<&str> = files.iter().map(|f| f.name()).collect();
+        for file in &files {
+            for dependency in &file.dependency {
+                assert!(
+                    names.contains(dependency.as_str()),
+                    "{} imports {dependency}, which reflection does not describe",
+                    file.name()
+                );
+            }
+        }
+        let messages: BTreeSet<String> = files
+            .iter()
+            .flat_map(|f| {
+                f.message_type
+                    .iter()
+                    .map(move |m| format!("{}.{}", f.package(), m.name()))
+            })
+            .collect();
+        for wanted in [
+            "google.rpc.BadRequest",
+            "google.rpc.ErrorInfo",
+            "google.rpc.QuotaFailure",
+            "google.rpc.RetryInfo",
+            "google.rpc.ResourceInfo",
+            "google.rpc.PreconditionFailure",
+            "google.rpc.Help",
+            "google.rpc.LocalizedMessage",
+            "google.rpc.Status",
+        ] {
+            assert!(messages.contains(wanted), "{wanted} is not described");
+        }
+    }
 }

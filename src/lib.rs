@@ -11,6 +11,7 @@ pub mod contract;
 pub mod datafile;
 pub mod deadline;
 pub mod grpc_server;
+pub mod grpc_status_map;
 pub mod identity;
 pub mod limits;
 pub mod observe;

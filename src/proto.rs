@@ -5,5 +5,15 @@
 
 tonic::include_proto!("helsedata.federation.v1");
 
+/// The servers of the contract, generated with the contract's codec
+/// ([`crate::grpc_status_map::ContractCodec`]) over the messages above.
+mod servers {
+    include!(concat!(
+        env!("OUT_DIR"),
+        "/servers/helsedata.federation.v1.rs"
+    ));
+}
+pub use servers::{custodian_catalogue_server, federated_catalogue_server};
+
 /// Encoded `FileDescriptorSet` of the whole contract, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("helsedata_descriptor");

@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use fixture::{Pki, bundled, repo_path, start_custodian};
+use fixture::{Pki, bundled, gateway_config, repo_path, start_custodian, start_gateway};
 use gateway::config::GatewayConfig;
 use helsedata::tls::TlsFiles;
 
@@ -91,6 +91,127 @@ async fn run(tls: &TlsFiles, client_dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Runs grpcurl with the developer certificate, `stdin` as its input, expecting the call to
+/// fail; returns what it printed (stdout and stderr).
+async fn run_failing(tls: &TlsFiles, client_dir: &Path, args: &[&str], stdin: Vec<u8>) -> String {
+    use std::io::Write;
+    let mut command = Command::new(grpcurl());
+    command
+        .arg("-cacert")
+        .arg(&tls.ca)
+        .arg("-cert")
+        .arg(client_dir.join("client.pem"))
+        .arg("-key")
+        .arg(client_dir.join("client.key"))
+        .args(["-max-time", "20", "-max-msg-sz", "8388608"])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn()?;
+        if let Some(mut input) = child.stdin.take() {
+            // grpcurl may stop reading once the server has answered.
+            let _ = input.write_all(&stdin);
+        }
+        child.wait_with_output()
+    })
+    .await
+    .expect("join")
+    .expect("grpcurl runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !output.status.success(),
+        "grpcurl {args:?} should fail: {printed}"
+    );
+    printed
+}
+
+#[tokio::test]
+async fn grpcurl_sees_only_the_gateways_services_and_decodes_error_details() {
+    let catalogue = bundled()
+        .into_iter()
+        .find(|c| c.custodian_id() == "fhi")
+        .expect("fhi");
+    let pki = Pki::new(&["fhi"]);
+    let custodian = start_custodian(&pki, "fhi", catalogue, Duration::ZERO).await;
+    let gateway = start_gateway(gateway_config(&pki, &[("fhi", &custodian)])).await;
+    let tls = pki.gateway_files();
+    let dir = pki.pki.dir().to_path_buf();
+    let addr = gateway.addr.to_string();
+    let listed = run(&tls, &dir, &[&addr, "list"]).await;
+    for service in [
+        "helsedata.federation.v1.FederatedCatalogue",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(listed.contains(service), "list shows {service}: {listed}");
+    }
+    assert!(
+        !listed.contains("CustodianCatalogue"),
+        "the gateway does not list a service it does not answer: {listed}"
+    );
+    let described = run(&tls, &dir, &[&addr, "describe", "google.rpc.BadRequest"]).await;
+    assert!(described.contains("field_violations"), "{described}");
+
+    let plan = run_failing(
+        &tls,
+        &dir,
+        &[
+            "-d",
+            r#"{"data_source_ids": ["NPR"], "purpose": "PURPOSE_RESEARCH", "stage": "PROJECT_STAGE_NEW", "data_level": "DATA_LEVEL_DEIDENTIFIED_INDIVIDUAL"}"#,
+            &addr,
+            "helsedata.federation.v1.FederatedCatalogue/PlanApplication",
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert!(plan.contains("Code: InvalidArgument"), "{plan}");
+    assert!(
+        plan.contains("google.rpc.BadRequest") && plan.contains("data_source_ids[0]"),
+        "the details are decoded: {plan}"
+    );
+    assert!(!plan.contains("not recognized"), "{plan}");
+
+    let emoji = run_failing(
+        &tls,
+        &dir,
+        &[
+            "-d",
+            r#"{"query": "🙂🙂"}"#,
+            &addr,
+            "helsedata.federation.v1.FederatedCatalogue/SearchDataSources",
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert!(
+        emoji.contains("Code: InvalidArgument") && emoji.contains("no word to search for"),
+        "{emoji}"
+    );
+
+    let huge = format!(r#"{{"query": "{}"}}"#, "a".repeat(2 << 20)).into_bytes();
+    let oversized = run_failing(
+        &tls,
+        &dir,
+        &[
+            "-d",
+            "@",
+            &addr,
+            "helsedata.federation.v1.FederatedCatalogue/SearchDataSources",
+        ],
+        huge,
+    )
+    .await;
+    assert!(oversized.contains("Code: ResourceExhausted"), "{oversized}");
+    gateway.stop().await;
+    custodian.stop().await;
+}
+
 #[tokio::test]
 async fn grpcurl_lists_describes_and_calls_a_custodian() {
     let catalogue = bundled()
@@ -110,6 +231,10 @@ async fn grpcurl_lists_describes_and_calls_a_custodian() {
     ] {
         assert!(listed.contains(service), "list shows {service}: {listed}");
     }
+    assert!(
+        !listed.contains("FederatedCatalogue"),
+        "a custodian lists only what it answers: {listed}"
+    );
     let described = run(
         &tls,
         &dir,

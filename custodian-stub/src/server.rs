@@ -246,7 +246,10 @@ pub async fn serve_live_with(
         .layer(LimitsLayer::new(options.request_limits)?)
         .add_service(health_service)
         .add_service(service);
-    let router = grpc_server::add_reflection(router)?;
+    let router = grpc_server::add_reflection(
+        router,
+        &[<CustodianCatalogueServer<CatalogueService> as tonic::server::NamedService>::NAME],
+    )?;
     health
         .set_serving::<CustodianCatalogueServer<CatalogueService>>()
         .await;

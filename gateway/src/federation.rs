@@ -482,12 +482,51 @@ impl Federation {
                 };
                 Ok((record, outcome))
             }
-            (Served::Failed(f), _) => Err(leg_failure_to_error(&owner.id, "data source", id, &f)),
+            (Served::Failed(f), _) => match self.served_from_stale_snapshot(&owner, id, &f) {
+                Some(served) => Ok(served),
+                None => Err(leg_failure_to_error(&owner.id, "data source", id, &f)),
+            },
             (_, None) => Err(RequestError::Unavailable(format!(
                 "custodian `{}` gave no answer for `{id}`",
                 owner.id
             ))),
         }
+    }
+
+    /// GetDataSource when the owner gave no answer and no record of `id` is cached: the
+    /// source as the owner's cached catalogue snapshot has it, served marked stale (its
+    /// provenance and outcome say so and how old it is), within the same staleness limit as
+    /// the merged catalogue's. Nothing when the owner answered (a not-found is a fact) or the
+    /// snapshot does not have the source.
+    fn served_from_stale_snapshot(
+        &self,
+        owner: &Arc<Upstream>,
+        id: &str,
+        failure: &FetchFailure,
+    ) -> Option<(MergedRecord, pb::CustodianOutcome)> {
+        if failure.error.is_answer() {
+            return None;
+        }
+        let snapshot = self.snapshots.peek(&owner.id)?;
+        let max_age = Duration::from_millis(
+            self.cache_config.catalogue_ttl_ms + self.cache_config.max_stale_ms,
+        );
+        if snapshot.age() >= max_age {
+            return None;
+        }
+        let mut source = snapshot.value.sources.iter().find(|s| s.id == id)?.clone();
+        source.custodian_id = owner.id.clone();
+        let served = Served::Stale(snapshot, failure.clone());
+        let provenance = outcome::provenance(&owner.id, &served)?;
+        let effective_route = Some(merge::effective_route_of(&source, &self.national_rules));
+        Some((
+            MergedRecord {
+                source,
+                provenance,
+                effective_route,
+            },
+            outcome::outcome(&owner.id, &served),
+        ))
     }
 
     /// A record about data source `id` from its owner, through `cache` (keyed by owner and

@@ -420,7 +420,10 @@ pub async fn serve_with_web(
     let mut router = router_builder
         .add_service(health_service)
         .add_service(service);
-    router = grpc_server::add_reflection(router)?;
+    router = grpc_server::add_reflection(
+        router,
+        &[<FederatedCatalogueServer<GatewayService> as tonic::server::NamedService>::NAME],
+    )?;
     reporter
         .set_serving::<FederatedCatalogueServer<GatewayService>>()
         .await;

@@ -54,7 +54,8 @@ pub const MAX_PLAN_DATA_SOURCE_IDS: usize = 200;
 /// Most variable ids one `PlanApplication` request may name.
 pub const MAX_PLAN_VARIABLE_IDS: usize = 2000;
 
-/// Most field violations reported for one request; the rest are left out.
+/// Most field violations listed in one error; the rest are counted in one closing violation
+/// (see [`crate::status::bounded_violations`]).
 pub const MAX_VIOLATIONS: usize = 20;
 
 /// Gateway `ListChanges`.

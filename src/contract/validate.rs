@@ -105,6 +105,7 @@ impl Validate<CustodianApi> for pb::ListDataSourcesRequest {
     fn validate(&self) -> Result<(), RequestError> {
         let filter = self.filter.clone().unwrap_or_default();
         check_text_len("filter.text", &filter.text, MAX_QUERY_CHARS)?;
+        check_searchable("filter.text", &filter.text)?;
         check_text_len("filter.topic", &filter.topic, MAX_QUERY_CHARS)?;
         check_enum::<pb::DataSourceKind>("filter.kind", filter.kind)?;
         check_enum::<pb::DataSourceView>("view", self.view)?;
@@ -139,9 +140,10 @@ impl<S: Service> Validate<S> for pb::ListVariablesRequest {
 impl<S: Service> Validate<S> for pb::SearchVariablesRequest {
     fn validate(&self) -> Result<(), RequestError> {
         check_text_len("query", &self.query, MAX_QUERY_CHARS)?;
-        if !search::has_words(&search::terms(&self.query)) {
-            return Err(FieldError::new("query", "query is required: give at least one word to search variable names and labels for, not only words such as `og` or `the` (for example `fødselsvekt` or `ICD-10`)").into());
+        if self.query.trim().is_empty() {
+            return Err(FieldError::new("query", "query is required: give at least one word to search variable names and labels for (for example `fødselsvekt` or `ICD-10`)").into());
         }
+        check_searchable("query", &self.query)?;
         if self.data_source_ids.len() > MAX_FILTER_IDS {
             return Err(FieldError::new(
                 "data_source_ids",
@@ -163,6 +165,7 @@ impl<S: Service> Validate<S> for pb::SearchVariablesRequest {
 impl Validate<GatewayApi> for pb::SearchDataSourcesRequest {
     fn validate(&self) -> Result<(), RequestError> {
         check_text_len("query", &self.query, MAX_QUERY_CHARS)?;
+        check_searchable("query", &self.query)?;
         check_enum::<pb::DataSourceKind>("kind", self.kind)?;
         check_enum::<pb::ConsentRequirement>("consent", self.consent)?;
         check_enum::<pb::Identifiability>("identifiability", self.identifiability)?;
@@ -187,6 +190,23 @@ impl Validate<GatewayApi> for pb::SearchDataSourcesRequest {
     }
 }
 
+/// Checks that a free-text query, when given (not blank), holds a word that search looks
+/// for. The words are those of the search analysis ([`search::terms`]: runs of letters and
+/// digits) less its stop words, so a query of emoji, punctuation or words such as `og` alone,
+/// which would otherwise match every record, is refused.
+fn check_searchable(field: &str, query: &str) -> Result<(), FieldError> {
+    if query.trim().is_empty() || search::has_words(&search::terms(query)) {
+        return Ok(());
+    }
+    let shown: String = query.chars().take(60).collect();
+    Err(FieldError::new(
+        field,
+        format!(
+            "{field} `{shown}` has no word to search for: only letters and digits are searched, and words such as `og` or `the` are left out; give at least one word or code (for example `fødselsvekt` or `ICD-10`), or leave {field} empty to match everything"
+        ),
+    ))
+}
+
 const PURPOSES: [pb::Purpose; 5] = [
     pb::Purpose::Research,
     pb::Purpose::QualityAssurance,
@@ -208,7 +228,8 @@ const DATA_LEVELS: [pb::DataLevel; 3] = [
 /// `PlanApplication`: purpose, stage and data level set and known; at least one data source id
 /// or variable id; at most [`MAX_PLAN_DATA_SOURCE_IDS`] source ids and
 /// [`MAX_PLAN_VARIABLE_IDS`] variable ids; every source id and variable id well formed. All
-/// violations found (up to [`MAX_VIOLATIONS`]) are returned together.
+/// violations found are returned together (the status lists the first [`MAX_VIOLATIONS`] and
+/// counts the rest).
 impl Validate<GatewayApi> for pb::PlanApplicationRequest {
     fn validate(&self) -> Result<(), RequestError> {
         let mut errors: Vec<FieldError> = [
@@ -232,8 +253,7 @@ impl Validate<GatewayApi> for pb::PlanApplicationRequest {
             .iter()
             .enumerate()
             .filter_map(|(i, id)| check_variable_id(&format!("variable_ids[{i}]"), id).err());
-        errors.extend(source_errors.chain(variable_errors).take(MAX_VIOLATIONS));
-        errors.truncate(MAX_VIOLATIONS);
+        errors.extend(source_errors.chain(variable_errors));
         if errors.is_empty() {
             Ok(())
         } else {

@@ -123,7 +123,16 @@ mod plan_application {
         let err = plan(&req).expect_err("too many ids refused");
         let f = fields(&err);
         assert_eq!(&f[..2], &["data_source_ids", "variable_ids"]);
-        assert_eq!(f.len(), MAX_VIOLATIONS);
+        assert_eq!(f.len(), 2 + 2001, "every violation is found");
+        let status: tonic::Status = err.into();
+        let details = tonic_types::StatusExt::get_error_details(&status);
+        let listed = &details.bad_request().expect("bad request").field_violations;
+        assert_eq!(
+            listed.len(),
+            MAX_VIOLATIONS + 1,
+            "the rest are counted in one"
+        );
+        assert!(listed[MAX_VIOLATIONS].description.starts_with("1983 more"));
     }
 }
 
@@ -142,6 +151,39 @@ mod search_data_sources {
             ..Default::default()
         };
         assert_eq!(GatewayApi::validate(&req), Ok(()));
+    }
+
+    #[test]
+    fn a_query_without_a_searchable_word_is_refused_and_says_so() {
+        for query in ["🙂🙂", "!!! ???", "– … —", "og the", "\u{200b}"] {
+            let req = pb::SearchDataSourcesRequest {
+                query: query.into(),
+                ..Default::default()
+            };
+            let err = GatewayApi::validate(&req).expect_err(query);
+            assert_eq!(fields(&err), ["query"], "{query:?}");
+            assert!(
+                err.violations()[0]
+                    .description
+                    .contains("no word to search for")
+            );
+        }
+        for query in ["", "   ", "ICD-10 🙂", "2020"] {
+            let req = pb::SearchDataSourcesRequest {
+                query: query.into(),
+                ..Default::default()
+            };
+            assert_eq!(GatewayApi::validate(&req), Ok(()), "{query:?}");
+        }
+        let list = pb::ListDataSourcesRequest {
+            filter: Some(pb::DataSourceFilter {
+                text: "🙂".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let err = CustodianApi::validate(&list).expect_err("emoji-only filter text");
+        assert_eq!(fields(&err), ["filter.text"]);
     }
 
     #[test]
