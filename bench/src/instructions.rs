@@ -9,7 +9,9 @@
 //! is one value. Only user-space instructions of the server process are counted (the
 //! kernel's share of a request, its system calls and the TCP stack, is not), and the
 //! server runs about fifty times slower, so the counts are comparable between runs and
-//! between paths, not a time.
+//! between paths, not a time. Each chunk's dump stays in the working directory
+//! (`callgrind-gateway.N`, `callgrind-echo.N`; keep it with `--keep-dir`) and is a profile
+//! of that path: `callgrind_annotate callgrind-gateway.1`.
 
 use std::{
     path::{Path, PathBuf},
@@ -111,7 +113,7 @@ impl Counted {
             if let Ok(text) = std::fs::read_to_string(&path)
                 && let Some(total) = parse_totals(&text)
             {
-                let _ = std::fs::remove_file(&path);
+                // Kept (with `--keep-dir`) as a profile: `callgrind_annotate FILE`.
                 return Ok(total);
             }
             if Instant::now() > deadline {

@@ -1177,6 +1177,12 @@ async fn count_instructions(
         ("G_miss", "SearchDataSources, all sources, FULL, no-store (refetched and merged)", Some(Phase::GMiss), 5),
         ("plan", "PlanApplication, two sources of two custodians", None, 50),
     ];
+    // Fill the gateway's cache first (the G_hit mix must be served from it).
+    if let Some(prime) = clients.call(Phase::GMiss, options) {
+        prime(0).await.map_err(|f| {
+            anyhow::anyhow!("the gateway under callgrind answered wrongly: {} ({})", f.kind, f.detail)
+        })?;
+    }
     let mut counted_gateway = Counted::new(gateway.pid, gateway_out);
     let mut counted_echo = Counted::new(echo.pid, echo_out);
     let mut counts = Vec::new();
