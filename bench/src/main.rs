@@ -276,6 +276,7 @@ async fn run(
 ) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = SystemTime::now();
+    let load_at_start = procstat::load_average();
     let nginx_binary = nginx::find();
     if mode == Mode::Full
         && !args.skip_phases
@@ -332,6 +333,11 @@ async fn run(
         },
         started: started_at,
         elapsed: started.elapsed(),
+        load: format!(
+            "load average (1, 5, 15 min) {load_at_start} at the start, {} at the end, on {} CPUs",
+            procstat::load_average(),
+            procstat::online_cpus()
+        ),
     };
     let text = report::render(&info, phase_report.as_ref(), national_report.as_ref());
     println!("{text}");

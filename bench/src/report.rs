@@ -32,6 +32,8 @@ pub struct RunInfo {
     pub started: SystemTime,
     /// How long it took.
     pub elapsed: Duration,
+    /// How busy the machine was (load averages at the start and the end).
+    pub load: String,
 }
 
 /// Whether a target was met.
@@ -520,6 +522,7 @@ pub fn render(
         gib(m.memory),
         m.kernel
     );
+    let _ = writeln!(s, "- Load: {}", info.load);
     let _ = writeln!(s, "- Pinning: {}", info.pinning);
     let _ = writeln!(s, "- nginx: {}", info.nginx);
     if let Some(phases) = phases {
