@@ -68,7 +68,10 @@ impl Federation {
         let first = self.original.find("\n[[source]]").expect("a source");
         let last = self.original.rfind("\n[[source]]").expect("a source");
         assert!(first < last, "the file has two sources or more");
-        ((field(first, "id"), field(first, "name_nb")), field(last, "id"))
+        (
+            (field(first, "id"), field(first, "name_nb")),
+            field(last, "id"),
+        )
     }
 
     /// Renames the first source and drops the last; waits until the custodian serves it.
@@ -91,7 +94,10 @@ impl Federation {
         panic!("the custodian did not reload the edit within 10 s");
     }
 
-    async fn search(&mut self, cache_control: Option<&'static str>) -> pb::SearchDataSourcesResponse {
+    async fn search(
+        &mut self,
+        cache_control: Option<&'static str>,
+    ) -> pb::SearchDataSourcesResponse {
         let mut request = tonic::Request::new(pb::SearchDataSourcesRequest {
             page_size: 500,
             ..Default::default()
@@ -182,12 +188,18 @@ async fn a_change_found_by_revalidation_at_a_custodian_without_watch_is_in_the_f
     let start = federation.search(None).await;
     assert!(name_of(&start, &first).is_some());
     let (nothing, token) = federation.changes_since("").await;
-    assert!(nothing.is_empty(), "the first catalogue is the starting point: {nothing:?}");
+    assert!(
+        nothing.is_empty(),
+        "the first catalogue is the starting point: {nothing:?}"
+    );
 
     federation.edit("Endret navn").await;
     let after = federation.live.current().revision().to_string();
     let revalidated = federation.search(Some("no-cache")).await;
-    assert_eq!(name_of(&revalidated, &first).as_deref(), Some("Endret navn"));
+    assert_eq!(
+        name_of(&revalidated, &first).as_deref(),
+        Some("Endret navn")
+    );
     assert_eq!(name_of(&revalidated, &last), None);
     let (changes, token) = federation.changes_since(&token).await;
     assert_the_edit(&changes, (&first, &last), "Endret navn", (&before, &after));
@@ -228,7 +240,12 @@ async fn a_change_at_a_custodian_without_watch_reaches_the_feed_by_polling_once(
             .expect("the feed goes on");
         changes.push(change);
     }
-    assert_the_edit(&changes, (&first, &last), "Endret ved polling", (&before, &after));
+    assert_the_edit(
+        &changes,
+        (&first, &last),
+        "Endret ved polling",
+        (&before, &after),
+    );
 
     // Several more polls, and a forced full refetch, find the same revision.
     tokio::time::sleep(ttl * 5).await;

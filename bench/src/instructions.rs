@@ -117,7 +117,10 @@ impl Counted {
                 return Ok(total);
             }
             if Instant::now() > deadline {
-                bail!("callgrind wrote no complete dump {} within 30 s", path.display());
+                bail!(
+                    "callgrind wrote no complete dump {} within 30 s",
+                    path.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

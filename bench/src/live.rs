@@ -158,8 +158,14 @@ async fn measure(args: LiveArgs) -> Result<()> {
         total.max() as f64 / 1000.0
     );
     for (stage, h) in [
-        ("write → new revision swapped in at the custodian (debounce, read, validate, index)", &to_swap),
-        ("write → change announced in the gateway's feed (adds the watch message and the gateway's fetch)", &to_feed),
+        (
+            "write → new revision swapped in at the custodian (debounce, read, validate, index)",
+            &to_swap,
+        ),
+        (
+            "write → change announced in the gateway's feed (adds the watch message and the gateway's fetch)",
+            &to_feed,
+        ),
     ] {
         println!(
             "  {stage}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",

@@ -1170,17 +1170,46 @@ async fn count_instructions(
     };
     let k = options.instruction_scale;
     let paths: [(&'static str, &'static str, Option<Phase>, u64); 6] = [
-        ("G_hit", "SearchDataSources, one abbreviation, page 10, BASIC, warm cache", Some(Phase::GHit), 200),
+        (
+            "G_hit",
+            "SearchDataSources, one abbreviation, page 10, BASIC, warm cache",
+            Some(Phase::GHit),
+            200,
+        ),
         ("E", "echo GetCustodianInfo", Some(Phase::E), 200),
-        ("G_pass", "GetDataSource FULL, no-store (pass-through)", Some(Phase::GPass), 100),
-        ("G_reval", "SearchDataSources, all sources, FULL, no-cache (revalidated merged answer)", Some(Phase::GReval), 20),
-        ("G_miss", "SearchDataSources, all sources, FULL, no-store (refetched and merged)", Some(Phase::GMiss), 5),
-        ("plan", "PlanApplication, two sources of two custodians", None, 50),
+        (
+            "G_pass",
+            "GetDataSource FULL, no-store (pass-through)",
+            Some(Phase::GPass),
+            100,
+        ),
+        (
+            "G_reval",
+            "SearchDataSources, all sources, FULL, no-cache (revalidated merged answer)",
+            Some(Phase::GReval),
+            20,
+        ),
+        (
+            "G_miss",
+            "SearchDataSources, all sources, FULL, no-store (refetched and merged)",
+            Some(Phase::GMiss),
+            5,
+        ),
+        (
+            "plan",
+            "PlanApplication, two sources of two custodians",
+            None,
+            50,
+        ),
     ];
     // Fill the gateway's cache first (the G_hit mix must be served from it).
     if let Some(prime) = clients.call(Phase::GMiss, options) {
         prime(0).await.map_err(|f| {
-            anyhow::anyhow!("the gateway under callgrind answered wrongly: {} ({})", f.kind, f.detail)
+            anyhow::anyhow!(
+                "the gateway under callgrind answered wrongly: {} ({})",
+                f.kind,
+                f.detail
+            )
         })?;
     }
     let mut counted_gateway = Counted::new(gateway.pid, gateway_out);
@@ -1213,7 +1242,9 @@ async fn count_instructions(
             .with_context(|| format!("counting the instructions of {path}"))?;
         eprintln!(
             "[bench]   {path:<8} {:>10.0} instructions per request ({} chunks of {} requests, {:.1} s)",
-            crate::report::Spread::of(&values).map(|s| s.median).unwrap_or_default(),
+            crate::report::Spread::of(&values)
+                .map(|s| s.median)
+                .unwrap_or_default(),
             mix.chunks,
             mix.per_chunk,
             started.elapsed().as_secs_f64()

@@ -741,7 +741,11 @@ fn render_slices(s: &mut String, phases: &PhaseReport) {
         phases.slices.len(),
         o.slice.as_secs_f64(),
         o.concurrency,
-        phases::SLICED.iter().map(|p| p.name()).collect::<Vec<_>>().join(" ")
+        phases::SLICED
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let tput = |a: Phase, b: Phase| {
         move |r: &[Measurement]| {
@@ -758,38 +762,88 @@ fn render_slices(s: &mut String, phases: &PhaseReport) {
         }
     };
     let rows: Vec<(&str, Option<Spread>)> = vec![
-        ("Throughput G_miss / D", per_slice(phases, tput(Phase::GMiss, Phase::D))),
-        ("Throughput G_reval / D", per_slice(phases, tput(Phase::GReval, Phase::D))),
-        ("Throughput G_hit / E", per_slice(phases, tput(Phase::GHit, Phase::E))),
-        ("Throughput G_pass / N", per_slice(phases, tput(Phase::GPass, Phase::N))),
+        (
+            "Throughput G_miss / D",
+            per_slice(phases, tput(Phase::GMiss, Phase::D)),
+        ),
+        (
+            "Throughput G_reval / D",
+            per_slice(phases, tput(Phase::GReval, Phase::D)),
+        ),
+        (
+            "Throughput G_hit / E",
+            per_slice(phases, tput(Phase::GHit, Phase::E)),
+        ),
+        (
+            "Throughput G_pass / N",
+            per_slice(phases, tput(Phase::GPass, Phase::N)),
+        ),
         (
             "CPU per request, gateway in G_hit / echo in E",
-            per_slice(phases, cpu(Phase::GHit, phases::GATEWAY, Phase::E, phases::ECHO)),
+            per_slice(
+                phases,
+                cpu(Phase::GHit, phases::GATEWAY, Phase::E, phases::ECHO),
+            ),
         ),
         (
             "CPU per request, gateway / custodians, in G_miss",
-            per_slice(phases, cpu(Phase::GMiss, phases::GATEWAY, Phase::GMiss, phases::CUSTODIANS)),
+            per_slice(
+                phases,
+                cpu(
+                    Phase::GMiss,
+                    phases::GATEWAY,
+                    Phase::GMiss,
+                    phases::CUSTODIANS,
+                ),
+            ),
         ),
         (
             "CPU per request, gateway / custodians, in G_reval",
-            per_slice(phases, cpu(Phase::GReval, phases::GATEWAY, Phase::GReval, phases::CUSTODIANS)),
+            per_slice(
+                phases,
+                cpu(
+                    Phase::GReval,
+                    phases::GATEWAY,
+                    Phase::GReval,
+                    phases::CUSTODIANS,
+                ),
+            ),
         ),
         (
             "CPU per request, gateway / custodians, in G_pass",
-            per_slice(phases, cpu(Phase::GPass, phases::GATEWAY, Phase::GPass, phases::CUSTODIANS)),
+            per_slice(
+                phases,
+                cpu(
+                    Phase::GPass,
+                    phases::GATEWAY,
+                    Phase::GPass,
+                    phases::CUSTODIANS,
+                ),
+            ),
         ),
         (
             "CPU per merged answer, gateway in G_miss / load generator in D (both decode and merge the custodians' answers)",
-            per_slice(phases, cpu(Phase::GMiss, phases::GATEWAY, Phase::D, phases::LOADGEN)),
+            per_slice(
+                phases,
+                cpu(Phase::GMiss, phases::GATEWAY, Phase::D, phases::LOADGEN),
+            ),
         ),
         (
             "CPU per request, gateway in G_pass / nginx in N",
-            per_slice(phases, cpu(Phase::GPass, phases::GATEWAY, Phase::N, phases::NGINX)),
+            per_slice(
+                phases,
+                cpu(Phase::GPass, phases::GATEWAY, Phase::N, phases::NGINX),
+            ),
         ),
     ];
     for (name, spread) in rows {
         let Some(spread) = spread else { continue };
-        let _ = writeln!(s, "| {name} | {} | {} |", spread.show(2), phases.slices.len());
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} |",
+            spread.show(2),
+            phases.slices.len()
+        );
     }
 }
 
@@ -808,12 +862,7 @@ fn render_instructions(s: &mut String, phases: &PhaseReport) {
     );
     for c in counts {
         let shown = Spread::of(&c.per_request)
-            .map(|v| {
-                format!(
-                    "{:.0} [{:.0}–{:.0}]",
-                    v.median, v.min, v.max
-                )
-            })
+            .map(|v| format!("{:.0} [{:.0}–{:.0}]", v.median, v.min, v.max))
             .unwrap_or_else(|| "–".into());
         let _ = writeln!(
             s,

@@ -114,7 +114,11 @@ fn smoke_mode_answers_correctly_in_every_phase() {
         // Counting under callgrind is for release builds (`bench full`).
         "## Instructions per request (callgrind)\n\nNot counted: not asked for",
     ] {
-        assert!(run.report.contains(section), "{section} missing:\n{}", run.report);
+        assert!(
+            run.report.contains(section),
+            "{section} missing:\n{}",
+            run.report
+        );
     }
     if run.report.contains("Phase N skipped") {
         assert!(

@@ -109,7 +109,8 @@ type InFlight<V, E> = Shared<BoxFuture<'static, FetchResult<V, E>>>;
 /// one of that key) and the new entry. Calls come one at a time, in the order the entries
 /// were stored, so that an observer comparing each entry with the one before sees every
 /// transition exactly once.
-pub type StoreObserver<V> = Arc<dyn Fn(&str, Option<&Arc<Cached<V>>>, &Arc<Cached<V>>) + Send + Sync>;
+pub type StoreObserver<V> =
+    Arc<dyn Fn(&str, Option<&Arc<Cached<V>>>, &Arc<Cached<V>>) + Send + Sync>;
 
 struct Observed<V> {
     /// Held from the store until the observer returns: stores are observed in order.
@@ -442,9 +443,13 @@ mod tests {
             bypass: true,
             known_failure: None,
         };
-        let _ = cache.get("k", policy.clone(), Duration::from_secs(1), || ok(1)).await;
+        let _ = cache
+            .get("k", policy.clone(), Duration::from_secs(1), || ok(1))
+            .await;
         cache.put("k", 2, "r2".into());
-        let _ = cache.get("k", policy.clone(), Duration::from_secs(1), || ok(3)).await;
+        let _ = cache
+            .get("k", policy.clone(), Duration::from_secs(1), || ok(3))
+            .await;
         let _ = cache.get("k", policy, Duration::from_secs(1), fail).await;
         assert_eq!(
             *seen.lock().expect("lock"),

@@ -543,7 +543,10 @@ mod tests {
         );
         let changed = &page.changes[1];
         assert_eq!(
-            (changed.previous_revision.as_str(), changed.catalogue_revision.as_str()),
+            (
+                changed.previous_revision.as_str(),
+                changed.catalogue_revision.as_str()
+            ),
             ("r1", "r2")
         );
         let record = changed.data_source.as_ref().expect("the new record");
@@ -553,7 +556,12 @@ mod tests {
             diff_catalogues("r2", &after, "r3", &after).is_none(),
             "the same records under another revision are no change"
         );
-        assert!(feed.list(&page.next_token, 10).expect("caught up").changes.is_empty());
+        assert!(
+            feed.list(&page.next_token, 10)
+                .expect("caught up")
+                .changes
+                .is_empty()
+        );
     }
 
     #[tokio::test]

@@ -25,11 +25,11 @@ use helsedata::{
 use tonic::Code;
 
 use crate::{
+    cache::StoreObserver,
     catalogue::{
         CatalogueView, MergeMemo, MergedCatalogue,
         merge::{self, Contribution, MergedRecord},
     },
-    cache::StoreObserver,
     changes::{self, ChangeFeed},
     config::{CacheConfig, GatewayConfig, resolve_upstream},
     fanout::fan_out,
@@ -420,7 +420,14 @@ impl Federation {
         };
         let ttl = self.cache_config.catalogue_ttl_ms;
         let _ = self
-            .cached_fetch(&self.snapshots, up.id.clone(), ttl, up, ctx, Upstream::snapshot)
+            .cached_fetch(
+                &self.snapshots,
+                up.id.clone(),
+                ttl,
+                up,
+                ctx,
+                Upstream::snapshot,
+            )
             .await;
     }
 

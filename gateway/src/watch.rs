@@ -109,8 +109,12 @@ async fn watch_custodian(federation: Arc<Federation>, up: Arc<Upstream>) {
             }
             Err(status) if status.code() == Code::Unimplemented => {
                 tracing::info!(custodian = %up.id, "the custodian does not offer WatchCatalogue; its revision is polled each catalogue time to live");
-                poll_until(&federation, &up, tokio::time::Instant::now() + UNSUPPORTED_RETRY)
-                    .await;
+                poll_until(
+                    &federation,
+                    &up,
+                    tokio::time::Instant::now() + UNSUPPORTED_RETRY,
+                )
+                .await;
                 Duration::ZERO
             }
             Err(status) => {
