@@ -84,6 +84,9 @@ impl RequestContext {
 /// forget what it outdated.
 #[derive(Clone)]
 struct DerivedCaches {
+    /// Watch events that arrived while nothing of their custodian was cached: the first
+    /// catalogue stored is then recorded as that event (there is nothing to diff it with).
+    unanchored: Arc<std::sync::Mutex<HashMap<String, pb::CatalogueChange>>>,
     sources: Cache<pb::DataSource>,
     rules: Cache<pb::AccessRules>,
     variable_pages: Cache<pb::ListVariablesResponse>,
@@ -111,25 +114,39 @@ impl DerivedCaches {
             .remove_prefix(&format!("{custodian}/"));
     }
 
+    fn unanchored(&self) -> std::sync::MutexGuard<'_, HashMap<String, pb::CatalogueChange>> {
+        self.unanchored
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The observer of the catalogue snapshots: each time a custodian's catalogue is stored
     /// in place of another of a different revision (or of no revision), the two are diffed;
     /// a difference forgets the outdated records and is recorded in the change feed. The
-    /// first catalogue of a custodian is the starting point, not a change.
+    /// first catalogue of a custodian is the starting point, not a change, unless a watch
+    /// event announced it (then that event is recorded).
     fn snapshot_observer(self, feed: Arc<ChangeFeed>) -> StoreObserver<Snapshot> {
         Arc::new(move |custodian, previous, current| {
-            let Some(previous) = previous else {
-                return;
-            };
-            if !current.revision.is_empty() && previous.revision == current.revision {
-                return;
-            }
-            let Some(change) = changes::diff_catalogues(
-                &previous.revision,
-                &previous.value.sources,
-                &current.revision,
-                &current.value.sources,
-            ) else {
-                return;
+            let announced = self.unanchored().remove(custodian);
+            let change = match previous {
+                None => match announced {
+                    Some(change) if change.catalogue_revision == current.revision => change,
+                    _ => return,
+                },
+                Some(previous) => {
+                    if !current.revision.is_empty() && previous.revision == current.revision {
+                        return;
+                    }
+                    let Some(change) = changes::diff_catalogues(
+                        &previous.revision,
+                        &previous.value.sources,
+                        &current.revision,
+                        &current.value.sources,
+                    ) else {
+                        return;
+                    };
+                    change
+                }
             };
             self.forget(custodian, &change);
             tracing::info!(
@@ -183,6 +200,7 @@ impl Federation {
             .collect::<Result<Vec<_>, _>>()?;
         let changes = Arc::new(ChangeFeed::new(config.cache.change_generations));
         let derived = DerivedCaches {
+            unanchored: Arc::default(),
             sources: Cache::new(),
             rules: Cache::new(),
             variable_pages: Cache::new(),
@@ -393,8 +411,6 @@ impl Federation {
     /// After a watch stream (re)opened at `revision`: if the cached catalogue of `up` is of
     /// another revision, changes were missed while the stream was down, so its records are
     /// forgotten and its catalogue fetched again (the change feed records what differs).
-    /// With nothing cached yet the catalogue is fetched now, as the starting point the
-    /// changes that follow are found against.
     pub async fn resync(&self, up: &Arc<Upstream>, revision: &str) {
         let prefix = format!("{}/", up.id);
         self.sources.remove_prefix_except(&prefix, revision);
@@ -403,9 +419,10 @@ impl Federation {
         self.variable_pages.remove_prefix_except(&prefix, revision);
         self.variable_searches
             .remove_prefix_except(&prefix, revision);
-        match self.snapshots.peek(&up.id) {
-            Some(cached) if cached.revision == revision => {}
-            _ => self.refresh_snapshot(up).await,
+        if let Some(cached) = self.snapshots.peek(&up.id)
+            && cached.revision != revision
+        {
+            self.refresh_snapshot(up).await;
         }
     }
 
@@ -454,9 +471,14 @@ impl Federation {
     async fn bring_snapshot_to(&self, up: &Arc<Upstream>, change: &pb::CatalogueChange) {
         let cached = match self.snapshots.peek(&up.id) {
             Some(cached) => cached,
-            // Nothing cached yet (the fetch when the stream opened failed): fetch it now; it
-            // is the starting point of the feed, not a change.
-            None => return self.refresh_snapshot(up).await,
+            // Nothing cached yet: fetch it now; storing it records this change in the feed
+            // (there is nothing to diff it with).
+            None => {
+                self.derived
+                    .unanchored()
+                    .insert(up.id.clone(), change.clone());
+                return self.refresh_snapshot(up).await;
+            }
         };
         if cached.revision == change.catalogue_revision {
             return;
