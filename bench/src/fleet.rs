@@ -182,6 +182,11 @@ impl Fleet {
 
     /// Writes a gateway configuration, checks it, and starts the gateway.
     pub fn gateway(&self, spec: &GatewaySpec<'_>) -> Result<Child> {
+        self.gateway_wrapped(spec, &[])
+    }
+
+    /// [`Fleet::gateway`], started through the command prefix `wrapper` (valgrind).
+    pub fn gateway_wrapped(&self, spec: &GatewaySpec<'_>, wrapper: &[String]) -> Result<Child> {
         let text = self.gateway_toml(spec);
         GatewayConfig::from_toml(&text)
             .with_context(|| format!("the generated configuration of {} is refused", spec.name))?;
@@ -192,29 +197,55 @@ impl Fleet {
             .collect();
         let path = self.dir.join(format!("{file_name}.toml"));
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-        Child::spawn(self.launch(
-            spec.name.to_string(),
-            vec![
-                "serve-gateway".into(),
-                "--config".into(),
-                path.display().to_string(),
-            ],
-            Duration::from_secs(60),
+        Child::spawn(wrapped(
+            self.launch(
+                spec.name.to_string(),
+                vec![
+                    "serve-gateway".into(),
+                    "--config".into(),
+                    path.display().to_string(),
+                ],
+                Duration::from_secs(60),
+            ),
+            wrapper,
         ))
     }
 
     /// Starts the echo server.
     pub fn echo(&self) -> Result<Child> {
-        Child::spawn(self.launch(
-            "echo".into(),
-            vec![
-                "serve-echo".into(),
-                "--certs".into(),
-                self.pki.dir().display().to_string(),
-            ],
-            Duration::from_secs(60),
+        self.echo_wrapped("echo", &[])
+    }
+
+    /// [`Fleet::echo`] named `name`, started through the command prefix `wrapper`.
+    pub fn echo_wrapped(&self, name: &str, wrapper: &[String]) -> Result<Child> {
+        Child::spawn(wrapped(
+            self.launch(
+                name.into(),
+                vec![
+                    "serve-echo".into(),
+                    "--certs".into(),
+                    self.pki.dir().display().to_string(),
+                ],
+                Duration::from_secs(60),
+            ),
+            wrapper,
         ))
     }
+}
+
+/// `launch` run through the command prefix `wrapper` (nothing when empty); a wrapped
+/// server (valgrind) gets two minutes to become ready.
+fn wrapped(mut launch: Launch, wrapper: &[String]) -> Launch {
+    let Some((program, args)) = wrapper.split_first() else {
+        return launch;
+    };
+    let mut all: Vec<String> = args.to_vec();
+    all.push(launch.program.display().to_string());
+    all.append(&mut launch.args);
+    launch.program = PathBuf::from(program);
+    launch.args = all;
+    launch.ready_timeout = launch.ready_timeout.max(Duration::from_secs(120));
+    launch
 }
 
 /// Clients used round-robin, each on its own connection.

@@ -18,6 +18,7 @@
 mod cluster;
 mod export_dcat;
 mod fleet;
+mod instructions;
 mod live;
 mod loadgen;
 mod national;
@@ -125,6 +126,17 @@ struct RunArgs {
     /// Seconds per national-scale measurement [full 5, smoke 0.5].
     #[arg(long)]
     national_secs: Option<f64>,
+    /// Short alternating slices of the closed-loop phases after the rounds, for ratios that
+    /// noise hits on both sides alike [full 10, smoke 2].
+    #[arg(long)]
+    slices: Option<usize>,
+    /// Seconds per slice [full 0.5, smoke 0.2].
+    #[arg(long)]
+    slice_secs: Option<f64>,
+    /// Instructions per request of the hot paths under valgrind's callgrind, mixes this many
+    /// times the base size; 0 skips it [full 5, smoke 0].
+    #[arg(long)]
+    instructions: Option<u64>,
     /// Skip the national-scale step.
     #[arg(long)]
     skip_national: bool,
@@ -183,6 +195,9 @@ fn settings(mode: Mode, a: &RunArgs) -> Result<Settings> {
         stall_ms: a.stall_ms.unwrap_or(10_000),
         custodian_timeout_ms: a.custodian_timeout_ms.unwrap_or(200),
         gateway_timeout_ms: 2_000,
+        slices: pick(a.slices, 10, 2),
+        slice: secs(a.slice_secs.unwrap_or(if full { 0.5 } else { 0.2 }))?,
+        instruction_scale: a.instructions.unwrap_or(if full { 5 } else { 0 }),
     };
     if phases.custodians == 0 || phases.sources == 0 || phases.rounds == 0 {
         bail!("--custodians, --sources and --rounds must be at least 1");
@@ -261,6 +276,7 @@ async fn run(
 ) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = SystemTime::now();
+    let load_at_start = procstat::load_average();
     let nginx_binary = nginx::find();
     if mode == Mode::Full
         && !args.skip_phases
@@ -317,6 +333,11 @@ async fn run(
         },
         started: started_at,
         elapsed: started.elapsed(),
+        load: format!(
+            "load average (1, 5, 15 min) {load_at_start} at the start, {} at the end, on {} CPUs",
+            procstat::load_average(),
+            procstat::online_cpus()
+        ),
     };
     let text = report::render(&info, phase_report.as_ref(), national_report.as_ref());
     println!("{text}");

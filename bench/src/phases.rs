@@ -88,6 +88,13 @@ pub struct PhaseOptions {
     pub custodian_timeout_ms: u64,
     /// Per-custodian timeout of the main gateway.
     pub gateway_timeout_ms: u64,
+    /// Short alternating slices of the closed-loop throughput phases, after the rounds.
+    pub slices: usize,
+    /// Length of each slice.
+    pub slice: Duration,
+    /// Count instructions per request of the hot paths under callgrind, with mixes this
+    /// many times the base size (0: skip).
+    pub instruction_scale: u64,
 }
 
 impl PhaseOptions {
@@ -278,6 +285,37 @@ pub struct PhaseReport {
     pub skipped: Vec<(Phase, String)>,
     /// Start-up time of each process.
     pub startup: Vec<(String, Duration)>,
+    /// The alternating slices: each one every phase of [`SLICED`] once, back to back
+    /// (in reverse order every other slice).
+    pub slices: Vec<Vec<Measurement>>,
+    /// Instructions per request of the hot paths, or why they were not counted.
+    pub instructions: std::result::Result<Vec<InstructionCount>, String>,
+}
+
+/// The closed-loop phases of the alternating slices: each ratio's two sides are neighbours.
+pub const SLICED: [Phase; 7] = [
+    Phase::D,
+    Phase::GMiss,
+    Phase::GReval,
+    Phase::E,
+    Phase::GHit,
+    Phase::N,
+    Phase::GPass,
+];
+
+/// Instructions per request of one hot path, counted under callgrind.
+#[derive(Debug, Clone)]
+pub struct InstructionCount {
+    /// The hot path (a phase name, or `plan`).
+    pub path: &'static str,
+    /// What was sent.
+    pub request: &'static str,
+    /// The server counted.
+    pub process: &'static str,
+    /// Requests per counted chunk.
+    pub per_chunk: u64,
+    /// Instructions per request, one value per chunk.
+    pub per_request: Vec<f64>,
 }
 
 struct Servers {
@@ -970,6 +1008,58 @@ pub async fn run(
     );
 
     let mut rounds = Vec::new();
+    let rounds_result = run_rounds(&mut bench, options, closed, rates, &mut rounds).await;
+    rounds_result?;
+    let mut slices = Vec::new();
+    if options.slices > 0 {
+        eprintln!(
+            "[bench] {} alternating slices of {:.1} s",
+            options.slices,
+            options.slice.as_secs_f64()
+        );
+    }
+    for slice in 0..options.slices {
+        let mut order = SLICED.to_vec();
+        if slice % 2 == 1 {
+            order.reverse();
+        }
+        let mut runs = Vec::new();
+        for phase in order {
+            if let Some(m) = bench.measure(phase, closed, options.slice).await? {
+                runs.push(m);
+            }
+        }
+        slices.push(runs);
+    }
+    let instructions = if options.instruction_scale == 0 {
+        Err("not asked for (--instructions)".to_string())
+    } else {
+        match crate::instructions::valgrind() {
+            Ok(valgrind) => Ok(count_instructions(&bench, fleet, &valgrind, options).await?),
+            Err(reason) => Err(reason),
+        }
+    };
+    Ok(PhaseReport {
+        options: options.clone(),
+        record_bytes,
+        merged_bytes,
+        rates,
+        warmup,
+        rounds,
+        skipped,
+        startup,
+        slices,
+        instructions,
+    })
+}
+
+async fn run_rounds(
+    bench: &mut Bench,
+    options: &PhaseOptions,
+    closed: LoopKind,
+    rates: Rates,
+    rounds: &mut Vec<Vec<Measurement>>,
+) -> Result<()> {
     for round in 0..options.rounds {
         eprintln!("[bench] round {}/{}", round + 1, options.rounds);
         let mut runs = Vec::new();
@@ -997,14 +1087,177 @@ pub async fn run(
         }
         rounds.push(runs);
     }
-    Ok(PhaseReport {
-        options: options.clone(),
-        record_bytes,
-        merged_bytes,
-        rates,
-        warmup,
-        rounds,
-        skipped,
-        startup,
+    Ok(())
+}
+
+/// A PlanApplication for two sources of two custodians (a multi-source application).
+fn plan_call(pool: GatewayClients, custodians: usize) -> Call {
+    let ids: Vec<String> = (0..custodians.min(2))
+        .map(|c| synth::source_id(c, 0))
+        .collect();
+    Arc::new(move |_n| {
+        let mut client = pool.pick();
+        let ids = ids.clone();
+        async move {
+            let plan = client
+                .plan_application(pb::PlanApplicationRequest {
+                    data_source_ids: ids.clone(),
+                    purpose: pb::Purpose::Research as i32,
+                    stage: pb::ProjectStage::New as i32,
+                    data_level: pb::DataLevel::DeidentifiedIndividual as i32,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            let covered = ids.iter().all(|id| {
+                plan.applications
+                    .iter()
+                    .any(|a| a.data_source_ids.contains(id))
+            });
+            if !covered {
+                return Err(Failure::wrong(format!(
+                    "the plan does not cover {ids:?}: {} applications",
+                    plan.applications.len()
+                )));
+            }
+            Ok(())
+        }
+        .boxed()
     })
+}
+
+/// Starts a gateway (over the running custodians) and an echo server under callgrind and
+/// counts the instructions per request of each hot path's fixed mix.
+async fn count_instructions(
+    bench: &Bench,
+    fleet: &Fleet,
+    valgrind: &std::path::Path,
+    options: &PhaseOptions,
+) -> Result<Vec<InstructionCount>> {
+    use crate::instructions::{Counted, Mix, per_request, wrapper};
+    eprintln!("[bench] instruction counts under callgrind (servers run ~50× slower)");
+    let addrs: Vec<(usize, std::net::SocketAddr)> = bench
+        .servers
+        .custodians
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.addr))
+        .collect();
+    let gateway_out = fleet.dir.join("callgrind-gateway");
+    let gateway = fleet.gateway_wrapped(
+        &GatewaySpec {
+            name: "gateway (callgrind)",
+            custodians: &addrs,
+            // Everything runs many times slower under valgrind.
+            timeout_ms: 30_000,
+            default_deadline_ms: 60_000,
+            eject_after_failures: Some(0),
+        },
+        &wrapper(valgrind, &gateway_out),
+    )?;
+    let echo_out = fleet.dir.join("callgrind-echo");
+    let echo = fleet.echo_wrapped("echo (callgrind)", &wrapper(valgrind, &echo_out))?;
+    let tls = &fleet.client_tls;
+    let gateway_pool = fleet::gateway_pool(tls, gateway.addr, 1).await?;
+    let clients = Clients {
+        custodians: bench.clients.custodians.clone(),
+        gateway: gateway_pool.clone(),
+        degraded: gateway_pool.clone(),
+        breaker: gateway_pool.clone(),
+        echo: fleet::custodian_pool(tls, echo.addr, &identity::custodian_identity(ECHO_ID), 1)
+            .await?,
+        nginx: None,
+    };
+    let k = options.instruction_scale;
+    let paths: [(&'static str, &'static str, Option<Phase>, u64); 6] = [
+        (
+            "G_hit",
+            "SearchDataSources, one abbreviation, page 10, BASIC, warm cache",
+            Some(Phase::GHit),
+            200,
+        ),
+        ("E", "echo GetCustodianInfo", Some(Phase::E), 200),
+        (
+            "G_pass",
+            "GetDataSource FULL, no-store (pass-through)",
+            Some(Phase::GPass),
+            100,
+        ),
+        (
+            "G_reval",
+            "SearchDataSources, all sources, FULL, no-cache (revalidated merged answer)",
+            Some(Phase::GReval),
+            20,
+        ),
+        (
+            "G_miss",
+            "SearchDataSources, all sources, FULL, no-store (refetched and merged)",
+            Some(Phase::GMiss),
+            5,
+        ),
+        (
+            "plan",
+            "PlanApplication, two sources of two custodians",
+            None,
+            50,
+        ),
+    ];
+    // Fill the gateway's cache first (the G_hit mix must be served from it).
+    if let Some(prime) = clients.call(Phase::GMiss, options) {
+        prime(0).await.map_err(|f| {
+            anyhow::anyhow!(
+                "the gateway under callgrind answered wrongly: {} ({})",
+                f.kind,
+                f.detail
+            )
+        })?;
+    }
+    let mut counted_gateway = Counted::new(gateway.pid, gateway_out);
+    let mut counted_echo = Counted::new(echo.pid, echo_out);
+    let mut counts = Vec::new();
+    for (path, request, phase, base) in paths {
+        let (call, server, process) = match phase {
+            Some(Phase::E) => match clients.call(Phase::E, options) {
+                Some(call) => (call, &mut counted_echo, ECHO),
+                None => continue,
+            },
+            Some(phase) => match clients.call(phase, options) {
+                Some(call) => (call, &mut counted_gateway, GATEWAY),
+                None => continue,
+            },
+            None => (
+                plan_call(clients.gateway.clone(), options.custodians),
+                &mut counted_gateway,
+                GATEWAY,
+            ),
+        };
+        let mix = Mix {
+            warm_up: (base * k / 4).max(2),
+            per_chunk: (base * k).max(1),
+            chunks: 5,
+        };
+        let started = Instant::now();
+        let values = per_request(server, &call, mix)
+            .await
+            .with_context(|| format!("counting the instructions of {path}"))?;
+        eprintln!(
+            "[bench]   {path:<8} {:>10.0} instructions per request ({} chunks of {} requests, {:.1} s)",
+            crate::report::Spread::of(&values)
+                .map(|s| s.median)
+                .unwrap_or_default(),
+            mix.chunks,
+            mix.per_chunk,
+            started.elapsed().as_secs_f64()
+        );
+        counts.push(InstructionCount {
+            path,
+            request,
+            process,
+            per_chunk: mix.per_chunk,
+            per_request: values,
+        });
+    }
+    drop(gateway);
+    drop(echo);
+    Ok(counts)
 }

@@ -142,6 +142,14 @@ pub fn machine() -> Machine {
     }
 }
 
+/// The 1, 5 and 15 minute load averages of `/proc/loadavg` (how busy the machine is besides
+/// this run), as printed there.
+pub fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 /// CPUs online (not limited by this process's affinity).
 pub fn online_cpus() -> usize {
     // SAFETY: sysconf has no preconditions.

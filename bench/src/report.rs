@@ -32,6 +32,8 @@ pub struct RunInfo {
     pub started: SystemTime,
     /// How long it took.
     pub elapsed: Duration,
+    /// How busy the machine was (load averages at the start and the end).
+    pub load: String,
 }
 
 /// Whether a target was met.
@@ -105,7 +107,8 @@ impl Spread {
         })
     }
 
-    fn show(&self, decimals: usize) -> String {
+    /// `median [min–max]`, or the median alone when all values are equal.
+    pub fn show(&self, decimals: usize) -> String {
         if (self.max - self.min).abs() < f64::EPSILON {
             format!("{:.*}", decimals, self.median)
         } else {
@@ -523,6 +526,7 @@ pub fn render(
         gib(m.memory),
         m.kernel
     );
+    let _ = writeln!(s, "- Load: {}", info.load);
     let _ = writeln!(s, "- Pinning: {}", info.pinning);
     let _ = writeln!(s, "- nginx: {}", info.nginx);
     if let Some(phases) = phases {
@@ -646,6 +650,10 @@ fn render_phases(s: &mut String, phases: &PhaseReport) {
         show(per_round(phases, |r| closed_tput(r, Phase::GMiss)))
     );
 
+    render_cpu_per_process(s, phases);
+    render_slices(s, phases);
+    render_instructions(s, phases);
+
     let _ = writeln!(s, "\n## Phases, closed loop (maximum throughput)\n");
     let _ = writeln!(
         s,
@@ -664,6 +672,221 @@ fn render_phases(s: &mut String, phases: &PhaseReport) {
     let _ = writeln!(s, "\nPhases:\n");
     for phase in Phase::ALL {
         let _ = writeln!(s, "- **{}**: {}", phase.name(), phase.describe());
+    }
+}
+
+/// The process that answers `phase` among the gateways (the serving gateway), or `None`.
+fn serving_gateway(phase: Phase) -> &'static str {
+    match phase.server() {
+        phases::GATEWAY_DEGRADED | phases::GATEWAY_BREAKER => phase.server(),
+        _ => phases::GATEWAY,
+    }
+}
+
+fn render_cpu_per_process(s: &mut String, phases: &PhaseReport) {
+    let _ = writeln!(
+        s,
+        "\n## CPU per request, every process\n\nCPU time (user + system, all threads, from `/proc/PID/stat`) of each process during the phase, per correct answer, in µs: median over the closed-loop rounds [min–max]. \"gateway\" is the gateway that answers the phase; a process idle during the phase (under 2 % of a CPU) shows –.\n\n| Phase | load generator | gateway | custodians | echo | nginx |\n|---|---|---|---|---|---|"
+    );
+    for phase in Phase::ALL {
+        let runs: Vec<&Measurement> = phases
+            .rounds
+            .iter()
+            .filter_map(|r| find(r, phase, false))
+            .collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let cell = |process: &str| {
+            let values: Vec<f64> = runs
+                .iter()
+                .filter(|m| {
+                    m.cpu.get(process).is_some_and(|cpu| {
+                        cpu.as_secs_f64() / m.wall.as_secs_f64().max(1e-9) > 0.02
+                    })
+                })
+                .filter_map(|m| m.cpu_us_per_request(process))
+                .collect();
+            Spread::of(&values)
+                .map(|v| v.show(if v.median < 100.0 { 1 } else { 0 }))
+                .unwrap_or_else(|| "–".into())
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            phase.name(),
+            cell(phases::LOADGEN),
+            cell(serving_gateway(phase)),
+            cell(phases::CUSTODIANS),
+            cell(phases::ECHO),
+            cell(phases::NGINX),
+        );
+    }
+}
+
+fn slice_of(slice: &[Measurement], phase: Phase) -> Option<&Measurement> {
+    slice.iter().find(|m| m.phase == phase)
+}
+
+/// A ratio per slice, its spread over the slices.
+fn per_slice(phases: &PhaseReport, f: impl Fn(&[Measurement]) -> Option<f64>) -> Option<Spread> {
+    let values: Vec<f64> = phases.slices.iter().filter_map(|r| f(r)).collect();
+    Spread::of(&values)
+}
+
+fn render_slices(s: &mut String, phases: &PhaseReport) {
+    if phases.slices.is_empty() {
+        return;
+    }
+    let o = &phases.options;
+    let _ = writeln!(
+        s,
+        "\n## Ratios from alternating slices\n\n{} slices of {:.1} s each, closed loop ({} callers); every slice runs {} back to back (in reverse order every other slice), so both sides of a ratio are measured seconds apart and a busy neighbour hits both alike. Median over the slices [min–max].\n\n| Ratio | Median [min–max] | slices |\n|---|---|---|",
+        phases.slices.len(),
+        o.slice.as_secs_f64(),
+        o.concurrency,
+        phases::SLICED
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let tput = |a: Phase, b: Phase| {
+        move |r: &[Measurement]| {
+            let (x, y) = (slice_of(r, a)?, slice_of(r, b)?);
+            (x.stats.ok > 0 && y.stats.ok > 0)
+                .then(|| x.stats.throughput() / y.stats.throughput().max(1e-9))
+        }
+    };
+    let cpu = |a: Phase, pa: &'static str, b: Phase, pb: &'static str| {
+        move |r: &[Measurement]| {
+            let x = slice_of(r, a)?.cpu_us_per_request(pa)?;
+            let y = slice_of(r, b)?.cpu_us_per_request(pb)?;
+            (y > 0.0).then(|| x / y)
+        }
+    };
+    let rows: Vec<(&str, Option<Spread>)> = vec![
+        (
+            "Throughput G_miss / D",
+            per_slice(phases, tput(Phase::GMiss, Phase::D)),
+        ),
+        (
+            "Throughput G_reval / D",
+            per_slice(phases, tput(Phase::GReval, Phase::D)),
+        ),
+        (
+            "Throughput G_hit / E",
+            per_slice(phases, tput(Phase::GHit, Phase::E)),
+        ),
+        (
+            "Throughput G_pass / N",
+            per_slice(phases, tput(Phase::GPass, Phase::N)),
+        ),
+        (
+            "CPU per request, gateway in G_hit / echo in E",
+            per_slice(
+                phases,
+                cpu(Phase::GHit, phases::GATEWAY, Phase::E, phases::ECHO),
+            ),
+        ),
+        (
+            "CPU per request, gateway / custodians, in G_miss",
+            per_slice(
+                phases,
+                cpu(
+                    Phase::GMiss,
+                    phases::GATEWAY,
+                    Phase::GMiss,
+                    phases::CUSTODIANS,
+                ),
+            ),
+        ),
+        (
+            "CPU per request, gateway / custodians, in G_reval",
+            per_slice(
+                phases,
+                cpu(
+                    Phase::GReval,
+                    phases::GATEWAY,
+                    Phase::GReval,
+                    phases::CUSTODIANS,
+                ),
+            ),
+        ),
+        (
+            "CPU per request, gateway / custodians, in G_pass",
+            per_slice(
+                phases,
+                cpu(
+                    Phase::GPass,
+                    phases::GATEWAY,
+                    Phase::GPass,
+                    phases::CUSTODIANS,
+                ),
+            ),
+        ),
+        (
+            "CPU per merged answer, gateway in G_miss / load generator in D (both decode and merge the custodians' answers)",
+            per_slice(
+                phases,
+                cpu(Phase::GMiss, phases::GATEWAY, Phase::D, phases::LOADGEN),
+            ),
+        ),
+        (
+            "CPU per request, gateway in G_pass / nginx in N",
+            per_slice(
+                phases,
+                cpu(Phase::GPass, phases::GATEWAY, Phase::N, phases::NGINX),
+            ),
+        ),
+    ];
+    for (name, spread) in rows {
+        let Some(spread) = spread else { continue };
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} |",
+            spread.show(2),
+            phases.slices.len()
+        );
+    }
+}
+
+fn render_instructions(s: &mut String, phases: &PhaseReport) {
+    let _ = writeln!(s, "\n## Instructions per request (callgrind)\n");
+    let counts = match &phases.instructions {
+        Ok(counts) => counts,
+        Err(reason) => {
+            let _ = writeln!(s, "Not counted: {reason}.");
+            return;
+        }
+    };
+    let _ = writeln!(
+        s,
+        "User-space instructions of the answering server per request, counted by `valgrind --tool=callgrind` (a second gateway and echo server under callgrind, over the same custodians): a fixed mix per hot path, sent one request at a time after an uncounted warm-up, counted in 5 chunks (counters zeroed before and dumped after each chunk with `callgrind_control`). Median over the chunks [min–max]. Kernel work (system calls, TCP, loopback) is not counted. The virtual machine has no hardware counters (`perf stat -e instructions` reports them as not supported).\n\n| Path | Request | Server | requests per chunk | instructions per request |\n|---|---|---|---|---|"
+    );
+    for c in counts {
+        let shown = Spread::of(&c.per_request)
+            .map(|v| format!("{:.0} [{:.0}–{:.0}]", v.median, v.min, v.max))
+            .unwrap_or_else(|| "–".into());
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {shown} |",
+            c.path, c.request, c.process, c.per_chunk
+        );
+    }
+    let median = |path: &str| {
+        counts
+            .iter()
+            .find(|c| c.path == path)
+            .and_then(|c| Spread::of(&c.per_request))
+            .map(|v| v.median)
+    };
+    if let (Some(hit), Some(echo)) = (median("G_hit"), median("E")) {
+        let _ = writeln!(
+            s,
+            "\nInstructions per request, gateway in G_hit / echo in E: {:.2}.",
+            hit / echo.max(1.0)
+        );
     }
 }
 

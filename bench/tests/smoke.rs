@@ -106,6 +106,20 @@ fn smoke_mode_answers_correctly_in_every_phase() {
         ],
     );
     assert!(run.report.contains("## National scale"), "{}", run.report);
+    for section in [
+        "## CPU per request, every process",
+        "## Ratios from alternating slices",
+        "| Throughput G_hit / E |",
+        "| CPU per request, gateway in G_hit / echo in E |",
+        // Counting under callgrind is for release builds (`bench full`).
+        "## Instructions per request (callgrind)\n\nNot counted: not asked for",
+    ] {
+        assert!(
+            run.report.contains(section),
+            "{section} missing:\n{}",
+            run.report
+        );
+    }
     if run.report.contains("Phase N skipped") {
         assert!(
             run.report.contains("nginx is not on PATH"),

@@ -107,11 +107,69 @@ impl<E> Policy<E> {
 type FetchResult<V, E> = Result<Arc<Cached<V>>, FetchFailure<E>>;
 type InFlight<V, E> = Shared<BoxFuture<'static, FetchResult<V, E>>>;
 
+/// Told of every entry a cache stores: the key, the entry it replaced (`None` for the first
+/// one of that key) and the new entry. Calls come one at a time, in the order the entries
+/// were stored, so that an observer comparing each entry with the one before sees every
+/// transition exactly once.
+pub type StoreObserver<V> =
+    Arc<dyn Fn(&str, Option<&Arc<Cached<V>>>, &Arc<Cached<V>>) + Send + Sync>;
+
+struct Observed<V> {
+    /// Held from the store until the observer returns: stores are observed in order.
+    order: std::sync::Mutex<()>,
+    observer: StoreObserver<V>,
+}
+
 struct Inner<V, E> {
     entries: DashMap<String, Arc<Cached<V>>>,
     in_flight: DashMap<String, InFlight<V, E>>,
     generations: std::sync::atomic::AtomicU64,
     metrics: Option<CacheMetrics>,
+    observed: Option<Observed<V>>,
+}
+
+impl<V, E> Inner<V, E> {
+    fn new(observed: Option<Observed<V>>, metrics: Option<CacheMetrics>) -> Self {
+        Self {
+            entries: DashMap::new(),
+            in_flight: DashMap::new(),
+            generations: std::sync::atomic::AtomicU64::new(1),
+            metrics,
+            observed,
+        }
+    }
+
+    fn next_generation(&self) -> u64 {
+        self.generations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stores `entry` for `key` unless `keep` says the entry there is to stay; tells the
+    /// observer. Answers the entry the key holds afterwards.
+    fn store(
+        &self,
+        key: &str,
+        entry: Arc<Cached<V>>,
+        keep: impl FnOnce(&Cached<V>) -> bool,
+    ) -> Arc<Cached<V>> {
+        let _order = self.observed.as_ref().map(|o| {
+            o.order
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        });
+        let replaced = match self.entries.entry(key.to_string()) {
+            Entry::Occupied(current) if keep(current.get()) => return current.get().clone(),
+            Entry::Occupied(mut current) => Some(current.insert(entry.clone())),
+            Entry::Vacant(slot) => {
+                slot.insert(entry.clone());
+                None
+            }
+        };
+        if let Some(observed) = &self.observed {
+            (observed.observer)(key, replaced.as_ref(), &entry);
+        }
+        entry
+    }
 }
 
 /// A cache of answers of type `V`, keyed by strings; fetches fail with `E`.
@@ -130,12 +188,7 @@ impl<V, E> Clone for Cache<V, E> {
 impl<V, E> Default for Cache<V, E> {
     fn default() -> Self {
         Self {
-            inner: Arc::new(Inner {
-                entries: DashMap::new(),
-                in_flight: DashMap::new(),
-                generations: std::sync::atomic::AtomicU64::new(1),
-                metrics: None,
-            }),
+            inner: Arc::new(Inner::new(None, None)),
         }
     }
 }
@@ -147,14 +200,28 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
     }
 
     /// An empty cache whose lookups are counted in `metrics`.
-    pub fn observed(metrics: CacheMetrics) -> Self {
+    pub fn counted(metrics: CacheMetrics) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                entries: DashMap::new(),
-                in_flight: DashMap::new(),
-                generations: std::sync::atomic::AtomicU64::new(1),
-                metrics: Some(metrics),
-            }),
+            inner: Arc::new(Inner::new(None, Some(metrics))),
+        }
+    }
+
+    /// An empty cache that tells `observer` of every entry it stores (see
+    /// [`StoreObserver`]).
+    pub fn observed(observer: StoreObserver<V>) -> Self {
+        Self::observed_and_counted(observer, None)
+    }
+
+    /// [`Cache::observed`], with its lookups counted in `metrics` when given.
+    pub fn observed_and_counted(observer: StoreObserver<V>, metrics: Option<CacheMetrics>) -> Self {
+        Self {
+            inner: Arc::new(Inner::new(
+                Some(Observed {
+                    order: std::sync::Mutex::new(()),
+                    observer,
+                }),
+                metrics,
+            )),
         }
     }
 
@@ -171,13 +238,9 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             fetched_at: SystemTime::now(),
             fetched: Instant::now(),
             revision,
-            generation: self
-                .inner
-                .generations
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            generation: self.inner.next_generation(),
         });
-        self.inner.entries.insert(key.to_string(), entry.clone());
-        entry
+        self.inner.store(key, entry, |_| false)
     }
 
     /// Forgets the entry for `key` (it changed at its custodian): the next lookup fetches it.
@@ -314,25 +377,11 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
                             fetched_at: SystemTime::now(),
                             fetched: Instant::now(),
                             revision,
-                            generation: inner
-                                .generations
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                            generation: inner.next_generation(),
                         });
                         // An entry stored after this fetch began (a change applied from a
                         // watch stream, see `put`) is newer than this answer: keep it.
-                        match inner.entries.entry(owned_key.clone()) {
-                            Entry::Occupied(newer) if newer.get().fetched > begun => {
-                                newer.get().clone()
-                            }
-                            Entry::Occupied(mut older) => {
-                                older.insert(entry.clone());
-                                entry
-                            }
-                            Entry::Vacant(slot) => {
-                                slot.insert(entry.clone());
-                                entry
-                            }
-                        }
+                        inner.store(&owned_key, entry, |current| current.fetched > begun)
                     });
                     inner.in_flight.remove(&owned_key);
                     stored
@@ -421,6 +470,42 @@ mod tests {
             other => panic!("expected the newer entry, got {other:?}"),
         }
         assert_eq!(cache.peek("k").map(|c| c.value), Some(2));
+    }
+
+    #[tokio::test]
+    async fn the_observer_sees_every_store_in_order_with_the_entry_it_replaced() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let cache: Cache<u32> = Cache::observed(Arc::new(move |key, previous, current| {
+            record.lock().expect("lock").push((
+                key.to_string(),
+                previous.map(|p| p.value),
+                current.value,
+            ));
+        }));
+        let policy = Policy {
+            ttl: Duration::from_secs(60),
+            max_stale: Duration::ZERO,
+            bypass: true,
+            known_failure: None,
+        };
+        let _ = cache
+            .get("k", policy.clone(), Duration::from_secs(1), || ok(1))
+            .await;
+        cache.put("k", 2, "r2".into());
+        let _ = cache
+            .get("k", policy.clone(), Duration::from_secs(1), || ok(3))
+            .await;
+        let _ = cache.get("k", policy, Duration::from_secs(1), fail).await;
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            [
+                ("k".to_string(), None, 1),
+                ("k".to_string(), Some(1), 2),
+                ("k".to_string(), Some(2), 3)
+            ],
+            "a failed fetch stores nothing"
+        );
     }
 
     #[tokio::test]

@@ -3,12 +3,17 @@
 //!
 //! Each custodian revision the gateway applies is one generation of the merged catalogue;
 //! the feed keeps the last `cache.change_generations` of them (older ones are dropped, so
-//! memory stays bounded). A resume token names the gateway run and the last change seen; a
+//! memory stays bounded). What changed is found in one place, [`diff_catalogues`], by
+//! comparing a custodian's catalogue as the gateway held it with the one that replaces it,
+//! however the gateway learnt of the new one: a watch stream's event, a catalogue fetched
+//! again when its time to live ran out, or a revalidation (`cache-control: no-cache`) that
+//! found a new revision. So a custodian without a watch stream, or an event missed while a
+//! stream was down, still shows in the feed, and a change seen both ways is recorded once. A resume token names the gateway run and the last change seen; a
 //! token older than the retained history, or from another gateway run, is refused with
 //! `FAILED_PRECONDITION` telling the consumer to resync.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     sync::{Arc, Mutex},
     time::SystemTime,
 };
@@ -169,6 +174,33 @@ impl ChangeFeed {
         self.newest.send_replace(last);
     }
 
+    /// Records `change` (found by [`diff_catalogues`], with its revisions set) as one
+    /// generation, with the records of its added and changed sources from `current`, the
+    /// custodian's catalogue at the new revision.
+    pub fn record_transition(
+        &self,
+        custodian_id: &str,
+        change: &pb::CatalogueChange,
+        current: &[pb::DataSource],
+    ) {
+        let wanted: HashSet<&str> = change
+            .added_ids
+            .iter()
+            .chain(&change.changed_ids)
+            .map(String::as_str)
+            .collect();
+        let records = current
+            .iter()
+            .filter(|s| wanted.contains(s.id.as_str()))
+            .map(|s| {
+                let mut source = s.clone();
+                source.custodian_id = custodian_id.to_string();
+                (s.id.clone(), source)
+            })
+            .collect();
+        self.record(custodian_id, change, records);
+    }
+
     /// Up to `limit` changes after the resume token `since`, and the token after them.
     fn after(
         &self,
@@ -296,6 +328,46 @@ impl ChangeFeed {
             }
         }))
     }
+}
+
+/// The ids added, changed and removed from `previous` (at `previous_revision`) to `current`
+/// (at `revision`), each sorted; `None` when every source is the same. A source counts as
+/// changed when any field of its record differs.
+pub fn diff_catalogues(
+    previous_revision: &str,
+    previous: &[pb::DataSource],
+    revision: &str,
+    current: &[pb::DataSource],
+) -> Option<pb::CatalogueChange> {
+    let before: HashMap<&str, &pb::DataSource> =
+        previous.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut change = pb::CatalogueChange {
+        catalogue_revision: revision.to_string(),
+        previous_revision: previous_revision.to_string(),
+        ..Default::default()
+    };
+    let mut seen = HashSet::with_capacity(current.len());
+    for source in current {
+        seen.insert(source.id.as_str());
+        match before.get(source.id.as_str()) {
+            None => change.added_ids.push(source.id.clone()),
+            Some(old) if *old != source => change.changed_ids.push(source.id.clone()),
+            Some(_) => {}
+        }
+    }
+    change.removed_ids = previous
+        .iter()
+        .filter(|s| !seen.contains(s.id.as_str()))
+        .map(|s| s.id.clone())
+        .collect();
+    if change.added_ids.is_empty() && change.changed_ids.is_empty() && change.removed_ids.is_empty()
+    {
+        return None;
+    }
+    change.added_ids.sort();
+    change.changed_ids.sort();
+    change.removed_ids.sort();
+    Some(change)
 }
 
 struct Following {
@@ -441,6 +513,54 @@ mod tests {
         assert!(
             matches!(name("r0"), Err(RequestError::NotFound { .. })),
             "not retained"
+        );
+    }
+
+    #[test]
+    fn a_transition_is_diffed_by_content_and_recorded_with_the_new_records() {
+        let source = |id: &str, name: &str| record(id, name).1;
+        let feed = ChangeFeed::new(10);
+        let before = [source("a", "A"), source("b", "B"), source("c", "C")];
+        let after = [source("a", "A"), source("b", "B2"), source("d", "D")];
+        let change = diff_catalogues("r1", &before, "r2", &after).expect("a change");
+        assert_eq!(change.added_ids, ["d"]);
+        assert_eq!(change.changed_ids, ["b"]);
+        assert_eq!(change.removed_ids, ["c"]);
+        feed.record_transition("fhi", &change, &after);
+        let page = feed.list("", 10).expect("page");
+        let kinds: Vec<(i32, &str)> = page
+            .changes
+            .iter()
+            .map(|c| (c.kind, c.data_source_id.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (Kind::Added as i32, "d"),
+                (Kind::Changed as i32, "b"),
+                (Kind::Removed as i32, "c")
+            ]
+        );
+        let changed = &page.changes[1];
+        assert_eq!(
+            (
+                changed.previous_revision.as_str(),
+                changed.catalogue_revision.as_str()
+            ),
+            ("r1", "r2")
+        );
+        let record = changed.data_source.as_ref().expect("the new record");
+        assert_eq!(record.custodian_id, "fhi");
+        assert_eq!(record.name.as_ref().map(|n| n.nb.as_str()), Some("B2"));
+        assert!(
+            diff_catalogues("r2", &after, "r3", &after).is_none(),
+            "the same records under another revision are no change"
+        );
+        assert!(
+            feed.list(&page.next_token, 10)
+                .expect("caught up")
+                .changes
+                .is_empty()
         );
     }
 

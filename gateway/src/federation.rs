@@ -25,11 +25,12 @@ use helsedata::{
 use tonic::Code;
 
 use crate::{
+    cache::StoreObserver,
     catalogue::{
         CatalogueView, MergeMemo, MergedCatalogue,
         merge::{self, Contribution, MergedRecord},
     },
-    changes::ChangeFeed,
+    changes::{self, ChangeFeed},
     config::{CacheConfig, GatewayConfig, resolve_upstream},
     fanout::fan_out,
     metrics::GatewayMetrics,
@@ -79,6 +80,89 @@ impl RequestContext {
     }
 }
 
+/// The caches derived from custodians' catalogues (records, rules, variables), shared with
+/// the federation's own fields, so that a change found when a catalogue is stored again can
+/// forget what it outdated.
+#[derive(Clone)]
+struct DerivedCaches {
+    /// Watch events that arrived while nothing of their custodian was cached: the first
+    /// catalogue stored is then recorded as that event (there is nothing to diff it with).
+    unanchored: Arc<std::sync::Mutex<HashMap<String, pb::CatalogueChange>>>,
+    sources: Cache<pb::DataSource>,
+    rules: Cache<pb::AccessRules>,
+    variable_pages: Cache<pb::ListVariablesResponse>,
+    variable_lists: Cache<Vec<pb::Variable>>,
+    variable_searches: Cache<pb::SearchVariablesResponse>,
+}
+
+impl DerivedCaches {
+    /// Forgets what `custodian` served of the sources `change` names, and its variable
+    /// searches: the next lookups fetch them.
+    fn forget(&self, custodian: &str, change: &pb::CatalogueChange) {
+        let touched = change
+            .added_ids
+            .iter()
+            .chain(&change.changed_ids)
+            .chain(&change.removed_ids);
+        for id in touched {
+            let key = format!("{custodian}/{id}");
+            self.sources.remove(&key);
+            self.rules.remove(&key);
+            self.variable_lists.remove(&key);
+            self.variable_pages.remove_prefix(&format!("{key}/"));
+        }
+        self.variable_searches
+            .remove_prefix(&format!("{custodian}/"));
+    }
+
+    fn unanchored(&self) -> std::sync::MutexGuard<'_, HashMap<String, pb::CatalogueChange>> {
+        self.unanchored
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The observer of the catalogue snapshots: each time a custodian's catalogue is stored
+    /// in place of another of a different revision (or of no revision), the two are diffed;
+    /// a difference forgets the outdated records and is recorded in the change feed. The
+    /// first catalogue of a custodian is the starting point, not a change, unless a watch
+    /// event announced it (then that event is recorded).
+    fn snapshot_observer(self, feed: Arc<ChangeFeed>) -> StoreObserver<Snapshot> {
+        Arc::new(move |custodian, previous, current| {
+            let announced = self.unanchored().remove(custodian);
+            let change = match previous {
+                None => match announced {
+                    Some(change) if change.catalogue_revision == current.revision => change,
+                    _ => return,
+                },
+                Some(previous) => {
+                    if !current.revision.is_empty() && previous.revision == current.revision {
+                        return;
+                    }
+                    let Some(change) = changes::diff_catalogues(
+                        &previous.revision,
+                        &previous.value.sources,
+                        &current.revision,
+                        &current.value.sources,
+                    ) else {
+                        return;
+                    };
+                    change
+                }
+            };
+            self.forget(custodian, &change);
+            tracing::info!(
+                custodian = %custodian,
+                revision = %change.catalogue_revision,
+                added = change.added_ids.len(),
+                changed = change.changed_ids.len(),
+                removed = change.removed_ids.len(),
+                "custodian catalogue changed"
+            );
+            feed.record_transition(custodian, &change, &current.value.sources);
+        })
+    }
+}
+
 /// The gateway's view of all custodians.
 pub struct Federation {
     upstreams: Vec<Arc<Upstream>>,
@@ -94,6 +178,7 @@ pub struct Federation {
     merged: MergeMemo,
     national_rules: Arc<NationalRules>,
     changes: Arc<ChangeFeed>,
+    derived: DerivedCaches,
     concepts: Arc<Vocabulary>,
     metrics: Arc<GatewayMetrics>,
 }
@@ -117,19 +202,32 @@ impl Federation {
                     .map(|u| Arc::new(u.with_metrics(metrics.clone())))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let changes = Arc::new(ChangeFeed::new(config.cache.change_generations));
+        let derived = DerivedCaches {
+            unanchored: Arc::default(),
+            sources: Cache::counted(metrics.cache("sources")),
+            rules: Cache::counted(metrics.cache("rules")),
+            variable_pages: Cache::counted(metrics.cache("variable_pages")),
+            variable_lists: Cache::counted(metrics.cache("variable_lists")),
+            variable_searches: Cache::counted(metrics.cache("variable_searches")),
+        };
         Ok(Self {
             upstreams,
             cache_config: config.cache.clone(),
-            snapshots: Cache::observed(metrics.cache("snapshots")),
-            sources: Cache::observed(metrics.cache("sources")),
-            rules: Cache::observed(metrics.cache("rules")),
-            variable_pages: Cache::observed(metrics.cache("variable_pages")),
-            variable_lists: Cache::observed(metrics.cache("variable_lists")),
-            variable_searches: Cache::observed(metrics.cache("variable_searches")),
-            revisions: Cache::observed(metrics.cache("revisions")),
+            snapshots: Cache::observed_and_counted(
+                derived.clone().snapshot_observer(changes.clone()),
+                Some(metrics.cache("snapshots")),
+            ),
+            sources: derived.sources.clone(),
+            rules: derived.rules.clone(),
+            variable_pages: derived.variable_pages.clone(),
+            variable_lists: derived.variable_lists.clone(),
+            variable_searches: derived.variable_searches.clone(),
+            revisions: Cache::counted(metrics.cache("revisions")),
             merged: MergeMemo::default(),
             national_rules,
-            changes: Arc::new(ChangeFeed::new(config.cache.change_generations)),
+            changes,
+            derived,
             concepts,
             metrics,
         })
@@ -347,7 +445,7 @@ impl Federation {
 
     /// After a watch stream (re)opened at `revision`: if the cached catalogue of `up` is of
     /// another revision, changes were missed while the stream was down, so its records are
-    /// forgotten and its catalogue fetched again.
+    /// forgotten and its catalogue fetched again (the change feed records what differs).
     pub async fn resync(&self, up: &Arc<Upstream>, revision: &str) {
         let prefix = format!("{}/", up.id);
         self.sources.remove_prefix_except(&prefix, revision);
@@ -363,64 +461,59 @@ impl Federation {
         }
     }
 
+    /// One poll of a custodian without a watch stream, each catalogue time to live: its
+    /// revision is confirmed (one GetCustodianInfo) and its catalogue fetched again only
+    /// when the revision moved; a change found is recorded in the change feed.
+    pub async fn poll_catalogue(&self, up: &Arc<Upstream>) {
+        let ctx = RequestContext {
+            deadline: Deadline::after(up.timeout),
+            bypass_cache: true,
+            revalidate: true,
+        };
+        let ttl = self.cache_config.catalogue_ttl_ms;
+        let _ = self
+            .cached_fetch(
+                &self.snapshots,
+                up.id.clone(),
+                ttl,
+                up,
+                ctx,
+                Upstream::snapshot,
+            )
+            .await;
+    }
+
+    /// The catalogue time to live: how often a custodian without a watch stream is polled.
+    pub fn catalogue_ttl(&self) -> Duration {
+        Duration::from_millis(self.cache_config.catalogue_ttl_ms)
+    }
+
     /// A change announced by `up`'s watch stream: forgets the cached records of the sources
     /// that changed (and the custodian's variable searches), and brings its cached catalogue
     /// to the new revision by fetching only the added and changed sources (the whole
-    /// catalogue when the cached one is not the revision the change follows).
+    /// catalogue when the cached one is not the revision the change follows). Storing it
+    /// records the change in the feed (see [`DerivedCaches::snapshot_observer`]).
     pub async fn apply_change(&self, up: &Arc<Upstream>, change: &pb::CatalogueChange) {
-        let touched = change
-            .added_ids
-            .iter()
-            .chain(&change.changed_ids)
-            .chain(&change.removed_ids);
-        for id in touched {
-            let key = format!("{}/{id}", up.id);
-            self.sources.remove(&key);
-            self.rules.remove(&key);
-            self.variable_lists.remove(&key);
-            self.variable_pages.remove_prefix(&format!("{key}/"));
-        }
-        self.variable_searches.remove_prefix(&format!("{}/", up.id));
-        tracing::info!(
+        self.derived.forget(&up.id, change);
+        tracing::debug!(
             custodian = %up.id,
             revision = %change.catalogue_revision,
-            added = change.added_ids.len(),
-            changed = change.changed_ids.len(),
-            removed = change.removed_ids.len(),
-            "custodian catalogue changed"
+            "the custodian's watch stream announced a change"
         );
         self.bring_snapshot_to(up, change).await;
-        // The feed carries the records at the new revision where the snapshot has them.
-        let records = match self.snapshots.peek(&up.id) {
-            Some(cached) if cached.revision == change.catalogue_revision => {
-                let wanted: BTreeSet<&str> = change
-                    .added_ids
-                    .iter()
-                    .chain(&change.changed_ids)
-                    .map(String::as_str)
-                    .collect();
-                cached
-                    .value
-                    .sources
-                    .iter()
-                    .filter(|s| wanted.contains(s.id.as_str()))
-                    .map(|s| {
-                        let mut source = s.clone();
-                        source.custodian_id = up.id.clone();
-                        (s.id.clone(), source)
-                    })
-                    .collect()
-            }
-            _ => HashMap::new(),
-        };
-        self.changes.record(&up.id, change, records);
     }
 
     async fn bring_snapshot_to(&self, up: &Arc<Upstream>, change: &pb::CatalogueChange) {
         let cached = match self.snapshots.peek(&up.id) {
             Some(cached) => cached,
-            // Nothing cached yet: fetch it now, so that the change feed has the records.
-            None => return self.refresh_snapshot(up).await,
+            // Nothing cached yet: fetch it now; storing it records this change in the feed
+            // (there is nothing to diff it with).
+            None => {
+                self.derived
+                    .unanchored()
+                    .insert(up.id.clone(), change.clone());
+                return self.refresh_snapshot(up).await;
+            }
         };
         if cached.revision == change.catalogue_revision {
             return;

@@ -6,8 +6,11 @@
 //! stream that breaks is opened again after a back-off that doubles from
 //! [`RECONNECT_BASE`] up to [`RECONNECT_MAX`], with jitter so that custodians and gateways
 //! do not reconnect in step. A custodian that answers `UNIMPLEMENTED` does not offer the
-//! stream: its catalogue is refreshed by time to live, as without watching, and the stream
-//! is tried again after [`UNSUPPORTED_RETRY`] (the custodian may have been upgraded).
+//! stream: its revision is polled once per catalogue time to live instead
+//! ([`Federation::poll_catalogue`]: one GetCustodianInfo, the catalogue fetched again only
+//! when the revision moved), so that its changes reach the cache and the change feed
+//! without waiting for a consumer's request; the stream is tried again after
+//! [`UNSUPPORTED_RETRY`] (the custodian may have been upgraded).
 
 use std::{
     hash::{BuildHasher, RandomState},
@@ -105,8 +108,14 @@ async fn watch_custodian(federation: Arc<Federation>, up: Arc<Upstream>) {
                 backoff.next_wait()
             }
             Err(status) if status.code() == Code::Unimplemented => {
-                tracing::info!(custodian = %up.id, "the custodian does not offer WatchCatalogue; its catalogue is refreshed by time to live");
-                UNSUPPORTED_RETRY
+                tracing::info!(custodian = %up.id, "the custodian does not offer WatchCatalogue; its revision is polled each catalogue time to live");
+                poll_until(
+                    &federation,
+                    &up,
+                    tokio::time::Instant::now() + UNSUPPORTED_RETRY,
+                )
+                .await;
+                Duration::ZERO
             }
             Err(status) => {
                 tracing::debug!(custodian = %up.id, error = %status, "cannot open the watch stream");
@@ -116,6 +125,24 @@ async fn watch_custodian(federation: Arc<Federation>, up: Arc<Upstream>) {
         tokio::time::sleep(wait).await;
     }
 }
+
+/// Polls `up`'s revision once per catalogue time to live until `until`.
+async fn poll_until(federation: &Federation, up: &Arc<Upstream>, until: tokio::time::Instant) {
+    let every = federation.catalogue_ttl().max(MIN_POLL);
+    loop {
+        let next = tokio::time::Instant::now() + every;
+        if next > until {
+            tokio::time::sleep_until(until).await;
+            return;
+        }
+        tokio::time::sleep_until(next).await;
+        federation.poll_catalogue(up).await;
+    }
+}
+
+/// Shortest interval between two polls of a custodian without a watch stream, whatever the
+/// time to live.
+const MIN_POLL: Duration = Duration::from_millis(100);
 
 #[cfg(test)]
 mod tests {
