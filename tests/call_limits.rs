@@ -7,29 +7,27 @@
 //! Loopback only, bounded in count and time.
 
 use std::{
-    net::{Ipv4Addr, SocketAddr},
+    net::SocketAddr,
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
-use fixture::{Federation, Pki, bundled, gateway_config, start_custodian, start_gateway};
+use fixture::{
+    Federation, Pki, bundled, gateway_config,
+    raw_h2::{self, SEARCH, framed, grpc_request},
+    start_custodian, start_gateway,
+};
 use helsedata::{
     identity,
     proto::{self as pb, federated_catalogue_client::FederatedCatalogueClient},
     tls::TlsMaterial,
 };
 use prost::Message;
-use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 use tonic::{Code, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 use tonic_types::StatusExt;
-
-const SEARCH: &str = "/helsedata.federation.v1.FederatedCatalogue/SearchDataSources";
-const LIST_CUSTODIANS: &str = "/helsedata.federation.v1.FederatedCatalogue/ListCustodians";
 
 fn custodian(id: &str) -> custodian_stub::catalogue::Catalogue {
     bundled()
@@ -38,9 +36,7 @@ fn custodian(id: &str) -> custodian_stub::catalogue::Catalogue {
         .expect("bundled custodian")
 }
 
-/// A raw HTTP/2 connection to the gateway with `tls`'s certificate; `window` is the stream
-/// flow-control window it announces (`Some(0)`: it reads no answer). The connection's task
-/// ends when the gateway closes it.
+/// A raw HTTP/2 connection (see [`fixture::raw_h2::connect`]).
 async fn raw_h2(
     addr: SocketAddr,
     tls: &TlsMaterial,
@@ -49,52 +45,16 @@ async fn raw_h2(
     h2::client::SendRequest<Bytes>,
     tokio::task::JoinHandle<Result<(), h2::Error>>,
 ) {
-    let config = tls
-        .rustls_client_config(&identity::gateway_identity())
-        .expect("client config");
-    let tcp = TcpStream::connect(addr).await.expect("tcp");
-    let stream = TlsConnector::from(config)
-        .connect(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()), tcp)
+    raw_h2::connect(addr, tls, window)
         .await
-        .expect("handshake");
-    let mut builder = h2::client::Builder::new();
-    if let Some(window) = window {
-        builder.initial_window_size(window);
-    }
-    let (send, connection) = builder.handshake(stream).await.expect("h2 handshake");
-    (send, tokio::spawn(connection))
+        .expect("a raw HTTP/2 connection")
 }
 
-fn grpc_request(addr: SocketAddr, method: &str) -> http::Request<()> {
-    http::Request::builder()
-        .method("POST")
-        .uri(format!("https://{addr}{method}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .body(())
-        .expect("request")
-}
-
-/// A message in gRPC's length-prefixed framing.
-fn framed(message: &impl Message) -> Bytes {
-    let body = message.encode_to_vec();
-    let mut out = Vec::with_capacity(body.len() + 5);
-    out.push(0);
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(&body);
-    Bytes::from(out)
-}
-
-/// Opens a stream that sends its headers and never its message (the stream is kept open
-/// by the returned send half).
 async fn bodyless(
     send: &h2::client::SendRequest<Bytes>,
     addr: SocketAddr,
 ) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
-    let mut ready = send.clone().ready().await.expect("stream slot");
-    ready
-        .send_request(grpc_request(addr, LIST_CUSTODIANS), false)
-        .expect("send headers")
+    raw_h2::bodyless(send, addr).await.expect("send headers")
 }
 
 /// A `grpc-message` value with its percent-encoding undone.

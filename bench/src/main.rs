@@ -15,6 +15,7 @@
 //! Exit status: 0 when every phase completed with correct answers (targets may still be
 //! missed: they are reported, not enforced), 1 otherwise.
 
+mod abuse;
 mod cluster;
 mod export_dcat;
 mod fleet;
@@ -59,6 +60,8 @@ enum Command {
     Live(live::LiveArgs),
     /// The HealthDCAT-AP export of the synthetic national catalogue, timed.
     ExportDcat(export_dcat::ExportArgs),
+    /// The hardening review's attacks against a gateway, with a normal client measured during each.
+    Abuse(abuse::AbuseArgs),
     /// Search quality over the bundled catalogue: recall@20, MRR, nDCG@10 and every miss.
     Relevance(relevance::RelevanceArgs),
     #[command(hide = true)]
@@ -236,6 +239,7 @@ fn main() -> ExitCode {
         Command::Smoke(args) => bench(Mode::Smoke, args),
         Command::Live(args) => live::run(args).map(|()| ExitCode::SUCCESS),
         Command::ExportDcat(args) => export_dcat::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Abuse(args) => abuse::run(args).map(|()| ExitCode::SUCCESS),
         Command::Relevance(args) => relevance::run(&args),
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
