@@ -419,6 +419,34 @@ async fn metrics_move_with_calls_outages_and_certificates() {
         after.sum("helsedata_request_limit", &[("limit", "global")]),
         web.config.limits.max_concurrent_requests as f64
     );
+    assert_eq!(
+        after.sum("helsedata_request_limit", &[("limit", "per_identity")]),
+        web.config.limits.max_concurrent_requests_per_identity as f64
+    );
+    // Between calls nothing holds a slot of any limit; the developer, who has called, has a
+    // figure of its own.
+    assert!(
+        after
+            .0
+            .iter()
+            .any(|(n, l, v)| n == "helsedata_requests_in_flight_by_limit"
+                && l.get("limit").is_some_and(|x| x == "per_identity")
+                && l.get("identity").is_some_and(|x| x.ends_with("/developer"))
+                && *v == 0.0),
+        "the developer's in-flight figure: {:?}",
+        after
+            .0
+            .iter()
+            .filter(|(n, _, _)| n == "helsedata_requests_in_flight_by_limit")
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        after.sum(
+            "helsedata_requests_in_flight_by_limit",
+            &[("limit", "global")]
+        ),
+        0.0
+    );
     assert_eq!(after.sum("helsedata_tls_reloads_total", &[]), 0.0);
     assert!(after.has("helsedata_audit_records_dropped_total"));
 

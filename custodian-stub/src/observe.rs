@@ -35,12 +35,14 @@ impl Observed {
         options: &ServeOptions,
         tls: &Arc<ReloadingTls>,
         live: &Arc<LiveCatalogue>,
+        request_limits: &helsedata::limits::LimitsLayer,
     ) -> Result<Self, ServeError> {
         let mut builder = MetricsBuilder::default();
         let requests = RequestMetrics::register(builder.registry());
         let audit = AuditSink::open(&options.audit, requests.audit_dropped.clone()).await?;
         let connections = ConnectionMetrics::register(builder.registry());
         helsedata::observe::metrics::register_tls(&mut builder, tls);
+        helsedata::observe::metrics::register_limits(&mut builder, request_limits);
         let reloads = Counter::default();
         let refused = Gauge::<i64>::default();
         builder.registry().register(

@@ -239,11 +239,12 @@ pub async fn serve_live_with(
         CustodianCatalogueServer::new(CatalogueService::live(live.clone(), options.added_latency))
             .max_decoding_message_size(1 << 20);
     let (health, health_service) = tonic_health::server::health_reporter();
-    let observed = crate::observe::Observed::start(&options, &options.tls, &live).await?;
+    let limits = LimitsLayer::new(options.request_limits.clone())?;
+    let observed = crate::observe::Observed::start(&options, &options.tls, &live, &limits).await?;
     let router = grpc_server::builder()
         .layer(observed.observer.grpc_layer())
         .layer(AuthzLayer::new(options.policy))
-        .layer(LimitsLayer::new(options.request_limits)?)
+        .layer(limits)
         .add_service(health_service)
         .add_service(service);
     let router = grpc_server::add_reflection(

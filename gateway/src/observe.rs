@@ -24,7 +24,7 @@ use crate::{config::GatewayConfig, federation::Federation, server::ServeError};
 /// Labels of a configured request limit.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LimitLabels {
-    /// `global` or `per_connection`.
+    /// `global`, `per_connection`, `per_identity` or `health`.
     pub limit: String,
 }
 
@@ -44,12 +44,14 @@ impl Observed {
     pub async fn start(
         config: &GatewayConfig,
         tls: &Arc<ReloadingTls>,
+        request_limits: &helsedata::limits::LimitsLayer,
     ) -> Result<Self, ServeError> {
         let mut builder = MetricsBuilder::default();
         let requests = RequestMetrics::register(builder.registry());
         let audit = AuditSink::open(&config.audit, requests.audit_dropped.clone()).await?;
         let connections = ConnectionMetrics::register(builder.registry());
         helsedata::observe::metrics::register_tls(&mut builder, tls);
+        helsedata::observe::metrics::register_limits(&mut builder, request_limits);
         let limits: Family<LimitLabels, Gauge> = Family::default();
         builder.registry().register(
             "request_limit",
@@ -62,6 +64,11 @@ impl Observed {
                 "per_connection",
                 config.limits.max_concurrent_requests_per_connection,
             ),
+            (
+                "per_identity",
+                config.limits.max_concurrent_requests_per_identity,
+            ),
+            ("health", config.limits.max_concurrent_health_checks),
         ] {
             limits
                 .get_or_create(&LimitLabels {

@@ -352,12 +352,13 @@ pub async fn serve_with_web(
     let rules = Arc::new(NationalRules::load(&config.national_rules)?);
     let concepts = Arc::new(crate::concepts::load(&config)?);
     let policy = Policy::new(config.authz.rules.clone())?;
-    let mut observed = crate::observe::Observed::start(&config, &tls).await?;
+    let limits = LimitsLayer::new(config.limits.request_limits())?;
+    let mut observed = crate::observe::Observed::start(&config, &tls, &limits).await?;
     let mut router_builder =
         grpc_server::builder_with_streams(config.connections.max_concurrent_streams)
             .layer(observed.observer.grpc_layer())
             .layer(AuthzLayer::new(policy))
-            .layer(LimitsLayer::new(config.limits.request_limits())?);
+            .layer(limits);
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let federation = Arc::new(Federation::new(
         &config,

@@ -259,6 +259,35 @@ impl LimitsLayer {
     }
 }
 
+/// Calls holding a slot of each limit now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InFlightNow {
+    /// Calls in flight in all (health checks have their own pool).
+    pub all: usize,
+    /// Health checks in flight.
+    pub health: usize,
+    /// Calls in flight per caller identity, for every identity that has called (ordered).
+    pub identities: Vec<(String, usize)>,
+}
+
+impl LimitsLayer {
+    /// The calls in flight now under each limit (what the metrics show).
+    pub fn in_flight(&self) -> InFlightNow {
+        let mut identities: Vec<(String, usize)> = self
+            .shared
+            .identities
+            .iter()
+            .map(|e| (e.key().clone(), e.value().load(Ordering::Acquire)))
+            .collect();
+        identities.sort();
+        InFlightNow {
+            all: self.shared.all.0.load(Ordering::Acquire),
+            health: self.shared.health.0.load(Ordering::Acquire),
+            identities,
+        }
+    }
+}
+
 impl<S> tower::Layer<S> for LimitsLayer {
     type Service = Limits<S>;
 
@@ -441,6 +470,34 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn in_flight_counts_the_slots_taken_under_each_limit() {
+        let layer = LimitsLayer::new(RequestLimits::default()).expect("default limits");
+        assert_eq!(layer.in_flight(), InFlightNow::default());
+        let all = take(&layer.shared.all.0, 10).expect("a slot");
+        let counter = layer
+            .shared
+            .identities
+            .entry("spiffe://t/a".into())
+            .or_default()
+            .clone();
+        let mine = take(&counter, 10).expect("a slot");
+        assert_eq!(
+            layer.in_flight(),
+            InFlightNow {
+                all: 1,
+                health: 0,
+                identities: vec![("spiffe://t/a".into(), 1)],
+            }
+        );
+        drop((all, mine));
+        assert_eq!(layer.in_flight().all, 0);
+        assert_eq!(
+            layer.in_flight().identities,
+            vec![("spiffe://t/a".into(), 0)]
+        );
+    }
+
     use super::*;
 
     #[test]

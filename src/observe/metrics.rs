@@ -309,6 +309,43 @@ pub fn register_tls(builder: &mut MetricsBuilder, tls: &Arc<ReloadingTls>) {
     });
 }
 
+/// Labels of the calls in flight under one limit.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InFlightLabels {
+    /// `global`, `health` or `per_identity`.
+    pub limit: String,
+    /// The caller identity, for `per_identity`; empty otherwise.
+    pub identity: String,
+}
+
+/// Registers the calls in flight under each limit of `limits` (the global pool, the health
+/// checks' pool, each caller identity), read at every scrape.
+pub fn register_limits(builder: &mut MetricsBuilder, limits: &crate::limits::LimitsLayer) {
+    let in_flight: Family<InFlightLabels, Gauge> = Family::default();
+    builder.registry().register(
+        "requests_in_flight_by_limit",
+        "Calls holding a slot of each request limit now: all calls, health checks, each caller identity",
+        in_flight.clone(),
+    );
+    let limits = limits.clone();
+    builder.refresh_with(move || {
+        let now = limits.in_flight();
+        let set = |limit: &str, identity: &str, value: usize| {
+            in_flight
+                .get_or_create(&InFlightLabels {
+                    limit: limit.to_string(),
+                    identity: identity.to_string(),
+                })
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        };
+        set("global", "", now.all);
+        set("health", "", now.health);
+        for (identity, value) in &now.identities {
+            set("per_identity", identity, *value);
+        }
+    });
+}
+
 /// Raises `counter` to `value` (a count kept elsewhere).
 pub fn catch_up(counter: &Counter, value: u64) {
     let seen = counter.get();
