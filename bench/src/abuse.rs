@@ -237,10 +237,7 @@ async fn start_attack(attack: Attack, addr: SocketAddr, tls: &TlsMaterial) -> Re
                     held.push(stream);
                 }
             }
-            set.spawn(async move {
-                let _held = held;
-                std::future::pending::<()>().await;
-            });
+            hold(&mut set, held);
         }
         Attack::BodylessStreams(connections, streams) => {
             let mut held = Vec::new();
@@ -252,16 +249,11 @@ async fn start_attack(attack: Attack, addr: SocketAddr, tls: &TlsMaterial) -> Re
                         Err(_) => break,
                     }
                 }
-                held_task(&mut set, task);
-                set.spawn(async move {
-                    let _send = send;
-                    std::future::pending::<()>().await;
-                });
+                // The connection runs on a task of its own until both sides let go.
+                drop(task);
+                hold(&mut set, send);
             }
-            set.spawn(async move {
-                let _held = held;
-                std::future::pending::<()>().await;
-            });
+            hold(&mut set, held);
         }
         Attack::ZeroWindowReaders(connections, searches) => {
             let search = pb::SearchDataSourcesRequest {
@@ -286,16 +278,11 @@ async fn start_attack(attack: Attack, addr: SocketAddr, tls: &TlsMaterial) -> Re
                     }
                     held.push(response);
                 }
-                held_task(&mut set, task);
-                set.spawn(async move {
-                    let _send = send;
-                    std::future::pending::<()>().await;
-                });
+                // The connection runs on a task of its own until both sides let go.
+                drop(task);
+                hold(&mut set, send);
             }
-            set.spawn(async move {
-                let _held = held;
-                std::future::pending::<()>().await;
-            });
+            hold(&mut set, held);
         }
         Attack::Garbage(n) => {
             for _ in 0..n {
@@ -312,10 +299,10 @@ async fn start_attack(attack: Attack, addr: SocketAddr, tls: &TlsMaterial) -> Re
     Ok(set)
 }
 
-/// Keeps a raw connection's task in the attack's set.
-fn held_task(set: &mut JoinSet<()>, task: tokio::task::JoinHandle<Result<(), h2::Error>>) {
+/// Keeps `value` (connections, streams) open until the attack's tasks are aborted.
+fn hold<T: Send + 'static>(set: &mut JoinSet<()>, value: T) {
     set.spawn(async move {
-        let _ = task.await;
+        let _held = value;
         std::future::pending::<()>().await;
     });
 }

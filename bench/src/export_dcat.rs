@@ -3,6 +3,7 @@
 //! process's peak memory.
 
 use std::{
+    collections::HashMap,
     io::{self, Write},
     time::Instant,
 };
@@ -78,7 +79,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             message: String::new(),
         })
         .collect();
-    let contacts = (0..shape.custodians)
+    let contacts: HashMap<String, CustodianContact> = (0..shape.custodians)
         .map(|c| {
             (
                 synth::custodian_id(c),

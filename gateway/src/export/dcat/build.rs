@@ -1,7 +1,7 @@
 //! Builds the export's plain input from the merged catalogue: who decides under the national
 //! rules, where applications go, whom to contact, and the custodians' freshness.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use helsedata::{
     concepts::{Concept, Vocabulary, codes},
@@ -112,13 +112,21 @@ impl CustodianContact {
 /// The national rules as the export reads them.
 pub struct Decisions<'a> {
     rules: &'a NationalRules,
-    custodians: HashMap<String, CustodianContact>,
+    custodians: Arc<HashMap<String, CustodianContact>>,
 }
 
 impl<'a> Decisions<'a> {
     /// Over `rules`, with the custodians' own contact facts where known.
-    pub fn new(rules: &'a NationalRules, custodians: HashMap<String, CustodianContact>) -> Self {
-        Self { rules, custodians }
+    /// (Shared, so that a stream of datasets makes one `Decisions` per dataset without
+    /// copying the contacts.)
+    pub fn new(
+        rules: &'a NationalRules,
+        custodians: impl Into<Arc<HashMap<String, CustodianContact>>>,
+    ) -> Self {
+        Self {
+            rules,
+            custodians: custodians.into(),
+        }
     }
 
     /// The national body (Helsedataservice): it publishes the catalogue; its contact page is

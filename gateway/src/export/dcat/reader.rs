@@ -164,7 +164,7 @@ type Chunk = Result<Vec<u8>, ReadExportError>;
 struct State<R> {
     reader: R,
     /// The custodians' published contacts, read once at the start.
-    contacts: HashMap<String, CustodianContact>,
+    contacts: Arc<HashMap<String, CustodianContact>>,
     setup: ExportSetup,
     request: pb::SearchDataSourcesRequest,
     page: std::vec::IntoIter<pb::FederatedDataSource>,
@@ -255,7 +255,7 @@ pub async fn export<R: CatalogueReader + 'static>(
 /// (the fallback contact point of their datasets) and when each catalogue last changed
 /// (`dct:modified`). A gateway that cannot list its custodians still exports, without them.
 struct CustodianFacts {
-    contacts: HashMap<String, CustodianContact>,
+    contacts: Arc<HashMap<String, CustodianContact>>,
     last_modified: HashMap<String, prost_types::Timestamp>,
 }
 
@@ -268,7 +268,7 @@ impl CustodianFacts {
                 Vec::new()
             }
         };
-        let contacts = custodians
+        let contacts: HashMap<String, CustodianContact> = custodians
             .iter()
             .map(|c| {
                 (
@@ -285,7 +285,7 @@ impl CustodianFacts {
             .filter_map(|c| c.catalogue_modified.map(|t| (c.id.clone(), t)))
             .collect();
         Self {
-            contacts,
+            contacts: Arc::new(contacts),
             last_modified,
         }
     }
