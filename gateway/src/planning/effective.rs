@@ -515,18 +515,7 @@ pub fn operated_by_words_nb(rules: &NationalRules) -> String {
 
 /// A route in bokmål: channel, processing body and address.
 pub fn describe_route_nb(route: &pb::ApplicationRoute) -> String {
-    let by = route.processed_by.trim();
-    let processed = if by.is_empty() {
-        String::new()
-    } else {
-        format!(", behandlet av {by}")
-    };
-    format!(
-        "{}{}{}",
-        channel_words_nb(channel_of(route)),
-        processed,
-        parenthesised(route.url.trim())
-    )
+    describe_route_with(route, channel_words_nb, "behandlet av")
 }
 
 /// A channel in bokmål.
@@ -556,11 +545,21 @@ pub fn condition_words_nb(condition: pb::RouteCondition) -> &'static str {
 
 /// A route in words: channel, processing body and address.
 pub fn describe_route(route: &pb::ApplicationRoute) -> String {
+    describe_route_with(route, channel_words, "processed by")
+}
+
+/// A route in one language: the channel in `channel_words`, `processed_by` and the body,
+/// and the address in parentheses.
+fn describe_route_with(
+    route: &pb::ApplicationRoute,
+    channel_words: fn(pb::ApplicationChannel) -> &'static str,
+    processed_by: &str,
+) -> String {
     let by = route.processed_by.trim();
     let processed = if by.is_empty() {
         String::new()
     } else {
-        format!(", processed by {by}")
+        format!(", {processed_by} {by}")
     };
     format!(
         "{}{}{}",
