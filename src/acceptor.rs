@@ -105,14 +105,14 @@ impl PeerInfo {
 
 /// Logs one kind of event at most once per interval.
 #[derive(Debug)]
-struct RateLimited {
+pub(crate) struct RateLimitedLog {
     interval: Duration,
     last: Mutex<Option<Instant>>,
     suppressed: AtomicU64,
 }
 
-impl RateLimited {
-    fn new(interval: Duration) -> Self {
+impl RateLimitedLog {
+    pub(crate) fn new(interval: Duration) -> Self {
         Self {
             interval,
             last: Mutex::new(None),
@@ -121,7 +121,7 @@ impl RateLimited {
     }
 
     /// `Some(number not logged since the last time)` when this one may be logged.
-    fn admit(&self) -> Option<u64> {
+    pub(crate) fn admit(&self) -> Option<u64> {
         let now = Instant::now();
         let mut last = match self.last.lock() {
             Ok(g) => g,
@@ -140,9 +140,9 @@ struct Shared {
     tls: Arc<ReloadingTls>,
     limits: ConnectionLimits,
     slots: Arc<Semaphore>,
-    over_cap: RateLimited,
-    refused_handshake: RateLimited,
-    stalled: Arc<RateLimited>,
+    over_cap: RateLimitedLog,
+    refused_handshake: RateLimitedLog,
+    stalled: Arc<RateLimitedLog>,
     budget: Arc<SendBudget>,
     metrics: ConnectionMetrics,
 }
@@ -169,9 +169,9 @@ pub fn incoming_counted(
     let shared = Arc::new(Shared {
         tls,
         slots: Arc::new(Semaphore::new(limits.max_connections)),
-        over_cap: RateLimited::new(limits.log_interval),
-        refused_handshake: RateLimited::new(limits.log_interval),
-        stalled: Arc::new(RateLimited::new(limits.log_interval)),
+        over_cap: RateLimitedLog::new(limits.log_interval),
+        refused_handshake: RateLimitedLog::new(limits.log_interval),
+        stalled: Arc::new(RateLimitedLog::new(limits.log_interval)),
         budget: SendBudget::new(
             limits.max_buffered_response_bytes,
             limits.max_buffered_response_bytes_per_connection,
@@ -297,7 +297,8 @@ pub struct PeerIo {
     last_read: Instant,
     idle: Pin<Box<Sleep>>,
     stall: Pin<Box<Sleep>>,
-    stalled_log: Arc<RateLimited>,
+    pause: Pin<Box<Sleep>>,
+    stalled_log: Arc<RateLimitedLog>,
     _slot: Slot,
 }
 
@@ -307,7 +308,7 @@ impl PeerIo {
         info: PeerInfo,
         idle_timeout: Duration,
         slot: Slot,
-        stalled_log: Arc<RateLimited>,
+        stalled_log: Arc<RateLimitedLog>,
     ) -> Self {
         Self {
             inner,
@@ -316,6 +317,7 @@ impl PeerIo {
             last_read: Instant::now(),
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
             stall: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            pause: Box::pin(tokio::time::sleep(Duration::ZERO)),
             stalled_log,
             _slot: slot,
         }
@@ -378,6 +380,15 @@ impl AsyncRead for PeerIo {
             && let Some(stalled) = self.poll_stalled(cx)
         {
             return Poll::Ready(Err(stalled));
+        }
+        // The caller is over its rate limit: nothing is read until its next call is due
+        // (what it sends meanwhile waits in the socket, and its sends block on TCP).
+        while let Some(until) = self.info.connection.reads_paused_until() {
+            self.pause.as_mut().reset(until.into());
+            if self.pause.as_mut().poll(cx).is_pending() {
+                self.last_read = Instant::now();
+                return Poll::Pending;
+            }
         }
         let before = buf.filled().len();
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
@@ -444,7 +455,7 @@ mod tests {
 
     #[test]
     fn rate_limited_logs_once_per_interval_and_counts_the_rest() {
-        let limit = RateLimited::new(Duration::from_secs(60));
+        let limit = RateLimitedLog::new(Duration::from_secs(60));
         assert_eq!(limit.admit(), Some(0));
         assert_eq!(limit.admit(), None);
         assert_eq!(limit.admit(), None);

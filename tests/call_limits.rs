@@ -286,6 +286,73 @@ async fn an_identity_over_its_limit_is_refused_naming_the_limit_while_another_is
 }
 
 #[tokio::test]
+async fn an_identity_over_its_rate_is_refused_with_the_wait_and_its_connection_paused() {
+    let pki = Pki::new(&["fhi"]);
+    let fhi = start_custodian(&pki, "fhi", custodian("fhi"), Duration::ZERO).await;
+    let mut config = gateway_config(&pki, &[("fhi", &fhi)]);
+    config.limits.requests_per_second_per_identity = 1;
+    config.limits.request_burst_per_identity = 3;
+    let gateway = start_gateway(config).await;
+    let hasty = pki.client_tls("hasty", "helsedataservice/hasty");
+    let hasty_id = format!(
+        "spiffe://{}/helsedataservice/hasty",
+        identity::DEV_TRUST_DOMAIN
+    );
+    let mut hasty_client = client(&hasty, gateway.addr).await;
+    let list = || pb::ListCustodiansRequest { refresh: false };
+
+    // The burst is served; the next call is refused with the wait until one is admitted.
+    for i in 0..3 {
+        hasty_client
+            .list_custodians(list())
+            .await
+            .unwrap_or_else(|e| panic!("call {i} of the burst: {e:?}"));
+    }
+    let status = hasty_client
+        .list_custodians(list())
+        .await
+        .expect_err("over its rate");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains(&format!("identity `{hasty_id}`"))
+            && status.message().contains("1 calls a second")
+            && status.message().contains("rate limit"),
+        "{}",
+        status.message()
+    );
+    let details = status.get_error_details();
+    let quota = details.quota_failure().expect("QuotaFailure details");
+    assert_eq!(quota.violations[0].subject, format!("identity:{hasty_id}"));
+    let wait = details
+        .retry_info()
+        .and_then(|r| r.retry_delay)
+        .expect("RetryInfo with the wait");
+    assert!(
+        wait > Duration::from_millis(500) && wait <= Duration::from_secs(1),
+        "one call a second: the next is due within a second, {wait:?}"
+    );
+
+    // Meanwhile its connection is not read: the next call on it is answered (admitted) only
+    // once the wait is over, while another identity is served at once.
+    let sent = Instant::now();
+    let paused = tokio::spawn(async move {
+        let result = hasty_client.list_custodians(list()).await;
+        (result, sent.elapsed())
+    });
+    let mut developer = client(&pki.developer_tls(), gateway.addr).await;
+    developer
+        .list_custodians(list())
+        .await
+        .expect("another identity is served");
+    let (result, waited) = paused.await.expect("the paused call's task");
+    result.expect("admitted once the wait is over");
+    assert!(
+        waited >= Duration::from_millis(400),
+        "the call waited for the pause to end ({waited:?})"
+    );
+}
+
+#[tokio::test]
 async fn a_caller_without_a_deadline_is_answered_within_the_server_default() {
     let pki = Pki::new(&["fhi"]);
     // The custodian stalls far beyond every deadline below.

@@ -25,6 +25,10 @@ use crate::{
     fleet::{self, CustodianSpec, Fleet, GatewaySpec},
 };
 
+/// `limits.requests_per_second_per_identity` of the gateway under attack: twice what the
+/// normal client sends on this machine, so that only the attackers meet it.
+const RATE_PER_IDENTITY: u32 = 2_000;
+
 /// Options of `bench abuse`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AbuseArgs {
@@ -127,6 +131,7 @@ async fn measure(args: AbuseArgs) -> Result<()> {
         timeout_ms: 1_000,
         default_deadline_ms: 5_000,
         eject_after_failures: None,
+        requests_per_second_per_identity: Some(RATE_PER_IDENTITY),
     })?;
     let attacker =
         fixture::Pki::open(fleet.pki.dir()).client_tls("abuser", "helsedataservice/abuser");
@@ -154,10 +159,21 @@ async fn measure(args: AbuseArgs) -> Result<()> {
         Attack::ZeroWindowReaders(20 / scale, 40 / scale),
         Attack::Garbage(200 / scale),
     ];
+    // The attackers run on threads of their own, as they would in processes of their own:
+    // sharing the normal client's two worker threads, their loops would delay its tasks
+    // whatever the gateway does.
+    let attackers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("attacker")
+        .enable_all()
+        .build()?;
     let mut results = Vec::new();
     for attack in attacks {
         eprintln!("[bench] abuse: {}", attack.describe());
-        let mut running = start_attack(attack, gateway.addr, &attacker).await?;
+        let mut running = attackers
+            .spawn(start_attack(attack, gateway.addr, attacker.clone()))
+            .await
+            .context("the attack's start")??;
         // Let the attack take hold before measuring.
         tokio::time::sleep(Duration::from_millis(100)).await;
         let result = normal_calls(
@@ -175,6 +191,7 @@ async fn measure(args: AbuseArgs) -> Result<()> {
         // The gateway lets go of what the attack held (idle and stalled connections time out).
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    attackers.shutdown_background();
     let report = render(&results, phase);
     println!("{report}");
     if let Some(out) = &args.out {
@@ -197,7 +214,8 @@ async fn measure(args: AbuseArgs) -> Result<()> {
 }
 
 /// Starts `attack`; its tasks hold what they opened until aborted.
-async fn start_attack(attack: Attack, addr: SocketAddr, tls: &TlsMaterial) -> Result<JoinSet<()>> {
+async fn start_attack(attack: Attack, addr: SocketAddr, tls: TlsMaterial) -> Result<JoinSet<()>> {
+    let tls = &tls;
     let mut set = JoinSet::new();
     match attack {
         Attack::None => {}

@@ -80,6 +80,9 @@ pub struct GatewaySpec<'a> {
     pub default_deadline_ms: u64,
     /// `defaults.eject_after_failures` (0: never eject); the gateway's default when None.
     pub eject_after_failures: Option<u32>,
+    /// `limits.requests_per_second_per_identity` (0: no limit, which the throughput phases
+    /// need: their load generator is one identity); the gateway's default when None.
+    pub requests_per_second_per_identity: Option<u32>,
 }
 
 fn toml_str(s: &str) -> String {
@@ -155,12 +158,16 @@ impl Fleet {
             .eject_after_failures
             .map(|n| format!("eject_after_failures = {n}\n"))
             .unwrap_or_default();
+        let rate = spec
+            .requests_per_second_per_identity
+            .map(|n| format!("requests_per_second_per_identity = {n}\n"))
+            .unwrap_or_default();
         let mut text = format!(
             "# Written by the bench harness.\nlisten = \"127.0.0.1:0\"\nnational_rules = {}\n\n\
              [tls]\nca = {}\ncert = {}\nkey = {}\nclient_cert = {}\nclient_key = {}\n\n\
              [cache]\ncatalogue_ttl_ms = 600000\nrecord_ttl_ms = 600000\nsearch_ttl_ms = 600000\nmax_stale_ms = 86400000\n\n\
              [defaults]\ntimeout_ms = {}\nconnect_timeout_ms = 2000\n{eject}\n\
-             [limits]\ndefault_deadline_ms = {}\nmax_concurrent_requests = 1024\n",
+             [limits]\ndefault_deadline_ms = {}\nmax_concurrent_requests = 1024\n{rate}",
             toml_str(&self.dir.join("national-rules.toml").display().to_string()),
             toml_str(&self.pki.ca_cert().display().to_string()),
             toml_str(&self.pki.gateway_cert().display().to_string()),

@@ -249,6 +249,7 @@ pub async fn run(fleet: &Fleet, options: &NationalOptions) -> Result<NationalRep
         timeout_ms: 60_000,
         default_deadline_ms: 60_000,
         eject_after_failures: None,
+        requests_per_second_per_identity: Some(0),
     })?;
     let spawned = Instant::now()
         .checked_sub(gateway.startup)

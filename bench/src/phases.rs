@@ -820,6 +820,7 @@ pub async fn run(
         timeout_ms: options.gateway_timeout_ms,
         default_deadline_ms: 5_000,
         eject_after_failures: None,
+        requests_per_second_per_identity: Some(0),
     })?;
     let mut degraded_addrs = addrs.clone();
     degraded_addrs.push((options.custodians, stalled.addr));
@@ -829,6 +830,7 @@ pub async fn run(
         timeout_ms: options.custodian_timeout_ms,
         default_deadline_ms: 5_000,
         eject_after_failures: Some(0),
+        requests_per_second_per_identity: Some(0),
     })?;
     let breaker = fleet.gateway(&GatewaySpec {
         name: GATEWAY_BREAKER,
@@ -836,6 +838,7 @@ pub async fn run(
         timeout_ms: options.custodian_timeout_ms,
         default_deadline_ms: 5_000,
         eject_after_failures: None,
+        requests_per_second_per_identity: Some(0),
     })?;
     let echo = fleet.echo()?;
     let mut skipped = Vec::new();
@@ -1152,6 +1155,7 @@ async fn count_instructions(
             timeout_ms: 30_000,
             default_deadline_ms: 60_000,
             eject_after_failures: Some(0),
+            requests_per_second_per_identity: Some(0),
         },
         &wrapper(valgrind, &gateway_out),
     )?;

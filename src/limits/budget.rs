@@ -89,6 +89,9 @@ pub struct ConnectionState {
     untaken: Mutex<BTreeSet<(Instant, u64)>>,
     next_chunk: AtomicU64,
     waker: Mutex<Option<Waker>>,
+    /// Until when (nanoseconds since the rate limit's origin) the connection is not read
+    /// from; 0 when it is not paused.
+    reads_paused_until: AtomicU64,
 }
 
 /// A chunk handed to HTTP/2 that it has not taken on yet; see [`ConnectionState::handed`].
@@ -112,7 +115,25 @@ impl ConnectionState {
             untaken: Mutex::new(BTreeSet::new()),
             next_chunk: AtomicU64::new(0),
             waker: Mutex::new(None),
+            reads_paused_until: AtomicU64::new(0),
         })
+    }
+
+    /// Stops reading from this connection until `until` (the caller is over its rate
+    /// limit); a later pause already set stays.
+    pub fn pause_reads_until(&self, until: Instant) {
+        self.reads_paused_until
+            .fetch_max(super::rate::since_origin(until), Ordering::AcqRel);
+    }
+
+    /// Until when the connection is not read from, if that is still ahead.
+    pub fn reads_paused_until(&self) -> Option<Instant> {
+        let until = self.reads_paused_until.load(Ordering::Acquire);
+        if until == 0 {
+            return None;
+        }
+        let at = super::rate::origin() + Duration::from_nanos(until);
+        (at > Instant::now()).then_some(at)
     }
 
     /// The counter of requests in flight on this connection.

@@ -12,6 +12,9 @@
 
 mod body;
 pub mod budget;
+mod rate;
+
+pub use rate::RequestRate;
 
 use std::{
     sync::{
@@ -60,6 +63,10 @@ pub struct RequestLimits {
     pub max_concurrent_requests_per_identity: usize,
     /// Most health checks in flight; they do not count toward the limits above.
     pub max_concurrent_health_checks: usize,
+    /// Calls a second allowed to one caller identity, over all its connections (`None`: no
+    /// limit). A call beyond it is refused, and the caller's connection is not read from
+    /// until its next call would be admitted.
+    pub rate_per_identity: Option<RequestRate>,
 }
 
 impl Default for RequestLimits {
@@ -79,6 +86,7 @@ impl Default for RequestLimits {
             max_concurrent_requests_per_connection: 100,
             max_concurrent_requests_per_identity: 256,
             max_concurrent_health_checks: 64,
+            rate_per_identity: None,
         }
     }
 }
@@ -170,6 +178,17 @@ impl RequestLimits {
                 return Err(bad(key, "must be greater than 0"));
             }
         }
+        if let Some(rate) = self.rate_per_identity {
+            if rate.per_second == 0 || rate.per_second > 1_000_000 {
+                return Err(bad(
+                    "rate_per_identity.per_second",
+                    "must be between 1 and 1000000 (leave the rate out for no limit)",
+                ));
+            }
+            if rate.burst == 0 {
+                return Err(bad("rate_per_identity.burst", "must be greater than 0"));
+            }
+        }
         Ok(())
     }
 
@@ -223,11 +242,19 @@ fn take(counter: &Arc<AtomicUsize>, limit: usize) -> Result<Slot, usize> {
 #[derive(Debug)]
 pub(crate) struct Slots(#[allow(dead_code)] Vec<Slot>);
 
+/// What one caller identity uses of the limits, over all its connections.
+#[derive(Debug, Default)]
+struct IdentityState {
+    in_flight: Arc<AtomicUsize>,
+    rate: rate::RateCell,
+}
+
 struct Shared {
     limits: RequestLimits,
     all: Pool,
     health: Pool,
-    identities: DashMap<String, Arc<AtomicUsize>>,
+    identities: DashMap<String, Arc<IdentityState>>,
+    rate_refusals_log: crate::acceptor::RateLimitedLog,
 }
 
 /// Applies [`RequestLimits`] to every call of a server.
@@ -254,6 +281,7 @@ impl LimitsLayer {
                 all: Pool::default(),
                 health: Pool::default(),
                 identities: DashMap::new(),
+                rate_refusals_log: crate::acceptor::RateLimitedLog::new(Duration::from_secs(10)),
             }),
         })
     }
@@ -277,7 +305,7 @@ impl LimitsLayer {
             .shared
             .identities
             .iter()
-            .map(|e| (e.key().clone(), e.value().load(Ordering::Acquire)))
+            .map(|e| (e.key().clone(), e.value().in_flight.load(Ordering::Acquire)))
             .collect();
         identities.sort();
         InFlightNow {
@@ -310,13 +338,25 @@ pub struct Limits<S> {
 struct Refusal {
     subject: String,
     message: String,
+    retry_after: Duration,
+    /// Whether the limit was the identity's rate (else a concurrency limit).
+    rate: bool,
 }
 
 impl Refusal {
+    fn concurrency(subject: String, message: String) -> Self {
+        Self {
+            subject,
+            message,
+            retry_after: Duration::from_secs(1),
+            rate: false,
+        }
+    }
+
     fn into_status(self) -> Status {
         let mut details = ErrorDetails::new();
         details.add_quota_failure_violation(self.subject, self.message.clone());
-        details.set_retry_info(Some(Duration::from_secs(1)));
+        details.set_retry_info(Some(self.retry_after));
         Status::with_error_details(Code::ResourceExhausted, self.message, details)
     }
 }
@@ -328,54 +368,88 @@ impl Shared {
             let limit = limits.max_concurrent_health_checks;
             return take(&self.health.0, limit)
                 .map(|s| Slots(vec![s]))
-                .map_err(|_| Refusal {
-                    subject: "server:health-checks".into(),
-                    message: format!(
-                        "{limit} health checks are in flight, the server's limit for them; \
-                         retry in a second"
-                    ),
+                .map_err(|_| {
+                    Refusal::concurrency(
+                        "server:health-checks".into(),
+                        format!(
+                            "{limit} health checks are in flight, the server's limit for them; \
+                             retry in a second"
+                        ),
+                    )
                 });
         }
         let mut slots = Vec::with_capacity(3);
         if let Some(peer) = peer {
+            let state = match &peer.identity {
+                Ok(identity) => Some((identity, self.identity(identity))),
+                Err(_) => None,
+            };
+            if let (Some((identity, state)), Some(rate)) = (&state, limits.rate_per_identity) {
+                state
+                    .rate
+                    .admit(rate, rate::since_origin(std::time::Instant::now()))
+                    .map_err(|wait| Refusal {
+                        subject: format!("identity:{identity}"),
+                        message: format!(
+                            "identity `{identity}` sent more than {} calls a second (bursts of \
+                             {}), its rate limit (per caller identity, over all its \
+                             connections); slow down, the next call is admitted in {} ms",
+                            rate.per_second,
+                            rate.burst,
+                            wait.as_millis().max(1)
+                        ),
+                        retry_after: wait,
+                        rate: true,
+                    })?;
+            }
             let limit = limits.max_concurrent_requests_per_connection;
-            slots.push(
-                take(peer.connection.in_flight(), limit).map_err(|_| Refusal {
-                    subject: format!("connection:{}", peer.remote_addr),
-                    message: format!(
+            slots.push(take(peer.connection.in_flight(), limit).map_err(|_| {
+                Refusal::concurrency(
+                    format!("connection:{}", peer.remote_addr),
+                    format!(
                         "{limit} calls are in flight on this connection, its limit \
-                         (per connection); wait for answers before sending more, or open \
-                         another connection"
+                             (per connection); wait for answers before sending more, or open \
+                             another connection"
                     ),
-                })?,
-            );
-            if let Ok(identity) = &peer.identity {
-                let counter = self
-                    .identities
-                    .entry(identity.clone())
-                    .or_default()
-                    .value()
-                    .clone();
+                )
+            })?);
+            if let Some((identity, state)) = &state {
                 let limit = limits.max_concurrent_requests_per_identity;
-                slots.push(take(&counter, limit).map_err(|_| Refusal {
-                    subject: format!("identity:{identity}"),
-                    message: format!(
-                        "{limit} calls are in flight for identity `{identity}`, its limit \
-                         (per caller identity, over all its connections); wait for answers \
-                         before sending more"
-                    ),
+                slots.push(take(&state.in_flight, limit).map_err(|_| {
+                    Refusal::concurrency(
+                        format!("identity:{identity}"),
+                        format!(
+                            "{limit} calls are in flight for identity `{identity}`, its limit \
+                             (per caller identity, over all its connections); wait for answers \
+                             before sending more"
+                        ),
+                    )
                 })?);
             }
         }
         let limit = limits.max_concurrent_requests;
-        slots.push(take(&self.all.0, limit).map_err(|_| Refusal {
-            subject: "server:all-calls".into(),
-            message: format!(
-                "{limit} calls are in flight on the server, its limit for all callers \
-                 together; retry in a second"
-            ),
+        slots.push(take(&self.all.0, limit).map_err(|_| {
+            Refusal::concurrency(
+                "server:all-calls".into(),
+                format!(
+                    "{limit} calls are in flight on the server, its limit for all callers \
+                     together; retry in a second"
+                ),
+            )
         })?);
         Ok(Slots(slots))
+    }
+
+    /// The state of `identity`, created on its first call.
+    fn identity(&self, identity: &str) -> Arc<IdentityState> {
+        if let Some(state) = self.identities.get(identity) {
+            return state.value().clone();
+        }
+        self.identities
+            .entry(identity.to_string())
+            .or_default()
+            .value()
+            .clone()
     }
 }
 
@@ -417,13 +491,31 @@ where
         let slots = match self.shared.take_slots(&method, peer) {
             Ok(slots) => slots,
             Err(refusal) => {
-                tracing::info!(
-                    peer = %peer.map(|p| p.remote_addr.to_string()).unwrap_or_default(),
-                    identity = %peer.map(PeerInfo::identity_or_reason).unwrap_or_default().escape_debug(),
-                    method = %method.escape_debug(),
-                    limit = %refusal.subject.escape_debug(),
-                    "call refused: a concurrency limit is reached"
-                );
+                if refusal.rate {
+                    // The caller's connection is not read from until its next call is due:
+                    // a flood then costs nothing until then.
+                    if let Some(peer) = peer {
+                        peer.connection
+                            .pause_reads_until(std::time::Instant::now() + refusal.retry_after);
+                    }
+                    if let Some(suppressed) = self.shared.rate_refusals_log.admit() {
+                        tracing::info!(
+                            peer = %peer.map(|p| p.remote_addr.to_string()).unwrap_or_default(),
+                            identity = %peer.map(PeerInfo::identity_or_reason).unwrap_or_default().escape_debug(),
+                            method = %method.escape_debug(),
+                            not_logged_since_last = suppressed,
+                            "call refused: the caller's rate limit is reached; its connection is paused"
+                        );
+                    }
+                } else {
+                    tracing::info!(
+                        peer = %peer.map(|p| p.remote_addr.to_string()).unwrap_or_default(),
+                        identity = %peer.map(PeerInfo::identity_or_reason).unwrap_or_default().escape_debug(),
+                        method = %method.escape_debug(),
+                        limit = %refusal.subject.escape_debug(),
+                        "call refused: a concurrency limit is reached"
+                    );
+                }
                 let response = refusal.into_status().into_http();
                 return Box::pin(async move { Ok(response) });
             }
@@ -475,13 +567,8 @@ mod tests {
         let layer = LimitsLayer::new(RequestLimits::default()).expect("default limits");
         assert_eq!(layer.in_flight(), InFlightNow::default());
         let all = take(&layer.shared.all.0, 10).expect("a slot");
-        let counter = layer
-            .shared
-            .identities
-            .entry("spiffe://t/a".into())
-            .or_default()
-            .clone();
-        let mine = take(&counter, 10).expect("a slot");
+        let state = layer.shared.identity("spiffe://t/a");
+        let mine = take(&state.in_flight, 10).expect("a slot");
         assert_eq!(
             layer.in_flight(),
             InFlightNow {
@@ -562,10 +649,10 @@ mod tests {
 
     #[test]
     fn a_refusal_names_the_limit_with_quota_and_retry_details() {
-        let status = Refusal {
-            subject: "identity:spiffe://t/x".into(),
-            message: "8 calls are in flight for identity `spiffe://t/x`".into(),
-        }
+        let status = Refusal::concurrency(
+            "identity:spiffe://t/x".into(),
+            "8 calls are in flight for identity `spiffe://t/x`".into(),
+        )
         .into_status();
         assert_eq!(status.code(), Code::ResourceExhausted);
         let details = status.get_error_details();

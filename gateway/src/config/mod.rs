@@ -255,6 +255,12 @@ pub struct LimitsConfig {
     /// Most health checks served at once; they have this pool to themselves and count
     /// toward no other limit, so the health service answers whatever the load.
     pub max_concurrent_health_checks: usize,
+    /// Calls a second allowed to one caller identity on average, over all its connections
+    /// (0: no limit). A call beyond it is refused with RESOURCE_EXHAUSTED and the time until
+    /// the next is admitted, and the caller's connection is not read from until then.
+    pub requests_per_second_per_identity: u32,
+    /// Calls one caller identity may send at once above its rate after a quiet spell.
+    pub request_burst_per_identity: u32,
 }
 
 /// Deadline bounds of one method (`[limits.methods."/package.Service/Method"]`).
@@ -280,6 +286,8 @@ impl Default for LimitsConfig {
             max_concurrent_requests_per_connection: 100,
             max_concurrent_requests_per_identity: 256,
             max_concurrent_health_checks: 64,
+            requests_per_second_per_identity: 1_000,
+            request_burst_per_identity: 2_000,
         }
     }
 }
@@ -306,6 +314,12 @@ impl LimitsConfig {
             max_concurrent_requests_per_connection: self.max_concurrent_requests_per_connection,
             max_concurrent_requests_per_identity: self.max_concurrent_requests_per_identity,
             max_concurrent_health_checks: self.max_concurrent_health_checks,
+            rate_per_identity: (self.requests_per_second_per_identity > 0).then_some(
+                helsedata::limits::RequestRate {
+                    per_second: self.requests_per_second_per_identity,
+                    burst: self.request_burst_per_identity,
+                },
+            ),
         }
     }
 
@@ -316,6 +330,10 @@ impl LimitsConfig {
                 "deadline" => "limits.default_deadline_ms".to_string(),
                 "stream_deadline" => "limits.stream_deadline_ms".to_string(),
                 "request_message_timeout" => "limits.request_message_timeout_ms".to_string(),
+                "rate_per_identity.per_second" => {
+                    "limits.requests_per_second_per_identity".to_string()
+                }
+                "rate_per_identity.burst" => "limits.request_burst_per_identity".to_string(),
                 other => match other.strip_prefix("methods.") {
                     Some(method) => format!("limits.methods.\"{method}\""),
                     None => format!("limits.{other}"),

@@ -123,6 +123,17 @@ fn request_limits_take_method_overrides_and_are_checked_with_the_key() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("limits.request_message_timeout_ms"), "{err}");
+    let err = GatewayConfig::from_toml(&format!(
+        "{MINIMAL}[limits]\nrequest_burst_per_identity = 0\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("limits.request_burst_per_identity"), "{err}");
+    let unlimited = GatewayConfig::from_toml(&format!(
+        "{MINIMAL}[limits]\nrequests_per_second_per_identity = 0\n"
+    ))
+    .unwrap();
+    assert_eq!(unlimited.limits.request_limits().rate_per_identity, None);
     let err = GatewayConfig::from_toml(&format!("{MINIMAL}[connections]\nsend_timeout_ms = 0\n"))
         .unwrap_err()
         .to_string();
