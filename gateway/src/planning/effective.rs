@@ -182,7 +182,12 @@ pub fn effective_route(
     let source = published.source;
     let registry = rules.helsedataservice_registry(&source.id, &source.parent_id);
     let mut steps = Vec::new();
-    let (channel, decided_by, processed_by) = match registry {
+    let Decision {
+        channel,
+        decided_by,
+        processed_by,
+        by_helsedataservice,
+    } = match registry {
         Some(name) if condition == Some(pb::RouteCondition::ChangeNewPeriodOrNonResearch) => {
             steps.push(own_route_kept(published, name, route, rules));
             custodian_decision(published, route, false, rules, &mut steps)
@@ -190,11 +195,15 @@ pub fn effective_route(
         Some(name) => {
             steps.push(helsedataservice_decides(published, name, route, rules));
             let hds = rules.helsedataservice.name.clone();
-            (pb::ApplicationChannel::HelsedataForm, hds.clone(), hds)
+            Decision {
+                channel: pb::ApplicationChannel::HelsedataForm,
+                decided_by: hds.clone(),
+                processed_by: hds,
+                by_helsedataservice: true,
+            }
         }
         None => custodian_decision(published, route, true, rules, &mut steps),
     };
-    let by_helsedataservice = !processed_by.is_empty() || decided_by == rules.helsedataservice.name;
     let (delivered_by, delivery_step) = delivery(published);
     steps.push(delivery_step);
     let (address_words, address_missing) = address(published, channel, route, rules);
@@ -300,13 +309,23 @@ fn own_route_kept(
 /// Rules c and d: the custodian's own route, moved to the common form where it covers the
 /// custodian and the custodian publishes no usable channel of its own. Returns the channel,
 /// the deciding body and the processing body (always empty here).
+/// Who decides an application and through which channel, as a rule established it.
+struct Decision {
+    channel: pb::ApplicationChannel,
+    decided_by: String,
+    /// The body that processes the application for the controller, where a national rule
+    /// names one (Helsedataservice for its registries); empty otherwise.
+    processed_by: String,
+    by_helsedataservice: bool,
+}
+
 fn custodian_decision(
     published: Published<'_>,
     route: &pb::ApplicationRoute,
     common_form_allowed: bool,
     rules: &NationalRules,
     steps: &mut Vec<RouteStep>,
-) -> (pb::ApplicationChannel, String, String) {
+) -> Decision {
     let mut channel = channel_of(route);
     let movable = matches!(
         channel,
@@ -346,7 +365,12 @@ fn custodian_decision(
             ),
         });
     }
-    (channel, decided_by, String::new())
+    Decision {
+        channel,
+        by_helsedataservice: rules.names_helsedataservice(&decided_by),
+        decided_by,
+        processed_by: String::new(),
+    }
 }
 
 /// Rule d: who prepares and delivers the data.

@@ -402,6 +402,15 @@ impl NationalRules {
     ///
     /// A child source is covered through its parent only where the registry sets
     /// `include_children`.
+    /// Whether `body`, a processing body a custodian names in its published route, is
+    /// Helsedataservice. Custodians name bodies in words; this is the one place such a name
+    /// is recognised (trimmed, letter case ignored), so that what follows works on
+    /// [`crate::planning::effective::EffectiveRoute::by_helsedataservice`], not on names.
+    pub fn names_helsedataservice(&self, body: &str) -> bool {
+        body.trim()
+            .eq_ignore_ascii_case(self.helsedataservice.name.trim())
+    }
+
     pub fn helsedataservice_registry(&self, source_id: &str, parent_id: &str) -> Option<&str> {
         let listed = |r: &Registry, id: &str| r.sources.get_ref().iter().any(|s| s.get_ref() == id);
         let registries = &self.helsedataservice.registries;

@@ -43,6 +43,15 @@ fn shipped_rules_file_loads_with_eleven_registries() {
 }
 
 #[test]
+fn a_custodian_named_body_is_recognised_as_helsedataservice_whatever_its_case() {
+    let rules = real_rules();
+    assert!(rules.names_helsedataservice("Helsedataservice"));
+    assert!(rules.names_helsedataservice("  helsedataservice "));
+    assert!(!rules.names_helsedataservice("Folkehelseinstituttet (FHI)"));
+    assert!(!rules.names_helsedataservice(""));
+}
+
+#[test]
 fn helsedataservice_covers_listed_sources_and_children_only_where_included() {
     let rules = real_rules();
     assert_eq!(
