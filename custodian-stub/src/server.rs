@@ -12,6 +12,7 @@ use std::{
 use helsedata::{
     acceptor::ConnectionLimits,
     authz::{AuthzLayer, Effect, Policy, Rule},
+    custodian_data::load::{LoadError, load_file},
     grpc_server, identity,
     limits::{LimitsLayer, RequestLimits},
     observe::{admin::AdminConfig, audit::AuditConfig},
@@ -22,12 +23,7 @@ use helsedata::{
 use tokio::net::TcpListener;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
-use crate::{
-    catalogue::Catalogue,
-    live::LiveCatalogue,
-    load::{LoadError, load_file},
-    service::CatalogueService,
-};
+use crate::{catalogue::Catalogue, live::LiveCatalogue, service::CatalogueService};
 
 /// Why a custodian could not be served.
 #[derive(Debug, thiserror::Error)]
