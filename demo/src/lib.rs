@@ -7,8 +7,6 @@
 
 #![warn(missing_docs)]
 
-pub mod export_dcat;
-
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use custodian_stub::{

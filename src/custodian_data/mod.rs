@@ -8,7 +8,10 @@ mod convert;
 pub mod load;
 pub mod schema;
 
+use std::path::{Path, PathBuf};
+
 use crate::proto as pb;
+use load::{LoadError, LoadedCatalogue, load_file};
 
 /// A data source with its access rules and variable list.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,4 +22,32 @@ pub struct SourceBundle {
     pub access: pb::AccessRules,
     /// Its variables, in published order.
     pub variables: Vec<pb::Variable>,
+}
+
+/// The `*.toml` files of `dir`, sorted by name.
+pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
+        file: dir.to_path_buf(),
+        line: 0,
+        column: 0,
+        field: "(directory)".into(),
+        message: format!("cannot list the data files in the directory: {e}"),
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Loads and validates every `*.toml` data file of `dir`, ordered by custodian id; the first
+/// refused file stops the load with its error.
+pub fn load_dir(dir: &Path) -> Result<Vec<LoadedCatalogue>, LoadError> {
+    let mut catalogues = data_files(dir)?
+        .iter()
+        .map(|p| load_file(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    catalogues.sort_by(|a, b| a.info.id.cmp(&b.info.id));
+    Ok(catalogues)
 }
