@@ -51,3 +51,30 @@ pub fn load_dir(dir: &Path) -> Result<Vec<LoadedCatalogue>, LoadError> {
     catalogues.sort_by(|a, b| a.info.id.cmp(&b.info.id));
     Ok(catalogues)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_directory_loads_ordered_by_custodian() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("custodian-stub/data");
+        let catalogues = load_dir(&dir).expect("the bundled data files load");
+        assert_eq!(catalogues.len(), 17);
+        let ids: Vec<&str> = catalogues.iter().map(|c| c.info.id.as_str()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted);
+        let sources: usize = catalogues.iter().map(|c| c.sources.len()).sum();
+        assert_eq!(sources, 104);
+    }
+
+    #[test]
+    fn a_missing_directory_is_named() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-data-directory");
+        let error = load_dir(&dir).expect_err("nothing to list");
+        assert_eq!(error.file, dir);
+        assert_eq!(error.field, "(directory)");
+        assert!(error.message.contains("cannot list"), "{error}");
+    }
+}
