@@ -8,6 +8,7 @@ pub mod acceptor;
 pub mod authz;
 pub mod concepts;
 pub mod contract;
+pub mod custodian_data;
 pub mod datafile;
 pub mod deadline;
 pub mod grpc_server;

@@ -17,7 +17,7 @@ use gateway::{
     export::dcat::{
         Format, Minter,
         build::ConceptMapping,
-        reader,
+        files, reader,
         vocab::{
             CV_CONTACT_POINT, DCAT_DATASET, DCT_IDENTIFIER, DCT_MODIFIED, DCT_PUBLISHER, DCT_TITLE,
             FOAF_NAME, FOAF_PAGE, HEALTH_CATEGORY, HEALTH_HDAB, RDF_TYPE, VCARD_HAS_EMAIL,
@@ -26,7 +26,7 @@ use gateway::{
     },
     planning::rules::NationalRules,
 };
-use helsedata::concepts::Vocabulary;
+use helsedata::{concepts::Vocabulary, custodian_data::load::LoadedCatalogue};
 use oxrdf::{NamedOrBlankNode, Term, Triple};
 use oxttl::{TurtleParser, TurtleSerializer};
 
@@ -161,22 +161,35 @@ fn temp_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn bundled_turtle() -> Vec<u8> {
-    let catalogues = fixture::bundled();
-    let config = gateway::config::GatewayConfig::load(None).expect("bundled config");
+/// The bundled gateway configuration, its national rules file found from the tests.
+fn bundled_config() -> gateway::config::GatewayConfig {
+    let mut config = gateway::config::GatewayConfig::load(None).expect("bundled config");
+    config.national_rules = fixture::repo_path("gateway/config/national-rules.toml");
+    config
+}
+
+/// The bundled data files, as `gateway export-dcat --data` loads them.
+fn bundled_files() -> Vec<LoadedCatalogue> {
+    helsedata::custodian_data::load_dir(&fixture::repo_path(files::BUNDLED_DATA))
+        .expect("the bundled data files load")
+}
+
+/// The export of the bundled data files, merged by `config` as `gateway export-dcat --data`
+/// merges them.
+fn files_export(config: &gateway::config::GatewayConfig, format: Format) -> Vec<u8> {
     let mut out = Vec::new();
-    let count = demo::export_dcat::export(
-        &catalogues,
-        &config,
-        &rules(),
-        &concepts(),
-        Minter::new(BASE).expect("base"),
-        Format::Turtle,
-        &mut out,
-    )
-    .expect("export");
-    assert_eq!(count, 104);
+    let export = files::export(&bundled_files(), config, &setup(format), &mut out).expect("export");
+    assert_eq!(export.datasets.len(), 104);
+    assert!(
+        export.warnings().is_empty(),
+        "every bundled file is configured and merges cleanly: {:?}",
+        export.warnings()
+    );
     out
+}
+
+fn bundled_turtle() -> Vec<u8> {
+    files_export(&bundled_config(), Format::Turtle)
 }
 
 fn parse(turtle: &[u8]) -> Vec<Triple> {
@@ -207,6 +220,109 @@ async fn live_export_of_all_bundled_sources_passes_the_eu_shapes_in_both_formats
         if format == Format::Turtle {
             assert_modified_is_the_custodians_time(&parse(&bytes));
         }
+    }
+}
+
+/// `gateway export-dcat --data` (what the binary runs, without a running federation) writes
+/// the bundled data files in both formats, and the EU shapes accept them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_dcat_of_the_bundled_data_files_passes_the_eu_shapes_in_both_formats() {
+    use gateway::export::dcat::cli::{self, ExportArgs, OutputArgs};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    for format in [Format::Turtle, Format::JsonLd] {
+        let out = dir.path().join(format!("bundled.{}", format.extension()));
+        let args = ExportArgs {
+            output: OutputArgs {
+                format,
+                out: Some(out.clone()),
+                base: Some(BASE.into()),
+                concepts: fixture::repo_path("gateway/config/health-concepts.toml"),
+            },
+            data: Some(fixture::repo_path(files::BUNDLED_DATA)),
+            gateway: None,
+            gateway_identity: helsedata::identity::gateway_identity(),
+            client_cert: PathBuf::from("no-client-certificate-is-needed.pem"),
+            client_key: PathBuf::from("no-client-key-is-needed.key"),
+        };
+        cli::run(&bundled_config(), args)
+            .await
+            .expect("export-dcat --data of the bundled files");
+        let bytes = std::fs::read(&out).expect("the export was written to --out");
+        let triples = match format {
+            Format::Turtle => parse(&bytes),
+            _ => parse_jsonld(&bytes),
+        };
+        assert_eq!(datasets(&triples).len(), 104, "{format:?}");
+        assert_conforms(
+            &validate(&out),
+            104,
+            &format!("export-dcat --data, {format:?}"),
+        );
+        assert_modified_is_the_custodians_time(&triples);
+    }
+}
+
+/// What a dataset says of itself that must not depend on where the catalogue was read:
+/// titles, publisher, who decides, when its catalogue last changed.
+#[derive(Debug, PartialEq, Eq)]
+struct DatasetFacts {
+    titles: BTreeSet<(String, String)>,
+    publisher: BTreeSet<(String, String)>,
+    hdab: Option<String>,
+    hdab_name: BTreeSet<(String, String)>,
+    modified: BTreeSet<(String, String)>,
+}
+
+fn dataset_facts(triples: &[Triple]) -> BTreeMap<String, DatasetFacts> {
+    datasets(triples)
+        .into_iter()
+        .map(|subject| {
+            let ds = subject.trim_start_matches('<').trim_end_matches('>');
+            let publisher = object(triples, ds, DCT_PUBLISHER);
+            let hdab = object(triples, ds, HEALTH_HDAB);
+            let id = literals(triples, ds, DCT_IDENTIFIER)
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let facts = DatasetFacts {
+                titles: literals(triples, ds, DCT_TITLE),
+                publisher: publisher
+                    .map(|p| literals(triples, &p, FOAF_NAME))
+                    .unwrap_or_default(),
+                hdab_name: hdab
+                    .as_ref()
+                    .map(|h| literals(triples, h, FOAF_NAME))
+                    .unwrap_or_default(),
+                hdab,
+                modified: literals(triples, ds, DCT_MODIFIED),
+            };
+            (id, facts)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_files_export_is_what_a_running_gateway_over_them_exports() {
+    let federation = fixture::Federation::start().await;
+    let (count, live) = export_live(&federation, Format::Turtle).await;
+    assert_eq!(count, 104);
+    let from_files = files_export(&federation.config, Format::Turtle);
+    let live = dataset_facts(&parse(&live));
+    let from_files = dataset_facts(&parse(&from_files));
+    assert_eq!(live.len(), 104);
+    assert_eq!(
+        live.keys().collect::<Vec<_>>(),
+        from_files.keys().collect::<Vec<_>>(),
+        "the same dataset ids"
+    );
+    for (id, facts) in &live {
+        assert!(
+            !facts.titles.is_empty() && facts.hdab.is_some(),
+            "{id}: {facts:?}"
+        );
+        assert_eq!(Some(facts), from_files.get(id), "{id}");
     }
 }
 
@@ -715,6 +831,7 @@ async fn gateway_export_dcat_writes_what_the_running_gateway_serves_to_a_file() 
             base: None,
             concepts: fixture::repo_path("gateway/config/health-concepts.toml"),
         },
+        data: None,
         gateway: Some(federation.gateway.endpoint()),
         gateway_identity: helsedata::identity::gateway_identity(),
         client_cert: federation.pki.pki.client_cert(),

@@ -183,7 +183,7 @@ fn catalogue(dir: &Path, vocabulary: &Vocabulary) -> Result<MergedCatalogue> {
     files.sort();
     let mut records = Vec::new();
     for file in &files {
-        let loaded = custodian_stub::load::load_file(file)?;
+        let loaded = helsedata::custodian_data::load::load_file(file)?;
         for bundle in loaded.sources {
             let mut source = bundle.source;
             source.custodian_id = loaded.info.id.clone();

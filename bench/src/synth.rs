@@ -18,7 +18,8 @@
 
 use std::sync::OnceLock;
 
-use custodian_stub::catalogue::{Catalogue, SourceBundle};
+use custodian_stub::catalogue::Catalogue;
+use helsedata::custodian_data::SourceBundle;
 use helsedata::proto as pb;
 
 /// Seed of every stream.

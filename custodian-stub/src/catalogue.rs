@@ -8,22 +8,12 @@ use std::collections::HashMap;
 
 use helsedata::{
     contract::{CUSTODIAN_SEARCH_VARIABLES_PAGE, LIST_DATA_SOURCES_PAGE, LIST_VARIABLES_PAGE},
+    custodian_data::SourceBundle,
     paging::{self, PageRequest},
     proto as pb,
     search::{self, SearchIndex},
     status::RequestError,
 };
-
-/// A data source with its access rules and variable list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceBundle {
-    /// The source (without access rules).
-    pub source: pb::DataSource,
-    /// Its access rules.
-    pub access: pb::AccessRules,
-    /// Its variables, in published order.
-    pub variables: Vec<pb::Variable>,
-}
 
 /// The indexed catalogue of one custodian.
 #[derive(Debug)]

@@ -4,10 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod catalogue;
-mod convert;
-pub mod datafile;
 pub mod live;
-pub mod load;
 pub mod observe;
 pub mod reload;
 pub mod server;

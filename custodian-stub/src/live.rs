@@ -27,14 +27,17 @@ use std::{
 };
 
 use arc_swap::ArcSwap;
-use helsedata::proto as pb;
+use helsedata::{
+    custodian_data::{
+        SourceBundle,
+        load::{LoadError, LoadedCatalogue, load_file},
+    },
+    proto as pb,
+};
 use prost::Message;
 use tokio::sync::watch;
 
-use crate::{
-    catalogue::{Catalogue, SourceBundle},
-    load::{LoadError, LoadedCatalogue, load_file},
-};
+use crate::catalogue::Catalogue;
 
 /// How many served revisions (and their content hashes) are remembered to keep a revision
 /// value from naming two contents.

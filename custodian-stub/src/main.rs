@@ -334,7 +334,7 @@ async fn reload_on_sighup(live: Arc<LiveCatalogue>, mut hangups: tokio::signal::
 fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut failed = 0;
     for file in files {
-        match custodian_stub::load::load_file(file) {
+        match helsedata::custodian_data::load::load_file(file) {
             Ok(loaded) => println!(
                 "{}: ok ({} sources, {} variables)",
                 file.display(),

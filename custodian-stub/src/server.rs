@@ -2,16 +2,15 @@
 //! connection limits), authorization by caller identity, reflection, health and graceful
 //! shutdown.
 
-use std::{
-    future::Future,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Duration,
-};
+use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use helsedata::{
     acceptor::ConnectionLimits,
     authz::{AuthzLayer, Effect, Policy, Rule},
+    custodian_data::{
+        data_files,
+        load::{LoadError, load_file},
+    },
     grpc_server, identity,
     limits::{LimitsLayer, RequestLimits},
     observe::{admin::AdminConfig, audit::AuditConfig},
@@ -22,12 +21,7 @@ use helsedata::{
 use tokio::net::TcpListener;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
-use crate::{
-    catalogue::Catalogue,
-    live::LiveCatalogue,
-    load::{LoadError, load_file},
-    service::CatalogueService,
-};
+use crate::{catalogue::Catalogue, live::LiveCatalogue, service::CatalogueService};
 
 /// Why a custodian could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -151,23 +145,6 @@ pub fn load_dir_live(dir: &Path) -> Result<Vec<LiveCatalogue>, LoadError> {
         .collect::<Result<Vec<_>, _>>()?;
     catalogues.sort_by_cached_key(|c| c.current().catalogue.custodian_id().to_string());
     Ok(catalogues)
-}
-
-/// The `*.toml` files of `dir`, sorted by name.
-fn data_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
-        file: dir.to_path_buf(),
-        line: 0,
-        column: 0,
-        field: "(directory)".into(),
-        message: format!("cannot list the data files in the directory: {e}"),
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    Ok(paths)
 }
 
 /// The grpc.health service name that reports the data file: `SERVING` while the file last

@@ -19,7 +19,7 @@ fn every_bundled_source_carries_known_concepts() {
     files.sort();
     let mut sources = 0;
     for file in &files {
-        let loaded = custodian_stub::load::load_file(file).expect("data file");
+        let loaded = helsedata::custodian_data::load::load_file(file).expect("data file");
         for bundle in &loaded.sources {
             let source = &bundle.source;
             sources += 1;

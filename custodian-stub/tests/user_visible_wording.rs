@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use custodian_stub::load::load_file;
+use helsedata::custodian_data::load::load_file;
 use helsedata::proto::{self as pb, FILE_DESCRIPTOR_SET};
 use prost_reflect::{DescriptorPool, DynamicMessage, Value};
 
@@ -353,7 +353,7 @@ fn the_check_flags_notes_about_sources_and_passes_plain_facts() {
 }
 
 /// Every bundled data file, loaded through the stub's loader.
-fn bundled_files() -> Vec<(PathBuf, custodian_stub::load::LoadedCatalogue)> {
+fn bundled_files() -> Vec<(PathBuf, helsedata::custodian_data::load::LoadedCatalogue)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir())
         .expect("the data directory")
         .filter_map(|e| e.ok().map(|e| e.path()))

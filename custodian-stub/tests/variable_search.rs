@@ -19,7 +19,7 @@ fn catalogues() -> Vec<Catalogue> {
     files
         .iter()
         .map(|f| {
-            let loaded = custodian_stub::load::load_file(f).expect("data file");
+            let loaded = helsedata::custodian_data::load::load_file(f).expect("data file");
             Catalogue::new(loaded.info, loaded.sources)
         })
         .collect()

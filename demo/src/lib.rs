@@ -7,18 +7,18 @@
 
 #![warn(missing_docs)]
 
-pub mod export_dcat;
-
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use custodian_stub::{
     live::LiveCatalogue,
-    load::LoadError,
     reload::{DEFAULT_DEBOUNCE, FileWatch, WatchError},
     server::load_dir_live,
 };
 use dev_certs::DevPki;
-use helsedata::tls::{TlsFiles, TlsMaterial};
+use helsedata::{
+    custodian_data::load::LoadError,
+    tls::{TlsFiles, TlsMaterial},
+};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 
 use gateway::{config::GatewayConfig, server};

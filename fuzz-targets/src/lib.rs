@@ -69,7 +69,7 @@ pub fn custodian_data_file(data: &[u8]) {
         return;
     };
     let path = Path::new("fuzzed-custodian.toml");
-    match custodian_stub::load::load_str(path, text) {
+    match helsedata::custodian_data::load::load_str(path, text) {
         Ok(loaded) => {
             let catalogue = Catalogue::new(loaded.info, loaded.sources);
             let _ = catalogue.custodian_id();

@@ -23,7 +23,7 @@ enum Command {
     Serve,
     /// Validate the configuration, the national rules file and the concept vocabulary, then exit.
     CheckConfig,
-    /// Write the merged catalogue in HealthDCAT-AP (Turtle or JSON-LD).
+    /// Write the merged catalogue in HealthDCAT-AP (Turtle, JSON-LD or N-Triples): a running gateway's, or with --data that of custodian data files.
     ExportDcat(gateway::export::dcat::cli::ExportArgs),
 }
 

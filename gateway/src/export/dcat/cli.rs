@@ -1,5 +1,6 @@
-//! `gateway export-dcat`: the merged catalogue of a running gateway in HealthDCAT-AP, read over
-//! gRPC with a client certificate.
+//! `gateway export-dcat`: the merged catalogue in HealthDCAT-AP, read from a running gateway
+//! over gRPC with a client certificate, or merged from custodian data files (`--data`,
+//! [`super::files`]).
 
 use std::{
     fs::File,
@@ -16,7 +17,7 @@ use helsedata::{
     tls::{TlsFiles, TlsMaterial},
 };
 
-use super::{Format, Minter, reader};
+use super::{Format, Minter, files, reader};
 use crate::{config::GatewayConfig, planning::rules::NationalRules};
 
 /// What to write and where: shared by every export command.
@@ -73,6 +74,11 @@ pub struct ExportArgs {
     /// What to write and where.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Export the custodian data files (`*.toml`) of DIR, merged as a running gateway with this
+    /// configuration merges its custodians' answers, instead of reading a running gateway;
+    /// without DIR, the bundled data files (`custodian-stub/data`).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = files::BUNDLED_DATA, conflicts_with = "gateway")]
+    pub data: Option<PathBuf>,
     /// The gateway to read (https://host:port); the configured listen address when omitted.
     #[arg(long)]
     pub gateway: Option<String>,
@@ -87,8 +93,13 @@ pub struct ExportArgs {
     pub client_key: PathBuf,
 }
 
-/// Runs the export against a running gateway.
+/// Runs the export: of the data files when `--data` is given, else of a running gateway.
 pub async fn run(config: &GatewayConfig, args: ExportArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.data {
+        let count = files::run(config, dir, &args.output)?;
+        args.output.report(count);
+        return Ok(());
+    }
     let setup = args.output.setup(config)?;
     let address = args
         .gateway

@@ -5,12 +5,13 @@
 //! The input is plain data ([`input`]), built from the merged catalogue by [`build`]; the
 //! graph is built with `oxrdf` terms ([`graph`]) and serialized by `oxttl` / `oxjsonld`
 //! ([`encode`]). [`reader`] reads the catalogue through the gateway's contract, for the web
-//! listener (in process) and for `gateway export-dcat --gateway` (over gRPC); `demo export-dcat`
-//! exports the bundled data files. The mapping is documented in `docs/healthdcat-ap.md`.
+//! listener (in process) and for `gateway export-dcat --gateway` (over gRPC); [`files`] merges
+//! custodian data files for `gateway export-dcat --data`. The mapping is documented in `docs/healthdcat-ap.md`.
 
 pub mod build;
 pub mod cli;
 pub mod encode;
+pub mod files;
 pub mod graph;
 pub mod input;
 pub mod legislation;

@@ -6,14 +6,14 @@
 
 use std::{collections::HashSet, path::Path};
 
-use helsedata::{
+use crate::{
     contract::{is_id, is_variable_name},
     datafile::{self, DataFileError, FileText},
     proto as pb,
 };
 use toml::Spanned;
 
-use crate::{catalogue::SourceBundle, datafile::*};
+use super::{SourceBundle, schema::*};
 
 /// Earliest year a data source or variable may cover.
 pub const EARLIEST_YEAR: i64 = 1850;
@@ -244,9 +244,9 @@ impl Validator<'_> {
                 &vfield("valid_from_year"),
                 &vfield("valid_to_year"),
             )?;
-            variables.push(crate::convert::variable(id, v, valid_years));
+            variables.push(super::convert::variable(id, v, valid_years));
         }
-        Ok(crate::convert::bundle(custodian_id, s, years, variables))
+        Ok(super::convert::bundle(custodian_id, s, years, variables))
     }
 
     /// The address of a source's open statistics: an `https://` address without spaces, given

@@ -1,8 +1,8 @@
 //! Conversion of validated data-file entries into the contract's types.
 
-use helsedata::proto as pb;
+use crate::proto as pb;
 
-use crate::{catalogue::SourceBundle, datafile::*};
+use super::{SourceBundle, schema::*};
 
 fn text(nb: &str, en: &str) -> Option<pb::LocalizedText> {
     Some(pb::LocalizedText {

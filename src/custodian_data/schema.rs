@@ -2,7 +2,7 @@
 //!
 //! Every struct refuses unknown fields, so a misspelt key is an error that names the key,
 //! not a silently ignored line. Ids and years are kept with their position in the file
-//! (`Spanned`) so that the validation in [`crate::validate`] can point at the exact line.
+//! (`Spanned`) so that the validation in [`super::load`] can point at the exact line.
 
 use serde::Deserialize;
 use toml::Spanned;
