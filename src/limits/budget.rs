@@ -89,9 +89,20 @@ pub struct ConnectionState {
     untaken: Mutex<BTreeSet<(Instant, u64)>>,
     next_chunk: AtomicU64,
     waker: Mutex<Option<Waker>>,
-    /// Until when (nanoseconds since the rate limit's origin) the connection is not read
-    /// from; 0 when it is not paused.
+    /// Until when (nanoseconds since [`origin`]) the connection is not read from; 0 when
+    /// it is not paused.
     reads_paused_until: AtomicU64,
+}
+
+/// The instant that [`ConnectionState`]'s pause timestamps count from.
+fn origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+/// Nanoseconds from [`origin`] to `at` (at least 1, so that 0 can mean "not paused").
+fn since_origin(at: Instant) -> u64 {
+    (at.saturating_duration_since(origin()).as_nanos() as u64).max(1)
 }
 
 /// A chunk handed to HTTP/2 that it has not taken on yet; see [`ConnectionState::handed`].
@@ -123,7 +134,7 @@ impl ConnectionState {
     /// limit); a later pause already set stays.
     pub fn pause_reads_until(&self, until: Instant) {
         self.reads_paused_until
-            .fetch_max(super::rate::since_origin(until), Ordering::AcqRel);
+            .fetch_max(since_origin(until), Ordering::AcqRel);
     }
 
     /// Until when the connection is not read from, if that is still ahead.
@@ -132,7 +143,7 @@ impl ConnectionState {
         if until == 0 {
             return None;
         }
-        let at = super::rate::origin() + Duration::from_nanos(until);
+        let at = origin() + Duration::from_nanos(until);
         (at > Instant::now()).then_some(at)
     }
 

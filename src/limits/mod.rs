@@ -12,11 +12,18 @@
 
 mod body;
 pub mod budget;
-mod rate;
 
-pub use rate::RequestRate;
+/// Calls per second and burst allowed to one caller identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRate {
+    /// Calls per second on average.
+    pub per_second: u32,
+    /// Calls admitted at once after a quiet spell.
+    pub burst: u32,
+}
 
 use std::{
+    num::NonZeroU32,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -26,6 +33,10 @@ use std::{
 };
 
 use dashmap::DashMap;
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -242,18 +253,15 @@ fn take(counter: &Arc<AtomicUsize>, limit: usize) -> Result<Slot, usize> {
 #[derive(Debug)]
 pub(crate) struct Slots(#[allow(dead_code)] Vec<Slot>);
 
-/// What one caller identity uses of the limits, over all its connections.
-#[derive(Debug, Default)]
-struct IdentityState {
-    in_flight: Arc<AtomicUsize>,
-    rate: rate::RateCell,
-}
-
 struct Shared {
     limits: RequestLimits,
     all: Pool,
     health: Pool,
-    identities: DashMap<String, Arc<IdentityState>>,
+    /// Calls in flight per caller identity.
+    identities: DashMap<String, Arc<AtomicUsize>>,
+    /// The request rate per caller identity (the generic cell rate algorithm: one
+    /// timestamp per identity), when limited.
+    rates: Option<DefaultKeyedRateLimiter<String>>,
     rate_refusals_log: crate::acceptor::RateLimitedLog,
 }
 
@@ -277,10 +285,17 @@ impl LimitsLayer {
         limits.check()?;
         Ok(Self {
             shared: Arc::new(Shared {
-                limits,
+                limits: limits.clone(),
                 all: Pool::default(),
                 health: Pool::default(),
                 identities: DashMap::new(),
+                rates: limits.rate_per_identity.and_then(|rate| {
+                    let per_second = NonZeroU32::new(rate.per_second)?;
+                    let burst = NonZeroU32::new(rate.burst)?;
+                    Some(RateLimiter::keyed(
+                        Quota::per_second(per_second).allow_burst(burst),
+                    ))
+                }),
                 rate_refusals_log: crate::acceptor::RateLimitedLog::new(Duration::from_secs(10)),
             }),
         })
@@ -305,7 +320,7 @@ impl LimitsLayer {
             .shared
             .identities
             .iter()
-            .map(|e| (e.key().clone(), e.value().in_flight.load(Ordering::Acquire)))
+            .map(|e| (e.key().clone(), e.value().load(Ordering::Acquire)))
             .collect();
         identities.sort();
         InFlightNow {
@@ -384,10 +399,12 @@ impl Shared {
                 Ok(identity) => Some((identity, self.identity(identity))),
                 Err(_) => None,
             };
-            if let (Some((identity, state)), Some(rate)) = (&state, limits.rate_per_identity) {
-                state
-                    .rate
-                    .admit(rate, rate::since_origin(std::time::Instant::now()))
+            if let (Some((identity, _)), Some(rates), Some(rate)) =
+                (&state, &self.rates, limits.rate_per_identity)
+            {
+                rates
+                    .check_key(identity)
+                    .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
                     .map_err(|wait| Refusal {
                         subject: format!("identity:{identity}"),
                         message: format!(
@@ -415,7 +432,7 @@ impl Shared {
             })?);
             if let Some((identity, state)) = &state {
                 let limit = limits.max_concurrent_requests_per_identity;
-                slots.push(take(&state.in_flight, limit).map_err(|_| {
+                slots.push(take(state, limit).map_err(|_| {
                     Refusal::concurrency(
                         format!("identity:{identity}"),
                         format!(
@@ -440,8 +457,8 @@ impl Shared {
         Ok(Slots(slots))
     }
 
-    /// The state of `identity`, created on its first call.
-    fn identity(&self, identity: &str) -> Arc<IdentityState> {
+    /// The in-flight counter of `identity`, created on its first call.
+    fn identity(&self, identity: &str) -> Arc<AtomicUsize> {
         if let Some(state) = self.identities.get(identity) {
             return state.value().clone();
         }
@@ -568,7 +585,7 @@ mod tests {
         assert_eq!(layer.in_flight(), InFlightNow::default());
         let all = take(&layer.shared.all.0, 10).expect("a slot");
         let state = layer.shared.identity("spiffe://t/a");
-        let mine = take(&state.in_flight, 10).expect("a slot");
+        let mine = take(&state, 10).expect("a slot");
         assert_eq!(
             layer.in_flight(),
             InFlightNow {
