@@ -397,11 +397,6 @@ impl NationalRules {
         Ok(rules)
     }
 
-    /// The name of the registry Helsedataservice decides for that contains the source `source_id`
-    /// (whose parent is `parent_id`, empty when none), or `None` when the source is not covered.
-    ///
-    /// A child source is covered through its parent only where the registry sets
-    /// `include_children`.
     /// Whether `body`, a processing body a custodian names in its published route, is
     /// Helsedataservice. Custodians name bodies in words; this is the one place such a name
     /// is recognised (trimmed, letter case ignored), so that what follows works on
@@ -411,6 +406,11 @@ impl NationalRules {
             .eq_ignore_ascii_case(self.helsedataservice.name.trim())
     }
 
+    /// The name of the registry Helsedataservice decides for that contains the source `source_id`
+    /// (whose parent is `parent_id`, empty when none), or `None` when the source is not covered.
+    ///
+    /// A child source is covered through its parent only where the registry sets
+    /// `include_children`.
     pub fn helsedataservice_registry(&self, source_id: &str, parent_id: &str) -> Option<&str> {
         let listed = |r: &Registry, id: &str| r.sources.get_ref().iter().any(|s| s.get_ref() == id);
         let registries = &self.helsedataservice.registries;
