@@ -2,8 +2,6 @@
 
 use helsedata::proto as pb;
 
-use toml::Spanned;
-
 use crate::{catalogue::SourceBundle, datafile::*};
 
 fn text(nb: &str, en: &str) -> Option<pb::LocalizedText> {
@@ -24,7 +22,7 @@ fn localized(nb: &str, en: &str) -> Option<pb::LocalizedText> {
 
 /// The `localized_*` twin of an English list: entry for entry when the file gives the bokmål
 /// list (the loader has checked that the lengths agree), else empty.
-fn localized_list(nb: &Option<Spanned<Vec<String>>>, en: &[String]) -> Vec<pb::LocalizedText> {
+fn localized_list(nb: &NbList, en: &[String]) -> Vec<pb::LocalizedText> {
     let Some(nb) = nb else { return Vec::new() };
     nb.get_ref()
         .iter()

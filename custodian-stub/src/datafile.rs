@@ -12,6 +12,10 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+/// The bokmål version of an English list (`topics_nb`, `requirements_nb`, ...), entry for
+/// entry, with its position in the file; `None` when the file gives none.
+pub type NbList = Option<Spanned<Vec<String>>>;
+
 /// A whole data file: the custodian and the sources it publishes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,7 +195,7 @@ pub struct LegalBasisEntry {
     pub other: Vec<String>,
     /// `other` in bokmål, entry for entry.
     #[serde(default)]
-    pub other_nb: Option<Spanned<Vec<String>>>,
+    pub other_nb: NbList,
 }
 
 /// A `[[source]]` table.
@@ -274,7 +278,7 @@ pub struct SourceEntry {
     pub topics: Vec<String>,
     /// `topics` in bokmål, entry for entry.
     #[serde(default)]
-    pub topics_nb: Option<Spanned<Vec<String>>>,
+    pub topics_nb: NbList,
     /// Ids of the health concepts the source covers (the gateway's concept vocabulary).
     #[serde(default)]
     pub concepts: Vec<Spanned<String>>,
@@ -301,7 +305,7 @@ pub struct SourceEntry {
     pub variable_documentation: Vec<String>,
     /// `variable_documentation` in bokmål, entry for entry.
     #[serde(default)]
-    pub variable_documentation_nb: Option<Spanned<Vec<String>>>,
+    pub variable_documentation_nb: NbList,
     /// HAP phase.
     #[serde(default)]
     pub hap_phase: HapPhaseEntry,
@@ -310,7 +314,7 @@ pub struct SourceEntry {
     pub discrepancies: Vec<String>,
     /// `discrepancies` in bokmål, entry for entry.
     #[serde(default)]
-    pub discrepancies_nb: Option<Spanned<Vec<String>>>,
+    pub discrepancies_nb: NbList,
     /// Access rules.
     pub access: AccessEntry,
     /// Variables (`[[source.variable]]` tables).
@@ -410,13 +414,13 @@ pub struct AccessEntry {
     pub requirements: Vec<String>,
     /// `requirements` in bokmål, entry for entry.
     #[serde(default)]
-    pub requirements_nb: Option<Spanned<Vec<String>>>,
+    pub requirements_nb: NbList,
     /// Other notes.
     #[serde(default)]
     pub notes: Vec<String>,
     /// `notes` in bokmål, entry for entry.
     #[serde(default)]
-    pub notes_nb: Option<Spanned<Vec<String>>>,
+    pub notes_nb: NbList,
 }
 
 /// A conditional route.
@@ -515,7 +519,7 @@ pub struct LinkageEntry {
     pub notes: Vec<String>,
     /// `notes` in bokmål, entry for entry.
     #[serde(default)]
-    pub notes_nb: Option<Spanned<Vec<String>>>,
+    pub notes_nb: NbList,
 }
 
 /// Value type of a variable.

@@ -258,7 +258,7 @@ impl Validator<'_> {
         field: &dyn Fn(&str) -> String,
     ) -> Result<(), LoadError> {
         let a = &s.access;
-        let lists: [(&str, &[String], &Option<Spanned<Vec<String>>>); 7] = [
+        let lists: [(&str, &[String], &NbList); 7] = [
             (
                 "legal_basis.other",
                 &s.legal_basis.other,
