@@ -785,3 +785,228 @@ async fn a_slow_custodian_never_holds_a_web_answer_past_its_deadline() {
     assert_no_server_errors();
     web.stop().await;
 }
+
+/// A custodian whose data file gives the bokmål version of every text it publishes in
+/// English (the bundled files are translated separately; this one is written by the test).
+const BOKMAL_CUSTODIAN: &str = r#"[custodian]
+id = "nbtest"
+name_nb = "Testforvalteren"
+name_en = "The test custodian"
+revision = "1"
+last_modified = 2026-11-01T00:00:00Z
+
+[[source]]
+id = "nbtest-register"
+name_nb = "Testregisteret"
+name_en = "The test register"
+kind = "national_quality_register"
+description_nb = "Et register for test av bokmål."
+description_en = "A register for testing bokmål."
+consent = "not_required"
+consent_note = "Patients may opt out of registration."
+consent_note_nb = "Pasienter kan reservere seg mot registrering."
+topics = ["childhood cancer", "lymphoma"]
+topics_nb = ["kreft hos barn", "lymfom"]
+open_statistics = "Annual reports with survival figures."
+open_statistics_nb = "Årsrapporter med overlevelsestall."
+concepts = ["lymphoma"]
+
+[source.controller]
+name = "Testforvalteren"
+
+[source.access]
+channel = "email_to_register"
+contact_email = "register@nbtest.example"
+note = "Send the application as one PDF file."
+note_nb = "Send søknaden som én PDF-fil."
+requirements = ["A data protection impact assessment must be attached."]
+requirements_nb = ["En vurdering av personvernkonsekvenser må legges ved."]
+notes = ["Data are delivered through an encrypted channel."]
+notes_nb = ["Dataene utleveres gjennom en kryptert kanal."]
+
+[[source.access.deadline]]
+applies_to = "every application"
+applies_to_nb = "hver søknad"
+days = 45
+text = "an answer within 45 days"
+text_nb = "svar innen 45 dager"
+
+[[source.access.price]]
+invoiced_by = "Testforvalteren"
+text = "each hour of data preparation"
+text_nb = "hver time med tilrettelegging av data"
+
+[source.access.linkage]
+policy = "allowed"
+notes = ["Linkage keys are kept by the register."]
+notes_nb = ["Registeret oppbevarer koblingsnøklene."]
+"#;
+
+/// Every bokmål text of `BOKMAL_CUSTODIAN` with its English text.
+const BOKMAL_AND_ENGLISH: &[(&str, &str)] = &[
+    (
+        "Pasienter kan reservere seg mot registrering.",
+        "Patients may opt out of registration.",
+    ),
+    ("kreft hos barn, lymfom", "childhood cancer, lymphoma"),
+    (
+        "Årsrapporter med overlevelsestall.",
+        "Annual reports with survival figures.",
+    ),
+    (
+        "Send søknaden som én PDF-fil.",
+        "Send the application as one PDF file.",
+    ),
+    (
+        "En vurdering av personvernkonsekvenser må legges ved.",
+        "A data protection impact assessment must be attached.",
+    ),
+    (
+        "Dataene utleveres gjennom en kryptert kanal.",
+        "Data are delivered through an encrypted channel.",
+    ),
+    ("hver søknad", "every application"),
+    ("svar innen 45 dager", "an answer within 45 days"),
+    (
+        "hver time med tilrettelegging av data",
+        "each hour of data preparation",
+    ),
+    (
+        "Registeret oppbevarer koblingsnøklene.",
+        "Linkage keys are kept by the register.",
+    ),
+];
+
+async fn with_bokmal_custodian() -> (WebFederation, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("nbtest.toml");
+    std::fs::write(&path, BOKMAL_CUSTODIAN).expect("data file written");
+    let catalogue = custodian_stub::server::load_catalogue(&path)
+        .unwrap_or_else(|e| panic!("the test's data file loads: {e}"));
+    (
+        WebFederation::start_with_extra(vec![catalogue], |_| {}).await,
+        dir,
+    )
+}
+
+#[tokio::test]
+async fn a_bokmal_source_page_shows_the_custodians_bokmal_texts_and_an_english_one_the_english() {
+    let (web, _dir) = with_bokmal_custodian().await;
+    let nb = web.get("/sources/nbtest-register?lang=nb").await;
+    assert_eq!(nb.status, 200, "{}", nb.text());
+    let en = web.get("/sources/nbtest-register?lang=en").await;
+    assert_eq!(en.status, 200, "{}", en.text());
+    let (nb, en) = (nb.text(), en.text());
+    for (bokmal, english) in BOKMAL_AND_ENGLISH {
+        assert!(
+            nb.contains(bokmal),
+            "the bokmål page shows `{bokmal}`:\n{nb}"
+        );
+        assert!(
+            !nb.contains(english),
+            "the bokmål page shows `{english}`:\n{nb}"
+        );
+        assert!(
+            en.contains(english),
+            "the English page shows `{english}`:\n{en}"
+        );
+        assert!(
+            !en.contains(bokmal),
+            "the English page shows `{bokmal}`:\n{en}"
+        );
+    }
+
+    // The JSON API carries both: the plain (English) fields as before, the twins beside them.
+    let json = web
+        .get("/api/v1/datasources/nbtest-register?view=DATA_SOURCE_VIEW_FULL")
+        .await
+        .json();
+    let source = &json["result"]["dataSource"];
+    assert_eq!(
+        source["consentNote"],
+        "Patients may opt out of registration."
+    );
+    assert_eq!(
+        source["localizedConsentNote"]["nb"],
+        "Pasienter kan reservere seg mot registrering."
+    );
+    assert_eq!(source["localizedTopics"][0]["nb"], "kreft hos barn");
+    assert_eq!(source["localizedTopics"][0]["en"], "childhood cancer");
+    let rules = &source["accessRules"];
+    assert_eq!(
+        rules["requirements"][0],
+        "A data protection impact assessment must be attached."
+    );
+    assert_eq!(
+        rules["localizedRequirements"][0]["nb"],
+        "En vurdering av personvernkonsekvenser må legges ved."
+    );
+    assert_eq!(
+        rules["route"]["localizedNote"]["nb"],
+        "Send søknaden som én PDF-fil."
+    );
+    assert_eq!(
+        rules["linkage"]["localizedNotes"][0]["nb"],
+        "Registeret oppbevarer koblingsnøklene."
+    );
+    assert_no_server_errors();
+    web.stop().await;
+}
+
+#[tokio::test]
+async fn a_bokmal_plan_page_quotes_the_custodians_bokmal_texts_and_an_english_one_the_english() {
+    let (web, _dir) = with_bokmal_custodian().await;
+    let plan = "/plan?source=nbtest-register&purpose=PURPOSE_RESEARCH&stage=PROJECT_STAGE_NEW&level=DATA_LEVEL_DEIDENTIFIED_INDIVIDUAL&linkage=1";
+    let nb = web.get(&format!("{plan}&lang=nb")).await;
+    assert_eq!(nb.status, 200, "{}", nb.text());
+    let en = web.get(&format!("{plan}&lang=en")).await;
+    assert_eq!(en.status, 200, "{}", en.text());
+    let (nb, en) = (nb.text(), en.text());
+    // What the plan quotes from the custodian: its requirement, route note, deadline, price and
+    // linkage note.
+    for (bokmal, english) in [
+        BOKMAL_AND_ENGLISH[3],
+        BOKMAL_AND_ENGLISH[4],
+        BOKMAL_AND_ENGLISH[7],
+        BOKMAL_AND_ENGLISH[8],
+        BOKMAL_AND_ENGLISH[9],
+    ] {
+        assert!(
+            nb.contains(bokmal),
+            "the bokmål plan shows `{bokmal}`:\n{nb}"
+        );
+        assert!(
+            !nb.contains(english),
+            "the bokmål plan shows `{english}`:\n{nb}"
+        );
+        assert!(
+            en.contains(english),
+            "the English plan shows `{english}`:\n{en}"
+        );
+        assert!(
+            !en.contains(bokmal),
+            "the English plan shows `{bokmal}`:\n{en}"
+        );
+    }
+
+    let body = r#"{"dataSourceIds": ["nbtest-register"], "purpose": "PURPOSE_RESEARCH", "stage": "PROJECT_STAGE_NEW", "dataLevel": "DATA_LEVEL_DEIDENTIFIED_INDIVIDUAL"}"#;
+    let json = web.post_json("/api/v1/plan", body).await.json();
+    let prerequisites = json["applications"][0]["prerequisites"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let requirement = prerequisites
+        .iter()
+        .find(|p| p["code"] == "custodian-requirement")
+        .unwrap_or_else(|| panic!("the custodian's requirement: {json}"));
+    assert_eq!(
+        requirement["text"],
+        "A data protection impact assessment must be attached."
+    );
+    assert_eq!(
+        requirement["localizedText"]["nb"],
+        "En vurdering av personvernkonsekvenser må legges ved."
+    );
+    assert_no_server_errors();
+    web.stop().await;
+}

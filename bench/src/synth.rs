@@ -345,6 +345,7 @@ pub fn source_bundle(c: usize, n: usize, variables: usize, payload: usize) -> So
             name: format!("Syntetisk forvalter {c}"),
             basis: pb::FactBasis::Stated as i32,
             note: String::new(),
+            ..Default::default()
         }),
         legal_basis: Some(pb::LegalBasis {
             statutes: vec!["helseregisterloven § 11".into()],
@@ -378,6 +379,7 @@ pub fn source_bundle(c: usize, n: usize, variables: usize, payload: usize) -> So
             url: format!("https://example.invalid/{id}/apply"),
             basis: pb::FactBasis::Stated as i32,
             note: String::new(),
+            ..Default::default()
         }),
         delivered_by: format!("Syntetisk forvalter {c}"),
         contact_email: format!("data@c{c}.example.invalid"),
@@ -395,16 +397,19 @@ pub fn source_bundle(c: usize, n: usize, variables: usize, payload: usize) -> So
             amount_nok: Some(1_250.0),
             unit: "hour".into(),
             minimum_units: Some(2.0),
+            ..Default::default()
         }],
         linkage: Some(pb::LinkageRules {
             policy: rng.range_i32(1, 5),
             linked_by: "SSB".into(),
             notes: Vec::new(),
+            ..Default::default()
         }),
         conditional_routes: Vec::new(),
         contact_before_applying: rng.below(2) == 0,
         requirements: vec!["REK approval".into()],
         notes: Vec::new(),
+        ..Default::default()
     };
     // Variables come from their own stream, so that they do not depend on the payload.
     let mut rng = SplitMix64::new(source_seed(c, n) ^ 0x5641_5249_4142_4c45);

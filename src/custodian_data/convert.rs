@@ -11,6 +11,29 @@ fn text(nb: &str, en: &str) -> Option<pb::LocalizedText> {
     })
 }
 
+/// The `localized_*` twin of an English text: set when the file gives its bokmål version.
+fn localized(nb: &str, en: &str) -> Option<pb::LocalizedText> {
+    if nb.trim().is_empty() {
+        None
+    } else {
+        text(nb, en)
+    }
+}
+
+/// The `localized_*` twin of an English list: entry for entry when the file gives the bokmål
+/// list (the loader has checked that the lengths agree), else empty.
+fn localized_list(nb: &NbList, en: &[String]) -> Vec<pb::LocalizedText> {
+    let Some(nb) = nb else { return Vec::new() };
+    nb.get_ref()
+        .iter()
+        .zip(en)
+        .map(|(nb, en)| pb::LocalizedText {
+            nb: nb.clone(),
+            en: en.clone(),
+        })
+        .collect()
+}
+
 fn basis(b: Basis) -> i32 {
     (match b {
         Basis::Stated => pb::FactBasis::Stated,
@@ -25,6 +48,7 @@ fn org(o: &OrgEntry) -> pb::Organisation {
         name: o.name.clone(),
         basis: basis(o.basis),
         note: o.note.clone(),
+        localized_note: localized(&o.note_nb, &o.note),
     }
 }
 
@@ -164,7 +188,7 @@ fn route(
     processed_by: &str,
     url: &str,
     b: Basis,
-    note: &str,
+    (note, note_nb): (&str, &str),
 ) -> pb::ApplicationRoute {
     pb::ApplicationRoute {
         channel: channel(c),
@@ -172,19 +196,32 @@ fn route(
         url: url.to_string(),
         basis: basis(b),
         note: note.to_string(),
+        localized_note: localized(note_nb, note),
     }
 }
 
 fn access_rules(source_id: &str, a: &AccessEntry) -> pb::AccessRules {
     pb::AccessRules {
         data_source_id: source_id.to_string(),
-        route: Some(route(a.channel, &a.processed_by, &a.url, a.basis, &a.note)),
+        route: Some(route(
+            a.channel,
+            &a.processed_by,
+            &a.url,
+            a.basis,
+            (&a.note, &a.note_nb),
+        )),
         conditional_routes: a
             .conditional_routes
             .iter()
             .map(|c| pb::ConditionalRoute {
                 condition: condition(c.condition),
-                route: Some(route(c.channel, &c.processed_by, &c.url, a.basis, &c.note)),
+                route: Some(route(
+                    c.channel,
+                    &c.processed_by,
+                    &c.url,
+                    a.basis,
+                    (&c.note, &c.note_nb),
+                )),
             })
             .collect(),
         delivered_by: a.delivered_by.clone(),
@@ -202,9 +239,8 @@ fn access_rules(source_id: &str, a: &AccessEntry) -> pb::AccessRules {
                     .as_ref()
                     .map_or(pb::DataLevel::Unspecified, |l| data_level(*l.get_ref()))
                     as i32,
-                // The data files state deadlines in one language only.
-                localized_applies_to: None,
-                localized_text: None,
+                localized_applies_to: localized(&d.applies_to_nb, &d.applies_to),
+                localized_text: localized(&d.text_nb, &d.text),
             })
             .collect(),
         prices: a
@@ -216,16 +252,20 @@ fn access_rules(source_id: &str, a: &AccessEntry) -> pb::AccessRules {
                 amount_nok: p.amount_nok,
                 unit: p.unit.clone(),
                 minimum_units: p.minimum_units,
+                localized_text: localized(&p.text_nb, &p.text),
             })
             .collect(),
         linkage: Some(pb::LinkageRules {
             policy: linkage(a.linkage.policy),
             linked_by: a.linkage.linked_by.clone(),
             notes: a.linkage.notes.clone(),
+            localized_notes: localized_list(&a.linkage.notes_nb, &a.linkage.notes),
         }),
         contact_before_applying: a.contact_before_applying,
         requirements: a.requirements.clone(),
         notes: a.notes.clone(),
+        localized_requirements: localized_list(&a.requirements_nb, &a.requirements),
+        localized_notes: localized_list(&a.notes_nb, &a.notes),
     }
 }
 
@@ -266,6 +306,7 @@ pub fn bundle(
             regulations: s.legal_basis.regulations.clone(),
             purpose_provision: s.legal_basis.purpose_provision.clone(),
             other: s.legal_basis.other.clone(),
+            localized_other: localized_list(&s.legal_basis.other_nb, &s.legal_basis.other),
         }),
         consent: consent(s.consent) as i32,
         consent_note: s.consent_note.clone(),
@@ -289,6 +330,19 @@ pub fn bundle(
         discrepancies: s.discrepancies.clone(),
         variable_count: variables.len() as u32,
         access_rules: None,
+        localized_consent_note: localized(&s.consent_note_nb, &s.consent_note),
+        localized_identifiability_note: localized(
+            &s.identifiability_note_nb,
+            &s.identifiability_note,
+        ),
+        localized_topics: localized_list(&s.topics_nb, &s.topics),
+        localized_biomaterial_note: localized(&s.biomaterial_note_nb, &s.biomaterial_note),
+        localized_open_statistics: localized(&s.open_statistics_nb, &s.open_statistics),
+        localized_variable_documentation: localized_list(
+            &s.variable_documentation_nb,
+            &s.variable_documentation,
+        ),
+        localized_discrepancies: localized_list(&s.discrepancies_nb, &s.discrepancies),
     };
     SourceBundle {
         access: access_rules(&id, &s.access),

@@ -181,6 +181,7 @@ impl Validator<'_> {
                 ));
             }
         }
+        self.bokmal_lists(s, &field)?;
         let years = self.years(
             &s.data_from_year,
             &s.data_to_year,
@@ -247,6 +248,61 @@ impl Validator<'_> {
             variables.push(super::convert::variable(id, v, valid_years));
         }
         Ok(super::convert::bundle(custodian_id, s, years, variables))
+    }
+
+    /// Each bokmål list (`topics_nb`, `access.requirements_nb`, ...) has one entry per entry
+    /// of its English list: entry i is the bokmål of entry i.
+    fn bokmal_lists(
+        &self,
+        s: &SourceEntry,
+        field: &dyn Fn(&str) -> String,
+    ) -> Result<(), LoadError> {
+        let a = &s.access;
+        let lists: [(&str, &[String], &NbList); 7] = [
+            (
+                "legal_basis.other",
+                &s.legal_basis.other,
+                &s.legal_basis.other_nb,
+            ),
+            ("topics", &s.topics, &s.topics_nb),
+            (
+                "variable_documentation",
+                &s.variable_documentation,
+                &s.variable_documentation_nb,
+            ),
+            ("discrepancies", &s.discrepancies, &s.discrepancies_nb),
+            ("access.requirements", &a.requirements, &a.requirements_nb),
+            ("access.notes", &a.notes, &a.notes_nb),
+            (
+                "access.linkage.notes",
+                &a.linkage.notes,
+                &a.linkage.notes_nb,
+            ),
+        ];
+        for (path, en, nb) in lists {
+            let Some(nb) = nb else { continue };
+            if nb.get_ref().len() == en.len() {
+                continue;
+            }
+            let key = path.rsplit('.').next().unwrap_or(path);
+            let entries = |n: usize| {
+                if n == 1 {
+                    "1 entry".to_string()
+                } else {
+                    format!("{n} entries")
+                }
+            };
+            return Err(self.pos.error(
+                nb.span().start,
+                field(&format!("{path}_nb")),
+                format!(
+                    "`{key}_nb` has {} but `{key}` has {}: give one bokmål entry for each English entry, in the same order",
+                    entries(nb.get_ref().len()),
+                    entries(en.len())
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The address of a source's open statistics: an `https://` address without spaces, given
@@ -594,6 +650,126 @@ channel = "helsedata_form"
         let text = format!("{HEADER}{}{var}{var}", source("a", ""));
         let err = load(&text).unwrap_err();
         assert_eq!(err.field, "source[a].variable[sex].name");
+    }
+
+    #[test]
+    fn bokmal_texts_are_read_beside_the_english_ones() {
+        let extra = r#"consent_note = "Opt-out applies."
+consent_note_nb = "Reservasjonsrett gjelder."
+topics = ["childhood cancer", "lymphoma"]
+topics_nb = ["kreft hos barn", "lymfom"]
+open_statistics = "Annual tables."
+"#;
+        let access = r#"note = "Apply early."
+note_nb = "Søk tidlig."
+requirements = ["REK approval is needed."]
+requirements_nb = ["Godkjenning fra REK trengs."]
+notes = ["Data are delivered encrypted."]
+notes_nb = ["Dataene utleveres kryptert."]
+[[source.access.price]]
+invoiced_by = "Test"
+text = "per hour of work"
+text_nb = "per arbeidstime"
+[[source.access.deadline]]
+applies_to = "all applications"
+applies_to_nb = "alle søknader"
+text = "60 days"
+text_nb = "60 dager"
+[source.access.linkage]
+notes = ["Linked by SSB."]
+notes_nb = ["SSB kobler."]
+"#;
+        let text = format!("{HEADER}{}{access}", source("a", extra))
+            .replace("[source.controller]\nname = \"Test\"", "[source.controller]\nname = \"Test\"\nnote = \"Named in law.\"\nnote_nb = \"Navngitt i lov.\"");
+        let loaded = load(&text).expect("loads");
+        let (s, a) = (&loaded.sources[0].source, &loaded.sources[0].access);
+        let both = |nb: &str, en: &str| pb::LocalizedText {
+            nb: nb.into(),
+            en: en.into(),
+        };
+        assert_eq!(
+            s.localized_consent_note,
+            Some(both("Reservasjonsrett gjelder.", "Opt-out applies."))
+        );
+        assert_eq!(
+            s.localized_topics,
+            [
+                both("kreft hos barn", "childhood cancer"),
+                both("lymfom", "lymphoma")
+            ]
+        );
+        assert_eq!(s.topics, ["childhood cancer", "lymphoma"]);
+        // A text without a bokmål version has no twin: the English is the only wording.
+        assert_eq!(s.localized_open_statistics, None);
+        assert!(s.localized_discrepancies.is_empty());
+        assert_eq!(
+            s.controller.as_ref().and_then(|c| c.localized_note.clone()),
+            Some(both("Navngitt i lov.", "Named in law."))
+        );
+        let route = a.route.as_ref().expect("route");
+        assert_eq!(
+            route.localized_note,
+            Some(both("Søk tidlig.", "Apply early."))
+        );
+        assert_eq!(
+            a.localized_requirements,
+            [both(
+                "Godkjenning fra REK trengs.",
+                "REK approval is needed."
+            )]
+        );
+        assert_eq!(
+            a.localized_notes,
+            [both(
+                "Dataene utleveres kryptert.",
+                "Data are delivered encrypted."
+            )]
+        );
+        assert_eq!(
+            a.prices[0].localized_text,
+            Some(both("per arbeidstime", "per hour of work"))
+        );
+        assert_eq!(
+            a.deadlines[0].localized_applies_to,
+            Some(both("alle søknader", "all applications"))
+        );
+        assert_eq!(
+            a.deadlines[0].localized_text,
+            Some(both("60 dager", "60 days"))
+        );
+        let linkage = a.linkage.as_ref().expect("linkage");
+        assert_eq!(
+            linkage.localized_notes,
+            [both("SSB kobler.", "Linked by SSB.")]
+        );
+    }
+
+    #[test]
+    fn a_bokmal_list_of_another_length_is_refused_at_its_line_naming_both_keys() {
+        let access = "requirements = [\"REK approval.\", \"A data protection impact assessment.\"]\nrequirements_nb = [\"Godkjenning fra REK.\"]\n";
+        let text = format!("{HEADER}{}{access}", source("a", ""));
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.field, "source[a].access.requirements_nb");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("requirements_nb"))
+            .map(|i| i + 1);
+        assert_eq!(Some(err.line), line, "{err}");
+        assert_eq!(err.column, "requirements_nb = ".len() + 1, "{err}");
+        assert!(
+            err.message.contains("`requirements_nb` has 1 entry")
+                && err.message.contains("`requirements` has 2 entries"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with(&format!("data/test.toml:{}:", err.line)),
+            "{err}"
+        );
+        let topics = format!("{HEADER}{}", source("a", "topics_nb = [\"lymfom\"]"));
+        let err = load(&topics).unwrap_err();
+        assert_eq!(err.field, "source[a].topics_nb");
+        assert!(err.message.contains("`topics` has 0 entries"), "{err}");
     }
 
     #[test]

@@ -3,9 +3,18 @@
 //! Every struct refuses unknown fields, so a misspelt key is an error that names the key,
 //! not a silently ignored line. Ids and years are kept with their position in the file
 //! (`Spanned`) so that the validation in [`super::load`] can point at the exact line.
+//!
+//! A free text a custodian publishes in English may have its Norwegian bokmål version beside
+//! it, under the same key with `_nb` appended (`note_nb`, `requirements_nb`). The bokmål keys
+//! are optional; a bokmål list has one entry per entry of its English list, in the same order
+//! (kept with its position, so that a list of another length is refused at its line).
 
 use serde::Deserialize;
 use toml::Spanned;
+
+/// The bokmål version of an English list (`topics_nb`, `requirements_nb`, ...), entry for
+/// entry, with its position in the file; `None` when the file gives none.
+pub type NbList = Option<Spanned<Vec<String>>>;
 
 /// A whole data file: the custodian and the sources it publishes.
 #[derive(Debug, Deserialize)]
@@ -67,6 +76,9 @@ pub struct OrgEntry {
     /// Why.
     #[serde(default)]
     pub note: String,
+    /// `note` in bokmål.
+    #[serde(default)]
+    pub note_nb: String,
 }
 
 /// An identifier in another scheme.
@@ -181,6 +193,9 @@ pub struct LegalBasisEntry {
     /// Other legal facts.
     #[serde(default)]
     pub other: Vec<String>,
+    /// `other` in bokmål, entry for entry.
+    #[serde(default)]
+    pub other_nb: NbList,
 }
 
 /// A `[[source]]` table.
@@ -230,12 +245,18 @@ pub struct SourceEntry {
     /// Detail on consent.
     #[serde(default)]
     pub consent_note: String,
+    /// `consent_note` in bokmål.
+    #[serde(default)]
+    pub consent_note_nb: String,
     /// Identifiability.
     #[serde(default)]
     pub identifiability: IdentifiabilityEntry,
     /// Detail on identifiability.
     #[serde(default)]
     pub identifiability_note: String,
+    /// `identifiability_note` in bokmål.
+    #[serde(default)]
+    pub identifiability_note_nb: String,
     /// First year covered.
     #[serde(default)]
     pub data_from_year: Option<Spanned<i64>>,
@@ -252,9 +273,12 @@ pub struct SourceEntry {
     pub description_nb: String,
     /// Description in en.
     pub description_en: String,
-    /// Topics.
+    /// Topics (English, short lower-case subject terms).
     #[serde(default)]
     pub topics: Vec<String>,
+    /// `topics` in bokmål, entry for entry.
+    #[serde(default)]
+    pub topics_nb: NbList,
     /// Ids of the health concepts the source covers (the gateway's concept vocabulary).
     #[serde(default)]
     pub concepts: Vec<Spanned<String>>,
@@ -264,21 +288,33 @@ pub struct SourceEntry {
     /// Detail on biological material.
     #[serde(default)]
     pub biomaterial_note: String,
+    /// `biomaterial_note` in bokmål.
+    #[serde(default)]
+    pub biomaterial_note_nb: String,
     /// Open statistics: what the source publishes openly, in words.
     #[serde(default)]
     pub open_statistics: String,
+    /// `open_statistics` in bokmål.
+    #[serde(default)]
+    pub open_statistics_nb: String,
     /// The public web address of the open statistics (`https://…`), when one is known.
     #[serde(default)]
     pub open_statistics_url: Option<Spanned<String>>,
     /// Where variable documentation lives.
     #[serde(default)]
     pub variable_documentation: Vec<String>,
+    /// `variable_documentation` in bokmål, entry for entry.
+    #[serde(default)]
+    pub variable_documentation_nb: NbList,
     /// HAP phase.
     #[serde(default)]
     pub hap_phase: HapPhaseEntry,
     /// Known inconsistencies.
     #[serde(default)]
     pub discrepancies: Vec<String>,
+    /// `discrepancies` in bokmål, entry for entry.
+    #[serde(default)]
+    pub discrepancies_nb: NbList,
     /// Access rules.
     pub access: AccessEntry,
     /// Variables (`[[source.variable]]` tables).
@@ -349,6 +385,9 @@ pub struct AccessEntry {
     /// Detail on the route.
     #[serde(default)]
     pub note: String,
+    /// `note` in bokmål.
+    #[serde(default)]
+    pub note_nb: String,
     /// Conditional routes (`[[source.access.conditional_route]]`).
     #[serde(default, rename = "conditional_route")]
     pub conditional_routes: Vec<ConditionalRouteEntry>,
@@ -373,9 +412,15 @@ pub struct AccessEntry {
     /// Source-specific requirements.
     #[serde(default)]
     pub requirements: Vec<String>,
+    /// `requirements` in bokmål, entry for entry.
+    #[serde(default)]
+    pub requirements_nb: NbList,
     /// Other notes.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// `notes` in bokmål, entry for entry.
+    #[serde(default)]
+    pub notes_nb: NbList,
 }
 
 /// A conditional route.
@@ -395,6 +440,9 @@ pub struct ConditionalRouteEntry {
     /// Detail.
     #[serde(default)]
     pub note: String,
+    /// `note` in bokmål.
+    #[serde(default)]
+    pub note_nb: String,
 }
 
 /// A deadline.
@@ -403,6 +451,9 @@ pub struct ConditionalRouteEntry {
 pub struct DeadlineEntry {
     /// What it applies to.
     pub applies_to: String,
+    /// `applies_to` in bokmål.
+    #[serde(default)]
+    pub applies_to_nb: String,
     /// Days, if a number is given.
     #[serde(default)]
     pub days: Option<u32>,
@@ -411,6 +462,9 @@ pub struct DeadlineEntry {
     pub working_days: bool,
     /// In words.
     pub text: String,
+    /// `text` in bokmål.
+    #[serde(default)]
+    pub text_nb: String,
     /// The data level of the applications it concerns; absent when it concerns every level.
     #[serde(default)]
     pub data_level: Option<Spanned<DataLevelEntry>>,
@@ -436,6 +490,9 @@ pub struct PriceEntry {
     pub invoiced_by: String,
     /// What is invoiced.
     pub text: String,
+    /// `text` in bokmål.
+    #[serde(default)]
+    pub text_nb: String,
     /// Amount in NOK excl. VAT per unit.
     #[serde(default)]
     pub amount_nok: Option<f64>,
@@ -460,6 +517,9 @@ pub struct LinkageEntry {
     /// Detail.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// `notes` in bokmål, entry for entry.
+    #[serde(default)]
+    pub notes_nb: NbList,
 }
 
 /// Value type of a variable.

@@ -111,8 +111,27 @@ impl WebFederation {
         latency: Duration,
         adjust: impl FnOnce(&mut GatewayConfig),
     ) -> Self {
+        Self::start_catalogues(fixture::bundled(), slow, latency, adjust).await
+    }
+
+    /// Starts every bundled custodian and the custodians of `extra` (each owning the source
+    /// ids that start with its id and a `-`).
+    pub async fn start_with_extra(
+        extra: Vec<custodian_stub::catalogue::Catalogue>,
+        adjust: impl FnOnce(&mut GatewayConfig),
+    ) -> Self {
+        let mut catalogues = fixture::bundled();
+        catalogues.extend(extra);
+        Self::start_catalogues(catalogues, &[], Duration::ZERO, adjust).await
+    }
+
+    async fn start_catalogues(
+        catalogues: Vec<custodian_stub::catalogue::Catalogue>,
+        slow: &[&str],
+        latency: Duration,
+        adjust: impl FnOnce(&mut GatewayConfig),
+    ) -> Self {
         record_errors();
-        let catalogues = fixture::bundled();
         let pki = Pki::for_catalogues(&catalogues);
         let mut custodians = Vec::new();
         for catalogue in catalogues {

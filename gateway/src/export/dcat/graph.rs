@@ -496,6 +496,15 @@ impl GraphBuilder {
         for topic in &s.topics {
             t.text(&ds, DCAT_KEYWORD, topic, "en");
         }
+        // The custodian's bokmål topics, where it gives them (a concept's label already among
+        // the keywords is not repeated).
+        for topic in s
+            .localized_topics
+            .iter()
+            .filter(|topic| !d.keywords_nb.iter().any(|k| k.trim() == topic.nb.trim()))
+        {
+            t.text(&ds, DCAT_KEYWORD, &topic.nb, "nb");
+        }
         for keyword in &d.keywords_en {
             t.text(&ds, DCAT_KEYWORD, keyword, "en");
         }
@@ -891,6 +900,60 @@ mod tests {
             assert!(err.contains(bad) && err.contains(reason), "{err}");
             assert!(err.contains("--base"), "says how to fix it: {err}");
         }
+    }
+
+    #[test]
+    fn bokmal_topics_become_nb_keywords_beside_the_english_ones() {
+        let agent = Agent {
+            name: "Helsedataservice".into(),
+            contact: Contact::Email("kontakt@example.no".into()),
+        };
+        let header = CatalogueHeader {
+            publisher: agent.clone(),
+            generated_at: prost_types::Timestamp::default(),
+            custodians: Vec::new(),
+        };
+        let builder = GraphBuilder::new(
+            Minter::new("https://katalog.example").expect("base"),
+            header,
+        );
+        let twin = |nb: &str, en: &str| pb::LocalizedText {
+            nb: nb.into(),
+            en: en.into(),
+        };
+        let source = pb::DataSource {
+            id: "krg".into(),
+            custodian_id: "kreftregisteret".into(),
+            topics: vec!["childhood cancer".into(), "lymphoma".into()],
+            localized_topics: vec![
+                twin("kreft hos barn", "childhood cancer"),
+                twin("lymfom", "lymphoma"),
+            ],
+            ..Default::default()
+        };
+        let input = DatasetInput {
+            source,
+            provenance: pb::Provenance::default(),
+            publisher_contact: agent.contact.clone(),
+            decider: Decider::National,
+            application_url: String::new(),
+            health_categories: Vec::new(),
+            health_themes: Vec::new(),
+            keywords_nb: vec!["lymfom".into()],
+            keywords_en: vec!["lymphoma".into()],
+            variables: None,
+        };
+        let keywords: Vec<String> = builder
+            .dataset(&input)
+            .0
+            .iter()
+            .filter(|t| t.predicate.as_ref() == DCAT_KEYWORD)
+            .map(|t| t.object.to_string())
+            .collect();
+        let count = |k: &str| keywords.iter().filter(|w| *w == k).count();
+        assert_eq!(count("\"kreft hos barn\"@nb"), 1, "{keywords:?}");
+        assert_eq!(count("\"childhood cancer\"@en"), 1, "{keywords:?}");
+        assert_eq!(count("\"lymfom\"@nb"), 1, "{keywords:?}");
     }
 
     #[test]

@@ -89,7 +89,7 @@ impl<'a> Planner<'a> {
             let reason = if price.text.trim().is_empty() {
                 both("tilrettelegging av data", "data preparation")
             } else {
-                as_published(price.text.trim())
+                as_published(&price.text, price.localized_text.as_ref())
             };
             merge_invoice(list, by, &reason, Some(price.clone()), id);
             let words = price_words(price, by);
@@ -144,11 +144,12 @@ pub(super) fn has_amount(price: &Option<pb::Price>) -> bool {
         .is_some_and(|p| p.amount_nok.is_some() || p.minimum_units.is_some())
 }
 
-/// A published price in words; what is invoiced and the unit are quoted as published.
+/// A published price in words; what is invoiced (in bokmål where the custodian gives it) and
+/// the unit are quoted as published.
 pub(super) fn price_words(price: &pb::Price, by: &str) -> Text {
-    let what = price.text.trim();
-    let mut nb = format!("{by} fakturerer {what}");
-    let mut en = format!("{by} invoices {what}");
+    let what = as_published(&price.text, price.localized_text.as_ref());
+    let mut nb = format!("{by} fakturerer {}", quoted_nb(&what));
+    let mut en = format!("{by} invoices {}", what.en);
     if let Some(amount) = price.amount_nok {
         let (unit_nb, unit_en) = if price.unit.is_empty() {
             (String::new(), String::new())

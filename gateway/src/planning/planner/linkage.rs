@@ -136,11 +136,10 @@ impl<'a> Planner<'a> {
             });
         }
         notes.extend(
-            rules
-                .notes
+            all_as_published(&rules.notes, &rules.localized_notes)
                 .iter()
-                .filter(|n| !n.trim().is_empty())
-                .map(|n| as_published(format!("{id}: {}", n.trim()))),
+                .filter(|n| !n.en.is_empty())
+                .map(|n| prefixed(&format!("{id}: "), n)),
         );
     }
 

@@ -116,10 +116,15 @@ impl<'a> Planner<'a> {
         let mut found = Vec::new();
         for m in members {
             let source = &m.rs.source;
-            let text = source.open_statistics.trim();
+            let published = as_published(
+                &source.open_statistics,
+                source.localized_open_statistics.as_ref(),
+            );
+            let text = published.en.as_str();
             if text.is_empty() {
                 continue;
             }
+            let text_nb = quoted_nb(&published);
             let url = source.open_statistics_url.trim();
             let (at_nb, at_en) = if url.is_empty() {
                 let contact = contact_words(m.rs);
@@ -133,7 +138,7 @@ impl<'a> Planner<'a> {
             let name = source_name(m.rs);
             let explanation = both(
                 format!(
-                    "{name} publiserer åpen statistikk ({text}){at_nb}. Se på den før du søker: tallene du ønsker, kan allerede være offentlige."
+                    "{name} publiserer åpen statistikk ({text_nb}){at_nb}. Se på den før du søker: tallene du ønsker, kan allerede være offentlige."
                 ),
                 format!(
                     "{name} publishes open statistics ({text}){at_en}. Check them before applying: the figures wanted may already be public."
@@ -150,6 +155,7 @@ impl<'a> Planner<'a> {
                 data_source_id: source.id.clone(),
                 text: text.to_string(),
                 url: url.to_string(),
+                localized_text: Some(published.clone()),
             });
         }
         found

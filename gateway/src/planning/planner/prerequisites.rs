@@ -88,14 +88,9 @@ pub(super) fn custodian_prerequisites(
             ),
         ));
     }
-    for requirement in rs
-        .rules
-        .requirements
-        .iter()
-        .map(|r| r.trim())
-        .filter(|r| !r.is_empty())
-    {
-        list.push(("custodian-requirement", as_published(requirement)));
+    let requirements = all_as_published(&rs.rules.requirements, &rs.rules.localized_requirements);
+    for requirement in requirements.into_iter().filter(|r| !r.en.is_empty()) {
+        list.push(("custodian-requirement", requirement));
     }
     let individual = matches!(
         level,

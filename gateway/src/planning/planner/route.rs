@@ -37,11 +37,10 @@ impl<'a> Planner<'a> {
             self.address_missing(&mut routed);
         }
         if !chosen.route.note.trim().is_empty() {
-            routed.notes.push(as_published(format!(
-                "{}: {}",
-                rs.source.id,
-                chosen.route.note.trim()
-            )));
+            let note = as_published(&chosen.route.note, chosen.route.localized_note.as_ref());
+            routed
+                .notes
+                .push(prefixed(&format!("{}: ", rs.source.id), &note));
         }
         if self.input.biomaterial_wanted {
             self.biomaterial(&mut routed);
@@ -166,15 +165,20 @@ impl<'a> Planner<'a> {
     pub(super) fn biomaterial(&mut self, routed: &mut Routed<'a>) {
         let rs = routed.rs;
         let (id, name) = (rs.source.id.as_str(), source_name(rs));
-        let detail = sentence(rs.source.biomaterial_note.trim());
+        let note = as_published(
+            &rs.source.biomaterial_note,
+            rs.source.localized_biomaterial_note.as_ref(),
+        );
+        let (detail_nb, detail) = (sentence(quoted_nb(&note)), sentence(&note.en));
         let availability =
             pb::BiomaterialAvailability::try_from(rs.source.biomaterial).unwrap_or_default();
-        // The custodian's note on the material is quoted as published.
+        // The custodian's note on the material is quoted as published (in bokmål where it
+        // gives one).
         let text = match availability {
             pb::BiomaterialAvailability::ApplyWithData => {
                 let note = both(
                     format!(
-                        "{id}: søk om biologisk materiale fra {name} i samme skjema som dataene.{detail}"
+                        "{id}: søk om biologisk materiale fra {name} i samme skjema som dataene.{detail_nb}"
                     ),
                     format!(
                         "{id}: apply for biological material from {name} in the same form as the data.{detail}"
@@ -187,7 +191,7 @@ impl<'a> Planner<'a> {
                 let contact = contact_words(rs);
                 let note = both(
                     format!(
-                        "{id}: {name} nevner en biobank, men publiserer ingen søknadsvei til den; spør {contact} hvordan du søker om materialet.{detail}"
+                        "{id}: {name} nevner en biobank, men publiserer ingen søknadsvei til den; spør {contact} hvordan du søker om materialet.{detail_nb}"
                     ),
                     format!(
                         "{id}: {name} mentions a biobank but publishes no route to it; ask {contact} how to apply for the material.{detail}"

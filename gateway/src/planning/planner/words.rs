@@ -7,9 +7,36 @@ pub(super) use crate::planning::effective::{
     parenthesised,
 };
 
-/// Text a custodian publishes (in English only): the same in both languages.
-pub(super) fn as_published(text: impl Into<String>) -> Text {
-    both("", text)
+/// Text a custodian publishes, quoted as published: `plain` (its English text) in `en`, and in
+/// `nb` its bokmål version from the `localized` twin when it gives one (else `nb` is empty:
+/// the English is the only wording).
+pub(super) fn as_published(plain: &str, localized: Option<&Text>) -> Text {
+    let nb = localized
+        .filter(|t| t.en.trim() == plain.trim())
+        .map(|t| t.nb.trim())
+        .unwrap_or_default();
+    both(nb, plain.trim())
+}
+
+/// A list a custodian publishes, entry for entry as [`as_published`]; `localized` is its twin
+/// list, used only when it runs parallel to `plain`.
+pub(super) fn all_as_published(plain: &[String], localized: &[Text]) -> Vec<Text> {
+    let parallel = localized.len() == plain.len();
+    plain
+        .iter()
+        .enumerate()
+        .map(|(i, p)| as_published(p, localized.get(i).filter(|_| parallel)))
+        .collect()
+}
+
+/// The bokmål of a custodian's text where it gives one, else its English text: what a bokmål
+/// sentence quotes.
+pub(super) fn quoted_nb(text: &Text) -> &str {
+    if text.nb.is_empty() {
+        &text.en
+    } else {
+        &text.nb
+    }
 }
 
 /// `prefix` before `text` in each language.

@@ -14,7 +14,7 @@ use helsedata::proto as pb;
 
 use super::{
     Chrome, render,
-    view::{self, form_pairs},
+    view::{self, form_pairs, many, one},
 };
 use crate::web::{WebState, error::WebError, i18n::Lang};
 
@@ -302,7 +302,7 @@ fn shape(lang: Lang, plan: pb::ApplicationPlan) -> PlanView {
                         // The published price text, unless it is the reason already.
                         let price = i
                             .price
-                            .map(|p| p.text)
+                            .map(|p| one(lang, p.localized_text.as_ref(), p.text))
                             .filter(|p| p.trim() != reason.trim())
                             .unwrap_or_default();
                         format!(
@@ -358,28 +358,5 @@ fn shape(lang: Lang, plan: pb::ApplicationPlan) -> PlanView {
                 ..t
             })
             .collect(),
-    }
-}
-
-/// A text of the plan in the page's language: its localized form where the gateway gives
-/// one, else the plain (English) text.
-fn one(lang: Lang, localized: Option<&pb::LocalizedText>, plain: String) -> String {
-    match localized {
-        Some(text) if !text.nb.is_empty() || !text.en.is_empty() => {
-            lang.pick(Some(text)).to_string()
-        }
-        _ => plain,
-    }
-}
-
-/// A list of texts in the page's language; `localized` runs parallel to `plain`.
-fn many(lang: Lang, localized: &[pb::LocalizedText], plain: Vec<String>) -> Vec<String> {
-    if localized.len() == plain.len() {
-        localized
-            .iter()
-            .map(|t| lang.pick(Some(t)).to_string())
-            .collect()
-    } else {
-        plain
     }
 }

@@ -13,7 +13,7 @@ use helsedata::proto as pb;
 
 use super::{
     Chrome, error_page, render,
-    view::{self, Freshness, form_pairs},
+    view::{self, Freshness, form_pairs, many, one},
 };
 use crate::web::{WebState, error::WebError, i18n::Lang};
 
@@ -216,12 +216,20 @@ pub async fn page(
                     (Some(n), false) => format!("{n} {}: ", lang.t("dager", "days")),
                     (None, _) => String::new(),
                 };
-                format!("{}: {days}{}", d.applies_to, d.text)
+                format!(
+                    "{}: {days}{}",
+                    one(lang, d.localized_applies_to.as_ref(), d.applies_to.clone()),
+                    one(lang, d.localized_text.as_ref(), d.text.clone())
+                )
             })
             .collect(),
         prices: rules.prices.iter().map(|p| price(lang, p)).collect(),
-        requirements: rules.requirements.clone(),
-        notes: rules.notes.clone(),
+        requirements: many(
+            lang,
+            &rules.localized_requirements,
+            rules.requirements.clone(),
+        ),
+        notes: many(lang, &rules.localized_notes, rules.notes.clone()),
         contact_href: view::address_href(&rules.contact_email).unwrap_or_default(),
         contact: rules.contact_email.clone(),
         variables: variables
@@ -264,7 +272,11 @@ pub async fn page(
 }
 
 fn price(lang: Lang, p: &pb::Price) -> String {
-    let mut text = format!("{}: {}", p.invoiced_by, p.text);
+    let mut text = format!(
+        "{}: {}",
+        p.invoiced_by,
+        one(lang, p.localized_text.as_ref(), p.text.clone())
+    );
     if let Some(amount) = p.amount_nok {
         text.push_str(&format!(
             " ({amount} NOK{}{})",
@@ -301,14 +313,15 @@ fn facts(lang: Lang, s: &pb::DataSource) -> Vec<Fact> {
                 .iter()
                 .chain(&l.regulations)
                 .chain(std::iter::once(&l.purpose_provision))
-                .chain(&l.other)
-                .filter(|t| !t.is_empty())
                 .cloned()
+                .chain(many(lang, &l.localized_other, l.other.clone()))
+                .filter(|t| !t.is_empty())
                 .collect::<Vec<_>>()
                 .join("; ")
         })
         .unwrap_or_default();
-    let with_note = |label: String, note: &str| {
+    let with_note = |label: String, localized: Option<&pb::LocalizedText>, note: &str| {
+        let note = one(lang, localized, note.to_string());
         if note.is_empty() {
             label
         } else {
@@ -327,6 +340,7 @@ fn facts(lang: Lang, s: &pb::DataSource) -> Vec<Fact> {
             lang.t("Type", "Kind"),
             with_note(
                 view::enum_label(lang, s.kind, pb::DataSourceKind::as_str_name),
+                None,
                 &s.kind_as_stated,
             ),
         ),
@@ -343,6 +357,7 @@ fn facts(lang: Lang, s: &pb::DataSource) -> Vec<Fact> {
             lang.t("Samtykke", "Consent"),
             with_note(
                 view::enum_label(lang, s.consent, pb::ConsentRequirement::as_str_name),
+                s.localized_consent_note.as_ref(),
                 &s.consent_note,
             ),
         ),
@@ -350,6 +365,7 @@ fn facts(lang: Lang, s: &pb::DataSource) -> Vec<Fact> {
             lang.t("Identifiserbarhet", "Identifiability"),
             with_note(
                 view::enum_label(lang, s.identifiability, pb::Identifiability::as_str_name),
+                s.localized_identifiability_note.as_ref(),
                 &s.identifiability_note,
             ),
         ),
@@ -361,7 +377,10 @@ fn facts(lang: Lang, s: &pb::DataSource) -> Vec<Fact> {
             lang.t("Dekning", "Coverage"),
             lang.pick(s.coverage.as_ref()).to_string(),
         ),
-        (lang.t("Emner", "Topics"), s.topics.join(", ")),
+        (
+            lang.t("Emner", "Topics"),
+            many(lang, &s.localized_topics, s.topics.clone()).join(", "),
+        ),
         (
             lang.t("Biologisk materiale", "Biological material"),
             with_note(
@@ -370,16 +389,26 @@ fn facts(lang: Lang, s: &pb::DataSource) -> Vec<Fact> {
                     s.biomaterial,
                     pb::BiomaterialAvailability::as_str_name,
                 ),
+                s.localized_biomaterial_note.as_ref(),
                 &s.biomaterial_note,
             ),
         ),
         (
             lang.t("Åpen statistikk", "Open statistics"),
-            s.open_statistics.clone(),
+            one(
+                lang,
+                s.localized_open_statistics.as_ref(),
+                s.open_statistics.clone(),
+            ),
         ),
         (
             lang.t("Variabeldokumentasjon", "Variable documentation"),
-            s.variable_documentation.join(", "),
+            many(
+                lang,
+                &s.localized_variable_documentation,
+                s.variable_documentation.clone(),
+            )
+            .join(", "),
         ),
         (
             lang.t("HAP-fase", "HAP phase"),
@@ -403,7 +432,7 @@ fn facts(lang: Lang, s: &pb::DataSource) -> Vec<Fact> {
         ),
         (
             lang.t("Avvik mellom kilder", "Discrepancies"),
-            s.discrepancies.join("; "),
+            many(lang, &s.localized_discrepancies, s.discrepancies.clone()).join("; "),
         ),
     ];
     candidates
@@ -419,7 +448,7 @@ fn route(lang: Lang, condition: String, r: &pb::ApplicationRoute) -> Route {
         channel: view::enum_label(lang, r.channel, pb::ApplicationChannel::as_str_name),
         processed_by: r.processed_by.clone(),
         url: view::address_href(&r.url).unwrap_or_default(),
-        note: r.note.clone(),
+        note: one(lang, r.localized_note.as_ref(), r.note.clone()),
     }
 }
 
@@ -492,7 +521,9 @@ fn access(lang: Lang, rules: &pb::AccessRules) -> Vec<Fact> {
         ),
         (
             lang.t("Om kobling", "About linkage"),
-            linkage.map(|l| l.notes.join(" ")).unwrap_or_default(),
+            linkage
+                .map(|l| many(lang, &l.localized_notes, l.notes.clone()).join(" "))
+                .unwrap_or_default(),
         ),
         (
             lang.t("Kontakt før søknad", "Contact before applying"),

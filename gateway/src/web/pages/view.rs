@@ -36,6 +36,30 @@ impl Chrome {
     }
 }
 
+/// A text in the page's language: its `localized_*` twin where one is given (its `nb` where
+/// the page is in bokmål and the twin has one, else its `en`), else the plain (English) text.
+pub fn one(lang: Lang, localized: Option<&pb::LocalizedText>, plain: String) -> String {
+    match localized {
+        Some(text) if !text.nb.is_empty() || !text.en.is_empty() => {
+            lang.pick(Some(text)).to_string()
+        }
+        _ => plain,
+    }
+}
+
+/// A list of texts in the page's language, entry for entry as [`one`]; `localized` is used
+/// only when it runs parallel to `plain`.
+pub fn many(lang: Lang, localized: &[pb::LocalizedText], plain: Vec<String>) -> Vec<String> {
+    if localized.len() == plain.len() {
+        localized
+            .iter()
+            .map(|t| lang.pick(Some(t)).to_string())
+            .collect()
+    } else {
+        plain
+    }
+}
+
 /// `path_and_query` with `key` set to `value` (replacing any earlier value).
 pub fn with_param(path_and_query: &str, key: &str, value: &str) -> String {
     let (path, query) = path_and_query

@@ -47,7 +47,7 @@ fn linkage(policy: pb::LinkagePolicy, linked_by: &str) -> Option<pb::LinkageRule
     Some(pb::LinkageRules {
         policy: policy as i32,
         linked_by: linked_by.to_string(),
-        notes: Vec::new(),
+        ..Default::default()
     })
 }
 
@@ -149,6 +149,7 @@ fn npr_price() -> pb::Price {
         amount_nok: Some(1100.0),
         unit: "hour".into(),
         minimum_units: Some(2.0),
+        ..Default::default()
     }
 }
 

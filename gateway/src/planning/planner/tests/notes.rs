@@ -137,11 +137,21 @@ fn anonymous_data_names_the_open_statistics_to_check_first_with_their_address() 
                 data_source_id: "msis".into(),
                 text: "statistics from 1977 with custom tables".into(),
                 url: "https://msis.no".into(),
+                // The custodian gives no bokmål text: the English is the only wording.
+                localized_text: Some(pb::LocalizedText {
+                    nb: String::new(),
+                    en: "statistics from 1977 with custom tables".into(),
+                }),
             },
             pb::OpenStatistics {
                 data_source_id: "norm".into(),
                 text: "public statistics".into(),
                 url: String::new(),
+                // The custodian gives no bokmål text: the English is the only wording.
+                localized_text: Some(pb::LocalizedText {
+                    nb: String::new(),
+                    en: "public statistics".into(),
+                }),
             },
         ]
     );
