@@ -204,46 +204,65 @@ mod tests {
         })
     }
 
+    /// One call through a [`Deadline`] of `timeout` and `bound` to [`answering_after`]
+    /// `body_delay`: the answer, and the `grpc-timeout` the service was sent (`None` when it
+    /// was sent none or not called).
+    async fn call(
+        timeout: Duration,
+        bound: Bound,
+        body_delay: Duration,
+    ) -> (
+        Result<http::Response<DeadlineBody<Chunks>>, BoxError>,
+        Option<String>,
+    ) {
+        let sent = std::sync::Arc::default();
+        let service = DeadlineLayer::new(timeout, bound)
+            .layer(answering_after(body_delay, std::sync::Arc::clone(&sent)));
+        let answer = service.oneshot(http::Request::new(())).await;
+        let sent = sent.lock().unwrap().clone();
+        (answer, sent)
+    }
+
     #[tokio::test]
     async fn a_slow_answer_body_fails_with_the_typed_deadline_and_the_custodian_is_told_it() {
-        let sent = std::sync::Arc::default();
-        let service = DeadlineLayer::new(Duration::from_millis(50), Bound::Answer).layer(
-            answering_after(Duration::from_secs(5), std::sync::Arc::clone(&sent)),
-        );
-        let response = service.oneshot(http::Request::new(())).await.unwrap();
-        assert_eq!(sent.lock().unwrap().as_deref(), Some("50m"));
-        let error = response.into_body().collect().await.err().expect("cut");
+        let timeout = Duration::from_millis(50);
+        let (answer, sent) = call(timeout, Bound::Answer, Duration::from_secs(5)).await;
+        assert_eq!(sent.as_deref(), Some("50m"));
+        let Ok(response) = answer else {
+            panic!("the head came at once");
+        };
+        let Err(error) = response.into_body().collect().await else {
+            panic!("the body was not cut at the deadline");
+        };
         assert_eq!(
             error.downcast_ref::<DeadlineElapsed>(),
-            Some(&DeadlineElapsed(Duration::from_millis(50)))
+            Some(&DeadlineElapsed(timeout))
         );
     }
 
     #[tokio::test]
     async fn an_opened_stream_has_no_deadline_and_none_is_sent() {
-        let sent = std::sync::Arc::default();
-        let service = DeadlineLayer::new(Duration::from_millis(20), Bound::Opening).layer(
-            answering_after(Duration::from_millis(100), std::sync::Arc::clone(&sent)),
-        );
-        let response = service.oneshot(http::Request::new(())).await.unwrap();
-        assert_eq!(*sent.lock().unwrap(), None);
+        let (answer, sent) = call(
+            Duration::from_millis(20),
+            Bound::Opening,
+            Duration::from_millis(100),
+        )
+        .await;
+        assert_eq!(sent, None);
+        let Ok(response) = answer else {
+            panic!("the head came at once");
+        };
         let body = response.into_body().collect().await.expect("not cut");
         assert_eq!(body.to_bytes(), "answer");
     }
 
     #[tokio::test]
     async fn a_zero_timeout_fails_without_calling() {
-        let sent: std::sync::Arc<std::sync::Mutex<Option<String>>> = std::sync::Arc::default();
-        let service = DeadlineLayer::new(Duration::ZERO, Bound::Answer).layer(answering_after(
-            Duration::ZERO,
-            std::sync::Arc::clone(&sent),
-        ));
-        let error = service
-            .oneshot(http::Request::new(()))
-            .await
-            .err()
-            .expect("refused");
+        let (answer, sent) = call(Duration::ZERO, Bound::Answer, Duration::ZERO).await;
+        let Err(error) = answer else {
+            panic!("a zero timeout is refused");
+        };
         assert!(error.downcast_ref::<DeadlineElapsed>().is_some());
-        assert_eq!(*sent.lock().unwrap(), None, "the custodian was not called");
+        assert_eq!(sent, None, "the custodian was not called");
     }
 }
