@@ -1,8 +1,9 @@
-//! The TLS acceptor in front of every gRPC server: accepts TCP connections up to a cap,
-//! completes the handshake within a timeout with the current [`ReloadingTls`] server
-//! configuration, closes connections that send nothing for too long, logs refusals
-//! (rate-limited, with the peer's address and the reason), and hands each connection to
-//! tonic (`serve_with_incoming`) with the peer's identity as a request extension
+//! The TLS acceptor in front of every server (gRPC and the gateway's web listener): accepts
+//! TCP connections up to a cap, completes the handshake within a timeout with the current
+//! server configuration ([`ServerTls`]: mutual TLS from a [`ReloadingTls`], or the web's
+//! server authentication), closes connections that send nothing for too long, logs refusals
+//! (rate-limited, with the peer's address and the reason), and hands each connection on
+//! (to tonic's `serve_with_incoming`) with the peer's identity as a request extension
 //! ([`PeerInfo`]). It closes a connection on which HTTP/2 has not taken on an answer's chunk
 //! within the send timeout (its client opens no flow-control window), which resets its
 //! streams and frees their memory ([`crate::limits::budget`]).
@@ -19,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rustls::pki_types::CertificateDer;
+use rustls::{ServerConfig, pki_types::CertificateDer};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
@@ -29,6 +30,7 @@ use tokio::{
 use tokio_rustls::{TlsAcceptor, server::TlsStream};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
+use tracing::Instrument;
 
 use crate::{
     identity::{self, IdentityError},
@@ -136,8 +138,22 @@ impl RateLimitedLog {
     }
 }
 
+/// Where the acceptor takes the server configuration of each handshake from, so that a
+/// reloaded certificate is served to the next connection.
+pub trait ServerTls: Send + Sync + 'static {
+    /// The configuration for the next handshake.
+    fn handshake_config(&self) -> Arc<ServerConfig>;
+}
+
+/// Mutual TLS with the material loaded now.
+impl ServerTls for ReloadingTls {
+    fn handshake_config(&self) -> Arc<ServerConfig> {
+        self.server_config()
+    }
+}
+
 struct Shared {
-    tls: Arc<ReloadingTls>,
+    tls: Arc<dyn ServerTls>,
     limits: ConnectionLimits,
     slots: Arc<Semaphore>,
     over_cap: RateLimitedLog,
@@ -152,16 +168,17 @@ struct Shared {
 /// shutdown), which closes the listening socket.
 pub fn incoming(
     listener: TcpListener,
-    tls: Arc<ReloadingTls>,
+    tls: Arc<dyn ServerTls>,
     limits: ConnectionLimits,
 ) -> ReceiverStream<Result<PeerIo, io::Error>> {
     incoming_counted(listener, tls, limits, ConnectionMetrics::default())
 }
 
-/// [`incoming`], counting open and refused connections in `metrics`.
+/// [`incoming`], counting open and refused connections in `metrics`. Its logs are written in
+/// the span current at the call.
 pub fn incoming_counted(
     listener: TcpListener,
-    tls: Arc<ReloadingTls>,
+    tls: Arc<dyn ServerTls>,
     limits: ConnectionLimits,
     metrics: ConnectionMetrics,
 ) -> ReceiverStream<Result<PeerIo, io::Error>> {
@@ -180,7 +197,7 @@ pub fn incoming_counted(
         limits,
         metrics,
     });
-    tokio::spawn(accept_loop(listener, shared, tx));
+    tokio::spawn(accept_loop(listener, shared, tx).in_current_span());
     ReceiverStream::new(rx)
 }
 
@@ -222,11 +239,14 @@ async fn accept_loop(
         };
         let shared = shared.clone();
         let tx = tx.clone();
-        tokio::spawn(async move {
-            if let Some(io) = handshake(&shared, tcp, remote_addr, slot).await {
-                let _ = tx.send(Ok(io)).await;
+        tokio::spawn(
+            async move {
+                if let Some(io) = handshake(&shared, tcp, remote_addr, slot).await {
+                    let _ = tx.send(Ok(io)).await;
+                }
             }
-        });
+            .in_current_span(),
+        );
     }
 }
 
@@ -237,7 +257,7 @@ async fn handshake(
     slot: Slot,
 ) -> Option<PeerIo> {
     let _ = tcp.set_nodelay(true);
-    let acceptor = TlsAcceptor::from(shared.tls.server_config());
+    let acceptor = TlsAcceptor::from(shared.tls.handshake_config());
     let reason =
         match tokio::time::timeout(shared.limits.handshake_timeout, acceptor.accept(tcp)).await {
             Ok(Ok(stream)) => {
@@ -353,6 +373,13 @@ impl PeerIo {
             io::ErrorKind::TimedOut,
             "send timeout: an answer waited for the client's flow-control window",
         ))
+    }
+}
+
+impl PeerIo {
+    /// Who is on the other end.
+    pub fn peer(&self) -> &PeerInfo {
+        &self.info
     }
 }
 

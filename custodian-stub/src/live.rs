@@ -404,6 +404,12 @@ mod tests {
         (dir, path, live)
     }
 
+    /// The Norwegian name of the `nth` source of `catalogue`.
+    fn nb_name(catalogue: &Catalogue, nth: usize) -> String {
+        let source = &catalogue.sources().nth(nth).expect("a source").source;
+        source.name.clone().expect("name").nb
+    }
+
     fn file_revision(text: &str) -> String {
         text.lines()
             .find_map(|l| l.strip_prefix("revision = "))
@@ -433,16 +439,7 @@ mod tests {
             .source
             .id
             .clone();
-        let old_name = old
-            .catalogue
-            .sources()
-            .nth(1)
-            .expect("a source")
-            .source
-            .name
-            .clone()
-            .expect("name")
-            .nb;
+        let old_name = nb_name(&old.catalogue, 1);
         let edited = FILE.replacen(&format!("\"{old_name}\""), "\"Et nytt navn\"", 1);
         assert_ne!(edited, FILE, "the name is written as a quoted string");
         std::fs::write(&path, &edited).expect("write");
@@ -498,17 +495,7 @@ mod tests {
     fn a_revision_value_names_one_content_only() {
         let (_dir, path, live) = live_from(FILE);
         let original = live.current().revision().to_string();
-        let name = live
-            .current()
-            .catalogue
-            .sources()
-            .next()
-            .expect("a source")
-            .source
-            .name
-            .clone()
-            .expect("name")
-            .nb;
+        let name = nb_name(&live.current().catalogue, 0);
         let edited = FILE.replacen(&format!("\"{name}\""), "\"Et nytt navn\"", 1);
         std::fs::write(&path, &edited).expect("write");
         let derived = live.current_after_reload();

@@ -5,7 +5,7 @@
 use std::{
     pin::Pin,
     sync::{Arc, Mutex},
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
 };
 
 use bytes::Bytes;
@@ -18,21 +18,28 @@ use super::asked::MAX_BODY_BYTES;
 /// The first bytes of a request body, as far as the handler read it.
 pub(crate) type Copy = Arc<Mutex<Vec<u8>>>;
 
-/// A request body that copies its first [`MAX_BODY_BYTES`] into a [`Copy`] as they pass.
-pub(crate) struct TeeBody<B> {
-    inner: B,
-    copy: Copy,
+/// What sees the frames of a [`Watched`] body as they pass.
+pub(crate) trait Watcher<E> {
+    /// Sees one polled frame (`None`: the body has ended).
+    fn saw(&mut self, frame: &Option<Result<Frame<Bytes>, E>>);
 }
 
-impl<B> TeeBody<B> {
-    pub(crate) fn new(inner: B, copy: Copy) -> Self {
-        Self { inner, copy }
+/// A body whose frames pass unchanged, each seen by a [`Watcher`] on the way.
+pub(crate) struct Watched<B, W> {
+    inner: B,
+    watcher: W,
+}
+
+impl<B, W> Watched<B, W> {
+    pub(crate) fn new(inner: B, watcher: W) -> Self {
+        Self { inner, watcher }
     }
 }
 
-impl<B> Body for TeeBody<B>
+impl<B, W> Body for Watched<B, W>
 where
     B: Body<Data = Bytes> + Unpin,
+    W: Watcher<B::Error> + Unpin,
 {
     type Data = Bytes;
     type Error = B::Error;
@@ -41,15 +48,10 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref()
-            && let Ok(mut copy) = self.copy.lock()
-        {
-            let room = MAX_BODY_BYTES.saturating_sub(copy.len());
-            copy.extend_from_slice(&data[..data.len().min(room)]);
-        }
-        polled
+        let this = &mut *self;
+        let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        this.watcher.saw(&frame);
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -58,6 +60,21 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A request body that copies its first [`MAX_BODY_BYTES`] into a [`Copy`] as they pass.
+pub(crate) type TeeBody<B> = Watched<B, Copy>;
+
+impl<E> Watcher<E> for Copy {
+    fn saw(&mut self, frame: &Option<Result<Frame<Bytes>, E>>) {
+        if let Some(Ok(frame)) = frame
+            && let Some(data) = frame.data_ref()
+            && let Ok(mut copy) = self.lock()
+        {
+            let room = MAX_BODY_BYTES.saturating_sub(copy.len());
+            copy.extend_from_slice(&data[..data.len().min(room)]);
+        }
     }
 }
 

@@ -12,14 +12,14 @@ use std::{
 };
 
 use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
+use http_body::{Body, Frame};
 use tokio::time::Instant;
 
 use super::{
     Observer,
     asked::{self, is_known_method},
     audit::AuditRecord,
-    body::{self, Copy, TeeBody, bounded, code_name},
+    body::{self, Copy, TeeBody, Watched, Watcher, bounded, code_name},
     metrics::InFlight,
     notes::{self, Notes},
     time::rfc3339,
@@ -173,11 +173,13 @@ where
                 Ok(response) => {
                     let status = grpc_status(response.headers());
                     Ok(response.map(|inner| {
-                        tonic::body::Body::new(ObservedBody {
+                        tonic::body::Body::new(Watched::new(
                             inner,
-                            status,
-                            pending: Some(pending),
-                        })
+                            AnswerEnd {
+                                status,
+                                pending: Some(pending),
+                            },
+                        ))
                     }))
                 }
                 Err(e) => {
@@ -189,14 +191,13 @@ where
     }
 }
 
-/// An answer whose end (or abandonment) writes the call's record.
-struct ObservedBody<B> {
-    inner: B,
+/// The end (or abandonment) of an answer, which writes the call's record.
+struct AnswerEnd {
     status: Option<i32>,
     pending: Option<Pending>,
 }
 
-impl<B> ObservedBody<B> {
+impl AnswerEnd {
     fn finish(&mut self, fallback: i32) {
         if let Some(pending) = self.pending.take() {
             pending.finish(self.status.unwrap_or(fallback));
@@ -204,45 +205,25 @@ impl<B> ObservedBody<B> {
     }
 }
 
-impl<B> Drop for ObservedBody<B> {
+impl Drop for AnswerEnd {
     fn drop(&mut self) {
         // Dropped before its end: the client went away (or the connection broke).
         self.finish(1);
     }
 }
 
-impl<B> Body for ObservedBody<B>
-where
-    B: Body<Data = Bytes> + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
+impl<E> Watcher<E> for AnswerEnd {
+    fn saw(&mut self, frame: &Option<Result<Frame<Bytes>, E>>) {
+        match frame {
+            Some(Ok(frame)) => {
                 if let Some(trailers) = frame.trailers_ref()
                     && let Some(code) = grpc_status(trailers)
                 {
                     self.status = Some(code);
                 }
             }
-            Poll::Ready(Some(Err(_))) => self.finish(2),
-            Poll::Ready(None) => self.finish(0),
-            Poll::Pending => {}
+            Some(Err(_)) => self.finish(2),
+            None => self.finish(0),
         }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }

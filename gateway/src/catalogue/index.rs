@@ -403,17 +403,22 @@ mod tests {
         assert_eq!(search(&cat, q("MFR")), ["mfr"]);
     }
 
-    #[test]
-    fn year_filter_uses_overlap() {
-        let cat = catalogue();
-        let req = pb::SearchDataSourcesRequest {
+    /// The birth registries covering any of the years 1955 to 1958.
+    fn births_1955_to_1958() -> pb::SearchDataSourcesRequest {
+        pb::SearchDataSourcesRequest {
             query: "fødselsregister".into(),
             years: Some(pb::YearRange {
                 from_year: Some(1955),
                 to_year: Some(1958),
             }),
             ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn year_filter_uses_overlap() {
+        let cat = catalogue();
+        let req = births_1955_to_1958();
         assert_eq!(search(&cat, req), ["old"]);
     }
 
@@ -471,14 +476,7 @@ mod tests {
     #[test]
     fn the_years_facet_counts_decades_and_the_query_narrows_every_facet() {
         let cat = catalogue();
-        let req = pb::SearchDataSourcesRequest {
-            query: "fødselsregister".into(),
-            years: Some(pb::YearRange {
-                from_year: Some(1955),
-                to_year: Some(1958),
-            }),
-            ..Default::default()
-        };
+        let req = births_1955_to_1958();
         let page = cat.search(&req, 1).unwrap();
         // "old" covers 1950–1960, "mfr" 1967 onwards, to the latest year mentioned (1979).
         let years = counts(&page, "years");

@@ -207,49 +207,54 @@ impl Federation {
         V: Send + Sync + 'static,
         Fut: Future<Output = Fetched<V>> + Send + 'static,
     {
-        let served = self
-            .revalidated_fetch(cache, key, ttl_ms, upstream, ctx, fetch)
-            .await;
+        let served = match self.revalidated(cache, &key, ttl_ms, upstream, ctx).await {
+            Some(served) => served,
+            None => {
+                let policy = self
+                    .policy(ttl_ms, ctx)
+                    .with_known_failure(upstream.last_failure());
+                let up = upstream.clone();
+                cache
+                    .get(&key, policy, ctx.deadline.remaining(), move || {
+                        fetch(up).boxed()
+                    })
+                    .await
+            }
+        };
         self.metrics.served(&upstream.id, &served);
         served
     }
 
-    async fn revalidated_fetch<V, Fut>(
+    /// With `no-cache`, the cached answer when the custodian confirms its revision (or,
+    /// when it cannot be asked, the cached answer as stale while it may be served); `None`
+    /// when the custodian must be asked again.
+    async fn revalidated<V: Send + Sync + 'static>(
         &self,
         cache: &Cache<V>,
-        key: String,
+        key: &str,
         ttl_ms: u64,
         upstream: &Arc<Upstream>,
         ctx: RequestContext,
-        fetch: impl FnOnce(Arc<Upstream>) -> Fut,
-    ) -> Served<V>
-    where
-        V: Send + Sync + 'static,
-        Fut: Future<Output = Fetched<V>> + Send + 'static,
-    {
-        if ctx.bypass_cache
-            && ctx.revalidate
-            && let Some(entry) = cache.peek(&key)
-            && !entry.revision.is_empty()
-        {
-            let started = tokio::time::Instant::now();
-            match self.confirm_revision(upstream, ctx).await {
-                Ok(revision) if revision == entry.revision => {
-                    return Served::Live(entry, started.elapsed());
-                }
-                Ok(_) => {}
-                Err(failure) => {
-                    let max = Duration::from_millis(ttl_ms + self.cache_config.max_stale_ms);
-                    return if entry.age() < max {
-                        Served::Stale(entry, failure)
-                    } else {
-                        Served::Failed(failure)
-                    };
-                }
+    ) -> Option<Served<V>> {
+        if !(ctx.bypass_cache && ctx.revalidate) {
+            return None;
+        }
+        let entry = cache.peek(key).filter(|entry| !entry.revision.is_empty())?;
+        let started = tokio::time::Instant::now();
+        match self.confirm_revision(upstream, ctx).await {
+            Ok(revision) if revision == entry.revision => {
+                Some(Served::Live(entry, started.elapsed()))
+            }
+            Ok(_) => None,
+            Err(failure) => {
+                let max = Duration::from_millis(ttl_ms + self.cache_config.max_stale_ms);
+                Some(if entry.age() < max {
+                    Served::Stale(entry, failure)
+                } else {
+                    Served::Failed(failure)
+                })
             }
         }
-        self.fetch_through(cache, key, ttl_ms, upstream, ctx, fetch)
-            .await
     }
 
     /// The custodian's revision now, asked once for all concurrent callers.
@@ -275,30 +280,6 @@ impl Federation {
             Served::Live(info, _) | Served::Cached(info) => Ok(info.revision.clone()),
             Served::Stale(_, failure) | Served::Failed(failure) => Err(failure),
         }
-    }
-
-    async fn fetch_through<V, Fut>(
-        &self,
-        cache: &Cache<V>,
-        key: String,
-        ttl_ms: u64,
-        upstream: &Arc<Upstream>,
-        ctx: RequestContext,
-        fetch: impl FnOnce(Arc<Upstream>) -> Fut,
-    ) -> Served<V>
-    where
-        V: Send + Sync + 'static,
-        Fut: Future<Output = Fetched<V>> + Send + 'static,
-    {
-        let policy = self
-            .policy(ttl_ms, ctx)
-            .with_known_failure(upstream.last_failure());
-        let up = upstream.clone();
-        cache
-            .get(&key, policy, ctx.deadline.remaining(), move || {
-                fetch(up).boxed()
-            })
-            .await
     }
 
     /// The merged catalogue: every custodian's snapshot, fetched concurrently where not

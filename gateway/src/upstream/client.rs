@@ -189,15 +189,11 @@ impl Upstream {
     /// by the custodian's timeout; the stream itself has no deadline and lives until it
     /// breaks or the custodian ends it.
     pub async fn watch(&self) -> Result<tonic::Streaming<pb::CatalogueChange>, Status> {
-        let mut client = self.client.clone();
-        let opening = client.watch_catalogue(Request::new(pb::WatchCatalogueRequest {}));
-        match tokio::time::timeout(self.timeout, opening).await {
-            Ok(opened) => opened.map(Response::into_inner),
-            Err(_) => Err(Status::deadline_exceeded(format!(
-                "WatchCatalogue did not open within {} ms",
-                self.timeout.as_millis()
-            ))),
-        }
+        let mut client = self.streams.clone();
+        client
+            .watch_catalogue(Request::new(pb::WatchCatalogueRequest {}))
+            .await
+            .map(Response::into_inner)
     }
 
     /// SearchVariables, as asked.

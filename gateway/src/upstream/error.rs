@@ -7,6 +7,7 @@ use std::{error::Error as StdError, time::Duration};
 use helsedata::{identity::IdentityError, proto as pb};
 use tonic::{Code, Status};
 
+use super::deadline::DeadlineElapsed;
 use crate::cache::FetchError;
 
 /// Why a call to a custodian produced no usable answer.
@@ -132,6 +133,9 @@ fn is_transport(status: &Status) -> bool {
 impl LegError {
     /// Classifies a failed call's status; `timeout` is the call's own deadline.
     pub(crate) fn classify(status: &Status, timeout: Duration) -> Self {
+        if let Some(DeadlineElapsed(timeout)) = cause_ref::<DeadlineElapsed>(status) {
+            return Self::Timeout(*timeout);
+        }
         let mut text = status.message().to_string();
         let mut source = StdError::source(status);
         while let Some(err) = source {
@@ -210,6 +214,17 @@ mod tests {
         assert_eq!(
             classify(handshake_failure(expired)).outcome(),
             pb::OutcomeStatus::Rejected
+        );
+    }
+
+    #[test]
+    fn the_deadline_layers_typed_error_is_a_timeout_whatever_its_code() {
+        let elapsed = DeadlineElapsed(Duration::from_millis(250));
+        let status = Status::from_error(Box::new(elapsed));
+        assert_eq!(status.code(), Code::Unknown);
+        assert_eq!(
+            classify(status),
+            LegError::Timeout(Duration::from_millis(250))
         );
     }
 

@@ -1,6 +1,7 @@
 //! One custodian as seen from the gateway: a long-lived mTLS channel that verifies the
-//! custodian's certificate identity, per-call deadlines, outcome classification and the
-//! custodian's live status.
+//! custodian's certificate identity, composed as tower layers with trace propagation, a
+//! concurrency limit and the custodian's own deadline ([`deadline`]); the breaker, outcome
+//! classification and the custodian's live status around each call.
 
 use std::{
     future::Future,
@@ -17,6 +18,7 @@ use helsedata::{
 };
 use tokio::time::Instant;
 use tonic::{Request, Response, Status, transport::Channel};
+use tower::Layer;
 use tracing::Instrument;
 
 use crate::{
@@ -26,21 +28,27 @@ use crate::{
 
 pub mod breaker;
 pub mod client;
+pub mod deadline;
 mod error;
 pub mod outcome;
 mod ownership;
 
 use breaker::{Breaker, BreakerPolicy};
+use deadline::{Bound, Deadline, DeadlineLayer};
 pub use error::LegError;
 pub use ownership::{Ownership, owner_of};
 
 type TraceInjector = fn(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body>;
 
-/// The connection to one custodian, as tower layers around a lazily connected mTLS channel:
-/// the current trace context written into every call's headers (so the custodian continues
-/// the trace), then a limit of concurrent calls (`max_concurrent_calls`).
-pub type CustodianChannel =
+/// The lazily connected mTLS channel to one custodian with the current trace context
+/// written into every call's headers (so the custodian continues the trace) and a limit of
+/// concurrent calls (`max_concurrent_calls`).
+type TracedChannel =
     tower::util::MapRequest<tower::limit::ConcurrencyLimit<Channel>, TraceInjector>;
+
+/// The connection to one custodian as its calls see it: the [`TracedChannel`] within the
+/// custodian's own deadline ([`deadline`]).
+pub type CustodianChannel = Deadline<TracedChannel>;
 
 fn with_trace_context(
     mut request: http::Request<tonic::body::Body>,
@@ -113,6 +121,8 @@ pub struct Upstream {
     /// The data source ids it may publish; anything else it sends is dropped.
     pub ownership: Ownership,
     client: CustodianCatalogueClient<CustodianChannel>,
+    /// The same channel for streams: only their opening is bounded by `timeout`.
+    streams: CustodianCatalogueClient<CustodianChannel>,
     state: Mutex<UpstreamState>,
     breaker: Mutex<Breaker>,
     health: Option<tonic_health::server::HealthReporter>,
@@ -156,14 +166,19 @@ impl Upstream {
             .map_request(with_trace_context as TraceInjector)
             .concurrency_limit(settings.max_concurrent_calls)
             .service(channel);
+        let timeout = settings.timeout();
+        let client = |bound| {
+            CustodianCatalogueClient::new(DeadlineLayer::new(timeout, bound).layer(channel.clone()))
+                .max_decoding_message_size(settings.max_message_bytes)
+        };
         Ok(Self {
             id: config.id.clone(),
             endpoint: config.endpoint.clone(),
             identity,
-            timeout: settings.timeout(),
+            timeout,
             ownership: Ownership::new(config.owns.clone()),
-            client: CustodianCatalogueClient::new(channel)
-                .max_decoding_message_size(settings.max_message_bytes),
+            client: client(Bound::Answer),
+            streams: client(Bound::Opening),
             state: Mutex::new(UpstreamState::default()),
             breaker: Mutex::new(Breaker::new(BreakerPolicy {
                 eject_after: settings.eject_after_failures,
@@ -181,10 +196,11 @@ impl Upstream {
         self
     }
 
-    /// Calls the custodian once within its own configured timeout (never the caller's
-    /// deadline: callers wait for the result only as long as their deadline allows, see
-    /// [`crate::cache::Cache::get`], so a short caller deadline cannot make the custodian look
-    /// slow), with the trace context in the metadata, and records the outcome.
+    /// Calls the custodian once through its channel, whose deadline layer bounds the call by
+    /// the custodian's own timeout (never the caller's deadline: callers wait for the result
+    /// only as long as their deadline allows, see [`crate::cache::Cache::get`], so a short
+    /// caller deadline cannot make the custodian look slow), and records the outcome. An
+    /// ejected custodian is not called.
     pub async fn call<M, T, F, Fut>(&self, message: M, rpc: F) -> Leg<T>
     where
         F: FnOnce(CustodianCatalogueClient<CustodianChannel>, Request<M>) -> Fut,
@@ -207,20 +223,11 @@ impl Upstream {
         let timeout = self.timeout;
         let span = tracing::info_span!("custodian.leg", custodian = %self.id, otel.kind = "client", timeout_ms = timeout.as_millis() as u64);
         let started = Instant::now();
-        let result = async {
-            if timeout.is_zero() {
-                return Err(LegError::Timeout(timeout));
-            }
-            let mut request = Request::new(message);
-            request.set_timeout(timeout);
-            match tokio::time::timeout(timeout, rpc(self.client.clone(), request)).await {
-                Err(_) => Err(LegError::Timeout(timeout)),
-                Ok(Ok(response)) => Ok(response.into_inner()),
-                Ok(Err(status)) => Err(LegError::classify(&status, timeout)),
-            }
-        }
-        .instrument(span.clone())
-        .await;
+        let result = rpc(self.client.clone(), Request::new(message))
+            .instrument(span.clone())
+            .await
+            .map(Response::into_inner)
+            .map_err(|status| LegError::classify(&status, timeout));
         let latency = started.elapsed();
         match &result {
             Ok(_) => {
