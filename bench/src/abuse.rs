@@ -17,7 +17,7 @@ use fixture::raw_h2::{self, SEARCH, framed, grpc_request};
 use hdrhistogram::Histogram;
 use helsedata::{identity, proto as pb, tls::TlsMaterial};
 use tokio::{io::AsyncWriteExt, net::TcpStream, task::JoinSet};
-use tonic::metadata::MetadataValue;
+use tonic::codegen::http::HeaderValue;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::{
@@ -25,9 +25,9 @@ use crate::{
     fleet::{self, CustodianSpec, Fleet, GatewaySpec},
 };
 
-/// `limits.requests_per_second_per_identity` of the gateway under attack: twice what the
-/// normal client sends on this machine, so that only the attackers meet it.
-const RATE_PER_IDENTITY: u32 = 2_000;
+/// How often the normal client calls: 200 calls a second, a user of the catalogue at a
+/// brisk pace, well under the gateway's rate limit per identity.
+const NORMAL_INTERVAL: Duration = Duration::from_millis(5);
 
 /// Options of `bench abuse`.
 #[derive(Debug, Clone, clap::Args)]
@@ -65,7 +65,9 @@ impl Attack {
         match self {
             Self::None => "none (baseline)".into(),
             Self::CallerDeadlines(n) => {
-                format!("{n} callers sending searches with a 1 µs deadline and no-store")
+                format!(
+                    "{n} callers sending searches with a 1 µs deadline and no-store, each as soon as its previous call is answered"
+                )
             }
             Self::IdleConnections(n) => format!("{n} TLS connections that send nothing"),
             Self::BodylessStreams(c, s) => {
@@ -131,7 +133,7 @@ async fn measure(args: AbuseArgs) -> Result<()> {
         timeout_ms: 1_000,
         default_deadline_ms: 5_000,
         eject_after_failures: None,
-        requests_per_second_per_identity: Some(RATE_PER_IDENTITY),
+        requests_per_second_per_identity: None,
     })?;
     let attacker =
         fixture::Pki::open(fleet.pki.dir()).client_tls("abuser", "helsedataservice/abuser");
@@ -220,21 +222,43 @@ async fn start_attack(attack: Attack, addr: SocketAddr, tls: TlsMaterial) -> Res
     match attack {
         Attack::None => {}
         Attack::CallerDeadlines(callers) => {
-            let pool = fleet::gateway_pool(tls, addr, 2).await?;
-            for _ in 0..callers {
-                let pool = pool.clone();
-                set.spawn(async move {
-                    loop {
-                        let mut request =
-                            tonic::Request::new(pb::SearchDataSourcesRequest::default());
-                        request.set_timeout(Duration::from_micros(1));
-                        request
-                            .metadata_mut()
-                            .insert("cache-control", MetadataValue::from_static("no-store"));
-                        let _ = pool.pick().search_data_sources(request).await;
-                        tokio::task::yield_now().await;
-                    }
-                });
+            // Raw HTTP/2, as a remote client: each caller sends its next call once the
+            // previous one is answered, so what the gateway does with a flood (answer it at
+            // once, or stop reading) decides how fast it comes. (A tonic client would give up
+            // on its side after 1 µs and spin on this machine's CPUs whatever the gateway does.)
+            let search = framed(&pb::SearchDataSourcesRequest::default());
+            for connection in 0..callers.div_ceil(8) {
+                // The connection runs on a task of its own until both sides let go.
+                let (send, _task) = raw_h2::connect(addr, tls, None).await?;
+                for _ in 0..8.min(callers - connection * 8) {
+                    let send = send.clone();
+                    let search = search.clone();
+                    set.spawn(async move {
+                        loop {
+                            let Ok(mut ready) = send.clone().ready().await else {
+                                return;
+                            };
+                            let mut request = grpc_request(addr, SEARCH);
+                            let headers = request.headers_mut();
+                            headers.insert("grpc-timeout", HeaderValue::from_static("1u"));
+                            headers.insert("cache-control", HeaderValue::from_static("no-store"));
+                            let Ok((response, mut body)) = ready.send_request(request, false)
+                            else {
+                                return;
+                            };
+                            if body.send_data(search.clone(), true).is_err() {
+                                return;
+                            }
+                            let Ok(response) = response.await else {
+                                continue;
+                            };
+                            let mut answer = response.into_body();
+                            while let Some(Ok(chunk)) = answer.data().await {
+                                let _ = answer.flow_control().release_capacity(chunk.len());
+                            }
+                        }
+                    });
+                }
             }
         }
         Attack::IdleConnections(n) => {
@@ -344,13 +368,17 @@ async fn normal_calls(
     let mut rss_peak = gateway.memory().rss;
     let started = Instant::now();
     let mut next_health = started;
+    let mut due = started;
     while started.elapsed() < phase {
+        // One call every NORMAL_INTERVAL (or at once after a call that took longer).
+        tokio::time::sleep_until(due.into()).await;
+        let sent = Instant::now();
+        due += NORMAL_INTERVAL;
         let mut request = tonic::Request::new(pb::SearchDataSourcesRequest {
             page_size: 50,
             ..Default::default()
         });
         request.set_timeout(Duration::from_secs(5));
-        let sent = Instant::now();
         match normal.pick().search_data_sources(request).await {
             Ok(_) => {
                 let _ = latencies.record(sent.elapsed().as_micros().max(1) as u64);
@@ -391,8 +419,9 @@ async fn normal_calls(
 fn render(results: &[PhaseResult], phase: Duration) -> String {
     let mut out = format!(
         "## Abuse\n\n`bench abuse`: {:.1} s per attack; a normal client (developer identity) sends \
-         warm-cache searches one after another and a health check every 100 ms while each runs; \
-         the attacker has an identity of its own.\n\n\
+         a warm-cache search every 5 ms and a health \
+         check every 100 ms while each runs; the attacker has an identity of its own; the \
+         gateway has its default limits.\n\n\
          | attack | normal calls | p50 ms | p99 ms | failed normal calls | failed health checks | gateway peak RSS | custodians healthy after |\n\
          |---|---|---|---|---|---|---|---|\n",
         phase.as_secs_f64()

@@ -16,6 +16,11 @@ use tokio::time::Instant;
 
 use crate::metrics::CacheMetrics;
 
+/// The least time a caller must have left for a fetch to be started on its behalf: less than
+/// any custodian's answer over TLS takes. A caller with less gets what the cache holds (stale
+/// where allowed) or `CALLER_DEADLINE`; a fetch already running is still joined.
+pub const MIN_FETCH_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// What the cache needs of a fetch's error type: a way to say that the caller stopped
 /// waiting, and that the fetch task itself ended abnormally.
 pub trait FetchError: Clone + Send + Sync + 'static {
@@ -334,15 +339,25 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             }
         }
         let started = Instant::now();
-        let shared = self.in_flight(key, fetch);
-        let result = match tokio::time::timeout(wait, shared).await {
-            Ok(result) => result,
-            // The caller's deadline, not the fetch: that goes on, bounded by the custodian's
-            // own timeout, and its answer still lands in the cache.
-            Err(_) => Err(FetchFailure {
+        let result = if wait < MIN_FETCH_WAIT && !self.inner.in_flight.contains_key(key) {
+            // Too little time left to wait for any custodian: nothing is started, or a flood
+            // of calls with expired deadlines (and `no-store`) would keep every custodian
+            // answering refetches that nobody waits for.
+            Err(FetchFailure {
                 error: E::caller_deadline(wait),
-                latency: started.elapsed(),
-            }),
+                latency: Duration::ZERO,
+            })
+        } else {
+            let shared = self.in_flight(key, fetch);
+            match tokio::time::timeout(wait, shared).await {
+                Ok(result) => result,
+                // The caller's deadline, not the fetch: that goes on, bounded by the
+                // custodian's own timeout, and its answer still lands in the cache.
+                Err(_) => Err(FetchFailure {
+                    error: E::caller_deadline(wait),
+                    latency: started.elapsed(),
+                }),
+            }
         };
         match result {
             Ok(entry) => Served::Live(entry, started.elapsed()),
@@ -598,6 +613,45 @@ mod tests {
         ));
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(cache.peek("k").map(|c| c.value), Some(3));
+    }
+
+    #[tokio::test]
+    async fn a_caller_with_no_time_left_starts_no_fetch_but_gets_the_last_answer() {
+        let cache: Cache<u32> = Cache::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = |value: u32| {
+            let calls = calls.clone();
+            move || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async move { Ok((value, "r".to_string())) }.boxed()
+            }
+        };
+        let expired = Duration::from_micros(1);
+        assert!(matches!(
+            cache.get("k", POLICY, expired, counted(1)).await,
+            Served::Failed(_)
+        ));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing was started");
+        assert!(cache.peek("k").is_none());
+
+        cache
+            .get("k", POLICY, Duration::from_secs(1), counted(2))
+            .await;
+        let bypass = Policy {
+            bypass: true,
+            ..POLICY
+        };
+        match cache.get("k", bypass, expired, counted(3)).await {
+            Served::Stale(entry, _) => assert_eq!(entry.value, 2),
+            _ => panic!("the last answer, marked stale"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "only the caller with time fetched"
+        );
     }
 }
 

@@ -121,6 +121,11 @@ const STREAMED_REQUEST: &[&str] = &[
 
 const HEALTH: &str = "/grpc.health.v1.Health/";
 
+/// The shortest time a caller over its rate waits (and its connection is not read). Were it
+/// only the time to the next admitted call (a millisecond at 1,000 calls a second), a flood
+/// would be read again, and refused again, a thousand times a second.
+pub const MIN_RATE_PAUSE: Duration = Duration::from_millis(100);
+
 /// Why a [`RequestLimits`] cannot be used.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("limit `{key}`: {problem}")]
@@ -404,7 +409,11 @@ impl Shared {
             {
                 rates
                     .check_key(identity)
-                    .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+                    .map_err(|not_until| {
+                        not_until
+                            .wait_time_from(DefaultClock::default().now())
+                            .max(MIN_RATE_PAUSE)
+                    })
                     .map_err(|wait| Refusal {
                         subject: format!("identity:{identity}"),
                         message: format!(
@@ -550,6 +559,20 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
+            let expired = || {
+                Status::deadline_exceeded(format!(
+                    "no answer within the call's deadline of {} ms (the caller's grpc-timeout, \
+                     cut to the server's maximum, or the server's default when none is sent); \
+                     retry with a longer deadline or later",
+                    timeout.as_millis()
+                ))
+                .into_http()
+            };
+            // A call whose deadline has passed before it runs starts nothing (no fan-out, no
+            // custodian call): a flood of such calls costs their decoding only.
+            if deadline.remaining().is_zero() {
+                return Ok(expired());
+            }
             match tokio::time::timeout_at(deadline.instant(), inner.call(request)).await {
                 Ok(Ok(response)) => Ok(response.map(|b| {
                     let (slots, stream_deadline) = if long_lived {
@@ -565,13 +588,7 @@ where
                     ))
                 })),
                 Ok(Err(e)) => Err(e),
-                Err(_) => Ok(Status::deadline_exceeded(format!(
-                    "no answer within the call's deadline of {} ms (the caller's grpc-timeout, \
-                     cut to the server's maximum, or the server's default when none is sent); \
-                     retry with a longer deadline or later",
-                    timeout.as_millis()
-                ))
-                .into_http()),
+                Err(_) => Ok(expired()),
             }
         })
     }

@@ -287,7 +287,7 @@ impl Default for LimitsConfig {
             max_concurrent_requests_per_identity: 256,
             max_concurrent_health_checks: 64,
             requests_per_second_per_identity: 1_000,
-            request_burst_per_identity: 2_000,
+            request_burst_per_identity: 200,
         }
     }
 }
