@@ -126,6 +126,9 @@ async fn bodyless_streams_take_no_slot_from_a_normal_client_or_the_health_check(
     let fhi = start_custodian(&pki, "fhi", custodian("fhi"), Duration::ZERO).await;
     let mut config = gateway_config(&pki, &[("fhi", &fhi)]);
     config.limits.request_message_timeout_ms = 3_000;
+    // Concurrency is under test here, not the rate (400 streams opened at once would
+    // exceed the default burst).
+    config.limits.requests_per_second_per_identity = 0;
     let gateway = start_gateway(config.clone()).await;
     let developer = pki.developer_tls();
     let mut normal = client(&developer, gateway.addr).await;

@@ -813,6 +813,8 @@ concepts = ["lymphoma"]
 
 [source.controller]
 name = "Testforvalteren"
+note = "Named on the pages of the register."
+note_nb = "Oppgitt på registerets egne sider."
 
 [source.access]
 channel = "email_to_register"
@@ -897,7 +899,11 @@ async fn a_bokmal_source_page_shows_the_custodians_bokmal_texts_and_an_english_o
     let en = web.get("/sources/nbtest-register?lang=en").await;
     assert_eq!(en.status, 200, "{}", en.text());
     let (nb, en) = (nb.text(), en.text());
-    for (bokmal, english) in BOKMAL_AND_ENGLISH {
+    let controller_note = (
+        "Oppgitt på registerets egne sider.",
+        "Named on the pages of the register.",
+    );
+    for (bokmal, english) in BOKMAL_AND_ENGLISH.iter().chain([&controller_note]) {
         assert!(
             nb.contains(bokmal),
             "the bokmål page shows `{bokmal}`:\n{nb}"

@@ -294,13 +294,19 @@ fn facts(lang: Lang, s: &pb::DataSource) -> Vec<Fact> {
     let org = |o: Option<&pb::Organisation>| {
         o.map(|o| {
             let basis = view::enum_label(lang, o.basis, pb::FactBasis::as_str_name);
-            match (
+            let named = match (
                 o.name.is_empty(),
                 basis.is_empty() || basis.ends_with("UNSPECIFIED"),
             ) {
-                (true, _) => String::new(),
+                (true, _) => return String::new(),
                 (false, true) => o.name.clone(),
                 (false, false) => format!("{} ({basis})", o.name),
+            };
+            let note = one(lang, o.localized_note.as_ref(), o.note.clone());
+            if note.is_empty() {
+                named
+            } else {
+                format!("{named} – {note}")
             }
         })
         .unwrap_or_default()
