@@ -1,181 +1,24 @@
 //! The triples of the catalogue and of each dataset, built with `oxrdf` terms.
 //!
-//! Every IRI the export mints lies under one base ([`Minter`]). The mapping from our fields to
-//! the profile's properties is documented in `docs/healthdcat-ap.md`; this file is that table
-//! in code.
+//! Every IRI the export mints lies under one base ([`Minter`], in `iris.rs`); triples are
+//! collected in [`Triples`] (`triples.rs`) and the words and values derived from a record come
+//! from `facts.rs`. The mapping from our fields to the profile's properties is documented in
+//! `docs/healthdcat-ap.md`; this file is that table in code.
 
 use std::collections::HashMap;
 
 use helsedata::proto as pb;
-use oxrdf::{Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Term, Triple};
+use oxrdf::NamedNode;
 
+pub use super::iris::Minter;
+pub use super::triples::Triples;
 use super::{
-    ExportError,
+    facts::*,
     input::{Agent, CatalogueHeader, Contact, CustodianState, DatasetInput, Decider},
     legislation,
+    triples::{mailto_iri, web_iri},
     vocab::*,
 };
-
-/// Mints the export's own IRIs under one base.
-#[derive(Debug, Clone)]
-pub struct Minter {
-    base: String,
-}
-
-impl Minter {
-    /// A minter under `base`, an absolute http(s) IRI; a missing final `/` is added.
-    pub fn new(base: &str) -> Result<Self, ExportError> {
-        let mut base = base.trim().to_string();
-        if !base.ends_with('/') {
-            base.push('/');
-        }
-        let bad = |reason: &str| ExportError::Base {
-            base: base.clone(),
-            reason: reason.to_string(),
-        };
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(bad("it must start with https:// or http://"));
-        }
-        if base.contains(['?', '#']) {
-            return Err(bad("it must not contain a query or a fragment"));
-        }
-        NamedNode::new(base.clone()).map_err(|e| bad(&e.to_string()))?;
-        Ok(Self { base })
-    }
-
-    /// The base, ending in `/`.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    fn mint(&self, parts: &[&str]) -> NamedNode {
-        let mut iri = self.base.clone();
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                iri.push('/');
-            }
-            push_segment(&mut iri, part);
-        }
-        // The base was checked and every segment is percent-encoded.
-        NamedNode::new_unchecked(iri)
-    }
-
-    /// The catalogue.
-    pub fn catalogue(&self) -> NamedNode {
-        self.mint(&["catalogue"])
-    }
-
-    /// A dataset, by source id.
-    pub fn dataset(&self, id: &str) -> NamedNode {
-        self.mint(&["datasets", id])
-    }
-
-    /// The source's page on the web catalogue.
-    pub fn page(&self, id: &str) -> NamedNode {
-        self.mint(&["sources", id])
-    }
-
-    /// A node that belongs to one dataset (its publisher, coverage, variables, ...).
-    fn part(&self, id: &str, rest: &[&str]) -> NamedNode {
-        let mut parts = vec!["datasets", id];
-        parts.extend_from_slice(rest);
-        self.mint(&parts)
-    }
-
-    /// The national body that publishes the catalogue.
-    pub fn national_body(&self) -> NamedNode {
-        self.mint(&["agents", "national-body"])
-    }
-
-    fn source_kind(&self, kind: &str) -> NamedNode {
-        self.mint(&["vocabulary", "source-kind", kind])
-    }
-
-    fn source_kind_scheme(&self) -> NamedNode {
-        self.mint(&["vocabulary", "source-kind"])
-    }
-}
-
-/// Appends `part` to `iri`, percent-encoding everything but unreserved characters.
-fn push_segment(iri: &mut String, part: &str) {
-    for byte in part.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            iri.push(byte as char);
-        } else {
-            iri.push_str(&format!("%{byte:02X}"));
-        }
-    }
-}
-
-/// A growing list of triples.
-#[derive(Default)]
-pub struct Triples(pub Vec<Triple>);
-
-impl Triples {
-    fn add(&mut self, subject: &NamedNode, predicate: NamedNodeRef<'_>, object: impl Into<Term>) {
-        self.0.push(Triple::new(
-            NamedOrBlankNode::from(subject.clone()),
-            predicate,
-            object,
-        ));
-    }
-
-    fn typed(&mut self, subject: &NamedNode, class: NamedNodeRef<'_>) {
-        self.add(subject, RDF_TYPE, class.into_owned());
-    }
-
-    fn iri(&mut self, subject: &NamedNode, predicate: NamedNodeRef<'_>, object: NamedNodeRef<'_>) {
-        self.add(subject, predicate, object.into_owned());
-    }
-
-    fn text(&mut self, subject: &NamedNode, predicate: NamedNodeRef<'_>, value: &str, lang: &str) {
-        let value = value.trim();
-        if !value.is_empty() {
-            self.add(
-                subject,
-                predicate,
-                Literal::new_language_tagged_literal_unchecked(value, lang),
-            );
-        }
-    }
-
-    fn plain(&mut self, subject: &NamedNode, predicate: NamedNodeRef<'_>, value: &str) {
-        let value = value.trim();
-        if !value.is_empty() {
-            self.add(subject, predicate, Literal::new_simple_literal(value));
-        }
-    }
-
-    fn typed_literal(
-        &mut self,
-        subject: &NamedNode,
-        predicate: NamedNodeRef<'_>,
-        value: impl Into<String>,
-        datatype: NamedNodeRef<'_>,
-    ) {
-        self.add(
-            subject,
-            predicate,
-            Literal::new_typed_literal(value, datatype),
-        );
-    }
-}
-
-/// A web address as an IRI, when it is one.
-fn web_iri(url: &str) -> Option<NamedNode> {
-    let url = url.trim();
-    (url.starts_with("https://") || url.starts_with("http://"))
-        .then(|| NamedNode::new(url).ok())
-        .flatten()
-}
-
-/// An e-mail address as a `mailto:` IRI, when it is one.
-fn mailto_iri(email: &str) -> Option<NamedNode> {
-    let email = email.trim();
-    (email.contains('@') && !email.contains(char::is_whitespace))
-        .then(|| NamedNode::new(format!("mailto:{email}")).ok())
-        .flatten()
-}
 
 /// Our kinds of source: the id of its concept, its labels, the publisher type and the
 /// fallback health category.
@@ -762,145 +605,9 @@ impl GraphBuilder {
     }
 }
 
-/// Whether the facts say the source holds personal data: stored with identity, under a
-/// pseudonym, or partly so.
-fn personal_data(identifiability: i32) -> bool {
-    matches!(
-        pb::Identifiability::try_from(identifiability),
-        Ok(pb::Identifiability::DirectlyIdentifiable
-            | pb::Identifiability::Pseudonymous
-            | pb::Identifiability::Mixed)
-    )
-}
-
-fn legal_basis_text(legal: &pb::LegalBasis) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    parts.extend(legal.statutes.iter().map(String::as_str));
-    parts.extend(legal.regulations.iter().map(String::as_str));
-    if !legal.purpose_provision.trim().is_empty() {
-        parts.push(legal.purpose_provision.as_str());
-    }
-    parts.retain(|p| !p.trim().is_empty());
-    parts.join("; ")
-}
-
-fn freshness_words(freshness: i32) -> &'static str {
-    match pb::Freshness::try_from(freshness) {
-        Ok(pb::Freshness::Live) => "fetched live",
-        Ok(pb::Freshness::Cached) => "served from the gateway's cache within its time to live",
-        Ok(pb::Freshness::Stale) => {
-            "served from the gateway's last good answer because the custodian did not answer"
-        }
-        _ => "of unknown freshness",
-    }
-}
-
-fn provenance_text(d: &DatasetInput, custodian: Option<&CustodianState>) -> String {
-    let p = &d.provenance;
-    let mut text = format!(
-        "Published by custodian `{}` in catalogue revision {}; {}",
-        p.custodian_id,
-        if p.catalogue_revision.is_empty() {
-            "(none given)"
-        } else {
-            &p.catalogue_revision
-        },
-        freshness_words(p.freshness)
-    );
-    if let Some(fetched) = &p.fetched_at {
-        text.push_str(&format!(", fetched at {fetched}"));
-    }
-    if p.freshness == pb::Freshness::Stale as i32
-        && let Some(since) = custodian.and_then(|c| c.stale_since.as_ref())
-    {
-        text.push_str(&format!("; stale since {since}"));
-    }
-    if d.variables.is_none() {
-        text.push_str("; its variable list could not be read when this catalogue was written");
-    }
-    text.push('.');
-    text
-}
-
-/// The date a revision of the form `YYYY-MM-DD…` starts with, as midnight UTC.
-fn revision_date(revision: &str) -> Option<prost_types::Timestamp> {
-    let date = revision.get(..10)?;
-    let mut parts = date.split('-');
-    let (y, mo, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if y.len() != 4 || mo.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    prost_types::Timestamp::date(y.parse().ok()?, mo.parse().ok()?, d.parse().ok()?).ok()
-}
-
-fn csvw_datatype(value_type: i32) -> &'static str {
-    match pb::ValueType::try_from(value_type) {
-        Ok(pb::ValueType::Integer) => "integer",
-        Ok(pb::ValueType::Decimal) => "decimal",
-        Ok(pb::ValueType::Date) => "date",
-        Ok(pb::ValueType::Datetime) => "dateTime",
-        Ok(pb::ValueType::Boolean) => "boolean",
-        _ => "string",
-    }
-}
-
-fn variable_description(v: &pb::Variable, label: &pb::LocalizedText) -> String {
-    let what = [label.en.trim(), label.nb.trim(), v.name.as_str()]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .unwrap_or_default();
-    let kind = match pb::ValueType::try_from(v.value_type) {
-        Ok(pb::ValueType::Text) => "text",
-        Ok(pb::ValueType::Integer) => "whole number",
-        Ok(pb::ValueType::Decimal) => "decimal number",
-        Ok(pb::ValueType::Date) => "date",
-        Ok(pb::ValueType::Datetime) => "date and time",
-        Ok(pb::ValueType::Boolean) => "yes or no",
-        Ok(pb::ValueType::Code) => "code",
-        Ok(pb::ValueType::Identifier) => "identifier",
-        _ => "value",
-    };
-    let mut text = format!("{what}: {kind}");
-    if !v.code_system.trim().is_empty() {
-        text.push_str(&format!(" ({})", v.code_system.trim()));
-    }
-    if !v.unit.trim().is_empty() {
-        text.push_str(&format!(", in {}", v.unit.trim()));
-    }
-    text.push('.');
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn minted_iris_live_under_the_base_and_encode_odd_ids() {
-        let m = Minter::new("https://katalog.example").expect("base");
-        assert_eq!(m.base(), "https://katalog.example/");
-        assert_eq!(
-            m.dataset("mfr").as_str(),
-            "https://katalog.example/datasets/mfr"
-        );
-        assert_eq!(
-            m.dataset("a b/ø").as_str(),
-            "https://katalog.example/datasets/a%20b%2F%C3%B8"
-        );
-    }
-
-    #[test]
-    fn base_without_scheme_or_with_fragment_is_refused_with_the_reason() {
-        for (bad, reason) in [
-            ("katalog.example/", "must start with https://"),
-            ("ftp://x/", "must start with https://"),
-            ("https://x/#frag", "query or a fragment"),
-        ] {
-            let err = Minter::new(bad).expect_err(bad).to_string();
-            assert!(err.contains(bad) && err.contains(reason), "{err}");
-            assert!(err.contains("--base"), "says how to fix it: {err}");
-        }
-    }
 
     #[test]
     fn bokmal_topics_become_nb_keywords_beside_the_english_ones() {
@@ -954,15 +661,5 @@ mod tests {
         assert_eq!(count("\"kreft hos barn\"@nb"), 1, "{keywords:?}");
         assert_eq!(count("\"childhood cancer\"@en"), 1, "{keywords:?}");
         assert_eq!(count("\"lymfom\"@nb"), 1, "{keywords:?}");
-    }
-
-    #[test]
-    fn revision_dates_parse_only_when_they_are_dates() {
-        assert_eq!(
-            revision_date("2026-11-01.1").map(|t| t.to_string()),
-            Some("2026-11-01T00:00:00Z".to_string())
-        );
-        assert_eq!(revision_date("r42"), None);
-        assert_eq!(revision_date(""), None);
     }
 }

@@ -11,11 +11,14 @@
 pub mod build;
 pub mod cli;
 pub mod encode;
+mod facts;
 pub mod files;
 pub mod graph;
 pub mod input;
+mod iris;
 pub mod legislation;
 pub mod reader;
+mod triples;
 pub mod vocab;
 
 pub use encode::{DcatEncoder, write_catalogue};
