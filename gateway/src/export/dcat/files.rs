@@ -54,13 +54,7 @@ impl FilesExport {
             .iter()
             .map(|id| format!("the data file of custodian `{id}` is left out: the gateway configuration lists no custodian `{id}` (add it under [[custodians]] with the ids it owns)"))
             .collect();
-        let missing: Vec<&str> = self
-            .header
-            .custodians
-            .iter()
-            .filter(|c| c.freshness == pb::Freshness::None)
-            .map(|c| c.id.as_str())
-            .collect();
+        let missing = self.header.empty_handed();
         if !missing.is_empty() {
             lines.push(format!("{} configured custodians have no data file, so their datasets are missing from the export: {}", missing.len(), missing.join(", ")));
         }

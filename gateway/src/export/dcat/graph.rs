@@ -193,13 +193,7 @@ impl GraphBuilder {
                 None => format!("{} (stale)", c.id),
             })
             .collect();
-        let missing: Vec<&str> = self
-            .header
-            .custodians
-            .iter()
-            .filter(|c| c.freshness == pb::Freshness::None)
-            .map(|c| c.id.as_str())
-            .collect();
+        let missing = self.header.empty_handed();
         let mut text = format!(
             "Health registers, quality registers, health surveys and statistics for secondary use, as each custodian publishes them, merged at {} from {} custodians.",
             self.header.generated_at,

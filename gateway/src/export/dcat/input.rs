@@ -51,6 +51,17 @@ pub struct CatalogueHeader {
     pub custodians: Vec<CustodianState>,
 }
 
+impl CatalogueHeader {
+    /// The ids of the custodians that contributed nothing (no answer and nothing cached).
+    pub fn empty_handed(&self) -> Vec<&str> {
+        self.custodians
+            .iter()
+            .filter(|c| c.freshness == pb::Freshness::None)
+            .map(|c| c.id.as_str())
+            .collect()
+    }
+}
+
 /// Who decides on applications for a dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decider {
