@@ -1,6 +1,6 @@
 //! What is searchable in a data source and in a variable, field by field, with the boosts
 //! that rank matches: abbreviation and name above alternative names, above concepts and
-//! topics, above the description.
+//! topics (in English and, where the custodian gives them, bokmål), above the description.
 
 use crate::{concepts::Vocabulary, proto as pb};
 
@@ -10,7 +10,7 @@ use super::{
 };
 
 /// The searchable fields of a data source.
-pub static SOURCE_FIELDS: [FieldSpec; 13] = [
+pub static SOURCE_FIELDS: [FieldSpec; 14] = [
     FieldSpec {
         name: "abbreviation",
         analysis: Code,
@@ -57,6 +57,11 @@ pub static SOURCE_FIELDS: [FieldSpec; 13] = [
         boost: 2.0,
     },
     FieldSpec {
+        name: "topic_nb",
+        analysis: Nb,
+        boost: 2.0,
+    },
+    FieldSpec {
         name: "broader_concept_nb",
         analysis: Nb,
         boost: 1.2,
@@ -87,10 +92,11 @@ const ALT_EN: usize = 5;
 const CONCEPT_NB: usize = 6;
 const CONCEPT_EN: usize = 7;
 const TOPIC_EN: usize = 8;
-const BROADER_NB: usize = 9;
-const BROADER_EN: usize = 10;
-const DESCRIPTION_NB: usize = 11;
-const DESCRIPTION_EN: usize = 12;
+const TOPIC_NB: usize = 9;
+const BROADER_NB: usize = 10;
+const BROADER_EN: usize = 11;
+const DESCRIPTION_NB: usize = 12;
+const DESCRIPTION_EN: usize = 13;
 
 /// The searchable text of a data source. The labels of its concepts (every label, both
 /// languages) are indexed, and those of every broader concept at a lower weight, so that a
@@ -132,6 +138,9 @@ pub fn data_source_document(source: &pb::DataSource, vocabulary: &Vocabulary) ->
     }
     for topic in &source.topics {
         doc.push(TOPIC_EN, topic);
+    }
+    for topic in &source.localized_topics {
+        doc.push(TOPIC_NB, &topic.nb);
     }
     if let Some(description) = &source.description {
         doc.push(DESCRIPTION_NB, &description.nb);

@@ -75,14 +75,21 @@ pub fn has_words(terms: &[String]) -> bool {
     terms.iter().any(|t| !analyzer.is_stop_word(t))
 }
 
-/// Whether a data source has `topic` (folded) as a topic or as a word of one.
+/// Whether a data source has `topic` (folded) as a topic or as a word of one, in English or
+/// in the bokmål its custodian gives.
 pub fn has_topic(source: &pb::DataSource, topic: &str) -> bool {
     let wanted = text::fold(topic.trim());
     if wanted.is_empty() {
         return true;
     }
-    source.topics.iter().any(|t| {
-        let folded = text::fold(t);
-        folded == wanted || text::words(&folded).any(|w| w == wanted)
-    })
+    let bokmal = source.localized_topics.iter().map(|t| t.nb.as_str());
+    source
+        .topics
+        .iter()
+        .map(String::as_str)
+        .chain(bokmal)
+        .any(|t| {
+            let folded = text::fold(t);
+            folded == wanted || text::words(&folded).any(|w| w == wanted)
+        })
 }

@@ -192,3 +192,26 @@ fn query_terms_are_lowercased_and_deduplicated() {
     assert_eq!(terms("  MFR, mfr fødsel "), ["mfr", "fødsel"]);
     assert!(terms(" ,; ").is_empty());
 }
+
+#[test]
+fn a_bokmal_topic_is_found_and_filters_like_the_english_one() {
+    let mut survey = source("undersokelse", "Undersøkelsen", "The survey", &[]);
+    survey.topics = vec!["sleep habits".into()];
+    survey.localized_topics = vec![pb::LocalizedText {
+        nb: "søvnvaner".into(),
+        en: "sleep habits".into(),
+    }];
+    let sources = vec![survey.clone(), source("annen", "Annen", "Other", &[])];
+    let index = source_index(&sources, &vocabulary());
+    for query in ["søvnvaner", "sleep habits"] {
+        let hits = index.search(&terms(query));
+        assert_eq!(
+            hits.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![0],
+            "{query}"
+        );
+    }
+    assert!(has_topic(&survey, "Søvnvaner"));
+    assert!(has_topic(&survey, "sleep"));
+    assert!(!has_topic(&survey, "kosthold"));
+}
