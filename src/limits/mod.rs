@@ -264,9 +264,9 @@ struct Shared {
     health: Pool,
     /// Calls in flight per caller identity.
     identities: DashMap<String, Arc<AtomicUsize>>,
-    /// The request rate per caller identity (the generic cell rate algorithm: one
-    /// timestamp per identity), when limited.
-    rates: Option<DefaultKeyedRateLimiter<String>>,
+    /// The request rate per caller identity and its limiter (the generic cell rate
+    /// algorithm: one timestamp per identity), when limited.
+    rates: Option<(RequestRate, DefaultKeyedRateLimiter<String>)>,
     rate_refusals_log: crate::acceptor::RateLimitedLog,
 }
 
@@ -297,8 +297,9 @@ impl LimitsLayer {
                 rates: limits.rate_per_identity.and_then(|rate| {
                     let per_second = NonZeroU32::new(rate.per_second)?;
                     let burst = NonZeroU32::new(rate.burst)?;
-                    Some(RateLimiter::keyed(
-                        Quota::per_second(per_second).allow_burst(burst),
+                    Some((
+                        rate,
+                        RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
                     ))
                 }),
                 rate_refusals_log: crate::acceptor::RateLimitedLog::new(Duration::from_secs(10)),
@@ -404,9 +405,7 @@ impl Shared {
                 Ok(identity) => Some((identity, self.identity(identity))),
                 Err(_) => None,
             };
-            if let (Some((identity, _)), Some(rates), Some(rate)) =
-                (&state, &self.rates, limits.rate_per_identity)
-            {
+            if let (Some((identity, _)), Some((rate, rates))) = (&state, &self.rates) {
                 rates
                     .check_key(identity)
                     .map_err(|not_until| {
@@ -570,7 +569,7 @@ where
             };
             // A call whose deadline has passed before it runs starts nothing (no fan-out, no
             // custodian call): a flood of such calls costs their decoding only.
-            if deadline.remaining().is_zero() {
+            if deadline.passed() {
                 return Ok(expired());
             }
             match tokio::time::timeout_at(deadline.instant(), inner.call(request)).await {
