@@ -220,7 +220,9 @@ impl Lexicon {
 }
 
 /// Norwegian stemming, applied until nothing more is removed: Snowball removes one suffix,
-/// so `registeret` and `register` would otherwise stay apart (`register` / `regist`).
+/// so `registeret` and `register` would otherwise stay apart (`register` / `regist`). A
+/// doubled final consonant is then made single, as the inflection doubled it: Snowball
+/// leaves `sykdommer` as `sykdomm`, which must meet `sykdom`.
 fn stem_nb(stemmer: &Stemmer, word: &str) -> String {
     let mut current = word.to_string();
     for _ in 0..3 {
@@ -229,6 +231,15 @@ fn stem_nb(stemmer: &Stemmer, word: &str) -> String {
             break;
         }
         current = next;
+    }
+    let mut tail = current.chars().rev();
+    if let (Some(last), Some(before)) = (tail.next(), tail.next())
+        && last == before
+        && last.is_alphabetic()
+        && !"aeiouyæøå".contains(last)
+        && current.chars().count() > MIN_PART
+    {
+        current.pop();
     }
     current
 }

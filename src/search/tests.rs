@@ -138,6 +138,34 @@ fn typos_are_tolerated_by_word_length() {
 }
 
 #[test]
+fn a_word_the_index_holds_is_taken_as_written() {
+    // `lymfom` is indexed (a concept label), so it is not also looked up as a typo: its
+    // edit-distance neighbours would be other words.
+    let sources = sources();
+    let index = source_index(&sources, &vocabulary());
+    let a = Analyzer::new();
+    let lymfom = a.word(Analysis::Nb, "lymfom");
+    assert!(!lymfom.whole.is_empty());
+    assert_eq!(find("lymfom"), ["krg-lymfoide"]);
+    // A misspelling of it still finds the register: the index does not hold `lymfon`.
+    assert_eq!(find("lymfon"), ["krg-lymfoide"]);
+    assert!(index.search(&terms("lymfon")).len() == 1);
+}
+
+#[test]
+fn an_inflection_that_doubles_the_last_consonant_meets_the_base_form() {
+    let a = Analyzer::new();
+    assert_eq!(
+        a.word(Analysis::Nb, "sykdommer").whole,
+        a.word(Analysis::Nb, "sykdom").whole
+    );
+    assert_eq!(
+        a.word(Analysis::Nb, "karsykdommer").parts,
+        a.word(Analysis::Nb, "karsykdom").parts
+    );
+}
+
+#[test]
 fn every_word_must_match_unless_none_match_all() {
     assert_eq!(find("kreft lymfom"), ["krg-lymfoide"]);
     assert_eq!(
