@@ -10,6 +10,8 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
+use dashmap::DashMap;
+
 use helsedata::{
     concepts::Vocabulary,
     contract::SEARCH_DATA_SOURCES_PAGE,
@@ -21,6 +23,10 @@ use helsedata::{
 
 use super::merge::{Merged, MergedRecord};
 
+/// Ranked pages kept per merge: the most distinct searches remembered before the memory is
+/// cleared and filled again (a page holds at most one page of hit numbers and the facets).
+const RANKED_PAGES: usize = 4096;
+
 /// The merged catalogue with its search index.
 #[derive(Debug, Default)]
 pub struct MergedCatalogue {
@@ -28,11 +34,67 @@ pub struct MergedCatalogue {
     concepts: Arc<Vocabulary>,
     index: OnceLock<SearchIndex>,
     by_id: HashMap<String, usize>,
+    /// Each record's facet values as small numbers, worked out on first use.
+    facet_rows: OnceLock<FacetRows>,
+    /// Pages already ranked from this merge, by request. The merge never changes, so a
+    /// repeated search (the same words, filters, page size and token) is a lookup; a new
+    /// merge starts with none.
+    ranked: DashMap<PageKey, Arc<RankedPage>>,
+}
+
+/// What fixes a ranked page: the merge generation the page token is bound to, the query's
+/// words, every filter, the page size and the token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    generation: u64,
+    terms: Vec<String>,
+    custodian_ids: Vec<String>,
+    enums: [i32; 5],
+    years: Option<(Option<i32>, Option<i32>)>,
+    page_size: i32,
+    page_token: String,
+}
+
+impl PageKey {
+    fn of(req: &pb::SearchDataSourcesRequest, terms: &[String], generation: u64) -> Self {
+        Self {
+            generation,
+            terms: terms.to_vec(),
+            custodian_ids: req.custodian_ids.clone(),
+            enums: [
+                req.kind,
+                req.consent,
+                req.identifiability,
+                req.hap_phase,
+                req.channel,
+            ],
+            years: req.years.as_ref().map(|y| (y.from_year, y.to_year)),
+            page_size: req.page_size,
+            page_token: req.page_token.clone(),
+        }
+    }
+}
+
+/// One ranked page as record numbers, kept for repeated searches.
+#[derive(Debug)]
+struct RankedPage {
+    hits: Vec<(f64, u32)>,
+    next_page_token: String,
+    total: usize,
+    facets: Vec<pb::Facet>,
 }
 
 impl MergedCatalogue {
     /// A merge, to be indexed with `concepts` (the labels of the sources' concepts).
-    pub fn new(merged: Merged, concepts: Arc<Vocabulary>) -> Self {
+    pub fn new(mut merged: Merged, concepts: Arc<Vocabulary>) -> Self {
+        // Ranking breaks ties by record number, which is id order only if the records are
+        // in it (a merge makes them so).
+        if !merged
+            .records
+            .is_sorted_by(|a, b| a.source.id <= b.source.id)
+        {
+            merged.records.sort_by(|a, b| a.source.id.cmp(&b.source.id));
+        }
         let by_id = merged
             .records
             .iter()
@@ -44,7 +106,14 @@ impl MergedCatalogue {
             concepts,
             index: OnceLock::new(),
             by_id,
+            facet_rows: OnceLock::new(),
+            ranked: DashMap::new(),
         }
+    }
+
+    fn facet_rows(&self) -> &FacetRows {
+        self.facet_rows
+            .get_or_init(|| FacetRows::new(&self.merged.records))
     }
 
     /// The search index, built on first use.
@@ -75,41 +144,84 @@ impl MergedCatalogue {
     /// SearchDataSources over the merged records, for a request the contract has validated
     /// (only its page token is checked here). `generation` identifies the merge, so that
     /// page tokens from an older merge are refused rather than skipping or repeating records.
+    /// A search this merge has answered before is not ranked again.
     pub fn search(
         &self,
         req: &pb::SearchDataSourcesRequest,
         generation: u64,
     ) -> Result<SearchPage<'_>, RequestError> {
+        let terms = search::terms(&req.query);
+        let key = PageKey::of(req, &terms, generation);
+        let ranked = match self.ranked.get(&key) {
+            Some(page) => page.clone(),
+            None => {
+                let page = Arc::new(self.rank(req, &terms, generation)?);
+                if self.ranked.len() >= RANKED_PAGES {
+                    self.ranked.clear();
+                }
+                self.ranked.insert(key, page.clone());
+                page
+            }
+        };
+        Ok(SearchPage {
+            hits: ranked
+                .hits
+                .iter()
+                .map(|&(score, n)| (score, &self.merged.records[n as usize]))
+                .collect(),
+            next_page_token: ranked.next_page_token.clone(),
+            total: ranked.total,
+            facets: ranked.facets.clone(),
+        })
+    }
+
+    /// Matches, filters, counts the facets of, ranks and pages the records for `req`.
+    fn rank(
+        &self,
+        req: &pb::SearchDataSourcesRequest,
+        terms: &[String],
+        generation: u64,
+    ) -> Result<RankedPage, RequestError> {
         let page = PageRequest::parse(
             req.page_size,
             &req.page_token,
             SEARCH_DATA_SOURCES_PAGE,
             paging::fingerprint(&(fingerprint_parts(req), generation)),
         )?;
-        let terms = search::terms(&req.query);
-        let scored: Vec<(f64, &MergedRecord)> = if search::has_words(&terms) {
+        let records = &self.merged.records;
+        let scored: Vec<(f64, u32)> = if search::has_words(terms) {
             self.index()
-                .search(&terms)
+                .search(terms)
                 .into_iter()
-                .map(|(n, score)| (score, &self.merged.records[n as usize]))
+                .map(|(n, score)| (score, n))
                 .collect()
         } else {
-            self.merged.records.iter().map(|r| (0.0, r)).collect()
+            (0..records.len() as u32).map(|n| (0.0, n)).collect()
         };
-        let matched: Vec<&MergedRecord> = scored.iter().map(|(_, r)| *r).collect();
-        let facets = facets(&matched, &self.merged.records, req);
-        let mut hits: Vec<(f64, &MergedRecord)> = scored
-            .into_iter()
-            .filter(|(_, record)| matches_filters(record, req))
+        // Which filters each match passes, once: the facets and the hits both read it.
+        let passed: Vec<u8> = scored
+            .iter()
+            .map(|&(_, n)| Filter::passed(&records[n as usize], req))
             .collect();
-        hits.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| a.1.source.id.cmp(&b.1.source.id))
-        });
+        let facets = self.facet_rows().count(&scored, &passed);
+        let mut hits: Vec<(f64, u32)> = scored
+            .into_iter()
+            .zip(&passed)
+            .filter(|(_, p)| **p == Filter::EVERY)
+            .map(|(hit, _)| hit)
+            .collect();
         let total = hits.len();
         let next_page_token = page.next_token(total);
         let range = page.range(total);
-        Ok(SearchPage {
+        // Best first, ties by id (the record order): only the hits up to the page's end are
+        // put in order.
+        let best_first = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if range.end < hits.len() && range.end > 0 {
+            hits.select_nth_unstable_by(range.end - 1, best_first);
+            hits.truncate(range.end);
+        }
+        hits.sort_unstable_by(best_first);
+        Ok(RankedPage {
             hits: hits.drain(range).collect(),
             next_page_token,
             total,
@@ -160,6 +272,9 @@ enum Filter {
 }
 
 impl Filter {
+    /// The bits of [`Filter::passed`] when a record passes every filter.
+    const EVERY: u8 = (1 << Self::ALL.len()) - 1;
+
     const ALL: [Filter; 7] = [
         Filter::Custodian,
         Filter::Kind,
@@ -183,6 +298,15 @@ impl Filter {
         }
     }
 
+    /// The filters of `req` that `record` passes, one bit each in the order of [`Filter::ALL`].
+    fn passed(record: &MergedRecord, req: &pb::SearchDataSourcesRequest) -> u8 {
+        Self::ALL
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.passes(record, req))
+            .fold(0, |bits, (i, _)| bits | 1 << i)
+    }
+
     /// Whether `record` passes this filter of `req`.
     fn passes(self, record: &MergedRecord, req: &pb::SearchDataSourcesRequest) -> bool {
         let source = &record.source;
@@ -202,109 +326,190 @@ impl Filter {
         }
     }
 
-    /// The values `record` has for this facet (several decades for `years`, none for an
-    /// unset enum).
-    fn values(self, record: &MergedRecord, open_end: i32) -> Vec<String> {
-        let source = &record.source;
-        let name = |value: Option<&'static str>| {
-            value
-                .filter(|n| !n.ends_with("_UNSPECIFIED"))
-                .map(str::to_string)
-                .into_iter()
-                .collect()
+    /// The name of a facet value of an enum filter; `None` for an unset or unknown value
+    /// and for the filters that are not enums.
+    fn enum_name(self, value: i32) -> Option<&'static str> {
+        let name = match self {
+            Filter::Kind => pb::DataSourceKind::try_from(value)
+                .ok()
+                .map(|v| v.as_str_name()),
+            Filter::Consent => pb::ConsentRequirement::try_from(value)
+                .ok()
+                .map(|v| v.as_str_name()),
+            Filter::Identifiability => pb::Identifiability::try_from(value)
+                .ok()
+                .map(|v| v.as_str_name()),
+            Filter::HapPhase => pb::HapPhase::try_from(value).ok().map(|v| v.as_str_name()),
+            Filter::Channel => pb::ApplicationChannel::try_from(value)
+                .ok()
+                .map(|v| v.as_str_name()),
+            Filter::Custodian | Filter::Years => None,
         };
-        match self {
-            Filter::Custodian => vec![source.custodian_id.clone()],
-            Filter::Kind => name(
-                pb::DataSourceKind::try_from(source.kind)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            ),
-            Filter::Consent => name(
-                pb::ConsentRequirement::try_from(source.consent)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            ),
-            Filter::Identifiability => name(
-                pb::Identifiability::try_from(source.identifiability)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            ),
-            Filter::Years => decades(source, open_end),
-            Filter::HapPhase => name(
-                pb::HapPhase::try_from(source.hap_phase)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            ),
-            Filter::Channel => name(
-                pb::ApplicationChannel::try_from(record.effective_channel())
-                    .ok()
-                    .map(|v| v.as_str_name()),
-            ),
-        }
+        name.filter(|n| !n.ends_with("_UNSPECIFIED"))
     }
 }
 
-fn matches_filters(record: &MergedRecord, req: &pb::SearchDataSourcesRequest) -> bool {
-    Filter::ALL.iter().all(|f| f.passes(record, req))
+/// The facet values of every record of a merge as small numbers: its custodian's number, its
+/// enum values, and the decades its coverage overlaps (open-ended coverage runs to the latest
+/// year any record names). Counting the facets of a search is then arithmetic on arrays.
+#[derive(Debug, Default)]
+struct FacetRows {
+    custodians: Vec<String>,
+    rows: Vec<FacetRow>,
+    /// The first decade any record overlaps (decades are counted from it).
+    first_decade: i32,
 }
 
-/// The facets over the text matches `matched`: each filter's values counted over the
-/// records that pass every other filter of `req` (the usual faceted-search rule: a facet's
-/// own choice does not narrow its counts). `all` is the whole catalogue, which fixes where
-/// open-ended coverage ends.
-fn facets(
-    matched: &[&MergedRecord],
-    all: &[MergedRecord],
-    req: &pb::SearchDataSourcesRequest,
-) -> Vec<pb::Facet> {
-    let open_end = all
-        .iter()
-        .filter_map(|r| r.source.coverage_years.as_ref())
-        .flat_map(|y| [y.from_year, y.to_year])
-        .flatten()
-        .max()
-        .unwrap_or_default();
-    Filter::ALL
-        .iter()
-        .map(|&facet| {
-            let mut counts: HashMap<String, u32> = HashMap::new();
-            for record in matched
-                .iter()
-                .filter(|r| Filter::ALL.iter().all(|&f| f == facet || f.passes(r, req)))
-            {
-                for value in facet.values(record, open_end) {
-                    *counts.entry(value).or_default() += 1;
+#[derive(Debug, Clone, Copy)]
+struct FacetRow {
+    custodian: u32,
+    /// Kind, consent, identifiability, HAP phase, effective channel: 0 when unset or unknown.
+    enums: [i32; 5],
+    /// The decades overlapped, by their first year, both ends included; none when the first
+    /// is after the last.
+    decades: (i32, i32),
+}
+
+/// The enum filters, in the order of [`FacetRow::enums`].
+const ENUM_FILTERS: [Filter; 5] = [
+    Filter::Kind,
+    Filter::Consent,
+    Filter::Identifiability,
+    Filter::HapPhase,
+    Filter::Channel,
+];
+
+impl FacetRows {
+    fn new(records: &[MergedRecord]) -> Self {
+        let open_end = records
+            .iter()
+            .filter_map(|r| r.source.coverage_years.as_ref())
+            .flat_map(|y| [y.from_year, y.to_year])
+            .flatten()
+            .max()
+            .unwrap_or_default();
+        let mut custodians: Vec<String> = Vec::new();
+        let mut numbers: HashMap<&str, u32> = HashMap::new();
+        let rows: Vec<FacetRow> = records
+            .iter()
+            .map(|record| {
+                let source = &record.source;
+                let custodian = *numbers.entry(&source.custodian_id).or_insert_with(|| {
+                    custodians.push(source.custodian_id.clone());
+                    custodians.len() as u32 - 1
+                });
+                let values = [
+                    source.kind,
+                    source.consent,
+                    source.identifiability,
+                    source.hap_phase,
+                    record.effective_channel(),
+                ];
+                let mut enums = [0; 5];
+                for ((slot, filter), value) in enums.iter_mut().zip(ENUM_FILTERS).zip(values) {
+                    if filter.enum_name(value).is_some() {
+                        *slot = value;
+                    }
                 }
-            }
-            let mut counts: Vec<pb::FacetCount> = counts
-                .into_iter()
-                .map(|(value, count)| pb::FacetCount { value, count })
-                .collect();
-            counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-            pb::Facet {
-                field: facet.field().to_string(),
-                counts,
-            }
-        })
-        .collect()
+                FacetRow {
+                    custodian,
+                    enums,
+                    decades: decades(source, open_end),
+                }
+            })
+            .collect();
+        let first_decade = rows
+            .iter()
+            .filter(|r| r.decades.0 <= r.decades.1)
+            .map(|r| r.decades.0)
+            .min()
+            .unwrap_or_default();
+        Self {
+            custodians,
+            rows,
+            first_decade,
+        }
+    }
+
+    /// The facets over the text matches `scored` (record numbers, with the filters of the
+    /// request each passes in `passed`): each filter's values counted over the matches that
+    /// pass every other filter (the usual faceted-search rule: a facet's own choice does not
+    /// narrow its counts).
+    fn count(&self, scored: &[(f64, u32)], passed: &[u8]) -> Vec<pb::Facet> {
+        Filter::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &facet)| {
+                let mut counts: Vec<u32> = Vec::new();
+                let mut add = |slot: usize| {
+                    if counts.len() <= slot {
+                        counts.resize(slot + 1, 0);
+                    }
+                    counts[slot] += 1;
+                };
+                let enum_slot = ENUM_FILTERS.iter().position(|&f| f == facet);
+                for (&(_, n), &bits) in scored.iter().zip(passed) {
+                    if bits | 1 << i != Filter::EVERY {
+                        continue;
+                    }
+                    let row = &self.rows[n as usize];
+                    match (facet, enum_slot) {
+                        (Filter::Custodian, _) => add(row.custodian as usize),
+                        (Filter::Years, _) => {
+                            for decade in (row.decades.0..=row.decades.1).step_by(10) {
+                                add(((decade - self.first_decade) / 10) as usize);
+                            }
+                        }
+                        (_, Some(slot)) => {
+                            if let Ok(value) = usize::try_from(row.enums[slot])
+                                && value > 0
+                            {
+                                add(value);
+                            }
+                        }
+                        (_, None) => {}
+                    }
+                }
+                let mut counts: Vec<pb::FacetCount> = counts
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, count)| *count > 0)
+                    .filter_map(|(slot, count)| {
+                        let value = match facet {
+                            Filter::Custodian => self.custodians.get(slot)?.clone(),
+                            Filter::Years => (self.first_decade + 10 * slot as i32).to_string(),
+                            _ => facet.enum_name(slot as i32)?.to_string(),
+                        };
+                        Some(pb::FacetCount { value, count })
+                    })
+                    .collect();
+                counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+                pb::Facet {
+                    field: facet.field().to_string(),
+                    counts,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The decades (by their first year) that a source's coverage overlaps; open-ended coverage
 /// runs to `open_end`.
-fn decades(source: &pb::DataSource, open_end: i32) -> Vec<String> {
-    let Some(pb::YearRange {
-        from_year: Some(from),
-        to_year,
-    }) = source.coverage_years
-    else {
-        return Vec::new();
-    };
-    let last = to_year.unwrap_or(open_end).max(from);
-    (from - from.rem_euclid(10)..=last)
-        .step_by(10)
-        .map(|d| d.to_string())
-        .collect()
+fn decades(source: &pb::DataSource, open_end: i32) -> (i32, i32) {
+    match source.coverage_years {
+        Some(pb::YearRange {
+            from_year: Some(from),
+            to_year,
+        }) => {
+            // Years outside 0 to 9999 are no calendar years; clamped, a bad record cannot
+            // make the count of one search run over millions of decades.
+            let from = from.clamp(0, 9999);
+            let last = to_year.unwrap_or(open_end).clamp(from, 9999);
+            (from - from % 10, last - last % 10)
+        }
+        // No start: no decade.
+        _ => (1, 0),
+    }
 }
 
 fn years_overlap(source: &pb::DataSource, wanted: Option<&pb::YearRange>) -> bool {
@@ -413,6 +618,28 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_repeated_search_is_not_ranked_again_and_a_new_one_is() {
+        let cat = catalogue();
+        let first = search(&cat, births_1955_to_1958());
+        assert_eq!(cat.ranked.len(), 1);
+        assert_eq!(search(&cat, births_1955_to_1958()), first);
+        assert_eq!(cat.ranked.len(), 1, "the same words, filters and page");
+        let mut wider = births_1955_to_1958();
+        wider.years = None;
+        assert_eq!(search(&cat, wider), ["mfr", "old"]);
+        assert_eq!(cat.ranked.len(), 2, "another filter is another page");
+        let refused = cat.search(
+            &pb::SearchDataSourcesRequest {
+                page_token: "not-a-token".into(),
+                ..births_1955_to_1958()
+            },
+            1,
+        );
+        assert!(refused.is_err());
+        assert_eq!(cat.ranked.len(), 2, "a refused token is not remembered");
     }
 
     #[test]
