@@ -17,6 +17,7 @@
 
 mod abuse;
 mod cluster;
+mod engine;
 mod export_dcat;
 mod fleet;
 mod instructions;
@@ -62,6 +63,8 @@ enum Command {
     ExportDcat(export_dcat::ExportArgs),
     /// The hardening review's attacks against a gateway, with a normal client measured during each.
     Abuse(abuse::AbuseArgs),
+    /// The search engine alone at national size, in this process: index build and search times.
+    Engine(engine::EngineArgs),
     /// Search quality over the bundled catalogue: recall@20, MRR, nDCG@10 and every miss.
     Relevance(relevance::RelevanceArgs),
     #[command(hide = true)]
@@ -241,6 +244,7 @@ fn main() -> ExitCode {
         Command::ExportDcat(args) => export_dcat::run(args).map(|()| ExitCode::SUCCESS),
         Command::Abuse(args) => abuse::run(args).map(|()| ExitCode::SUCCESS),
         Command::Relevance(args) => relevance::run(&args),
+        Command::Engine(args) => engine::run(&args).map(|()| ExitCode::SUCCESS),
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
         Command::ServeEcho(args) => roles::serve_echo(args).map(|()| ExitCode::SUCCESS),
