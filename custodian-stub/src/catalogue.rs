@@ -193,8 +193,17 @@ impl Catalogue {
                 Some((score, &self.sources[s as usize].variables[v as usize]))
             })
             .collect();
-        hits.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
-        let range = page.range(hits.len());
+        let total = hits.len();
+        let range = page.range(total);
+        // Best first, ties by id: only the hits up to the page's end are put in order.
+        let best_first = |a: &(f64, &pb::Variable), b: &(f64, &pb::Variable)| {
+            b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id))
+        };
+        if range.end > 0 && range.end < total {
+            hits.select_nth_unstable_by(range.end - 1, best_first);
+            hits.truncate(range.end);
+        }
+        hits.sort_unstable_by(best_first);
         Ok(pb::SearchVariablesResponse {
             hits: hits[range]
                 .iter()
@@ -203,8 +212,8 @@ impl Catalogue {
                     score: *score,
                 })
                 .collect(),
-            next_page_token: page.next_token(hits.len()),
-            total_size: hits.len() as u32,
+            next_page_token: page.next_token(total),
+            total_size: total as u32,
             catalogue_revision: self.info.catalogue_revision.clone(),
         })
     }

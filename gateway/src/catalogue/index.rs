@@ -304,7 +304,7 @@ impl Filter {
             .iter()
             .enumerate()
             .filter(|(_, f)| f.passes(record, req))
-            .fold(0, |bits, (i, _)| bits | 1 << i)
+            .fold(0, |bits, (i, _)| bits | (1 << i))
     }
 
     /// Whether `record` passes this filter of `req`.
@@ -449,7 +449,7 @@ impl FacetRows {
                 };
                 let enum_slot = ENUM_FILTERS.iter().position(|&f| f == facet);
                 for (&(_, n), &bits) in scored.iter().zip(passed) {
-                    if bits | 1 << i != Filter::EVERY {
+                    if bits | (1 << i) != Filter::EVERY {
                         continue;
                     }
                     let row = &self.rows[n as usize];
