@@ -1,7 +1,7 @@
 //! An in-memory tantivy index over records whose fields are analysed by [`Analyzer`]:
 //! BM25 with a boost per field, every query word required (any one when no record has all),
-//! each word matched whole, as its compound parts, or, when the index holds it in neither
-//! form (a misspelling), within a small edit distance.
+//! each word matched whole, as its compound parts, or, in the fields of a language whose
+//! index holds it in neither form (a misspelling there), within a small edit distance.
 
 use std::sync::Arc;
 
@@ -234,13 +234,15 @@ impl SearchIndex {
     }
 
     /// The query for one word: in any field, as a whole (any variant), as all of its
-    /// compound parts, or, for a word the index holds in neither form, within the typo
-    /// distance. The best field counts, the others a little ([`TIE_BREAKER`]), so that many
-    /// weak fields do not outrank one strong one.
+    /// compound parts, or, in the fields of a language whose index holds it in neither form,
+    /// within the typo distance. The best field counts, the others a little
+    /// ([`TIE_BREAKER`]), so that many weak fields do not outrank one strong one.
     ///
-    /// A word some record has is taken as written: its edit-distance neighbours are other
-    /// words (`hjerne` is not a misspelt `hjerte`), and looking them up in every field is
-    /// what made a search for a common word cost milliseconds at national size.
+    /// A word the fields of one analysis hold is taken as written there: its edit-distance
+    /// neighbours are other words (`hjerne` is not a misspelt `hjerte`), and looking them up
+    /// in every field is what made a search for a common word cost milliseconds at national
+    /// size. Another language may still hold only a near form (`diagnosis` in English,
+    /// `diagnose` in bokmål), so each analysis decides for its own fields.
     fn word_query(&self, searcher: &Searcher, word: &str) -> Box<dyn Query> {
         let mut per_analysis: Vec<(Analysis, WordTerms)> = Vec::new();
         for spec in self.specs {
@@ -250,17 +252,23 @@ impl SearchIndex {
         }
         // Codes (abbreviations with digits, ICD-10 codes, years) are meant exactly: a typo
         // tolerance would make `C1S000003` match every neighbouring code as well.
-        let distance =
-            if word.chars().any(|c| c.is_ascii_digit()) || self.knows(searcher, &per_analysis) {
-                0
-            } else {
-                typo_distance(word.chars().count())
-            };
+        let code = word.chars().any(|c| c.is_ascii_digit());
+        let distances: Vec<u8> = per_analysis
+            .iter()
+            .map(|(analysis, terms)| {
+                if code || self.knows(searcher, *analysis, terms) {
+                    0
+                } else {
+                    typo_distance(word.chars().count())
+                }
+            })
+            .collect();
         let mut disjuncts: Vec<Box<dyn Query>> = Vec::new();
         for (spec, field) in self.specs.iter().zip(&self.fields) {
-            let Some((_, terms)) = per_analysis.iter().find(|(a, _)| *a == spec.analysis) else {
+            let Some(at) = per_analysis.iter().position(|(a, _)| *a == spec.analysis) else {
                 continue;
             };
+            let (terms, distance) = (&per_analysis[at].1, distances[at]);
             let term = |text: &str| -> Box<dyn Query> {
                 Box::new(TermQuery::new(
                     Term::from_field_text(*field, text),
@@ -303,27 +311,22 @@ impl SearchIndex {
         ))
     }
 
-    /// Whether some record holds the word in some field, whole (any variant) or as all of
-    /// its compound parts (each somewhere).
-    fn knows(&self, searcher: &Searcher, per_analysis: &[(Analysis, WordTerms)]) -> bool {
-        let fields_of = |analysis: Analysis| {
+    /// Whether some record holds the word, as `analysis` reads it, in a field of that
+    /// analysis: whole (any variant) or as all of its compound parts (each somewhere).
+    fn knows(&self, searcher: &Searcher, analysis: Analysis, terms: &WordTerms) -> bool {
+        let held = |text: &str| {
             self.specs
                 .iter()
                 .zip(&self.fields)
-                .filter(move |(spec, _)| spec.analysis == analysis)
-                .map(|(_, field)| *field)
+                .filter(|(spec, _)| spec.analysis == analysis)
+                .any(|(_, field)| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(*field, text))
+                        .is_ok_and(|n| n > 0)
+                })
         };
-        let held = |analysis: Analysis, text: &str| {
-            fields_of(analysis).any(|field| {
-                searcher
-                    .doc_freq(&Term::from_field_text(field, text))
-                    .is_ok_and(|n| n > 0)
-            })
-        };
-        per_analysis.iter().any(|(analysis, terms)| {
-            terms.whole.iter().any(|t| held(*analysis, t))
-                || (terms.parts.len() > 1 && terms.parts.iter().all(|p| held(*analysis, p)))
-        })
+        terms.whole.iter().any(|t| held(t))
+            || (terms.parts.len() > 1 && terms.parts.iter().all(|p| held(p)))
     }
 
     /// A compound's parts may sit in different fields (`hjerte` in a name, `stans` in a
