@@ -97,6 +97,24 @@ impl PageRequest {
         let end = self.offset.saturating_add(self.size).min(total);
         start..end
     }
+
+    /// Puts `items` in the order of `order` as far as this page reaches, drops what comes
+    /// after it (a page never needs it), and returns the page's range within them. Only the
+    /// items up to the page's end are sorted, so a first page of 50 out of 40,000 matches
+    /// costs a selection, not a full sort. Count `items` for the total before calling.
+    pub fn order_page<T>(
+        &self,
+        items: &mut Vec<T>,
+        mut order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+    ) -> std::ops::Range<usize> {
+        let range = self.range(items.len());
+        if range.end > 0 && range.end < items.len() {
+            items.select_nth_unstable_by(range.end - 1, &mut order);
+            items.truncate(range.end);
+        }
+        items.sort_unstable_by(order);
+        range
+    }
 }
 
 /// A fingerprint of the parts of a request that a page token must not outlive.

@@ -194,16 +194,10 @@ impl Catalogue {
             })
             .collect();
         let total = hits.len();
-        let range = page.range(total);
-        // Best first, ties by id: only the hits up to the page's end are put in order.
-        let best_first = |a: &(f64, &pb::Variable), b: &(f64, &pb::Variable)| {
+        // Best first, ties by id.
+        let range = page.order_page(&mut hits, |a, b| {
             b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id))
-        };
-        if range.end > 0 && range.end < total {
-            hits.select_nth_unstable_by(range.end - 1, best_first);
-            hits.truncate(range.end);
-        }
-        hits.sort_unstable_by(best_first);
+        });
         Ok(pb::SearchVariablesResponse {
             hits: hits[range]
                 .iter()

@@ -42,24 +42,20 @@ pub struct MergedCatalogue {
     ranked: DashMap<PageKey, Arc<RankedPage>>,
 }
 
-/// What fixes a ranked page: the merge generation the page token is bound to, the query's
-/// words, every filter, the page size and the token.
+/// What a search asks for: the query's words and every filter. A page token is bound to it
+/// (and to the merge generation), so that a token is refused for another search.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct PageKey {
-    generation: u64,
+struct Asked {
     terms: Vec<String>,
     custodian_ids: Vec<String>,
     enums: [i32; 5],
     years: Option<(Option<i32>, Option<i32>)>,
-    page_size: i32,
-    page_token: String,
 }
 
-impl PageKey {
-    fn of(req: &pb::SearchDataSourcesRequest, terms: &[String], generation: u64) -> Self {
+impl Asked {
+    fn of(req: &pb::SearchDataSourcesRequest) -> Self {
         Self {
-            generation,
-            terms: terms.to_vec(),
+            terms: search::terms(&req.query),
             custodian_ids: req.custodian_ids.clone(),
             enums: [
                 req.kind,
@@ -69,10 +65,17 @@ impl PageKey {
                 req.channel,
             ],
             years: req.years.as_ref().map(|y| (y.from_year, y.to_year)),
-            page_size: req.page_size,
-            page_token: req.page_token.clone(),
         }
     }
+}
+
+/// What fixes a ranked page: the merge generation, the search, the page size and the token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    generation: u64,
+    asked: Asked,
+    page_size: i32,
+    page_token: String,
 }
 
 /// One ranked page as record numbers, kept for repeated searches.
@@ -150,12 +153,16 @@ impl MergedCatalogue {
         req: &pb::SearchDataSourcesRequest,
         generation: u64,
     ) -> Result<SearchPage<'_>, RequestError> {
-        let terms = search::terms(&req.query);
-        let key = PageKey::of(req, &terms, generation);
+        let key = PageKey {
+            generation,
+            asked: Asked::of(req),
+            page_size: req.page_size,
+            page_token: req.page_token.clone(),
+        };
         let ranked = match self.ranked.get(&key) {
             Some(page) => page.clone(),
             None => {
-                let page = Arc::new(self.rank(req, &terms, generation)?);
+                let page = Arc::new(self.rank(req, &key)?);
                 if self.ranked.len() >= RANKED_PAGES {
                     self.ranked.clear();
                 }
@@ -179,15 +186,15 @@ impl MergedCatalogue {
     fn rank(
         &self,
         req: &pb::SearchDataSourcesRequest,
-        terms: &[String],
-        generation: u64,
+        key: &PageKey,
     ) -> Result<RankedPage, RequestError> {
         let page = PageRequest::parse(
             req.page_size,
             &req.page_token,
             SEARCH_DATA_SOURCES_PAGE,
-            paging::fingerprint(&(fingerprint_parts(req), generation)),
+            paging::fingerprint(&(&key.asked, key.generation)),
         )?;
+        let terms = &key.asked.terms;
         let records = &self.merged.records;
         let scored: Vec<(f64, u32)> = if search::has_words(terms) {
             self.index()
@@ -212,15 +219,8 @@ impl MergedCatalogue {
             .collect();
         let total = hits.len();
         let next_page_token = page.next_token(total);
-        let range = page.range(total);
-        // Best first, ties by id (the record order): only the hits up to the page's end are
-        // put in order.
-        let best_first = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if range.end < hits.len() && range.end > 0 {
-            hits.select_nth_unstable_by(range.end - 1, best_first);
-            hits.truncate(range.end);
-        }
-        hits.sort_unstable_by(best_first);
+        // Best first, ties by id (the record order).
+        let range = page.order_page(&mut hits, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         Ok(RankedPage {
             hits: hits.drain(range).collect(),
             next_page_token,
@@ -241,22 +241,6 @@ pub struct SearchPage<'a> {
     pub total: usize,
     /// The matches counted by each filter's values, every other filter applied.
     pub facets: Vec<pb::Facet>,
-}
-
-fn fingerprint_parts(req: &pb::SearchDataSourcesRequest) -> impl std::hash::Hash + '_ {
-    let years = req.years.as_ref().map(|y| (y.from_year, y.to_year));
-    (
-        search::terms(&req.query),
-        &req.custodian_ids,
-        (
-            req.kind,
-            req.consent,
-            req.identifiability,
-            req.hap_phase,
-            req.channel,
-        ),
-        years,
-    )
 }
 
 /// One filter of SearchDataSources, and the facet that counts its values.
