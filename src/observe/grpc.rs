@@ -29,49 +29,10 @@ use crate::acceptor::PeerInfo;
 /// Longest method path or caller identity written, in characters.
 const MAX_TEXT: usize = 256;
 
-/// Adds an audit record and request metrics to every call of a tonic server.
-#[derive(Clone)]
-pub struct GrpcObserveLayer {
-    observer: Arc<Observer>,
-}
-
-impl fmt::Debug for GrpcObserveLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcObserveLayer")
-            .field("service", &self.observer.service)
-            .finish()
-    }
-}
-
-impl GrpcObserveLayer {
-    pub(crate) fn new(observer: Arc<Observer>) -> Self {
-        Self { observer }
-    }
-}
-
-impl<S> tower::Layer<S> for GrpcObserveLayer {
-    type Service = GrpcObserve<S>;
-
-    fn layer(&self, inner: S) -> GrpcObserve<S> {
-        GrpcObserve {
-            inner,
-            observer: self.observer.clone(),
-        }
-    }
-}
-
-/// The service of [`GrpcObserveLayer`].
-#[derive(Clone)]
-pub struct GrpcObserve<S> {
-    inner: S,
-    observer: Arc<Observer>,
-}
-
-impl<S> fmt::Debug for GrpcObserve<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcObserve").finish_non_exhaustive()
-    }
-}
+observe_layer!(
+    /// Adds an audit record and request metrics to every call of a tonic server.
+    GrpcObserveLayer => GrpcObserve
+);
 
 /// A call whose record is written when its answer ends.
 struct Pending {

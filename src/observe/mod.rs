@@ -8,6 +8,40 @@
 //! [`note_custodian`] while it handles the request; the note lands in that request's
 //! record. The ids asked for are read from the request message itself ([`asked`]).
 
+/// Declares the request layer `$layer` of one surface, holding the [`Observer`], and its
+/// service `$service`, which the surface's module gives its `tower::Service`.
+macro_rules! observe_layer {
+    ($(#[$doc:meta])* $layer:ident => $service:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $layer {
+            observer: Arc<Observer>,
+        }
+
+        impl fmt::Debug for $layer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($layer))
+                    .field("service", &self.observer.service)
+                    .finish()
+            }
+        }
+
+        impl $layer {
+            pub(crate) fn new(observer: Arc<Observer>) -> Self {
+                Self { observer }
+            }
+        }
+
+        crate::layer::wrapping_layer!($layer => #[derive(Clone)] $service { observer: Arc<Observer> });
+
+        impl<S> fmt::Debug for $service<S> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($service)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 pub mod admin;
 pub mod asked;
 pub mod audit;

@@ -26,49 +26,10 @@ use super::{
 /// Longest path written, in characters.
 const MAX_PATH: usize = 512;
 
-/// Adds an audit record and request metrics to every request of an axum router.
-#[derive(Clone)]
-pub struct WebObserveLayer {
-    observer: Arc<Observer>,
-}
-
-impl fmt::Debug for WebObserveLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebObserveLayer")
-            .field("service", &self.observer.service)
-            .finish()
-    }
-}
-
-impl WebObserveLayer {
-    pub(crate) fn new(observer: Arc<Observer>) -> Self {
-        Self { observer }
-    }
-}
-
-impl<S> tower::Layer<S> for WebObserveLayer {
-    type Service = WebObserve<S>;
-
-    fn layer(&self, inner: S) -> WebObserve<S> {
-        WebObserve {
-            inner,
-            observer: self.observer.clone(),
-        }
-    }
-}
-
-/// The service of [`WebObserveLayer`].
-#[derive(Clone)]
-pub struct WebObserve<S> {
-    inner: S,
-    observer: Arc<Observer>,
-}
-
-impl<S> fmt::Debug for WebObserve<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebObserve").finish_non_exhaustive()
-    }
-}
+observe_layer!(
+    /// Adds an audit record and request metrics to every request of an axum router.
+    WebObserveLayer => WebObserve
+);
 
 /// The HTTP method as counted (a bounded set).
 fn method_name(method: &http::Method) -> &'static str {
