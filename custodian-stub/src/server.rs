@@ -162,13 +162,8 @@ pub async fn serve(
     added_latency: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    serve_with(
-        catalogue,
-        ServeOptions::new(tls, added_latency)?,
-        listener,
-        shutdown,
-    )
-    .await
+    let live = Arc::new(LiveCatalogue::fixed(catalogue));
+    serve_live(live, tls, listener, added_latency, shutdown).await
 }
 
 /// Serves `catalogue` (never reloaded) on `listener` with `options` until `shutdown`
