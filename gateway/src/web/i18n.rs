@@ -85,6 +85,14 @@ impl Lang {
         ranked.first().map(|(_, l)| *l).unwrap_or(Self::Nb)
     }
 
+    /// The language of a page whose query asks for `param` (its `lang`, empty when it names
+    /// none), as [`Lang::negotiate`] finds it, and the language to remember in the cookie:
+    /// the one the query named, if any.
+    pub fn of_page(param: &str, headers: &HeaderMap) -> (Self, Option<Self>) {
+        let lang = Self::negotiate(Some(param).filter(|l| !l.is_empty()), headers);
+        (lang, (!param.is_empty()).then_some(lang))
+    }
+
     /// The text in this language, falling back to the other one.
     pub fn pick(self, text: Option<&pb::LocalizedText>) -> &str {
         let Some(text) = text else { return "" };
