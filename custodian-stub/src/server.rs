@@ -212,7 +212,7 @@ pub async fn serve_live_with(
             .max_decoding_message_size(1 << 20);
     let (health, health_service) = tonic_health::server::health_reporter();
     let limits = LimitsLayer::new(options.request_limits.clone())?;
-    let observed = crate::observe::Observed::start(&options, &options.tls, &live, &limits).await?;
+    let observed = crate::observe::Observed::start(&options, &live, &limits).await?;
     let router = grpc_server::builder()
         .layer(observed.observer.grpc_layer())
         .layer(AuthzLayer::new(options.policy))
