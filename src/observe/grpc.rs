@@ -13,15 +13,13 @@ use std::{
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
-use tokio::time::Instant;
 
 use super::{
     Observer,
+    arrival::Arrival,
     asked::{self, is_known_method},
     audit::AuditRecord,
-    body::{self, Copy, TeeBody, Watched, Watcher, bounded, code_name},
-    metrics::InFlight,
-    notes::{self, Notes},
+    body::{Copy, TeeBody, Watched, Watcher, bounded, code_name},
     time::rfc3339,
 };
 use crate::acceptor::PeerInfo;
@@ -36,15 +34,12 @@ observe_layer!(
 
 /// A call whose record is written when its answer ends.
 struct Pending {
-    observer: Arc<Observer>,
-    started: Instant,
+    arrival: Arrival,
     path: String,
     caller: String,
     remote_addr: Option<String>,
     trace_id: Option<String>,
     copy: Copy,
-    notes: Notes,
-    _in_flight: InFlight,
 }
 
 impl Pending {
@@ -55,9 +50,10 @@ impl Pending {
         } else {
             "other".to_string()
         };
-        self.observer.finish(AuditRecord {
+        let observer = &self.arrival.observer;
+        observer.finish(AuditRecord {
             time: rfc3339(SystemTime::now()),
-            service: self.observer.service,
+            service: observer.service,
             surface: "grpc",
             caller: self.caller,
             remote_addr: self.remote_addr,
@@ -65,8 +61,8 @@ impl Pending {
             method: bounded(&self.path, MAX_TEXT),
             method_label,
             status: code_name(code).to_string(),
-            latency_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            custodians: notes::taken(&self.notes),
+            latency_ms: self.arrival.latency_ms(),
+            custodians: self.arrival.custodians(),
             trace_id: self.trace_id,
         });
     }
@@ -97,38 +93,25 @@ where
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        let started = Instant::now();
+        let arrival = Arrival::new(&self.observer, "grpc", request.headers());
         let peer = request.extensions().get::<PeerInfo>();
         let caller = peer
             .map(|p| bounded(&p.identity_or_reason(), MAX_TEXT))
             .unwrap_or_else(|| "(no authenticated peer)".to_string());
         let remote_addr = peer.map(|p| p.remote_addr.to_string());
-        let traceparent = request
-            .headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
         let path = request.uri().path().to_string();
         let copy = Copy::default();
         let request = request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())));
-        let notes = Notes::default();
-        let observer = self.observer.clone();
-        let in_flight = observer.requests.in_flight("grpc");
         let answer = self.inner.call(request);
         Box::pin(async move {
-            // Polled inside the server's request span, so its trace is the current one.
-            let trace_id = body::trace_id(traceparent.as_deref());
-            let result = notes::collecting(notes.clone(), answer).await;
+            let (result, trace_id) = arrival.answered(answer).await;
             let pending = Pending {
-                observer,
-                started,
+                arrival,
                 path,
                 caller,
                 remote_addr,
                 trace_id,
                 copy,
-                notes,
-                _in_flight: in_flight,
             };
             match result {
                 Ok(response) => {

@@ -43,6 +43,7 @@ macro_rules! observe_layer {
 }
 
 pub mod admin;
+mod arrival;
 pub mod asked;
 pub mod audit;
 mod body;
