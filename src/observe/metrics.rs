@@ -46,6 +46,20 @@ macro_rules! register_metrics {
     }};
 }
 
+/// A set of metrics that registers each of its own.
+pub trait Registered: Default {
+    /// Registers every metric of `self` in `registry` (the registered ones share their
+    /// figures with `self`).
+    fn register_in(&self, registry: &mut Registry);
+
+    /// New metrics, registered in `registry`.
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        metrics.register_in(registry);
+        metrics
+    }
+}
+
 type Refresh = Box<dyn Fn() + Send + Sync>;
 
 /// A registry under construction: metrics, and figures read again before every scrape.
@@ -160,19 +174,18 @@ impl Default for RequestMetrics {
     }
 }
 
-impl RequestMetrics {
-    /// New metrics, registered in `registry`.
-    pub fn register(registry: &mut Registry) -> Self {
-        let metrics = Self::default();
+impl Registered for RequestMetrics {
+    fn register_in(&self, registry: &mut Registry) {
         crate::register_metrics! { registry;
-            "requests", "Requests answered, by surface, method and status code" => metrics.requests;
-            "request_duration_seconds", "Time from a request's arrival to the end of its answer" => metrics.latency;
-            "requests_in_flight", "Requests being served now" => metrics.in_flight;
-            "audit_records_dropped", "Audit records dropped because the writer fell behind" => metrics.audit_dropped;
+            "requests", "Requests answered, by surface, method and status code" => self.requests;
+            "request_duration_seconds", "Time from a request's arrival to the end of its answer" => self.latency;
+            "requests_in_flight", "Requests being served now" => self.in_flight;
+            "audit_records_dropped", "Audit records dropped because the writer fell behind" => self.audit_dropped;
         }
-        metrics
     }
+}
 
+impl RequestMetrics {
     /// Counts one answered request.
     pub fn observe(&self, surface: &str, method: &str, code: &str, latency_ms: f64) {
         self.requests
@@ -224,17 +237,16 @@ pub struct ConnectionMetrics {
     refused: Family<RefusalLabels, Counter>,
 }
 
-impl ConnectionMetrics {
-    /// New metrics, registered in `registry`.
-    pub fn register(registry: &mut Registry) -> Self {
-        let metrics = Self::default();
+impl Registered for ConnectionMetrics {
+    fn register_in(&self, registry: &mut Registry) {
         crate::register_metrics! { registry;
-            "connections_open", "Client connections open now (handshaking or established)" => metrics.open;
-            "connections_refused", "Client connections refused, by reason" => metrics.refused;
+            "connections_open", "Client connections open now (handshaking or established)" => self.open;
+            "connections_refused", "Client connections refused, by reason" => self.refused;
         }
-        metrics
     }
+}
 
+impl ConnectionMetrics {
     /// One connection more; one less when the returned guard is dropped.
     pub fn opened(&self) -> OpenConnection {
         self.open.inc();

@@ -59,7 +59,7 @@ pub use notes::{CustodianNote, note_custodian};
 
 use self::{
     audit::{AuditConfig, AuditError, AuditRecord, AuditSink},
-    metrics::{ConnectionMetrics, MetricsBuilder, RequestMetrics},
+    metrics::{ConnectionMetrics, MetricsBuilder, Registered, RequestMetrics},
 };
 use crate::{limits::LimitsLayer, reload::ReloadingTls};
 
