@@ -37,6 +37,38 @@ pub fn both(nb: impl Into<String>, en: impl Into<String>) -> Text {
     }
 }
 
+/// A language of the texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Norwegian bokmål.
+    Nb,
+    /// English.
+    En,
+}
+
+/// The format strings `nb` and `en`, formatted with the same arguments, as one [`Text`]. In
+/// the form `both_fmt!(lang => nb, en, args…)` the arguments are worked out for each language
+/// in turn, with `lang` set to [`Lang::Nb`] and then to [`Lang::En`], so that
+/// `words.in_lang(lang)` gives each language its own text.
+macro_rules! both_fmt {
+    ($lang:ident => $nb:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        $crate::planning::effective::both(
+            {
+                let $lang = $crate::planning::effective::Lang::Nb;
+                format!($nb $(, $arg)*)
+            },
+            {
+                let $lang = $crate::planning::effective::Lang::En;
+                format!($en $(, $arg)*)
+            },
+        )
+    };
+    ($nb:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        $crate::planning::effective::both(format!($nb $(, $arg)*), format!($en $(, $arg)*))
+    };
+}
+pub(crate) use both_fmt;
+
 /// A source as its custodian publishes it.
 #[derive(Debug, Clone, Copy)]
 pub struct Published<'a> {
@@ -355,13 +387,9 @@ fn custodian_decision(
         steps.push(RouteStep {
             rule: RouteRule::DecidedBy,
             parts: vec![pb::RoutePart::DecidedBy],
-            explanation: both(
-                format!(
-                    "Forvalteren oppgir ikke hvem som behandler søknader om denne kilden; den dataansvarlige, {decided_by}, regnes som den som beslutter."
-                ),
-                format!(
-                    "The custodian names no body that processes applications for this source; the data controller, {decided_by}, is taken to decide."
-                ),
+            explanation: both_fmt!(
+                "Forvalteren oppgir ikke hvem som behandler søknader om denne kilden; den dataansvarlige, {decided_by}, regnes som den som beslutter.",
+                "The custodian names no body that processes applications for this source; the data controller, {decided_by}, is taken to decide.",
             ),
         });
     }
@@ -382,33 +410,25 @@ fn delivery(published: Published<'_>) -> (String, RouteStep) {
         (
             stated.to_string(),
             Vec::new(),
-            both(
-                format!("Forvalteren oppgir at {stated} tilrettelegger og utleverer dataene."),
-                format!("The custodian states that {stated} prepares and delivers the data."),
+            both_fmt!(
+                "Forvalteren oppgir at {stated} tilrettelegger og utleverer dataene.",
+                "The custodian states that {stated} prepares and delivers the data.",
             ),
         )
     } else if !processor.is_empty() {
         (
             processor.to_string(),
             filled,
-            both(
-                format!(
-                    "Forvalteren oppgir ikke hvem som utleverer; registerets databehandler, {processor}, regnes som den som utleverer."
-                ),
-                format!(
-                    "The custodian names no delivering body; the register's processor, {processor}, is taken to deliver."
-                ),
+            both_fmt!(
+                "Forvalteren oppgir ikke hvem som utleverer; registerets databehandler, {processor}, regnes som den som utleverer.",
+                "The custodian names no delivering body; the register's processor, {processor}, is taken to deliver.",
             ),
         )
     } else {
         let controller = controller_name(published);
-        let text = both(
-            format!(
-                "Forvalteren oppgir verken hvem som utleverer eller noen databehandler; den dataansvarlige, {controller}, regnes som den som utleverer."
-            ),
-            format!(
-                "The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver."
-            ),
+        let text = both_fmt!(
+            "Forvalteren oppgir verken hvem som utleverer eller noen databehandler; den dataansvarlige, {controller}, regnes som den som utleverer.",
+            "The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver.",
         );
         (controller, filled, text)
     };
@@ -457,7 +477,7 @@ fn address(
         None => {
             let controller = controller_name(published);
             (
-                both(format!("spør {controller}"), format!("ask {controller}")),
+                both_fmt!("spør {controller}", "ask {controller}",),
                 needs_own_address,
             )
         }
