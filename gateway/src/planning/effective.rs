@@ -212,7 +212,14 @@ pub fn effective_route(
     rules: &NationalRules,
 ) -> EffectiveRoute {
     let source = published.source;
-    let registry = rules.helsedataservice_registry(&source.id, &source.parent_id);
+    let registry = rules
+        .helsedataservice_registry(&source.id, &source.parent_id)
+        .map(|registry| RegistryRoute {
+            published,
+            registry,
+            route,
+            rules,
+        });
     let mut steps = Vec::new();
     let Decision {
         channel,
@@ -220,12 +227,12 @@ pub fn effective_route(
         processed_by,
         by_helsedataservice,
     } = match registry {
-        Some(name) if condition == Some(pb::RouteCondition::ChangeNewPeriodOrNonResearch) => {
-            steps.push(own_route_kept(published, name, route, rules));
+        Some(decided) if condition == Some(pb::RouteCondition::ChangeNewPeriodOrNonResearch) => {
+            steps.push(decided.own_route_kept());
             custodian_decision(published, route, false, rules, &mut steps)
         }
-        Some(name) => {
-            steps.push(helsedataservice_decides(published, name, route, rules));
+        Some(decided) => {
+            steps.push(decided.helsedataservice_decides());
             let hds = rules.helsedataservice.name.clone();
             Decision {
                 channel: pb::ApplicationChannel::HelsedataForm,
@@ -254,87 +261,67 @@ pub fn effective_route(
     }
 }
 
-/// Rule b: Helsedataservice decides, through the common form.
-fn helsedataservice_decides(
-    published: Published<'_>,
-    registry: &str,
-    route: &pb::ApplicationRoute,
-    rules: &NationalRules,
-) -> RouteStep {
-    let hds = &rules.helsedataservice;
-    let explanation = both(
-        format!(
-            "Forvalteren publiserer: {}. Siden {} beslutter {} ({}) tilgang til {} etter {}. {} {} Søknaden går gjennom det felles søknadsskjemaet på helsedata.no og besluttes av {}.",
-            describe_route_nb(route),
-            hds.decides_since.get_ref(),
-            hds.name,
-            operated_by_words_nb(rules),
-            registry,
-            hds.legal_basis.nb(),
-            hds.summary.nb(),
-            hds.delivery.nb(),
-            hds.name
-        ),
-        format!(
-            "The custodian publishes: {}. Since {}, {} ({}) decides access to {} under {}. {} {} The application goes through the common helsedata.no form and is decided by {}.",
-            describe_route(route),
-            hds.decides_since.get_ref(),
-            hds.name,
-            operated_by_words(rules),
-            registry,
-            hds.legal_basis.en(),
-            hds.summary.en(),
-            hds.delivery.en(),
-            hds.name
-        ),
-    );
-    let mut parts = Vec::new();
-    if channel_of(route) != pb::ApplicationChannel::HelsedataForm {
-        parts.push(pb::RoutePart::Channel);
-    }
-    if route_decider(published, route) != hds.name {
-        parts.push(pb::RoutePart::DecidedBy);
-    }
-    RouteStep {
-        rule: RouteRule::HelsedataserviceDecides,
-        parts,
-        explanation,
-    }
+/// A route `published` lists for a source of `registry`, one of the registries
+/// Helsedataservice decides access to.
+#[derive(Clone, Copy)]
+struct RegistryRoute<'a> {
+    published: Published<'a>,
+    registry: &'a str,
+    route: &'a pb::ApplicationRoute,
+    rules: &'a NationalRules,
 }
 
-/// Rule b, exception: the custodian's own route for changes and non-research purposes stays.
-fn own_route_kept(
-    published: Published<'_>,
-    registry: &str,
-    route: &pb::ApplicationRoute,
-    rules: &NationalRules,
-) -> RouteStep {
-    let hds = &rules.helsedataservice;
-    let condition = pb::RouteCondition::ChangeNewPeriodOrNonResearch;
-    let nb = format!(
-        "Siden {} beslutter {} tilgang til {} for søknader gjennom det felles skjemaet, men forvalteren publiserer en egen vei for {}: {}. Den veien beholdes, og {} beslutter. {}",
-        hds.decides_since.get_ref(),
-        hds.name,
-        registry,
-        condition_words_nb(condition),
-        describe_route_nb(route),
-        route_decider(published, route),
-        hds.exceptions.nb()
-    );
-    let en = format!(
-        "Since {}, {} decides access to {} for applications through the common form, but the custodian publishes its own route for {}: {}. That route is kept, and {} decides. {}",
-        hds.decides_since.get_ref(),
-        hds.name,
-        registry,
-        condition_words(condition),
-        describe_route(route),
-        route_decider(published, route),
-        hds.exceptions.en()
-    );
-    RouteStep {
-        rule: RouteRule::HelsedataserviceDecides,
-        parts: Vec::new(),
-        explanation: both(nb.trim_end(), en.trim_end()),
+impl RegistryRoute<'_> {
+    /// Rule b: Helsedataservice decides, through the common form.
+    fn helsedataservice_decides(self) -> RouteStep {
+        let hds = &self.rules.helsedataservice;
+        let explanation = both_fmt!(lang =>
+            "Forvalteren publiserer: {}. Siden {} beslutter {} ({}) tilgang til {} etter {}. {} {} Søknaden går gjennom det felles søknadsskjemaet på helsedata.no og besluttes av {}.",
+            "The custodian publishes: {}. Since {}, {} ({}) decides access to {} under {}. {} {} The application goes through the common helsedata.no form and is decided by {}.",
+            describe_route_in(lang, self.route),
+            hds.decides_since.get_ref(),
+            hds.name,
+            operated_by_words(lang, self.rules),
+            self.registry,
+            hds.legal_basis.in_lang(lang),
+            hds.summary.in_lang(lang),
+            hds.delivery.in_lang(lang),
+            hds.name,
+        );
+        let mut parts = Vec::new();
+        if channel_of(self.route) != pb::ApplicationChannel::HelsedataForm {
+            parts.push(pb::RoutePart::Channel);
+        }
+        if route_decider(self.published, self.route) != hds.name {
+            parts.push(pb::RoutePart::DecidedBy);
+        }
+        RouteStep {
+            rule: RouteRule::HelsedataserviceDecides,
+            parts,
+            explanation,
+        }
+    }
+
+    /// Rule b, exception: the custodian's own route for changes and non-research purposes stays.
+    fn own_route_kept(self) -> RouteStep {
+        let hds = &self.rules.helsedataservice;
+        let condition = pb::RouteCondition::ChangeNewPeriodOrNonResearch;
+        let text = both_fmt!(lang =>
+            "Siden {} beslutter {} tilgang til {} for søknader gjennom det felles skjemaet, men forvalteren publiserer en egen vei for {}: {}. Den veien beholdes, og {} beslutter. {}",
+            "Since {}, {} decides access to {} for applications through the common form, but the custodian publishes its own route for {}: {}. That route is kept, and {} decides. {}",
+            hds.decides_since.get_ref(),
+            hds.name,
+            self.registry,
+            condition_words_in(lang, condition),
+            describe_route_in(lang, self.route),
+            route_decider(self.published, self.route),
+            hds.exceptions.in_lang(lang),
+        );
+        RouteStep {
+            rule: RouteRule::HelsedataserviceDecides,
+            parts: Vec::new(),
+            explanation: both(text.nb.trim_end(), text.en.trim_end()),
+        }
     }
 }
 
@@ -531,29 +518,36 @@ pub fn parenthesised(text: &str) -> String {
     }
 }
 
-/// Who runs Helsedataservice, in words.
-pub fn operated_by_words(rules: &NationalRules) -> String {
+/// Who runs Helsedataservice, in `lang`.
+pub fn operated_by_words(lang: Lang, rules: &NationalRules) -> String {
     let hds = &rules.helsedataservice;
+    let (run_by, earlier_by) = match lang {
+        Lang::Nb => ("drevet av", "tidligere av"),
+        Lang::En => ("run by", "earlier by"),
+    };
     if hds.formerly_operated_by.is_empty() {
-        format!("run by {}", hds.operated_by)
+        format!("{run_by} {}", hds.operated_by)
     } else {
         format!(
-            "run by {}, earlier by {}",
+            "{run_by} {}, {earlier_by} {}",
             hds.operated_by, hds.formerly_operated_by
         )
     }
 }
 
-/// Who runs Helsedataservice, in bokmål.
-pub fn operated_by_words_nb(rules: &NationalRules) -> String {
-    let hds = &rules.helsedataservice;
-    if hds.formerly_operated_by.is_empty() {
-        format!("drevet av {}", hds.operated_by)
-    } else {
-        format!(
-            "drevet av {}, tidligere av {}",
-            hds.operated_by, hds.formerly_operated_by
-        )
+/// A route condition in `lang`: [`condition_words_nb`] or [`condition_words`].
+pub fn condition_words_in(lang: Lang, condition: pb::RouteCondition) -> &'static str {
+    match lang {
+        Lang::Nb => condition_words_nb(condition),
+        Lang::En => condition_words(condition),
+    }
+}
+
+/// A route in `lang`: [`describe_route_nb`] or [`describe_route`].
+pub fn describe_route_in(lang: Lang, route: &pb::ApplicationRoute) -> String {
+    match lang {
+        Lang::Nb => describe_route_nb(route),
+        Lang::En => describe_route(route),
     }
 }
 
