@@ -130,9 +130,9 @@ pub fn run(args: &EngineArgs) -> Result<()> {
             synth::variable_query(0, n, per_source, rng.next_u64())
         })
         .collect();
-    let times = time(args.searches, |i| {
+    let search = |query: &str| {
         let req = pb::SearchVariablesRequest {
-            query: variable_queries[i % variable_queries.len()].clone(),
+            query: query.to_string(),
             page_size: 50,
             ..Default::default()
         };
@@ -140,8 +140,22 @@ pub fn run(args: &EngineArgs) -> Result<()> {
             .search_variables(&req)
             .map(|a| a.total_size as usize)
             .unwrap_or(0)
+    };
+    let times = time(args.searches, |i| {
+        search(&variable_queries[i % variable_queries.len()])
     });
     print("SearchVariables at one custodian", &times);
+    for (what, words) in [("one word", 1), ("two words", 2)] {
+        let queries: Vec<&String> = variable_queries
+            .iter()
+            .filter(|q| q.split(' ').count() == words)
+            .collect();
+        if queries.is_empty() {
+            continue;
+        }
+        let times = time(args.searches, |i| search(queries[i % queries.len()]));
+        print(&format!("SearchVariables at one custodian, {what}"), &times);
+    }
     Ok(())
 }
 

@@ -16,7 +16,10 @@ use tantivy::{
     tokenizer::{PreTokenizedString, Token},
 };
 
-use super::analysis::{Analysis, Analyzer, WordCache, WordTerms};
+use super::{
+    analysis::{Analysis, Analyzer, WordCache, WordTerms},
+    intersect,
+};
 
 /// One searchable field of a record kind.
 #[derive(Debug, Clone, Copy)]
@@ -218,16 +221,19 @@ impl SearchIndex {
             .iter()
             .map(|w| self.word_query(&searcher, w))
             .collect();
-        let run = |occur: Occur| {
-            let query = BooleanQuery::new(clauses.iter().map(|c| (occur, c.box_clone())).collect());
-            searcher.search(&query, &AllHits).unwrap_or_else(|error| {
-                tracing::error!(%error, "search failed");
-                Vec::new()
-            })
+        let failed = |error: tantivy::TantivyError| {
+            tracing::error!(%error, "search failed");
+            Vec::new()
         };
-        let mut hits = run(Occur::Must);
+        let mut hits = intersect::every_clause(&searcher, &clauses).unwrap_or_else(failed);
         if hits.is_empty() && clauses.len() > 1 {
-            hits = run(Occur::Should);
+            let any = BooleanQuery::new(
+                clauses
+                    .iter()
+                    .map(|c| (Occur::Should, c.box_clone()))
+                    .collect(),
+            );
+            hits = searcher.search(&any, &AllHits).unwrap_or_else(failed);
         }
         hits.sort_unstable_by_key(|h| h.0);
         hits.into_iter().map(|(d, s)| (d, f64::from(s))).collect()

@@ -5,6 +5,8 @@
 //!   stemming, compound splitting with linking letters, stop words);
 //! - [`index`]: the tantivy index, BM25 with field boosts, every word required, typo
 //!   tolerance (edit distance 1 from 5 letters, 2 from 9);
+//! - `intersect`: the records every query word matches, found by walking the words'
+//!   clauses side by side rather than seeking through their unions;
 //! - [`documents`]: which fields of a source or variable are searched, and how much each
 //!   counts; a source's concepts and their broader concepts are searched by every label.
 //!
@@ -14,6 +16,7 @@
 pub mod analysis;
 pub mod documents;
 pub mod index;
+mod intersect;
 #[cfg(test)]
 mod tests;
 
