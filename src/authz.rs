@@ -227,23 +227,7 @@ impl AuthzLayer {
     }
 }
 
-impl<S> tower::Layer<S> for AuthzLayer {
-    type Service = Authz<S>;
-
-    fn layer(&self, inner: S) -> Authz<S> {
-        Authz {
-            inner,
-            policy: self.policy.clone(),
-        }
-    }
-}
-
-/// The service of [`AuthzLayer`].
-#[derive(Clone, Debug)]
-pub struct Authz<S> {
-    inner: S,
-    policy: Arc<Policy>,
-}
+crate::layer::wrapping_layer!(AuthzLayer => #[derive(Clone, Debug)] Authz { policy: Arc<Policy> });
 
 impl<S, B, R> tower::Service<http::Request<B>> for Authz<S>
 where

@@ -4,8 +4,17 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tonic::transport::{Server, server::Router};
-use tower::layer::util::{Identity, Stack};
+use bytes::Bytes;
+use http::{Request, Response};
+use tonic::{
+    body::Body,
+    service::Routes,
+    transport::{Server, server::Router},
+};
+use tower::{
+    BoxError, Layer, Service,
+    layer::util::{Identity, Stack},
+};
 
 use crate::{
     acceptor::{self, ConnectionLimits, PeerIo},
@@ -129,6 +138,47 @@ pub fn add_reflection<L>(
     Ok(router.add_service(v1).add_service(v1alpha))
 }
 
+/// Adds reflection ([`add_reflection`]) for the server `S`, the service the router answers
+/// beside health, and reports `S` as SERVING on `health`.
+pub async fn reflect_and_report<S: tonic::server::NamedService, L>(
+    router: Router<L>,
+    health: &tonic_health::server::HealthReporter,
+) -> Result<Router<L>, ReflectionError> {
+    let router = add_reflection(router, &[S::NAME])?;
+    health.set_serving::<S>().await;
+    Ok(router)
+}
+
+/// Serves `router` on the mutual-TLS connections of `listener` ([`incoming_counted`]) until
+/// `shutdown` completes; then calls `end_streams` (to end the streams that never end by
+/// themselves, so that draining does not wait for them) and drains the calls in flight.
+pub async fn serve_counted<L, ResBody>(
+    router: Router<L>,
+    listener: tokio::net::TcpListener,
+    tls: &Arc<ReloadingTls>,
+    limits: ConnectionLimits,
+    connections: crate::observe::metrics::ConnectionMetrics,
+    shutdown: impl Future<Output = ()>,
+    end_streams: impl FnOnce(),
+) -> Result<(), tonic::transport::Error>
+where
+    L: Layer<Routes>,
+    L::Service: Service<Request<Body>, Response = Response<ResBody>> + Clone + Send + 'static,
+    <L::Service as Service<Request<Body>>>::Future: Send,
+    <L::Service as Service<Request<Body>>>::Error: Into<BoxError> + Send,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    let incoming = incoming_counted(listener, tls, limits, connections);
+    let shutdown = async move {
+        shutdown.await;
+        end_streams();
+    };
+    router
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+}
+
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -200,3 +250,55 @@ mod tests {
         }
     }
 }
+
+/// What can keep a server of the federation from being set up: its TLS material, reflection,
+/// its authorization rules, its audit trail, its admin listener or its request limits.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// TLS material was refused.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// Reflection could not be set up.
+    #[error("reflection cannot be set up: {0}")]
+    Reflection(#[from] ReflectionError),
+    /// The authorization rules were refused.
+    #[error(transparent)]
+    Policy(#[from] crate::authz::PolicyError),
+    /// The audit trail could not be opened.
+    #[error(transparent)]
+    Audit(#[from] crate::observe::audit::AuditError),
+    /// The admin listener could not be bound.
+    #[error(transparent)]
+    Admin(#[from] crate::observe::admin::AdminError),
+    /// The request limits were refused.
+    #[error(transparent)]
+    Limits(#[from] crate::limits::LimitsError),
+}
+
+/// Implements `From` of every error a [`SetupError`] holds for a server's error type
+/// `$error`, through its variant `Setup(SetupError)`, so that `?` takes each as it comes.
+#[macro_export]
+macro_rules! from_setup_errors {
+    ($error:ty) => {
+        $crate::from_setup_errors!(@each $error:
+            $crate::tls::TlsError,
+            $crate::grpc_server::ReflectionError,
+            $crate::authz::PolicyError,
+            $crate::observe::audit::AuditError,
+            $crate::observe::admin::AdminError,
+            $crate::limits::LimitsError
+        );
+    };
+    (@each $error:ty: $($cause:ty),+) => {
+        $(
+            impl From<$cause> for $error {
+                fn from(cause: $cause) -> Self {
+                    Self::Setup($crate::grpc_server::SetupError::from(cause))
+                }
+            }
+        )+
+    };
+}
+
+/// Why reflection could not be set up.
+pub type ReflectionError = tonic_reflection::server::Error;

@@ -14,6 +14,7 @@ pub mod deadline;
 pub mod grpc_server;
 pub mod grpc_status_map;
 pub mod identity;
+mod layer;
 pub mod limits;
 pub mod observe;
 pub mod paging;

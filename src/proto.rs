@@ -5,6 +5,19 @@
 
 tonic::include_proto!("helsedata.federation.v1");
 
+impl CatalogueChange {
+    /// The ids of the sources whose new records the change brings: the added and the changed.
+    pub fn new_record_ids(&self) -> impl Iterator<Item = &String> {
+        self.added_ids.iter().chain(&self.changed_ids)
+    }
+
+    /// The ids of the sources whose old records the change retires: the changed and the
+    /// removed.
+    pub fn old_record_ids(&self) -> impl Iterator<Item = &String> {
+        self.changed_ids.iter().chain(&self.removed_ids)
+    }
+}
+
 /// The servers of the contract, generated with the contract's codec
 /// ([`crate::grpc_status_map::ContractCodec`]) over the messages above.
 mod servers {

@@ -80,11 +80,6 @@ impl DevPki {
         &self.dir
     }
 
-    /// CA certificate.
-    pub fn ca_cert(&self) -> PathBuf {
-        self.dir.join("ca.pem")
-    }
-
     /// Certificate of a custodian.
     pub fn custodian_cert(&self, id: &str) -> PathBuf {
         self.dir.join(format!("custodian-{id}.pem"))
@@ -94,53 +89,47 @@ impl DevPki {
     pub fn custodian_key(&self, id: &str) -> PathBuf {
         self.dir.join(format!("custodian-{id}.key"))
     }
+}
 
+/// Declares a [`DevPki`] method per fixed file name of the directory.
+macro_rules! pki_files {
+    ($($(#[$doc:meta])* $method:ident => $file:literal;)+) => {
+        impl DevPki {
+            $(
+                $(#[$doc])*
+                pub fn $method(&self) -> PathBuf {
+                    self.dir.join($file)
+                }
+            )+
+        }
+    };
+}
+
+pki_files! {
+    /// CA certificate.
+    ca_cert => "ca.pem";
     /// Gateway certificate.
-    pub fn gateway_cert(&self) -> PathBuf {
-        self.dir.join("gateway.pem")
-    }
-
+    gateway_cert => "gateway.pem";
     /// Gateway key.
-    pub fn gateway_key(&self) -> PathBuf {
-        self.dir.join("gateway.key")
-    }
-
+    gateway_key => "gateway.key";
     /// The gateway's client certificate (clientAuth), for its links to custodians.
-    pub fn gateway_client_cert(&self) -> PathBuf {
-        self.dir.join("gateway-client.pem")
-    }
-
+    gateway_client_cert => "gateway-client.pem";
     /// Key of the gateway's client certificate.
-    pub fn gateway_client_key(&self) -> PathBuf {
-        self.dir.join("gateway-client.key")
-    }
-
+    gateway_client_key => "gateway-client.key";
     /// The CRL written by [`DevPki::issue_crl`].
-    pub fn crl(&self) -> PathBuf {
-        self.dir.join("crl.pem")
-    }
-
+    crl => "crl.pem";
     /// Operator client certificate (`spiffe://helsedata.test/operator/dev`): may call
     /// custodians directly and sees operator detail on the gateway.
-    pub fn operator_cert(&self) -> PathBuf {
-        self.dir.join("operator.pem")
-    }
-
+    operator_cert => "operator.pem";
     /// Operator client key.
-    pub fn operator_key(&self) -> PathBuf {
-        self.dir.join("operator.key")
-    }
-
+    operator_key => "operator.key";
     /// Developer client certificate.
-    pub fn client_cert(&self) -> PathBuf {
-        self.dir.join("client.pem")
-    }
-
+    client_cert => "client.pem";
     /// Developer client key.
-    pub fn client_key(&self) -> PathBuf {
-        self.dir.join("client.key")
-    }
+    client_key => "client.key";
+}
 
+impl DevPki {
     /// Whether every file for these custodians exists.
     pub fn is_complete(&self, custodians: &[String]) -> bool {
         let mut paths = vec![

@@ -4,13 +4,9 @@
 
 use std::sync::Arc;
 
-use helsedata::{
-    observe::{
-        Observer, admin,
-        audit::AuditSink,
-        metrics::{ConnectionMetrics, MetricsBuilder, RequestMetrics, catch_up},
-    },
-    reload::ReloadingTls,
+use helsedata::observe::{
+    Observer, ServerObservation, admin,
+    metrics::{ConnectionMetrics, catch_up},
 };
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 
@@ -33,42 +29,32 @@ impl Observed {
     /// Opens the audit trail and starts the admin listener of `options`.
     pub async fn start(
         options: &ServeOptions,
-        tls: &Arc<ReloadingTls>,
         live: &Arc<LiveCatalogue>,
         request_limits: &helsedata::limits::LimitsLayer,
     ) -> Result<Self, ServeError> {
-        let mut builder = MetricsBuilder::default();
-        let requests = RequestMetrics::register(builder.registry());
-        let audit = AuditSink::open(&options.audit, requests.audit_dropped.clone()).await?;
-        let connections = ConnectionMetrics::register(builder.registry());
-        helsedata::observe::metrics::register_tls(&mut builder, tls);
-        helsedata::observe::metrics::register_limits(&mut builder, request_limits);
+        let mut started =
+            ServerObservation::start("custodian", &options.audit, &options.tls, request_limits)
+                .await?;
         let reloads = Counter::default();
         let refused = Gauge::<i64>::default();
-        builder.registry().register(
-            "data_file_reloads",
-            "Times an edited data file was read and its new revision served",
-            reloads.clone(),
-        );
-        builder.registry().register(
-            "data_file_refused",
-            "1 while the latest edit of the data file is refused (the previous one is served)",
-            refused.clone(),
-        );
+        helsedata::register_metrics! { started.builder.registry();
+            "data_file_reloads", "Times an edited data file was read and its new revision served" => reloads;
+            "data_file_refused", "1 while the latest edit of the data file is refused (the previous one is served)" => refused;
+        }
         let watched = Arc::downgrade(live);
-        builder.refresh_with(move || {
+        started.builder.refresh_with(move || {
             if let Some(live) = watched.upgrade() {
                 catch_up(&reloads, live.swaps());
                 refused.set(i64::from(live.reload_error().is_some()));
             }
         });
-        let metrics = builder.finish();
+        let metrics = started.builder.finish();
         let admin = admin::bind(&options.admin)
             .await?
             .map(|listener| tokio::spawn(admin::serve(listener, metrics, std::future::pending())));
         Ok(Self {
-            observer: Observer::new("custodian", audit, requests),
-            connections,
+            observer: started.observer,
+            connections: started.connections,
             admin,
         })
     }

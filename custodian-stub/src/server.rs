@@ -16,7 +16,7 @@ use helsedata::{
     observe::{admin::AdminConfig, audit::AuditConfig},
     proto::custodian_catalogue_server::CustodianCatalogueServer,
     reload::ReloadingTls,
-    tls::{TlsError, TlsMaterial},
+    tls::TlsMaterial,
 };
 use tokio::net::TcpListener;
 use tonic_health::{ServingStatus, server::HealthReporter};
@@ -32,25 +32,12 @@ pub enum ServeError {
     /// The server failed.
     #[error("custodian server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
-    /// Reflection could not be set up.
-    #[error("reflection cannot be set up: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    /// TLS material was refused.
+    /// The server could not be set up.
     #[error(transparent)]
-    Tls(#[from] TlsError),
-    /// The authorization rules were refused.
-    #[error(transparent)]
-    Policy(#[from] helsedata::authz::PolicyError),
-    /// The audit trail could not be opened.
-    #[error(transparent)]
-    Audit(#[from] helsedata::observe::audit::AuditError),
-    /// The admin listener could not be bound.
-    #[error(transparent)]
-    Admin(#[from] helsedata::observe::admin::AdminError),
-    /// The request limits were refused.
-    #[error(transparent)]
-    Limits(#[from] helsedata::limits::LimitsError),
+    Setup(#[from] helsedata::grpc_server::SetupError),
 }
+
+helsedata::from_setup_errors!(ServeError);
 
 /// Identities an operator's certificate carries by default.
 pub fn default_operator_identities() -> Vec<String> {
@@ -162,13 +149,8 @@ pub async fn serve(
     added_latency: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    serve_with(
-        catalogue,
-        ServeOptions::new(tls, added_latency)?,
-        listener,
-        shutdown,
-    )
-    .await
+    let live = Arc::new(LiveCatalogue::fixed(catalogue));
+    serve_live(live, tls, listener, added_latency, shutdown).await
 }
 
 /// Serves `catalogue` (never reloaded) on `listener` with `options` until `shutdown`
@@ -217,38 +199,30 @@ pub async fn serve_live_with(
             .max_decoding_message_size(1 << 20);
     let (health, health_service) = tonic_health::server::health_reporter();
     let limits = LimitsLayer::new(options.request_limits.clone())?;
-    let observed = crate::observe::Observed::start(&options, &options.tls, &live, &limits).await?;
+    let observed = crate::observe::Observed::start(&options, &live, &limits).await?;
     let router = grpc_server::builder()
         .layer(observed.observer.grpc_layer())
         .layer(AuthzLayer::new(options.policy))
         .layer(limits)
         .add_service(health_service)
         .add_service(service);
-    let router = grpc_server::add_reflection(
-        router,
-        &[<CustodianCatalogueServer<CatalogueService> as tonic::server::NamedService>::NAME],
-    )?;
-    health
-        .set_serving::<CustodianCatalogueServer<CatalogueService>>()
-        .await;
+    let router = grpc_server::reflect_and_report::<CustodianCatalogueServer<CatalogueService>, _>(
+        router, &health,
+    )
+    .await?;
     let reports = tokio::spawn(report_data_file_health(live.clone(), health));
     tracing::info!(custodian = %custodian, addr = ?listener.local_addr().ok(), "custodian serving over mutual TLS");
     let closing = live.clone();
-    let shutdown = async move {
-        shutdown.await;
-        closing.close();
-    };
-    let served = router
-        .serve_with_incoming_shutdown(
-            grpc_server::incoming_counted(
-                listener,
-                &options.tls,
-                options.limits,
-                observed.connections.clone(),
-            ),
-            shutdown,
-        )
-        .await;
+    let served = grpc_server::serve_counted(
+        router,
+        listener,
+        &options.tls,
+        options.limits,
+        observed.connections.clone(),
+        shutdown,
+        move || closing.close(),
+    )
+    .await;
     reports.abort();
     if let Some(admin) = observed.admin {
         admin.abort();

@@ -183,12 +183,7 @@ impl ChangeFeed {
         change: &pb::CatalogueChange,
         current: &[pb::DataSource],
     ) {
-        let wanted: HashSet<&str> = change
-            .added_ids
-            .iter()
-            .chain(&change.changed_ids)
-            .map(String::as_str)
-            .collect();
+        let wanted: HashSet<&str> = change.new_record_ids().map(String::as_str).collect();
         let records = current
             .iter()
             .filter(|s| wanted.contains(s.id.as_str()))

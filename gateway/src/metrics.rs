@@ -98,36 +98,14 @@ pub fn cause(error: &LegError) -> &'static str {
 impl GatewayMetrics {
     /// Registers every metric in `registry` (the metrics themselves are shared with `self`).
     pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "custodian_call_duration_seconds",
-            "Calls to custodians by result: time from the call to its answer or failure",
-            self.legs.clone(),
-        );
-        registry.register(
-            "custodian_answers",
-            "Answers served per custodian, by outcome status and freshness",
-            self.outcomes.clone(),
-        );
-        registry.register(
-            "custodian_answer_age_seconds",
-            "Age of the custodian's answer served last (0 when fetched live)",
-            self.answer_age.clone(),
-        );
-        registry.register(
-            "custodian_ejections",
-            "Times a custodian was ejected after consecutive failures, by the last failure",
-            self.ejections.clone(),
-        );
-        registry.register(
-            "custodian_healthy",
-            "1 when the custodian's last call succeeded, 0 otherwise",
-            self.healthy.clone(),
-        );
-        registry.register(
-            "cache_lookups",
-            "Lookups of custodian answers in the gateway's cache, by cache and result",
-            self.cache.clone(),
-        );
+        helsedata::register_metrics! { registry;
+            "custodian_call_duration_seconds", "Calls to custodians by result: time from the call to its answer or failure" => self.legs;
+            "custodian_answers", "Answers served per custodian, by outcome status and freshness" => self.outcomes;
+            "custodian_answer_age_seconds", "Age of the custodian's answer served last (0 when fetched live)" => self.answer_age;
+            "custodian_ejections", "Times a custodian was ejected after consecutive failures, by the last failure" => self.ejections;
+            "custodian_healthy", "1 when the custodian's last call succeeded, 0 otherwise" => self.healthy;
+            "cache_lookups", "Lookups of custodian answers in the gateway's cache, by cache and result" => self.cache;
+        }
     }
 
     /// One call to `custodian` ended after `latency` with `result`.

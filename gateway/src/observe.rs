@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use helsedata::{
     observe::{
-        Observer, admin,
-        audit::AuditSink,
-        metrics::{ConnectionMetrics, MetricsBuilder, MetricsRegistry, RequestMetrics},
+        Observer, ServerObservation, admin,
+        metrics::{ConnectionMetrics, MetricsBuilder, MetricsRegistry},
     },
     reload::ReloadingTls,
 };
@@ -46,18 +45,12 @@ impl Observed {
         tls: &Arc<ReloadingTls>,
         request_limits: &helsedata::limits::LimitsLayer,
     ) -> Result<Self, ServeError> {
-        let mut builder = MetricsBuilder::default();
-        let requests = RequestMetrics::register(builder.registry());
-        let audit = AuditSink::open(&config.audit, requests.audit_dropped.clone()).await?;
-        let connections = ConnectionMetrics::register(builder.registry());
-        helsedata::observe::metrics::register_tls(&mut builder, tls);
-        helsedata::observe::metrics::register_limits(&mut builder, request_limits);
+        let mut started =
+            ServerObservation::start("gateway", &config.audit, tls, request_limits).await?;
         let limits: Family<LimitLabels, Gauge> = Family::default();
-        builder.registry().register(
-            "request_limit",
-            "Configured most requests in flight, by limit (requests_in_flight counts them)",
-            limits.clone(),
-        );
+        helsedata::register_metrics! { started.builder.registry();
+            "request_limit", "Configured most requests in flight, by limit (requests_in_flight counts them)" => limits;
+        }
         for (limit, value) in [
             ("global", config.limits.max_concurrent_requests),
             (
@@ -78,9 +71,9 @@ impl Observed {
         }
         let admin = admin::bind(&config.admin).await?;
         Ok(Self {
-            observer: Observer::new("gateway", audit, requests),
-            connections,
-            builder,
+            observer: started.observer,
+            connections: started.connections,
+            builder: started.builder,
             admin,
         })
     }

@@ -37,33 +37,18 @@ pub type DynCatalogue = dyn FederatedCatalogue<WatchChangesStream = ChangeStream
 /// Why the gateway could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// TLS material was refused.
-    #[error(transparent)]
-    Tls(#[from] helsedata::tls::TlsError),
     /// A data file was refused: the national rules file or the concept vocabulary.
     #[error(transparent)]
     Rules(#[from] crate::planning::rules::RulesError),
     /// The server failed.
     #[error("gateway server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
-    /// Reflection could not be set up.
-    #[error("reflection cannot be set up: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    /// The authorization rules were refused.
+    /// The server could not be set up.
     #[error(transparent)]
-    Policy(#[from] helsedata::authz::PolicyError),
+    Setup(#[from] helsedata::grpc_server::SetupError),
     /// The export's IRI base (`web.public_url`) was refused.
     #[error(transparent)]
     Export(#[from] crate::export::dcat::ExportError),
-    /// The audit trail could not be opened.
-    #[error(transparent)]
-    Audit(#[from] helsedata::observe::audit::AuditError),
-    /// The admin listener could not be bound.
-    #[error(transparent)]
-    Admin(#[from] helsedata::observe::admin::AdminError),
-    /// The request limits were refused.
-    #[error(transparent)]
-    Limits(#[from] helsedata::limits::LimitsError),
     /// The web listener could not be bound.
     #[error("cannot listen on {addr} (web.listen): {source}")]
     WebBind {
@@ -73,6 +58,8 @@ pub enum ServeError {
         source: std::io::Error,
     },
 }
+
+helsedata::from_setup_errors!(ServeError);
 
 /// The FederatedCatalogue service.
 pub struct GatewayService {
@@ -421,33 +408,24 @@ pub async fn serve_with_web(
     let mut router = router_builder
         .add_service(health_service)
         .add_service(service);
-    router = grpc_server::add_reflection(
-        router,
-        &[<FederatedCatalogueServer<GatewayService> as tonic::server::NamedService>::NAME],
-    )?;
-    reporter
-        .set_serving::<FederatedCatalogueServer<GatewayService>>()
-        .await;
+    router = grpc_server::reflect_and_report::<FederatedCatalogueServer<GatewayService>, _>(
+        router, &reporter,
+    )
+    .await?;
     tracing::info!(addr = ?listener.local_addr().ok(), custodians = federation.upstreams().len(), "gateway serving over mutual TLS");
     let watchers = crate::watch::spawn_watchers(&federation);
     let feed = federation.changes().clone();
-    let shutdown = async move {
-        shutdown.await;
-        // Change-feed streams never end by themselves; end them so that draining does not
-        // wait for them.
-        feed.close();
-    };
-    let served = router
-        .serve_with_incoming_shutdown(
-            grpc_server::incoming_counted(
-                listener,
-                &tls,
-                config.connections.limits(),
-                observed.connections.clone(),
-            ),
-            shutdown,
-        )
-        .await;
+    let served = grpc_server::serve_counted(
+        router,
+        listener,
+        &tls,
+        config.connections.limits(),
+        observed.connections.clone(),
+        shutdown,
+        // Change-feed streams never end by themselves.
+        move || feed.close(),
+    )
+    .await;
     for watcher in watchers {
         watcher.abort();
     }

@@ -34,132 +34,66 @@ fn localized_list(nb: &NbList, en: &[String]) -> Vec<pb::LocalizedText> {
         .collect()
 }
 
-fn basis(b: Basis) -> i32 {
-    (match b {
-        Basis::Stated => pb::FactBasis::Stated,
-        Basis::Inferred => pb::FactBasis::Inferred,
-        Basis::Inherited => pb::FactBasis::Inherited,
-        Basis::External => pb::FactBasis::External,
-    }) as i32
+/// Declares, per data-file enum, the function that maps each of its values to the
+/// contract's value of the same name, or of the name given after `=>`.
+macro_rules! enum_maps {
+    (@to $proto:ident $from:ident) => { pb::$proto::$from };
+    (@to $proto:ident $from:ident $to:ident) => { pb::$proto::$to };
+    ($($name:ident: $entry:ident => $proto:ident { $($from:ident $(=> $to:ident)?),+ $(,)? })+) => {
+        $(
+            fn $name(value: $entry) -> pb::$proto {
+                match value {
+                    $($entry::$from => enum_maps!(@to $proto $from $($to)?),)+
+                }
+            }
+        )+
+    };
+}
+
+enum_maps! {
+    basis: Basis => FactBasis { Stated, Inferred, Inherited, External }
+    kind: KindEntry => DataSourceKind {
+        CentralHealthRegister, NationalQualityRegister, PopulationHealthSurvey, StatisticsDataset,
+        AdministrativeRegister, Other,
+    }
+    consent: ConsentEntry => ConsentRequirement { Required, NotRequired, Unknown }
+    identifiability: IdentifiabilityEntry => Identifiability {
+        DirectlyIdentifiable, Pseudonymous, DeIdentified, Anonymous, Mixed, Unknown,
+    }
+    biomaterial: BiomaterialEntry => BiomaterialAvailability {
+        ApplyWithData, BiobankMentioned, None,
+    }
+    hap: HapPhaseEntry => HapPhase {
+        Phase1 => HapPhase1, Phase2 => HapPhase2, Phase3 => HapPhase3, Phase4 => HapPhase4, NotHap,
+        Undecided, NotPrioritised, NotListed,
+    }
+    channel: ChannelEntry => ApplicationChannel {
+        HelsedataForm, AltinnForm, EmailToRegister, RegisterWebsite, Unknown,
+    }
+    data_level: DataLevelEntry => DataLevel {
+        AnonymousAggregated, DeidentifiedIndividual, IdentifiableIndividual,
+    }
+    condition: ConditionEntry => RouteCondition {
+        NewResearchProject, ChangeNewPeriodOrNonResearch, Legacy,
+    }
+    linkage: LinkagePolicyEntry => LinkagePolicy {
+        Allowed, NotPossible, OwnPseudonymModelOnly, AnonymousOutputOnly, Unknown,
+    }
+    value_type: ValueTypeEntry => ValueType {
+        Text, Integer, Decimal, Date, Datetime, Boolean, Code, Identifier,
+    }
+    variable_identifiability: VariableIdentifiabilityEntry => VariableIdentifiability {
+        Direct => DirectIdentifier, Indirect => IndirectIdentifier, None,
+    }
 }
 
 fn org(o: &OrgEntry) -> pb::Organisation {
     pb::Organisation {
         name: o.name.clone(),
-        basis: basis(o.basis),
+        basis: basis(o.basis) as i32,
         note: o.note.clone(),
         localized_note: localized(&o.note_nb, &o.note),
     }
-}
-
-fn kind(k: KindEntry) -> pb::DataSourceKind {
-    match k {
-        KindEntry::CentralHealthRegister => pb::DataSourceKind::CentralHealthRegister,
-        KindEntry::NationalQualityRegister => pb::DataSourceKind::NationalQualityRegister,
-        KindEntry::PopulationHealthSurvey => pb::DataSourceKind::PopulationHealthSurvey,
-        KindEntry::StatisticsDataset => pb::DataSourceKind::StatisticsDataset,
-        KindEntry::AdministrativeRegister => pb::DataSourceKind::AdministrativeRegister,
-        KindEntry::Other => pb::DataSourceKind::Other,
-    }
-}
-
-fn consent(c: ConsentEntry) -> pb::ConsentRequirement {
-    match c {
-        ConsentEntry::Required => pb::ConsentRequirement::Required,
-        ConsentEntry::NotRequired => pb::ConsentRequirement::NotRequired,
-        ConsentEntry::Unknown => pb::ConsentRequirement::Unknown,
-    }
-}
-
-fn identifiability(i: IdentifiabilityEntry) -> pb::Identifiability {
-    match i {
-        IdentifiabilityEntry::DirectlyIdentifiable => pb::Identifiability::DirectlyIdentifiable,
-        IdentifiabilityEntry::Pseudonymous => pb::Identifiability::Pseudonymous,
-        IdentifiabilityEntry::DeIdentified => pb::Identifiability::DeIdentified,
-        IdentifiabilityEntry::Anonymous => pb::Identifiability::Anonymous,
-        IdentifiabilityEntry::Mixed => pb::Identifiability::Mixed,
-        IdentifiabilityEntry::Unknown => pb::Identifiability::Unknown,
-    }
-}
-
-fn biomaterial(b: BiomaterialEntry) -> pb::BiomaterialAvailability {
-    match b {
-        BiomaterialEntry::ApplyWithData => pb::BiomaterialAvailability::ApplyWithData,
-        BiomaterialEntry::BiobankMentioned => pb::BiomaterialAvailability::BiobankMentioned,
-        BiomaterialEntry::None => pb::BiomaterialAvailability::None,
-    }
-}
-
-fn hap(h: HapPhaseEntry) -> pb::HapPhase {
-    match h {
-        HapPhaseEntry::Phase1 => pb::HapPhase::HapPhase1,
-        HapPhaseEntry::Phase2 => pb::HapPhase::HapPhase2,
-        HapPhaseEntry::Phase3 => pb::HapPhase::HapPhase3,
-        HapPhaseEntry::Phase4 => pb::HapPhase::HapPhase4,
-        HapPhaseEntry::NotHap => pb::HapPhase::NotHap,
-        HapPhaseEntry::Undecided => pb::HapPhase::Undecided,
-        HapPhaseEntry::NotPrioritised => pb::HapPhase::NotPrioritised,
-        HapPhaseEntry::NotListed => pb::HapPhase::NotListed,
-    }
-}
-
-fn channel(c: ChannelEntry) -> i32 {
-    (match c {
-        ChannelEntry::HelsedataForm => pb::ApplicationChannel::HelsedataForm,
-        ChannelEntry::AltinnForm => pb::ApplicationChannel::AltinnForm,
-        ChannelEntry::EmailToRegister => pb::ApplicationChannel::EmailToRegister,
-        ChannelEntry::RegisterWebsite => pb::ApplicationChannel::RegisterWebsite,
-        ChannelEntry::Unknown => pb::ApplicationChannel::Unknown,
-    }) as i32
-}
-
-fn data_level(l: DataLevelEntry) -> pb::DataLevel {
-    match l {
-        DataLevelEntry::AnonymousAggregated => pb::DataLevel::AnonymousAggregated,
-        DataLevelEntry::DeidentifiedIndividual => pb::DataLevel::DeidentifiedIndividual,
-        DataLevelEntry::IdentifiableIndividual => pb::DataLevel::IdentifiableIndividual,
-    }
-}
-
-fn condition(c: ConditionEntry) -> i32 {
-    (match c {
-        ConditionEntry::NewResearchProject => pb::RouteCondition::NewResearchProject,
-        ConditionEntry::ChangeNewPeriodOrNonResearch => {
-            pb::RouteCondition::ChangeNewPeriodOrNonResearch
-        }
-        ConditionEntry::Legacy => pb::RouteCondition::Legacy,
-    }) as i32
-}
-
-fn linkage(l: LinkagePolicyEntry) -> i32 {
-    (match l {
-        LinkagePolicyEntry::Allowed => pb::LinkagePolicy::Allowed,
-        LinkagePolicyEntry::NotPossible => pb::LinkagePolicy::NotPossible,
-        LinkagePolicyEntry::OwnPseudonymModelOnly => pb::LinkagePolicy::OwnPseudonymModelOnly,
-        LinkagePolicyEntry::AnonymousOutputOnly => pb::LinkagePolicy::AnonymousOutputOnly,
-        LinkagePolicyEntry::Unknown => pb::LinkagePolicy::Unknown,
-    }) as i32
-}
-
-fn value_type(v: ValueTypeEntry) -> i32 {
-    (match v {
-        ValueTypeEntry::Text => pb::ValueType::Text,
-        ValueTypeEntry::Integer => pb::ValueType::Integer,
-        ValueTypeEntry::Decimal => pb::ValueType::Decimal,
-        ValueTypeEntry::Date => pb::ValueType::Date,
-        ValueTypeEntry::Datetime => pb::ValueType::Datetime,
-        ValueTypeEntry::Boolean => pb::ValueType::Boolean,
-        ValueTypeEntry::Code => pb::ValueType::Code,
-        ValueTypeEntry::Identifier => pb::ValueType::Identifier,
-    }) as i32
-}
-
-fn variable_identifiability(v: VariableIdentifiabilityEntry) -> i32 {
-    (match v {
-        VariableIdentifiabilityEntry::Direct => pb::VariableIdentifiability::DirectIdentifier,
-        VariableIdentifiabilityEntry::Indirect => pb::VariableIdentifiability::IndirectIdentifier,
-        VariableIdentifiabilityEntry::None => pb::VariableIdentifiability::None,
-    }) as i32
 }
 
 /// A variable of source `source_id`.
@@ -170,11 +104,11 @@ pub fn variable(source_id: &str, v: &VariableEntry, valid_years: pb::YearRange) 
         data_source_id: source_id.to_string(),
         name: name.clone(),
         label: text(&v.label_nb, &v.label_en),
-        value_type: value_type(v.value_type),
+        value_type: value_type(v.value_type) as i32,
         unit: v.unit.clone(),
         code_system: v.code_system.clone(),
         valid_years: Some(valid_years),
-        identifiability: variable_identifiability(v.identifiability),
+        identifiability: variable_identifiability(v.identifiability) as i32,
         documentation: if v.documented {
             pb::VariableDocumentation::Documented as i32
         } else {
@@ -191,10 +125,10 @@ fn route(
     (note, note_nb): (&str, &str),
 ) -> pb::ApplicationRoute {
     pb::ApplicationRoute {
-        channel: channel(c),
+        channel: channel(c) as i32,
         processed_by: processed_by.to_string(),
         url: url.to_string(),
-        basis: basis(b),
+        basis: basis(b) as i32,
         note: note.to_string(),
         localized_note: localized(note_nb, note),
     }
@@ -214,7 +148,7 @@ fn access_rules(source_id: &str, a: &AccessEntry) -> pb::AccessRules {
             .conditional_routes
             .iter()
             .map(|c| pb::ConditionalRoute {
-                condition: condition(c.condition),
+                condition: condition(c.condition) as i32,
                 route: Some(route(
                     c.channel,
                     &c.processed_by,
@@ -256,7 +190,7 @@ fn access_rules(source_id: &str, a: &AccessEntry) -> pb::AccessRules {
             })
             .collect(),
         linkage: Some(pb::LinkageRules {
-            policy: linkage(a.linkage.policy),
+            policy: linkage(a.linkage.policy) as i32,
             linked_by: a.linkage.linked_by.clone(),
             notes: a.linkage.notes.clone(),
             localized_notes: localized_list(&a.linkage.notes_nb, &a.linkage.notes),

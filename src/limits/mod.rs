@@ -337,23 +337,7 @@ impl LimitsLayer {
     }
 }
 
-impl<S> tower::Layer<S> for LimitsLayer {
-    type Service = Limits<S>;
-
-    fn layer(&self, inner: S) -> Limits<S> {
-        Limits {
-            inner,
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-/// The service of [`LimitsLayer`].
-#[derive(Clone)]
-pub struct Limits<S> {
-    inner: S,
-    shared: Arc<Shared>,
-}
+crate::layer::wrapping_layer!(LimitsLayer => #[derive(Clone)] Limits { shared: Arc<Shared> });
 
 /// A refusal: which limit, how many are in flight under it, and the hint.
 struct Refusal {

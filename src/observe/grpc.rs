@@ -13,15 +13,13 @@ use std::{
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
-use tokio::time::Instant;
 
 use super::{
     Observer,
+    arrival::Arrival,
     asked::{self, is_known_method},
     audit::AuditRecord,
-    body::{self, Copy, TeeBody, Watched, Watcher, bounded, code_name},
-    metrics::InFlight,
-    notes::{self, Notes},
+    body::{Copy, TeeBody, Watched, Watcher, bounded, code_name},
     time::rfc3339,
 };
 use crate::acceptor::PeerInfo;
@@ -29,61 +27,19 @@ use crate::acceptor::PeerInfo;
 /// Longest method path or caller identity written, in characters.
 const MAX_TEXT: usize = 256;
 
-/// Adds an audit record and request metrics to every call of a tonic server.
-#[derive(Clone)]
-pub struct GrpcObserveLayer {
-    observer: Arc<Observer>,
-}
-
-impl fmt::Debug for GrpcObserveLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcObserveLayer")
-            .field("service", &self.observer.service)
-            .finish()
-    }
-}
-
-impl GrpcObserveLayer {
-    pub(crate) fn new(observer: Arc<Observer>) -> Self {
-        Self { observer }
-    }
-}
-
-impl<S> tower::Layer<S> for GrpcObserveLayer {
-    type Service = GrpcObserve<S>;
-
-    fn layer(&self, inner: S) -> GrpcObserve<S> {
-        GrpcObserve {
-            inner,
-            observer: self.observer.clone(),
-        }
-    }
-}
-
-/// The service of [`GrpcObserveLayer`].
-#[derive(Clone)]
-pub struct GrpcObserve<S> {
-    inner: S,
-    observer: Arc<Observer>,
-}
-
-impl<S> fmt::Debug for GrpcObserve<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcObserve").finish_non_exhaustive()
-    }
-}
+observe_layer!(
+    /// Adds an audit record and request metrics to every call of a tonic server.
+    GrpcObserveLayer => GrpcObserve
+);
 
 /// A call whose record is written when its answer ends.
 struct Pending {
-    observer: Arc<Observer>,
-    started: Instant,
+    arrival: Arrival,
     path: String,
     caller: String,
     remote_addr: Option<String>,
     trace_id: Option<String>,
     copy: Copy,
-    notes: Notes,
-    _in_flight: InFlight,
 }
 
 impl Pending {
@@ -94,9 +50,10 @@ impl Pending {
         } else {
             "other".to_string()
         };
-        self.observer.finish(AuditRecord {
+        let observer = &self.arrival.observer;
+        observer.finish(AuditRecord {
             time: rfc3339(SystemTime::now()),
-            service: self.observer.service,
+            service: observer.service,
             surface: "grpc",
             caller: self.caller,
             remote_addr: self.remote_addr,
@@ -104,8 +61,8 @@ impl Pending {
             method: bounded(&self.path, MAX_TEXT),
             method_label,
             status: code_name(code).to_string(),
-            latency_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            custodians: notes::taken(&self.notes),
+            latency_ms: self.arrival.latency_ms(),
+            custodians: self.arrival.custodians(),
             trace_id: self.trace_id,
         });
     }
@@ -136,38 +93,25 @@ where
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        let started = Instant::now();
+        let arrival = Arrival::new(&self.observer, "grpc", request.headers());
         let peer = request.extensions().get::<PeerInfo>();
         let caller = peer
             .map(|p| bounded(&p.identity_or_reason(), MAX_TEXT))
             .unwrap_or_else(|| "(no authenticated peer)".to_string());
         let remote_addr = peer.map(|p| p.remote_addr.to_string());
-        let traceparent = request
-            .headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
         let path = request.uri().path().to_string();
         let copy = Copy::default();
         let request = request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())));
-        let notes = Notes::default();
-        let observer = self.observer.clone();
-        let in_flight = observer.requests.in_flight("grpc");
         let answer = self.inner.call(request);
         Box::pin(async move {
-            // Polled inside the server's request span, so its trace is the current one.
-            let trace_id = body::trace_id(traceparent.as_deref());
-            let result = notes::collecting(notes.clone(), answer).await;
+            let (result, trace_id) = arrival.answered(answer).await;
             let pending = Pending {
-                observer,
-                started,
+                arrival,
                 path,
                 caller,
                 remote_addr,
                 trace_id,
                 copy,
-                notes,
-                _in_flight: in_flight,
             };
             match result {
                 Ok(response) => {

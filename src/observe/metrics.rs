@@ -36,6 +36,30 @@ pub fn latency_histogram() -> Histogram {
     Histogram::new(latency_buckets())
 }
 
+/// Registers metrics in a registry (a `&mut Registry`): each `"name", "help" => metric;`
+/// registers a clone of `metric`, which shares its figures with the original.
+#[macro_export]
+macro_rules! register_metrics {
+    ($registry:expr; $($name:literal, $help:literal => $metric:expr;)+) => {{
+        let registry = $registry;
+        $(registry.register($name, $help, ::core::clone::Clone::clone(&$metric));)+
+    }};
+}
+
+/// A set of metrics that registers each of its own.
+pub trait Registered: Default {
+    /// Registers every metric of `self` in `registry` (the registered ones share their
+    /// figures with `self`).
+    fn register_in(&self, registry: &mut Registry);
+
+    /// New metrics, registered in `registry`.
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        metrics.register_in(registry);
+        metrics
+    }
+}
+
 type Refresh = Box<dyn Fn() + Send + Sync>;
 
 /// A registry under construction: metrics, and figures read again before every scrape.
@@ -150,33 +174,18 @@ impl Default for RequestMetrics {
     }
 }
 
-impl RequestMetrics {
-    /// New metrics, registered in `registry`.
-    pub fn register(registry: &mut Registry) -> Self {
-        let metrics = Self::default();
-        registry.register(
-            "requests",
-            "Requests answered, by surface, method and status code",
-            metrics.requests.clone(),
-        );
-        registry.register(
-            "request_duration_seconds",
-            "Time from a request's arrival to the end of its answer",
-            metrics.latency.clone(),
-        );
-        registry.register(
-            "requests_in_flight",
-            "Requests being served now",
-            metrics.in_flight.clone(),
-        );
-        registry.register(
-            "audit_records_dropped",
-            "Audit records dropped because the writer fell behind",
-            metrics.audit_dropped.clone(),
-        );
-        metrics
+impl Registered for RequestMetrics {
+    fn register_in(&self, registry: &mut Registry) {
+        crate::register_metrics! { registry;
+            "requests", "Requests answered, by surface, method and status code" => self.requests;
+            "request_duration_seconds", "Time from a request's arrival to the end of its answer" => self.latency;
+            "requests_in_flight", "Requests being served now" => self.in_flight;
+            "audit_records_dropped", "Audit records dropped because the writer fell behind" => self.audit_dropped;
+        }
     }
+}
 
+impl RequestMetrics {
     /// Counts one answered request.
     pub fn observe(&self, surface: &str, method: &str, code: &str, latency_ms: f64) {
         self.requests
@@ -228,23 +237,16 @@ pub struct ConnectionMetrics {
     refused: Family<RefusalLabels, Counter>,
 }
 
-impl ConnectionMetrics {
-    /// New metrics, registered in `registry`.
-    pub fn register(registry: &mut Registry) -> Self {
-        let metrics = Self::default();
-        registry.register(
-            "connections_open",
-            "Client connections open now (handshaking or established)",
-            metrics.open.clone(),
-        );
-        registry.register(
-            "connections_refused",
-            "Client connections refused, by reason",
-            metrics.refused.clone(),
-        );
-        metrics
+impl Registered for ConnectionMetrics {
+    fn register_in(&self, registry: &mut Registry) {
+        crate::register_metrics! { registry;
+            "connections_open", "Client connections open now (handshaking or established)" => self.open;
+            "connections_refused", "Client connections refused, by reason" => self.refused;
+        }
     }
+}
 
+impl ConnectionMetrics {
     /// One connection more; one less when the returned guard is dropped.
     pub fn opened(&self) -> OpenConnection {
         self.open.inc();
@@ -282,16 +284,10 @@ pub struct CertificateLabels {
 pub fn register_tls(builder: &mut MetricsBuilder, tls: &Arc<ReloadingTls>) {
     let reloads: Counter<u64, AtomicU64> = Counter::default();
     let expiry: Family<CertificateLabels, Gauge> = Family::default();
-    builder.registry().register(
-        "tls_reloads",
-        "Times the TLS certificate, key, CA bundle or CRLs were reloaded",
-        reloads.clone(),
-    );
-    builder.registry().register(
-        "certificate_expiry_timestamp_seconds",
-        "notAfter of the certificates presented now, in seconds since the Unix epoch",
-        expiry.clone(),
-    );
+    crate::register_metrics! { builder.registry();
+        "tls_reloads", "Times the TLS certificate, key, CA bundle or CRLs were reloaded" => reloads;
+        "certificate_expiry_timestamp_seconds", "notAfter of the certificates presented now, in seconds since the Unix epoch" => expiry;
+    }
     let tls = Arc::downgrade(tls);
     builder.refresh_with(move || {
         let Some(tls) = tls.upgrade() else { return };
@@ -322,11 +318,9 @@ pub struct InFlightLabels {
 /// checks' pool, each caller identity), read at every scrape.
 pub fn register_limits(builder: &mut MetricsBuilder, limits: &crate::limits::LimitsLayer) {
     let in_flight: Family<InFlightLabels, Gauge> = Family::default();
-    builder.registry().register(
-        "requests_in_flight_by_limit",
-        "Calls holding a slot of each request limit now: all calls, health checks, each caller identity",
-        in_flight.clone(),
-    );
+    crate::register_metrics! { builder.registry();
+        "requests_in_flight_by_limit", "Calls holding a slot of each request limit now: all calls, health checks, each caller identity" => in_flight;
+    }
     let limits = limits.clone();
     builder.refresh_with(move || {
         let now = limits.in_flight();

@@ -13,62 +13,23 @@ use std::{
 };
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use tokio::time::Instant;
 
 use super::{
-    ANONYMOUS, Observer, asked,
+    ANONYMOUS, Observer,
+    arrival::Arrival,
+    asked,
     audit::AuditRecord,
-    body::{self, Copy, TeeBody, bounded},
-    notes::{self, Notes},
+    body::{Copy, TeeBody, bounded},
     time::rfc3339,
 };
 
 /// Longest path written, in characters.
 const MAX_PATH: usize = 512;
 
-/// Adds an audit record and request metrics to every request of an axum router.
-#[derive(Clone)]
-pub struct WebObserveLayer {
-    observer: Arc<Observer>,
-}
-
-impl fmt::Debug for WebObserveLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebObserveLayer")
-            .field("service", &self.observer.service)
-            .finish()
-    }
-}
-
-impl WebObserveLayer {
-    pub(crate) fn new(observer: Arc<Observer>) -> Self {
-        Self { observer }
-    }
-}
-
-impl<S> tower::Layer<S> for WebObserveLayer {
-    type Service = WebObserve<S>;
-
-    fn layer(&self, inner: S) -> WebObserve<S> {
-        WebObserve {
-            inner,
-            observer: self.observer.clone(),
-        }
-    }
-}
-
-/// The service of [`WebObserveLayer`].
-#[derive(Clone)]
-pub struct WebObserve<S> {
-    inner: S,
-    observer: Arc<Observer>,
-}
-
-impl<S> fmt::Debug for WebObserve<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebObserve").finish_non_exhaustive()
-    }
-}
+observe_layer!(
+    /// Adds an audit record and request metrics to every request of an axum router.
+    WebObserveLayer => WebObserve
+);
 
 /// The HTTP method as counted (a bounded set).
 fn method_name(method: &http::Method) -> &'static str {
@@ -96,7 +57,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let started = Instant::now();
+        let arrival = Arrival::new(&self.observer, "web", request.headers());
         let method = method_name(request.method());
         let route = request
             .extensions()
@@ -108,11 +69,6 @@ where
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.to_string());
-        let traceparent = request
-            .headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
         let json = request
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -124,19 +80,16 @@ where
         } else {
             request
         };
-        let notes = Notes::default();
-        let observer = self.observer.clone();
-        let in_flight = observer.requests.in_flight("web");
         let answer = self.inner.call(request);
         Box::pin(async move {
-            let trace_id = body::trace_id(traceparent.as_deref());
-            let result = notes::collecting(notes.clone(), answer).await;
+            let (result, trace_id) = arrival.answered(answer).await;
             let Ok(response) = result;
             let body = copy.lock().map(|b| b.clone()).unwrap_or_default();
             let label = match &route {
                 Some(route) => format!("{method} {route}"),
                 None => format!("{method} (no route)"),
             };
+            let observer = &arrival.observer;
             observer.finish(AuditRecord {
                 time: rfc3339(SystemTime::now()),
                 service: observer.service,
@@ -147,11 +100,11 @@ where
                 method_label: label,
                 asked: asked::from_web(route.as_deref(), &path, query.as_deref(), &body),
                 status: response.status().as_u16().to_string(),
-                latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-                custodians: notes::taken(&notes),
+                latency_ms: arrival.latency_ms(),
+                custodians: arrival.custodians(),
                 trace_id,
             });
-            drop(in_flight);
+            drop(arrival);
             Ok(response)
         })
     }

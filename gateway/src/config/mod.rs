@@ -145,18 +145,16 @@ impl UpstreamSettings {
 
     /// Refuses settings that cannot work; `key` names a field as the configuration does.
     fn check(&self, key: impl Fn(&str) -> String) -> Result<(), ConfigError> {
-        for (field, value) in [
+        let fields = [
             ("timeout_ms", self.timeout_ms),
             ("connect_timeout_ms", self.connect_timeout_ms),
             ("max_concurrent_calls", self.max_concurrent_calls as u64),
             ("max_message_bytes", self.max_message_bytes as u64),
             ("keep_alive_interval_ms", self.keep_alive_interval_ms),
             ("keep_alive_timeout_ms", self.keep_alive_timeout_ms),
-        ] {
-            if value == 0 {
-                return Err(invalid(key(field), "must be greater than 0"));
-            }
-        }
+        ]
+        .map(|(field, value)| (key(field), value));
+        all_positive(fields)?;
         if self.eject_after_failures > 0
             && (self.base_ejection_ms == 0 || self.max_ejection_ms < self.base_ejection_ms)
         {
@@ -520,6 +518,16 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Refuses the first of `fields` (key and value) whose value is 0.
+pub(crate) fn all_positive<K: Into<String>>(
+    fields: impl IntoIterator<Item = (K, u64)>,
+) -> Result<(), ConfigError> {
+    match fields.into_iter().find(|(_, value)| *value == 0) {
+        Some((key, _)) => Err(invalid(key, "must be greater than 0")),
+        None => Ok(()),
+    }
+}
+
 /// The bundled default configuration (the demo serves it).
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/gateway.toml");
 
@@ -588,7 +596,7 @@ impl GatewayConfig {
             return Err(invalid("audit.queue", "must be greater than 0"));
         }
         self.limits.check()?;
-        for (key, value) in [
+        all_positive([
             (
                 "connections.max_connections",
                 self.connections.max_connections as u64,
@@ -621,11 +629,7 @@ impl GatewayConfig {
                 "connections.max_buffered_response_bytes",
                 self.connections.max_buffered_response_bytes,
             ),
-        ] {
-            if value == 0 {
-                return Err(invalid(key, "must be greater than 0"));
-            }
-        }
+        ])?;
         let keepalive =
             helsedata::grpc_server::KEEPALIVE_INTERVAL + helsedata::grpc_server::KEEPALIVE_TIMEOUT;
         if Duration::from_millis(self.connections.idle_timeout_ms) <= keepalive {

@@ -37,11 +37,7 @@ impl DerivedCaches {
     /// Forgets what `custodian` served of the sources `change` names, and its variable
     /// searches: the next lookups fetch them.
     pub(super) fn forget(&self, custodian: &str, change: &pb::CatalogueChange) {
-        let touched = change
-            .added_ids
-            .iter()
-            .chain(&change.changed_ids)
-            .chain(&change.removed_ids);
+        let touched = change.new_record_ids().chain(&change.removed_ids);
         for id in touched {
             let key = format!("{custodian}/{id}");
             self.sources.remove(&key);
@@ -223,12 +219,7 @@ async fn patch_snapshot(
     snapshot: &Snapshot,
     change: &pb::CatalogueChange,
 ) -> Option<Snapshot> {
-    let wanted: Vec<String> = change
-        .added_ids
-        .iter()
-        .chain(&change.changed_ids)
-        .cloned()
-        .collect();
+    let wanted: Vec<String> = change.new_record_ids().cloned().collect();
     if wanted.len() > PATCH_LIMIT {
         return None;
     }
@@ -238,12 +229,7 @@ async fn patch_snapshot(
     if revision != change.catalogue_revision {
         return None;
     }
-    let replaced: BTreeSet<&str> = change
-        .changed_ids
-        .iter()
-        .chain(&change.removed_ids)
-        .map(String::as_str)
-        .collect();
+    let replaced: BTreeSet<&str> = change.old_record_ids().map(String::as_str).collect();
     let mut sources: Vec<pb::DataSource> = snapshot
         .sources
         .iter()

@@ -37,6 +37,38 @@ pub fn both(nb: impl Into<String>, en: impl Into<String>) -> Text {
     }
 }
 
+/// A language of the texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Norwegian bokmål.
+    Nb,
+    /// English.
+    En,
+}
+
+/// The format strings `nb` and `en`, formatted with the same arguments, as one [`Text`]. In
+/// the form `both_fmt!(lang => nb, en, args…)` the arguments are worked out for each language
+/// in turn, with `lang` set to [`Lang::Nb`] and then to [`Lang::En`], so that
+/// `words.in_lang(lang)` gives each language its own text.
+macro_rules! both_fmt {
+    ($lang:ident => $nb:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        $crate::planning::effective::both(
+            {
+                let $lang = $crate::planning::effective::Lang::Nb;
+                format!($nb $(, $arg)*)
+            },
+            {
+                let $lang = $crate::planning::effective::Lang::En;
+                format!($en $(, $arg)*)
+            },
+        )
+    };
+    ($nb:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        $crate::planning::effective::both(format!($nb $(, $arg)*), format!($en $(, $arg)*))
+    };
+}
+pub(crate) use both_fmt;
+
 /// A source as its custodian publishes it.
 #[derive(Debug, Clone, Copy)]
 pub struct Published<'a> {
@@ -180,7 +212,14 @@ pub fn effective_route(
     rules: &NationalRules,
 ) -> EffectiveRoute {
     let source = published.source;
-    let registry = rules.helsedataservice_registry(&source.id, &source.parent_id);
+    let registry = rules
+        .helsedataservice_registry(&source.id, &source.parent_id)
+        .map(|registry| RegistryRoute {
+            published,
+            registry,
+            route,
+            rules,
+        });
     let mut steps = Vec::new();
     let Decision {
         channel,
@@ -188,12 +227,12 @@ pub fn effective_route(
         processed_by,
         by_helsedataservice,
     } = match registry {
-        Some(name) if condition == Some(pb::RouteCondition::ChangeNewPeriodOrNonResearch) => {
-            steps.push(own_route_kept(published, name, route, rules));
+        Some(decided) if condition == Some(pb::RouteCondition::ChangeNewPeriodOrNonResearch) => {
+            steps.push(decided.own_route_kept());
             custodian_decision(published, route, false, rules, &mut steps)
         }
-        Some(name) => {
-            steps.push(helsedataservice_decides(published, name, route, rules));
+        Some(decided) => {
+            steps.push(decided.helsedataservice_decides());
             let hds = rules.helsedataservice.name.clone();
             Decision {
                 channel: pb::ApplicationChannel::HelsedataForm,
@@ -222,87 +261,67 @@ pub fn effective_route(
     }
 }
 
-/// Rule b: Helsedataservice decides, through the common form.
-fn helsedataservice_decides(
-    published: Published<'_>,
-    registry: &str,
-    route: &pb::ApplicationRoute,
-    rules: &NationalRules,
-) -> RouteStep {
-    let hds = &rules.helsedataservice;
-    let explanation = both(
-        format!(
-            "Forvalteren publiserer: {}. Siden {} beslutter {} ({}) tilgang til {} etter {}. {} {} Søknaden går gjennom det felles søknadsskjemaet på helsedata.no og besluttes av {}.",
-            describe_route_nb(route),
-            hds.decides_since.get_ref(),
-            hds.name,
-            operated_by_words_nb(rules),
-            registry,
-            hds.legal_basis.nb(),
-            hds.summary.nb(),
-            hds.delivery.nb(),
-            hds.name
-        ),
-        format!(
-            "The custodian publishes: {}. Since {}, {} ({}) decides access to {} under {}. {} {} The application goes through the common helsedata.no form and is decided by {}.",
-            describe_route(route),
-            hds.decides_since.get_ref(),
-            hds.name,
-            operated_by_words(rules),
-            registry,
-            hds.legal_basis.en(),
-            hds.summary.en(),
-            hds.delivery.en(),
-            hds.name
-        ),
-    );
-    let mut parts = Vec::new();
-    if channel_of(route) != pb::ApplicationChannel::HelsedataForm {
-        parts.push(pb::RoutePart::Channel);
-    }
-    if route_decider(published, route) != hds.name {
-        parts.push(pb::RoutePart::DecidedBy);
-    }
-    RouteStep {
-        rule: RouteRule::HelsedataserviceDecides,
-        parts,
-        explanation,
-    }
+/// A route `published` lists for a source of `registry`, one of the registries
+/// Helsedataservice decides access to.
+#[derive(Clone, Copy)]
+struct RegistryRoute<'a> {
+    published: Published<'a>,
+    registry: &'a str,
+    route: &'a pb::ApplicationRoute,
+    rules: &'a NationalRules,
 }
 
-/// Rule b, exception: the custodian's own route for changes and non-research purposes stays.
-fn own_route_kept(
-    published: Published<'_>,
-    registry: &str,
-    route: &pb::ApplicationRoute,
-    rules: &NationalRules,
-) -> RouteStep {
-    let hds = &rules.helsedataservice;
-    let condition = pb::RouteCondition::ChangeNewPeriodOrNonResearch;
-    let nb = format!(
-        "Siden {} beslutter {} tilgang til {} for søknader gjennom det felles skjemaet, men forvalteren publiserer en egen vei for {}: {}. Den veien beholdes, og {} beslutter. {}",
-        hds.decides_since.get_ref(),
-        hds.name,
-        registry,
-        condition_words_nb(condition),
-        describe_route_nb(route),
-        route_decider(published, route),
-        hds.exceptions.nb()
-    );
-    let en = format!(
-        "Since {}, {} decides access to {} for applications through the common form, but the custodian publishes its own route for {}: {}. That route is kept, and {} decides. {}",
-        hds.decides_since.get_ref(),
-        hds.name,
-        registry,
-        condition_words(condition),
-        describe_route(route),
-        route_decider(published, route),
-        hds.exceptions.en()
-    );
-    RouteStep {
-        rule: RouteRule::HelsedataserviceDecides,
-        parts: Vec::new(),
-        explanation: both(nb.trim_end(), en.trim_end()),
+impl RegistryRoute<'_> {
+    /// Rule b: Helsedataservice decides, through the common form.
+    fn helsedataservice_decides(self) -> RouteStep {
+        let hds = &self.rules.helsedataservice;
+        let explanation = both_fmt!(lang =>
+            "Forvalteren publiserer: {}. Siden {} beslutter {} ({}) tilgang til {} etter {}. {} {} Søknaden går gjennom det felles søknadsskjemaet på helsedata.no og besluttes av {}.",
+            "The custodian publishes: {}. Since {}, {} ({}) decides access to {} under {}. {} {} The application goes through the common helsedata.no form and is decided by {}.",
+            describe_route_in(lang, self.route),
+            hds.decides_since.get_ref(),
+            hds.name,
+            operated_by_words(lang, self.rules),
+            self.registry,
+            hds.legal_basis.in_lang(lang),
+            hds.summary.in_lang(lang),
+            hds.delivery.in_lang(lang),
+            hds.name,
+        );
+        let mut parts = Vec::new();
+        if channel_of(self.route) != pb::ApplicationChannel::HelsedataForm {
+            parts.push(pb::RoutePart::Channel);
+        }
+        if route_decider(self.published, self.route) != hds.name {
+            parts.push(pb::RoutePart::DecidedBy);
+        }
+        RouteStep {
+            rule: RouteRule::HelsedataserviceDecides,
+            parts,
+            explanation,
+        }
+    }
+
+    /// Rule b, exception: the custodian's own route for changes and non-research purposes stays.
+    fn own_route_kept(self) -> RouteStep {
+        let hds = &self.rules.helsedataservice;
+        let condition = pb::RouteCondition::ChangeNewPeriodOrNonResearch;
+        let text = both_fmt!(lang =>
+            "Siden {} beslutter {} tilgang til {} for søknader gjennom det felles skjemaet, men forvalteren publiserer en egen vei for {}: {}. Den veien beholdes, og {} beslutter. {}",
+            "Since {}, {} decides access to {} for applications through the common form, but the custodian publishes its own route for {}: {}. That route is kept, and {} decides. {}",
+            hds.decides_since.get_ref(),
+            hds.name,
+            self.registry,
+            condition_words_in(lang, condition),
+            describe_route_in(lang, self.route),
+            route_decider(self.published, self.route),
+            hds.exceptions.in_lang(lang),
+        );
+        RouteStep {
+            rule: RouteRule::HelsedataserviceDecides,
+            parts: Vec::new(),
+            explanation: both(text.nb.trim_end(), text.en.trim_end()),
+        }
     }
 }
 
@@ -355,13 +374,9 @@ fn custodian_decision(
         steps.push(RouteStep {
             rule: RouteRule::DecidedBy,
             parts: vec![pb::RoutePart::DecidedBy],
-            explanation: both(
-                format!(
-                    "Forvalteren oppgir ikke hvem som behandler søknader om denne kilden; den dataansvarlige, {decided_by}, regnes som den som beslutter."
-                ),
-                format!(
-                    "The custodian names no body that processes applications for this source; the data controller, {decided_by}, is taken to decide."
-                ),
+            explanation: both_fmt!(
+                "Forvalteren oppgir ikke hvem som behandler søknader om denne kilden; den dataansvarlige, {decided_by}, regnes som den som beslutter.",
+                "The custodian names no body that processes applications for this source; the data controller, {decided_by}, is taken to decide.",
             ),
         });
     }
@@ -382,33 +397,25 @@ fn delivery(published: Published<'_>) -> (String, RouteStep) {
         (
             stated.to_string(),
             Vec::new(),
-            both(
-                format!("Forvalteren oppgir at {stated} tilrettelegger og utleverer dataene."),
-                format!("The custodian states that {stated} prepares and delivers the data."),
+            both_fmt!(
+                "Forvalteren oppgir at {stated} tilrettelegger og utleverer dataene.",
+                "The custodian states that {stated} prepares and delivers the data.",
             ),
         )
     } else if !processor.is_empty() {
         (
             processor.to_string(),
             filled,
-            both(
-                format!(
-                    "Forvalteren oppgir ikke hvem som utleverer; registerets databehandler, {processor}, regnes som den som utleverer."
-                ),
-                format!(
-                    "The custodian names no delivering body; the register's processor, {processor}, is taken to deliver."
-                ),
+            both_fmt!(
+                "Forvalteren oppgir ikke hvem som utleverer; registerets databehandler, {processor}, regnes som den som utleverer.",
+                "The custodian names no delivering body; the register's processor, {processor}, is taken to deliver.",
             ),
         )
     } else {
         let controller = controller_name(published);
-        let text = both(
-            format!(
-                "Forvalteren oppgir verken hvem som utleverer eller noen databehandler; den dataansvarlige, {controller}, regnes som den som utleverer."
-            ),
-            format!(
-                "The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver."
-            ),
+        let text = both_fmt!(
+            "Forvalteren oppgir verken hvem som utleverer eller noen databehandler; den dataansvarlige, {controller}, regnes som den som utleverer.",
+            "The custodian names no delivering body and no processor; the data controller, {controller}, is taken to deliver.",
         );
         (controller, filled, text)
     };
@@ -457,7 +464,7 @@ fn address(
         None => {
             let controller = controller_name(published);
             (
-                both(format!("spør {controller}"), format!("ask {controller}")),
+                both_fmt!("spør {controller}", "ask {controller}",),
                 needs_own_address,
             )
         }
@@ -511,29 +518,36 @@ pub fn parenthesised(text: &str) -> String {
     }
 }
 
-/// Who runs Helsedataservice, in words.
-pub fn operated_by_words(rules: &NationalRules) -> String {
+/// Who runs Helsedataservice, in `lang`.
+pub fn operated_by_words(lang: Lang, rules: &NationalRules) -> String {
     let hds = &rules.helsedataservice;
+    let (run_by, earlier_by) = match lang {
+        Lang::Nb => ("drevet av", "tidligere av"),
+        Lang::En => ("run by", "earlier by"),
+    };
     if hds.formerly_operated_by.is_empty() {
-        format!("run by {}", hds.operated_by)
+        format!("{run_by} {}", hds.operated_by)
     } else {
         format!(
-            "run by {}, earlier by {}",
+            "{run_by} {}, {earlier_by} {}",
             hds.operated_by, hds.formerly_operated_by
         )
     }
 }
 
-/// Who runs Helsedataservice, in bokmål.
-pub fn operated_by_words_nb(rules: &NationalRules) -> String {
-    let hds = &rules.helsedataservice;
-    if hds.formerly_operated_by.is_empty() {
-        format!("drevet av {}", hds.operated_by)
-    } else {
-        format!(
-            "drevet av {}, tidligere av {}",
-            hds.operated_by, hds.formerly_operated_by
-        )
+/// A route condition in `lang`: [`condition_words_nb`] or [`condition_words`].
+pub fn condition_words_in(lang: Lang, condition: pb::RouteCondition) -> &'static str {
+    match lang {
+        Lang::Nb => condition_words_nb(condition),
+        Lang::En => condition_words(condition),
+    }
+}
+
+/// A route in `lang`: [`describe_route_nb`] or [`describe_route`].
+pub fn describe_route_in(lang: Lang, route: &pb::ApplicationRoute) -> String {
+    match lang {
+        Lang::Nb => describe_route_nb(route),
+        Lang::En => describe_route(route),
     }
 }
 

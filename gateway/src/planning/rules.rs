@@ -39,6 +39,14 @@ impl Words {
         &self.en
     }
 
+    /// The text in `lang`: [`Words::nb`] or [`Words::en`].
+    pub fn in_lang(&self, lang: crate::planning::effective::Lang) -> &str {
+        match lang {
+            crate::planning::effective::Lang::Nb => self.nb(),
+            crate::planning::effective::Lang::En => self.en(),
+        }
+    }
+
     /// Whether both languages are empty (or only white space).
     pub fn is_blank(&self) -> bool {
         self.nb.trim().is_empty() && self.en.trim().is_empty()

@@ -64,66 +64,39 @@ async fn openapi(State(state): State<Arc<WebState>>) -> Response {
         .into_response()
 }
 
-async fn custodians(
-    State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
-    query: Pairs,
-) -> Result<Response, WebError> {
-    let req: pb::ListCustodiansRequest =
-        json::from_query(&pairs(query)?).map_err(WebError::invalid)?;
-    Ok(reply(
-        state.backend.custodians(req, state.ask(&headers)).await,
-    ))
+/// Declares the handler of a GET route named as the backend's method `$rpc`: it reads the
+/// request from the query string (and the path's `{id}` into the field `$field`, where the
+/// route has one) and answers with `$rpc`.
+macro_rules! get_handler {
+    ($rpc:ident) => {
+        async fn $rpc(
+            State(state): State<Arc<WebState>>,
+            headers: HeaderMap,
+            query: Pairs,
+        ) -> Result<Response, WebError> {
+            let req = json::from_query(&pairs(query)?).map_err(WebError::invalid)?;
+            Ok(reply(state.backend.$rpc(req, state.ask(&headers)).await))
+        }
+    };
+    ($rpc:ident, id as $field:literal) => {
+        async fn $rpc(
+            State(state): State<Arc<WebState>>,
+            headers: HeaderMap,
+            Path(id): Path<String>,
+            query: Pairs,
+        ) -> Result<Response, WebError> {
+            let pairs = with_path($field, id, query)?;
+            let req = json::from_query(&pairs).map_err(WebError::invalid)?;
+            Ok(reply(state.backend.$rpc(req, state.ask(&headers)).await))
+        }
+    };
 }
 
-async fn search(
-    State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
-    query: Pairs,
-) -> Result<Response, WebError> {
-    let req: pb::SearchDataSourcesRequest =
-        json::from_query(&pairs(query)?).map_err(WebError::invalid)?;
-    Ok(reply(state.backend.search(req, state.ask(&headers)).await))
-}
-
-async fn source(
-    State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    query: Pairs,
-) -> Result<Response, WebError> {
-    let req: pb::GetDataSourceRequest =
-        json::from_query(&with_path("id", id, query)?).map_err(WebError::invalid)?;
-    Ok(reply(state.backend.source(req, state.ask(&headers)).await))
-}
-
-async fn variables(
-    State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    query: Pairs,
-) -> Result<Response, WebError> {
-    let req: pb::ListVariablesRequest =
-        json::from_query(&with_path("data_source_id", id, query)?).map_err(WebError::invalid)?;
-    Ok(reply(
-        state.backend.variables(req, state.ask(&headers)).await,
-    ))
-}
-
-async fn search_variables(
-    State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
-    query: Pairs,
-) -> Result<Response, WebError> {
-    let req: pb::SearchVariablesRequest =
-        json::from_query(&pairs(query)?).map_err(WebError::invalid)?;
-    Ok(reply(
-        state
-            .backend
-            .search_variables(req, state.ask(&headers))
-            .await,
-    ))
-}
+get_handler!(custodians);
+get_handler!(search);
+get_handler!(source, id as "id");
+get_handler!(variables, id as "data_source_id");
+get_handler!(search_variables);
 
 async fn plan(
     State(state): State<Arc<WebState>>,

@@ -6,36 +6,37 @@ use axum::{Router, http::header, response::IntoResponse, routing::get};
 
 use super::WebState;
 
-const STYLE: &str = include_str!("static/app.css");
-const SCRIPT: &str = include_str!("static/app.js");
+/// The static files: path, content type and content.
+const ASSETS: [(&str, &str, &str); 2] = [
+    (
+        "/static/app.css",
+        "text/css; charset=utf-8",
+        include_str!("static/app.css"),
+    ),
+    (
+        "/static/app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("static/app.js"),
+    ),
+];
 
 /// The routes of the static files.
 pub fn routes() -> Router<Arc<WebState>> {
-    Router::new()
-        .route(
-            "/static/app.css",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                        (header::CACHE_CONTROL, "max-age=300"),
-                    ],
-                    STYLE,
-                )
-                    .into_response()
-            }),
-        )
-        .route(
-            "/static/app.js",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-                        (header::CACHE_CONTROL, "max-age=300"),
-                    ],
-                    SCRIPT,
-                )
-                    .into_response()
-            }),
-        )
+    ASSETS
+        .iter()
+        .fold(Router::new(), |router, &(path, content_type, content)| {
+            router.route(
+                path,
+                get(move || async move {
+                    (
+                        [
+                            (header::CONTENT_TYPE, content_type),
+                            (header::CACHE_CONTROL, "max-age=300"),
+                        ],
+                        content,
+                    )
+                        .into_response()
+                }),
+            )
+        })
 }

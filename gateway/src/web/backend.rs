@@ -42,79 +42,35 @@ impl Backend {
         }
         request
     }
+}
 
+/// Declares a [`Backend`] method per RPC: it asks the service with [`Ask`] and returns the
+/// answer's message.
+macro_rules! rpcs {
+    ($($(#[$doc:meta])* $method:ident => $rpc:ident($req:ty) -> $answer:ty;)+) => {
+        impl Backend {
+            $(
+                $(#[$doc])*
+                pub async fn $method(&self, req: $req, ask: Ask) -> Result<$answer, Status> {
+                    let answer = self.service.$rpc(Self::request(req, ask)).await?;
+                    Ok(answer.into_inner())
+                }
+            )+
+        }
+    };
+}
+
+rpcs! {
     /// ListCustodians.
-    pub async fn custodians(
-        &self,
-        req: pb::ListCustodiansRequest,
-        ask: Ask,
-    ) -> Result<pb::ListCustodiansResponse, Status> {
-        let answer = self
-            .service
-            .list_custodians(Self::request(req, ask))
-            .await?;
-        Ok(answer.into_inner())
-    }
-
+    custodians => list_custodians(pb::ListCustodiansRequest) -> pb::ListCustodiansResponse;
     /// SearchDataSources.
-    pub async fn search(
-        &self,
-        req: pb::SearchDataSourcesRequest,
-        ask: Ask,
-    ) -> Result<pb::SearchDataSourcesResponse, Status> {
-        let answer = self
-            .service
-            .search_data_sources(Self::request(req, ask))
-            .await?;
-        Ok(answer.into_inner())
-    }
-
+    search => search_data_sources(pb::SearchDataSourcesRequest) -> pb::SearchDataSourcesResponse;
     /// GetDataSource.
-    pub async fn source(
-        &self,
-        req: pb::GetDataSourceRequest,
-        ask: Ask,
-    ) -> Result<pb::GetDataSourceResponse, Status> {
-        let answer = self
-            .service
-            .get_data_source(Self::request(req, ask))
-            .await?;
-        Ok(answer.into_inner())
-    }
-
+    source => get_data_source(pb::GetDataSourceRequest) -> pb::GetDataSourceResponse;
     /// ListVariables.
-    pub async fn variables(
-        &self,
-        req: pb::ListVariablesRequest,
-        ask: Ask,
-    ) -> Result<pb::FederatedListVariablesResponse, Status> {
-        let answer = self.service.list_variables(Self::request(req, ask)).await?;
-        Ok(answer.into_inner())
-    }
-
+    variables => list_variables(pb::ListVariablesRequest) -> pb::FederatedListVariablesResponse;
     /// SearchVariables.
-    pub async fn search_variables(
-        &self,
-        req: pb::SearchVariablesRequest,
-        ask: Ask,
-    ) -> Result<pb::FederatedSearchVariablesResponse, Status> {
-        let answer = self
-            .service
-            .search_variables(Self::request(req, ask))
-            .await?;
-        Ok(answer.into_inner())
-    }
-
+    search_variables => search_variables(pb::SearchVariablesRequest) -> pb::FederatedSearchVariablesResponse;
     /// PlanApplication.
-    pub async fn plan(
-        &self,
-        req: pb::PlanApplicationRequest,
-        ask: Ask,
-    ) -> Result<pb::ApplicationPlan, Status> {
-        let answer = self
-            .service
-            .plan_application(Self::request(req, ask))
-            .await?;
-        Ok(answer.into_inner())
-    }
+    plan => plan_application(pb::PlanApplicationRequest) -> pb::ApplicationPlan;
 }

@@ -35,40 +35,49 @@ impl WebError {
     /// the configured size, with HTTP 413 (the code's general 429 would tell the caller to
     /// wait and retry, which cannot help), and an `ErrorInfo` carrying the limit.
     pub fn body_too_large(limit: usize) -> Self {
-        let details = ErrorDetails::with_error_info(
-            "BODY_TOO_LARGE",
-            ERROR_DOMAIN,
-            [("limitBytes".to_string(), limit.to_string())],
-        );
-        Self {
-            status: Status::with_error_details(
-                Code::ResourceExhausted,
-                format!(
-                    "the request body is larger than the limit of {limit} bytes (web.max_body_bytes); send a smaller body"
-                ),
-                details,
+        Self::over_limit(
+            Code::ResourceExhausted,
+            format!(
+                "the request body is larger than the limit of {limit} bytes (web.max_body_bytes); send a smaller body"
             ),
-            http_override: Some(StatusCode::PAYLOAD_TOO_LARGE),
-        }
+            ("BODY_TOO_LARGE", "limitBytes", limit),
+            Some(StatusCode::PAYLOAD_TOO_LARGE),
+        )
     }
 
     /// Every request slot of the web listener is taken: UNAVAILABLE (503), to be retried
     /// after a moment.
     pub fn overloaded(limit: usize) -> Self {
+        Self::over_limit(
+            Code::Unavailable,
+            format!(
+                "the gateway is serving its limit of {limit} web requests at once; try again in a moment"
+            ),
+            (
+                "TOO_MANY_REQUESTS_IN_FLIGHT",
+                "maxConcurrentRequests",
+                limit,
+            ),
+            None,
+        )
+    }
+
+    /// A request over a configured limit: `code` with `message`, and an `ErrorInfo` of
+    /// `reason` in [`ERROR_DOMAIN`] whose metadata `key` carries the limit.
+    fn over_limit(
+        code: Code,
+        message: String,
+        (reason, key, limit): (&str, &str, usize),
+        http_override: Option<StatusCode>,
+    ) -> Self {
         let details = ErrorDetails::with_error_info(
-            "TOO_MANY_REQUESTS_IN_FLIGHT",
+            reason,
             ERROR_DOMAIN,
-            [("maxConcurrentRequests".to_string(), limit.to_string())],
+            [(key.to_string(), limit.to_string())],
         );
         Self {
-            status: Status::with_error_details(
-                Code::Unavailable,
-                format!(
-                    "the gateway is serving its limit of {limit} web requests at once; try again in a moment"
-                ),
-                details,
-            ),
-            http_override: None,
+            status: Status::with_error_details(code, message, details),
+            http_override,
         }
     }
 

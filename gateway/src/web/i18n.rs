@@ -85,6 +85,14 @@ impl Lang {
         ranked.first().map(|(_, l)| *l).unwrap_or(Self::Nb)
     }
 
+    /// The language of a page whose query asks for `param` (its `lang`, empty when it names
+    /// none), as [`Lang::negotiate`] finds it, and the language to remember in the cookie:
+    /// the one the query named, if any.
+    pub fn of_page(param: &str, headers: &HeaderMap) -> (Self, Option<Self>) {
+        let lang = Self::negotiate(Some(param).filter(|l| !l.is_empty()), headers);
+        (lang, (!param.is_empty()).then_some(lang))
+    }
+
     /// The text in this language, falling back to the other one.
     pub fn pick(self, text: Option<&pb::LocalizedText>) -> &str {
         let Some(text) = text else { return "" };
@@ -129,55 +137,20 @@ impl Lang {
 }
 
 /// Labels of the enum values shown on the pages: proto name, bokmål, English.
+#[rustfmt::skip]
 const LABELS: &[(&str, &str, &str)] = &[
-    (
-        "DATA_SOURCE_KIND_CENTRAL_HEALTH_REGISTER",
-        "Sentralt helseregister",
-        "Central health register",
-    ),
-    (
-        "DATA_SOURCE_KIND_NATIONAL_QUALITY_REGISTER",
-        "Nasjonalt medisinsk kvalitetsregister",
-        "National medical quality register",
-    ),
-    (
-        "DATA_SOURCE_KIND_POPULATION_HEALTH_SURVEY",
-        "Befolkningsbasert helseundersøkelse",
-        "Population health survey",
-    ),
-    (
-        "DATA_SOURCE_KIND_STATISTICS_DATASET",
-        "Statistikk",
-        "Statistics dataset",
-    ),
-    (
-        "DATA_SOURCE_KIND_ADMINISTRATIVE_REGISTER",
-        "Administrativt register",
-        "Administrative register",
-    ),
+    ("DATA_SOURCE_KIND_CENTRAL_HEALTH_REGISTER", "Sentralt helseregister", "Central health register"),
+    ("DATA_SOURCE_KIND_NATIONAL_QUALITY_REGISTER", "Nasjonalt medisinsk kvalitetsregister", "National medical quality register"),
+    ("DATA_SOURCE_KIND_POPULATION_HEALTH_SURVEY", "Befolkningsbasert helseundersøkelse", "Population health survey"),
+    ("DATA_SOURCE_KIND_STATISTICS_DATASET", "Statistikk", "Statistics dataset"),
+    ("DATA_SOURCE_KIND_ADMINISTRATIVE_REGISTER", "Administrativt register", "Administrative register"),
     ("DATA_SOURCE_KIND_OTHER", "Annet", "Other"),
-    (
-        "CONSENT_REQUIREMENT_REQUIRED",
-        "Samtykke kreves",
-        "Consent required",
-    ),
-    (
-        "CONSENT_REQUIREMENT_NOT_REQUIRED",
-        "Uten samtykke",
-        "No consent required",
-    ),
+    ("CONSENT_REQUIREMENT_REQUIRED", "Samtykke kreves", "Consent required"),
+    ("CONSENT_REQUIREMENT_NOT_REQUIRED", "Uten samtykke", "No consent required"),
     ("CONSENT_REQUIREMENT_UNKNOWN", "Ukjent", "Unknown"),
-    (
-        "IDENTIFIABILITY_DIRECTLY_IDENTIFIABLE",
-        "Direkte identifiserbar",
-        "Directly identifiable",
-    ),
+    ("IDENTIFIABILITY_DIRECTLY_IDENTIFIABLE", "Direkte identifiserbar", "Directly identifiable"),
     ("IDENTIFIABILITY_PSEUDONYMOUS", "Pseudonym", "Pseudonymous"),
-    (
-        "IDENTIFIABILITY_DE_IDENTIFIED",
-        "Avidentifisert",
-        "De-identified",
-    ),
+    ("IDENTIFIABILITY_DE_IDENTIFIED", "Avidentifisert", "De-identified"),
     ("IDENTIFIABILITY_ANONYMOUS", "Anonym", "Anonymous"),
     ("IDENTIFIABILITY_MIXED", "Blandet", "Mixed"),
     ("IDENTIFIABILITY_UNKNOWN", "Ukjent", "Unknown"),
@@ -187,37 +160,13 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("HAP_PHASE_4", "Fase 4", "Phase 4"),
     ("HAP_PHASE_NOT_HAP", "Ikke HAP", "Not on the platform"),
     ("HAP_PHASE_UNDECIDED", "Ikke besluttet", "Undecided"),
-    (
-        "HAP_PHASE_NOT_PRIORITISED",
-        "Foreløpig ikke prioritert",
-        "Not prioritised yet",
-    ),
+    ("HAP_PHASE_NOT_PRIORITISED", "Foreløpig ikke prioritert", "Not prioritised yet"),
     ("HAP_PHASE_NOT_LISTED", "Ikke i planen", "Not in the plan"),
-    (
-        "APPLICATION_CHANNEL_HELSEDATA_FORM",
-        "Søknadsskjema på helsedata.no",
-        "Application form on helsedata.no",
-    ),
-    (
-        "APPLICATION_CHANNEL_ALTINN_FORM",
-        "Skjema i Altinn",
-        "Form in Altinn",
-    ),
-    (
-        "APPLICATION_CHANNEL_EMAIL_TO_REGISTER",
-        "E-post til registeret",
-        "E-mail to the register",
-    ),
-    (
-        "APPLICATION_CHANNEL_REGISTER_WEBSITE",
-        "Registerets nettsted",
-        "The register's website",
-    ),
-    (
-        "APPLICATION_CHANNEL_UNKNOWN",
-        "Ukjent kanal",
-        "Unknown channel",
-    ),
+    ("APPLICATION_CHANNEL_HELSEDATA_FORM", "Søknadsskjema på helsedata.no", "Application form on helsedata.no"),
+    ("APPLICATION_CHANNEL_ALTINN_FORM", "Skjema i Altinn", "Form in Altinn"),
+    ("APPLICATION_CHANNEL_EMAIL_TO_REGISTER", "E-post til registeret", "E-mail to the register"),
+    ("APPLICATION_CHANNEL_REGISTER_WEBSITE", "Registerets nettsted", "The register's website"),
+    ("APPLICATION_CHANNEL_UNKNOWN", "Ukjent kanal", "Unknown channel"),
     ("FRESHNESS_LIVE", "direkte", "live"),
     ("FRESHNESS_CACHED", "mellomlagret", "cached"),
     ("FRESHNESS_STALE", "utdatert", "stale"),
@@ -229,84 +178,28 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("OUTCOME_STATUS_ERROR", "feil", "error"),
     ("OUTCOME_STATUS_NOT_ASKED", "ikke spurt", "not asked"),
     ("PURPOSE_RESEARCH", "Forskning", "Research"),
-    (
-        "PURPOSE_QUALITY_ASSURANCE",
-        "Kvalitetssikring",
-        "Quality assurance",
-    ),
-    (
-        "PURPOSE_HEALTH_ADMINISTRATION",
-        "Helseforvaltning og planlegging",
-        "Health administration and planning",
-    ),
+    ("PURPOSE_QUALITY_ASSURANCE", "Kvalitetssikring", "Quality assurance"),
+    ("PURPOSE_HEALTH_ADMINISTRATION", "Helseforvaltning og planlegging", "Health administration and planning"),
     ("PURPOSE_STATISTICS", "Statistikk", "Statistics"),
     ("PURPOSE_OTHER", "Annet formål", "Other purpose"),
     ("PROJECT_STAGE_NEW", "Nytt prosjekt", "New project"),
-    (
-        "PROJECT_STAGE_CHANGE",
-        "Endring av prosjekt",
-        "Change to a project",
-    ),
-    (
-        "PROJECT_STAGE_NEW_DATA_PERIOD",
-        "Nye dataperioder",
-        "New data periods",
-    ),
-    (
-        "DATA_LEVEL_ANONYMOUS_AGGREGATED",
-        "Anonym statistikk (tabeller)",
-        "Anonymous statistics (tables)",
-    ),
-    (
-        "DATA_LEVEL_DEIDENTIFIED_INDIVIDUAL",
-        "Avidentifiserte data på individnivå",
-        "De-identified individual-level data",
-    ),
-    (
-        "DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL",
-        "Identifiserbare data på individnivå",
-        "Identifiable individual-level data",
-    ),
+    ("PROJECT_STAGE_CHANGE", "Endring av prosjekt", "Change to a project"),
+    ("PROJECT_STAGE_NEW_DATA_PERIOD", "Nye dataperioder", "New data periods"),
+    ("DATA_LEVEL_ANONYMOUS_AGGREGATED", "Anonym statistikk (tabeller)", "Anonymous statistics (tables)"),
+    ("DATA_LEVEL_DEIDENTIFIED_INDIVIDUAL", "Avidentifiserte data på individnivå", "De-identified individual-level data"),
+    ("DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL", "Identifiserbare data på individnivå", "Identifiable individual-level data"),
     ("LINKAGE_POLICY_ALLOWED", "Kobling mulig", "Linkage allowed"),
-    (
-        "LINKAGE_POLICY_NOT_POSSIBLE",
-        "Kobling ikke mulig",
-        "Linkage not possible",
-    ),
-    (
-        "LINKAGE_POLICY_OWN_PSEUDONYM_MODEL_ONLY",
-        "Bare egen pseudonymmodell",
-        "Own pseudonym model only",
-    ),
-    (
-        "LINKAGE_POLICY_ANONYMOUS_OUTPUT_ONLY",
-        "Bare anonyme resultater",
-        "Anonymous output only",
-    ),
+    ("LINKAGE_POLICY_NOT_POSSIBLE", "Kobling ikke mulig", "Linkage not possible"),
+    ("LINKAGE_POLICY_OWN_PSEUDONYM_MODEL_ONLY", "Bare egen pseudonymmodell", "Own pseudonym model only"),
+    ("LINKAGE_POLICY_ANONYMOUS_OUTPUT_ONLY", "Bare anonyme resultater", "Anonymous output only"),
     ("LINKAGE_POLICY_UNKNOWN", "Ukjent", "Unknown"),
-    (
-        "BIOMATERIAL_AVAILABILITY_APPLY_WITH_DATA",
-        "Kan søkes sammen med data",
-        "May be applied for with the data",
-    ),
-    (
-        "BIOMATERIAL_AVAILABILITY_BIOBANK_MENTIONED",
-        "Biobank nevnt",
-        "A biobank is mentioned",
-    ),
+    ("BIOMATERIAL_AVAILABILITY_APPLY_WITH_DATA", "Kan søkes sammen med data", "May be applied for with the data"),
+    ("BIOMATERIAL_AVAILABILITY_BIOBANK_MENTIONED", "Biobank nevnt", "A biobank is mentioned"),
     ("BIOMATERIAL_AVAILABILITY_NONE", "Ingen", "None"),
-    (
-        "FACT_BASIS_STATED",
-        "oppgitt av forvalteren",
-        "stated by the custodian",
-    ),
+    ("FACT_BASIS_STATED", "oppgitt av forvalteren", "stated by the custodian"),
     ("FACT_BASIS_INFERRED", "utledet", "inferred"),
     ("FACT_BASIS_INHERITED", "arvet", "inherited"),
-    (
-        "FACT_BASIS_EXTERNAL",
-        "fra annen kilde",
-        "from another source",
-    ),
+    ("FACT_BASIS_EXTERNAL", "fra annen kilde", "from another source"),
     ("VALUE_TYPE_TEXT", "tekst", "text"),
     ("VALUE_TYPE_INTEGER", "heltall", "integer"),
     ("VALUE_TYPE_DECIMAL", "desimaltall", "decimal"),
@@ -315,49 +208,17 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("VALUE_TYPE_BOOLEAN", "ja/nei", "yes/no"),
     ("VALUE_TYPE_CODE", "kode", "code"),
     ("VALUE_TYPE_IDENTIFIER", "identifikator", "identifier"),
-    (
-        "ROUTE_CONDITION_NEW_RESEARCH_PROJECT",
-        "Nye forskningsprosjekter",
-        "New research projects",
-    ),
-    (
-        "ROUTE_CONDITION_CHANGE_NEW_PERIOD_OR_NON_RESEARCH",
-        "Endringer, nye perioder eller annet enn forskning",
-        "Changes, new periods or other than research",
-    ),
+    ("ROUTE_CONDITION_NEW_RESEARCH_PROJECT", "Nye forskningsprosjekter", "New research projects"),
+    ("ROUTE_CONDITION_CHANGE_NEW_PERIOD_OR_NON_RESEARCH", "Endringer, nye perioder eller annet enn forskning", "Changes, new periods or other than research"),
     ("ROUTE_PART_CHANNEL", "kanal", "channel"),
     ("ROUTE_PART_DECIDED_BY", "hvem som beslutter", "who decides"),
-    (
-        "ROUTE_PART_PREPARED_BY",
-        "hvem som tilrettelegger",
-        "who prepares",
-    ),
-    (
-        "ROUTE_PART_DELIVERED_BY",
-        "hvem som utleverer",
-        "who delivers",
-    ),
-    (
-        "national.helsedataservice-decides",
-        "Helsedataservice beslutter",
-        "Helsedataservice decides",
-    ),
-    (
-        "national.common-form",
-        "Felles søknadsskjema på helsedata.no",
-        "The common helsedata.no form",
-    ),
+    ("ROUTE_PART_PREPARED_BY", "hvem som tilrettelegger", "who prepares"),
+    ("ROUTE_PART_DELIVERED_BY", "hvem som utleverer", "who delivers"),
+    ("national.helsedataservice-decides", "Helsedataservice beslutter", "Helsedataservice decides"),
+    ("national.common-form", "Felles søknadsskjema på helsedata.no", "The common helsedata.no form"),
     ("custodian.decided-by", "Hvem som beslutter", "Who decides"),
-    (
-        "custodian.delivered-by",
-        "Hvem som tilrettelegger og utleverer",
-        "Who prepares and delivers",
-    ),
-    (
-        "ROUTE_CONDITION_LEGACY",
-        "Tidligere ordning",
-        "Earlier arrangement",
-    ),
+    ("custodian.delivered-by", "Hvem som tilrettelegger og utleverer", "Who prepares and delivers"),
+    ("ROUTE_CONDITION_LEGACY", "Tidligere ordning", "Earlier arrangement"),
 ];
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, all_positive};
 
 /// The most requests or connections the web listener may be configured to hold at once.
 const MAX_SLOTS: usize = 1_000_000;
@@ -76,15 +76,17 @@ impl WebConfig {
                 "must be at least 1024 (a plan request for 200 sources needs some kilobytes)",
             ));
         }
-        for (key, value) in [
-            ("requests_per_second", self.requests_per_second),
-            ("burst", self.burst),
-            ("max_concurrent_exports", self.max_concurrent_exports),
-        ] {
-            if value == 0 {
-                return Err(invalid(key, "must be greater than 0"));
-            }
-        }
+        all_positive([
+            (
+                "web.requests_per_second",
+                u64::from(self.requests_per_second),
+            ),
+            ("web.burst", u64::from(self.burst)),
+            (
+                "web.max_concurrent_exports",
+                u64::from(self.max_concurrent_exports),
+            ),
+        ])?;
         for (key, value) in [
             ("max_concurrent_requests", self.max_concurrent_requests),
             ("max_connections", self.max_connections),
@@ -93,15 +95,11 @@ impl WebConfig {
                 return Err(invalid(key, &format!("must be between 1 and {MAX_SLOTS}")));
             }
         }
-        for (key, value) in [
-            ("request_timeout_ms", self.request_timeout_ms),
-            ("header_timeout_ms", self.header_timeout_ms),
-            ("idle_timeout_ms", self.idle_timeout_ms),
-        ] {
-            if value == 0 {
-                return Err(invalid(key, "must be greater than 0"));
-            }
-        }
+        all_positive([
+            ("web.request_timeout_ms", self.request_timeout_ms),
+            ("web.header_timeout_ms", self.header_timeout_ms),
+            ("web.idle_timeout_ms", self.idle_timeout_ms),
+        ])?;
         if let Err(crate::export::dcat::ExportError::Base { reason, .. }) =
             crate::export::dcat::Minter::new(&self.public_url)
         {

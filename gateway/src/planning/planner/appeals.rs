@@ -12,21 +12,13 @@ impl<'a> Planner<'a> {
             return Vec::new();
         }
         let a = &self.rules.appeals;
-        let text = both(
-            format!(
-                "Et vedtak fra {} kan påklages til {}, innen {}; blir vedtaket opprettholdt, går saken videre til {}.",
-                a.decision_by,
-                a.send_to.nb(),
-                a.time_limit.nb(),
-                a.final_instance
-            ),
-            format!(
-                "A decision of {} may be appealed to {}, within {}; if the decision is upheld, the case goes on to {}.",
-                a.decision_by,
-                a.send_to.en(),
-                a.time_limit.en(),
-                a.final_instance
-            ),
+        let text = both_fmt!(lang =>
+            "Et vedtak fra {} kan påklages til {}, innen {}; blir vedtaket opprettholdt, går saken videre til {}.",
+            "A decision of {} may be appealed to {}, within {}; if the decision is upheld, the case goes on to {}.",
+            a.decision_by,
+            a.send_to.in_lang(lang),
+            a.time_limit.in_lang(lang),
+            a.final_instance,
         );
         self.trace("national.appeals", "", ORIGIN_NATIONAL, text);
         vec![pb::AppealRoute {

@@ -66,17 +66,11 @@ impl<'a> Planner<'a> {
         } else {
             ("én kilde", "one source")
         };
-        let text = both(
-            format!(
-                "{}: {days} virkedager for en søknad som gjelder {scope_nb}, regnet fra {}.",
-                law.legal_basis,
-                law.clock_starts.nb()
-            ),
-            format!(
-                "{}: {days} working days for an application that concerns {scope}, counted from {}.",
-                law.legal_basis,
-                law.clock_starts.en()
-            ),
+        let text = both_fmt!(lang =>
+            "{}: {days} virkedager for en søknad som gjelder {scope_nb}, regnet fra {}.",
+            "{}: {days} working days for an application that concerns {scope}, counted from {}.",
+            law.legal_basis,
+            law.clock_starts.in_lang(lang),
         );
         let covered = ids.join(", ");
         let explanation = both(
@@ -89,9 +83,9 @@ impl<'a> Planner<'a> {
             ORIGIN_NATIONAL,
             explanation,
         );
-        let applies_to = both(
-            format!("lovbestemt frist, søknad som gjelder {scope_nb}"),
-            format!("statutory deadline, application concerning {scope}"),
+        let applies_to = both_fmt!(
+            "lovbestemt frist, søknad som gjelder {scope_nb}",
+            "statutory deadline, application concerning {scope}",
         );
         pb::Deadline {
             applies_to: applies_to.en.clone(),
@@ -119,23 +113,15 @@ impl<'a> Planner<'a> {
             .collect();
         let (n, (ln, le)) = (all.len(), (level_words_nb(level), level_words(level)));
         let text = if fitting.is_empty() {
-            both(
-                format!(
-                    "Forvalteren publiserer {n} frist(er), ingen særskilt for {ln}; alle er listet."
-                ),
-                format!(
-                    "The custodian publishes {n} deadline(s), none specific to {le}; all are listed."
-                ),
+            both_fmt!(
+                "Forvalteren publiserer {n} frist(er), ingen særskilt for {ln}; alle er listet.",
+                "The custodian publishes {n} deadline(s), none specific to {le}; all are listed.",
             )
         } else {
             let m = fitting.len();
-            both(
-                format!(
-                    "Forvalteren publiserer {n} frist(er); de {m} som gjelder {ln}, er listet."
-                ),
-                format!(
-                    "The custodian publishes {n} deadline(s); the {m} that concern {le} are listed."
-                ),
+            both_fmt!(
+                "Forvalteren publiserer {n} frist(er); de {m} som gjelder {ln}, er listet.",
+                "The custodian publishes {n} deadline(s); the {m} that concern {le} are listed.",
             )
         };
         self.trace(

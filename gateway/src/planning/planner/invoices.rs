@@ -17,12 +17,10 @@ impl<'a> Planner<'a> {
         if channel == pb::ApplicationChannel::HelsedataForm {
             let fees = &self.rules.fees;
             let since = fees.since.get_ref();
-            let reason = both(
-                format!(
-                    "{} (tas betalt for siden {since})",
-                    fees.application_fee_text.nb()
-                ),
-                format!("{} (charged since {since})", fees.application_fee_text.en()),
+            let reason = both_fmt!(lang =>
+                "{} (tas betalt for siden {since})",
+                "{} (charged since {since})",
+                fees.application_fee_text.in_lang(lang),
             );
             merge_invoice(
                 &mut list,
@@ -33,17 +31,11 @@ impl<'a> Planner<'a> {
             );
             let by = &fees.application_fee_invoiced_by;
             let covered = ids.join(", ");
-            let text = both(
-                format!(
-                    "Siden {since} fakturerer {by} for {} når søknaden sendes gjennom skjemaet på helsedata.no; registerforvalterne fakturerer {} for seg. Gjelder {covered}.",
-                    fees.application_fee_text.nb(),
-                    fees.preparation_text.nb()
-                ),
-                format!(
-                    "Since {since}, {by} invoices for {} when it is filed through the helsedata.no form; the register holders invoice separately for {}. Applies to {covered}.",
-                    fees.application_fee_text.en(),
-                    fees.preparation_text.en()
-                ),
+            let text = both_fmt!(lang =>
+                "Siden {since} fakturerer {by} for {} når søknaden sendes gjennom skjemaet på helsedata.no; registerforvalterne fakturerer {} for seg. Gjelder {covered}.",
+                "Since {since}, {by} invoices for {} when it is filed through the helsedata.no form; the register holders invoice separately for {}. Applies to {covered}.",
+                fees.application_fee_text.in_lang(lang),
+                fees.preparation_text.in_lang(lang),
             );
             self.trace("national.fees", "", ORIGIN_NATIONAL, text);
         }
@@ -58,19 +50,16 @@ impl<'a> Planner<'a> {
         let id = std::slice::from_ref(&rs.source.id);
         if rs.rules.prices.is_empty() {
             let preparation = &self.rules.fees.preparation_text;
-            let reason = both(
-                format!("{}; prisen er ikke publisert", preparation.nb()),
-                format!("{}; price not published", preparation.en()),
+            let reason = both_fmt!(lang =>
+                "{}; prisen er ikke publisert",
+                "{}; price not published",
+                preparation.in_lang(lang),
             );
             merge_invoice(list, &m.delivered_by, &reason, None, id);
             let by = &m.delivered_by;
-            let text = both(
-                format!(
-                    "Forvalteren publiserer ingen pris; regn med en faktura fra {by} for tilrettelegging av dataene."
-                ),
-                format!(
-                    "The custodian publishes no price; expect an invoice from {by} for preparing the data."
-                ),
+            let text = both_fmt!(
+                "Forvalteren publiserer ingen pris; regn med en faktura fra {by} for tilrettelegging av dataene.",
+                "The custodian publishes no price; expect an invoice from {by} for preparing the data.",
             );
             self.trace(
                 "custodian.prices",

@@ -29,9 +29,9 @@ impl<'a> Planner<'a> {
         }
         if !self.input.unresolved_data_source_ids.is_empty() {
             let ids = sorted(&self.input.unresolved_data_source_ids).join(", ");
-            notes.push(both(
-                format!("Koblingsreglene for {ids} kunne ikke hentes og ble ikke sjekket."),
-                format!("The linkage rules of {ids} could not be fetched and were not checked."),
+            notes.push(both_fmt!(
+                "Koblingsreglene for {ids} kunne ikke hentes og ble ikke sjekket.",
+                "The linkage rules of {ids} could not be fetched and were not checked.",
             ));
         }
         if !plan.possible {
@@ -65,13 +65,9 @@ impl<'a> Planner<'a> {
             }
             pb::LinkagePolicy::NotPossible => {
                 plan.possible = false;
-                Some(both(
-                    format!(
-                        "{name} er avidentifisert: den kan ikke kobles til personer, over tid eller med andre kilder."
-                    ),
-                    format!(
-                        "{name} is de-identified: it cannot be linked to persons, over time or with other sources."
-                    ),
+                Some(both_fmt!(
+                    "{name} er avidentifisert: den kan ikke kobles til personer, over tid eller med andre kilder.",
+                    "{name} is de-identified: it cannot be linked to persons, over time or with other sources.",
                 ))
             }
             pb::LinkagePolicy::OwnPseudonymModelOnly => {
@@ -79,13 +75,9 @@ impl<'a> Planner<'a> {
                     "" => ("en betrodd tredjepart", "a trusted third party"),
                     named => (named, named),
                 };
-                Some(both(
-                    format!(
-                        "{name} kan bare kobles gjennom sin egen pseudonymmodell; {by_nb} tildeler pseudonymene."
-                    ),
-                    format!(
-                        "{name} can be linked only through its own pseudonym model; {by_en} assigns the pseudonyms."
-                    ),
+                Some(both_fmt!(
+                    "{name} kan bare kobles gjennom sin egen pseudonymmodell; {by_nb} tildeler pseudonymene.",
+                    "{name} can be linked only through its own pseudonym model; {by_en} assigns the pseudonyms.",
                 ))
             }
             pb::LinkagePolicy::AnonymousOutputOnly => {
@@ -103,18 +95,16 @@ impl<'a> Planner<'a> {
                     ));
                 }
                 let controller = controller_name(rs);
-                Some(both(
-                    format!("Koblede data fra {name} må forlate {controller} i anonym form."),
-                    format!("Linked data from {name} must leave {controller} in anonymous form."),
+                Some(both_fmt!(
+                    "Koblede data fra {name} må forlate {controller} i anonym form.",
+                    "Linked data from {name} must leave {controller} in anonymous form.",
                 ))
             }
             pb::LinkagePolicy::Unknown | pb::LinkagePolicy::Unspecified => {
                 let contact = contact_words(rs);
-                let note = both(
-                    format!("{id}: forvalteren sier ikke om {name} kan kobles; spør {contact}."),
-                    format!(
-                        "{id}: the custodian does not say whether {name} can be linked; ask {contact}."
-                    ),
+                let note = both_fmt!(
+                    "{id}: forvalteren sier ikke om {name} kan kobles; spør {contact}.",
+                    "{id}: the custodian does not say whether {name} can be linked; ask {contact}.",
                 );
                 self.trace("custodian.linkage", id, custodian_origin(rs), note.clone());
                 notes.push(note);
@@ -161,18 +151,18 @@ impl<'a> Planner<'a> {
             bodies.dedup();
             if bodies.len() > 1 {
                 let bodies = bodies.join(", ");
-                notes.push(both(
-                    format!("Kildene nevner ulike instanser som kobler ({bodies}); registerforvalterne avgjør hvem som gjør det."),
-                    format!("The sources name different bodies that link ({bodies}); the register holders settle which one does it."),
+                notes.push(both_fmt!(
+                    "Kildene nevner ulike instanser som kobler ({bodies}); registerforvalterne avgjør hvem som gjør det.",
+                    "The sources name different bodies that link ({bodies}); the register holders settle which one does it.",
                 ));
             }
             self.trace(
                 "custodian.linkage",
                 &rs.source.id,
                 custodian_origin(rs),
-                both(
-                    format!("Forvalteren oppgir {by} som instansen som utfører koblingen."),
-                    format!("The custodian names {by} as the body that performs linkage."),
+                both_fmt!(
+                    "Forvalteren oppgir {by} som instansen som utfører koblingen.",
+                    "The custodian names {by} as the body that performs linkage.",
                 ),
             );
             return by.to_string();

@@ -30,21 +30,15 @@ impl<'a> Planner<'a> {
             level_words_nb(self.input.data_level),
             level_words(self.input.data_level),
         );
-        self.warnings.push(both(
-            format!(
-                "Søknaden ber om {ln}, men nevner direkte identifiserende variabler ({ids}); det henger ikke sammen: sett enten data_level til DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL eller ta bort disse variablene."
-            ),
-            format!(
-                "The request asks for {le} but names directly identifying variables ({ids}); this is inconsistent: either set data_level to DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL or drop these variables."
-            ),
+        self.warnings.push(both_fmt!(
+            "Søknaden ber om {ln}, men nevner direkte identifiserende variabler ({ids}); det henger ikke sammen: sett enten data_level til DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL eller ta bort disse variablene.",
+            "The request asks for {le} but names directly identifying variables ({ids}); this is inconsistent: either set data_level to DATA_LEVEL_IDENTIFIABLE_INDIVIDUAL or drop these variables.",
         ));
         for v in direct {
             let id = &v.id;
-            let text = both(
-                format!("Variabelen {id} identifiserer en person alene, men søknaden ber om {ln}."),
-                format!(
-                    "Variable {id} identifies a person on its own, but the request asks for {le}."
-                ),
+            let text = both_fmt!(
+                "Variabelen {id} identifiserer en person alene, men søknaden ber om {ln}.",
+                "Variable {id} identifies a person on its own, but the request asks for {le}.",
             );
             self.trace(
                 "request.variable-identifiability",
@@ -68,34 +62,30 @@ impl<'a> Planner<'a> {
         if by_hds {
             let o = &self.rules.observed_processing;
             let (year, percent) = (o.granted_year, o.granted_percent.get_ref());
-            notes.push(both(
-                format!(
-                    "Behandlingstid i praksis ({}): {} I {year} ble {percent} % av søknadene som fikk vedtak, innvilget.",
-                    o.source.nb(),
-                    o.text.nb()
-                ),
-                format!(
-                    "Processing time seen in practice ({}): {} In {year}, {percent} % of decided applications were granted.",
-                    o.source.en(),
-                    o.text.en()
-                ),
+            notes.push(both_fmt!(lang =>
+                "Behandlingstid i praksis ({}): {} I {year} ble {percent} % av søknadene som fikk vedtak, innvilget.",
+                "Processing time seen in practice ({}): {} In {year}, {percent} % of decided applications were granted.",
+                o.source.in_lang(lang),
+                o.text.in_lang(lang),
             ));
         }
         if self.input.data_level == pb::DataLevel::AnonymousAggregated {
             let anon = &self.rules.anonymous_data;
             let law = &anon.legal_basis;
-            notes.push(both(
-                format!("Anonyme data ({law}): {}", anon.text.nb()),
-                format!("Anonymous data ({law}): {}", anon.text.en()),
+            notes.push(both_fmt!(lang =>
+                "Anonyme data ({law}): {}",
+                "Anonymous data ({law}): {}",
+                anon.text.in_lang(lang),
             ));
             let covered = ids.join(", ");
             self.trace(
                 "national.anonymous-data",
                 "",
                 ORIGIN_NATIONAL,
-                both(
-                    format!("{} ({law}). Gjelder {covered}.", anon.text.nb()),
-                    format!("{} ({law}). Applies to {covered}.", anon.text.en()),
+                both_fmt!(lang =>
+                    "{} ({law}). Gjelder {covered}.",
+                    "{} ({law}). Applies to {covered}.",
+                    anon.text.in_lang(lang),
                 ),
             );
             self.anonymous_variables_note(ids, &mut notes);
@@ -136,13 +126,9 @@ impl<'a> Planner<'a> {
                 (format!(", på {url}"), format!(", at {url}"))
             };
             let name = source_name(m.rs);
-            let explanation = both(
-                format!(
-                    "{name} publiserer åpen statistikk ({text_nb}){at_nb}. Se på den før du søker: tallene du ønsker, kan allerede være offentlige."
-                ),
-                format!(
-                    "{name} publishes open statistics ({text}){at_en}. Check them before applying: the figures wanted may already be public."
-                ),
+            let explanation = both_fmt!(
+                "{name} publiserer åpen statistikk ({text_nb}){at_nb}. Se på den før du søker: tallene du ønsker, kan allerede være offentlige.",
+                "{name} publishes open statistics ({text}){at_en}. Check them before applying: the figures wanted may already be public.",
             );
             notes.push(prefixed(&format!("{}: ", source.id), &explanation));
             self.trace(
@@ -172,13 +158,9 @@ impl<'a> Planner<'a> {
         if count == 0 {
             return;
         }
-        let text = both(
-            format!(
-                "{count} navngitt(e) variabel(er) fra disse kildene er bedt om på anonymt nivå: de utleveres som sammenstilte tabeller, ikke som opplysninger om enkeltpersoner; beskriv tabellene i tabellskissene."
-            ),
-            format!(
-                "{count} named variable(s) from these sources are asked for at the anonymous level: they will be delivered as aggregated tables, not as individual records; describe the tables in the table shells."
-            ),
+        let text = both_fmt!(
+            "{count} navngitt(e) variabel(er) fra disse kildene er bedt om på anonymt nivå: de utleveres som sammenstilte tabeller, ikke som opplysninger om enkeltpersoner; beskriv tabellene i tabellskissene.",
+            "{count} named variable(s) from these sources are asked for at the anonymous level: they will be delivered as aggregated tables, not as individual records; describe the tables in the table shells.",
         );
         self.trace(
             "request.variable-identifiability",
@@ -219,14 +201,9 @@ impl<'a> Planner<'a> {
             let ids = sorted(ids);
             let listed = ids.join(", ");
             self.warnings
-                .push(both(format!("{nb}: {listed}."), format!("{en}: {listed}.")));
+                .push(both_fmt!("{nb}: {listed}.", "{en}: {listed}.",));
             for id in &ids {
-                self.trace(
-                    rule,
-                    id,
-                    ORIGIN_REQUEST,
-                    both(format!("{nb}."), format!("{en}.")),
-                );
+                self.trace(rule, id, ORIGIN_REQUEST, both_fmt!("{nb}.", "{en}.",));
             }
         }
         if nothing_resolved {

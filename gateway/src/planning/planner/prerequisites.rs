@@ -16,15 +16,15 @@ impl<'a> Planner<'a> {
         let (pn, sn, ln) = (purpose_words_nb(p), stage_words_nb(s), level_words_nb(l));
         let (pe, se, le) = (purpose_words(p), stage_words(s), level_words(l));
         let text = if codes.is_empty() {
-            both(
-                format!("Ingen nasjonale forutsetninger gjelder for {pn}, {sn} og {ln}."),
-                format!("No national prerequisite applies to {pe}, {se} and {le}."),
+            both_fmt!(
+                "Ingen nasjonale forutsetninger gjelder for {pn}, {sn} og {ln}.",
+                "No national prerequisite applies to {pe}, {se} and {le}.",
             )
         } else {
             let codes = codes.join(", ");
-            both(
-                format!("For {pn}, {sn} og {ln} krever de nasjonale reglene: {codes}."),
-                format!("For {pe}, {se} and {le} the national rules require: {codes}."),
+            both_fmt!(
+                "For {pn}, {sn} og {ln} krever de nasjonale reglene: {codes}.",
+                "For {pe}, {se} and {le} the national rules require: {codes}.",
             )
         };
         self.trace("national.prerequisites", "", ORIGIN_NATIONAL, text);
@@ -54,9 +54,9 @@ impl<'a> Planner<'a> {
                 }
             }
             let codes = codes.join(", ");
-            let text = both(
-                format!("Forvalterens egne vilkår legger til: {codes}."),
-                format!("The custodian's own conditions add: {codes}."),
+            let text = both_fmt!(
+                "Forvalterens egne vilkår legger til: {codes}.",
+                "The custodian's own conditions add: {codes}.",
             );
             self.trace(
                 "custodian.prerequisites",
@@ -82,9 +82,9 @@ pub(super) fn custodian_prerequisites(
         let contact = contact_words(rs);
         list.push((
             "contact-custodian-first",
-            both(
-                format!("Kontakt {contact} før du søker."),
-                format!("Contact {contact} before you apply."),
+            both_fmt!(
+                "Kontakt {contact} før du søker.",
+                "Contact {contact} before you apply.",
             ),
         ));
     }
@@ -113,13 +113,9 @@ pub(super) fn custodian_prerequisites(
     if !provision.is_empty() {
         list.push((
             "purpose-match",
-            both(
-                format!(
-                    "Den planlagte bruken må passe med kildens lovbestemte formål ({provision})."
-                ),
-                format!(
-                    "The intended use must fit the statutory purpose of the source ({provision})."
-                ),
+            both_fmt!(
+                "Den planlagte bruken må passe med kildens lovbestemte formål ({provision}).",
+                "The intended use must fit the statutory purpose of the source ({provision}).",
             ),
         ));
     }

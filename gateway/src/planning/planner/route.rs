@@ -106,17 +106,13 @@ impl<'a> Planner<'a> {
                 "Forvalteren publiserer ingen søknadsvei for denne kilden; den regnes som ukjent.",
                 "The custodian publishes no route for this source; it is treated as unknown.",
             ),
-            (Some(_), true) => both(
-                format!("Forvalterens søknadsvei: {nb}."),
-                format!("The custodian's route: {en}."),
+            (Some(_), true) => both_fmt!(
+                "Forvalterens søknadsvei: {nb}.",
+                "The custodian's route: {en}.",
             ),
-            (Some(_), false) => both(
-                format!(
-                    "Ingen av forvalterens betingede søknadsveier passer med denne søknaden; standardveien gjelder: {nb}."
-                ),
-                format!(
-                    "None of the custodian's conditional routes fits this request; its default route applies: {en}."
-                ),
+            (Some(_), false) => both_fmt!(
+                "Ingen av forvalterens betingede søknadsveier passer med denne søknaden; standardveien gjelder: {nb}.",
+                "None of the custodian's conditional routes fits this request; its default route applies: {en}.",
             ),
         };
         self.trace(
@@ -138,24 +134,16 @@ impl<'a> Planner<'a> {
         let (id, controller) = (&rs.source.id, controller_name(rs));
         match routed.channel {
             pb::ApplicationChannel::EmailToRegister => {
-                let note = both(
-                    format!(
-                        "{id}: søknader sendes til registeret på e-post, men ingen adresse er publisert; spør {controller} om den."
-                    ),
-                    format!(
-                        "{id}: applications go to the register by e-mail, but no address is published; ask {controller} for it."
-                    ),
+                let note = both_fmt!(
+                    "{id}: søknader sendes til registeret på e-post, men ingen adresse er publisert; spør {controller} om den.",
+                    "{id}: applications go to the register by e-mail, but no address is published; ask {controller} for it.",
                 );
                 self.warnings.push(note.clone());
                 routed.notes.push(note);
             }
-            pb::ApplicationChannel::RegisterWebsite => routed.notes.push(both(
-                format!(
-                    "{id}: skjemaet eller veiledningen ligger på registerets eget nettsted, men ingen adresse er publisert; spør {controller}{email}."
-                ),
-                format!(
-                    "{id}: the form or instructions are on the register's own website, but no address is published; ask {controller}{email}."
-                ),
+            pb::ApplicationChannel::RegisterWebsite => routed.notes.push(both_fmt!(
+                "{id}: skjemaet eller veiledningen ligger på registerets eget nettsted, men ingen adresse er publisert; spør {controller}{email}.",
+                "{id}: the form or instructions are on the register's own website, but no address is published; ask {controller}{email}.",
             )),
             _ => {}
         }
@@ -176,36 +164,26 @@ impl<'a> Planner<'a> {
         // gives one).
         let text = match availability {
             pb::BiomaterialAvailability::ApplyWithData => {
-                let note = both(
-                    format!(
-                        "{id}: søk om biologisk materiale fra {name} i samme skjema som dataene.{detail_nb}"
-                    ),
-                    format!(
-                        "{id}: apply for biological material from {name} in the same form as the data.{detail}"
-                    ),
+                let note = both_fmt!(
+                    "{id}: søk om biologisk materiale fra {name} i samme skjema som dataene.{detail_nb}",
+                    "{id}: apply for biological material from {name} in the same form as the data.{detail}",
                 );
                 routed.notes.push(note.clone());
                 note
             }
             pb::BiomaterialAvailability::BiobankMentioned => {
                 let contact = contact_words(rs);
-                let note = both(
-                    format!(
-                        "{id}: {name} nevner en biobank, men publiserer ingen søknadsvei til den; spør {contact} hvordan du søker om materialet.{detail_nb}"
-                    ),
-                    format!(
-                        "{id}: {name} mentions a biobank but publishes no route to it; ask {contact} how to apply for the material.{detail}"
-                    ),
+                let note = both_fmt!(
+                    "{id}: {name} nevner en biobank, men publiserer ingen søknadsvei til den; spør {contact} hvordan du søker om materialet.{detail_nb}",
+                    "{id}: {name} mentions a biobank but publishes no route to it; ask {contact} how to apply for the material.{detail}",
                 );
                 routed.notes.push(note.clone());
                 note
             }
             pb::BiomaterialAvailability::None | pb::BiomaterialAvailability::Unspecified => {
-                let warning = both(
-                    format!(
-                        "{id}: biologisk materiale ble etterspurt, men {name} publiserer ikke noe."
-                    ),
-                    format!("{id}: biological material was asked for, but {name} publishes none."),
+                let warning = both_fmt!(
+                    "{id}: biologisk materiale ble etterspurt, men {name} publiserer ikke noe.",
+                    "{id}: biological material was asked for, but {name} publishes none.",
                 );
                 self.warnings.push(warning.clone());
                 warning

@@ -3,7 +3,7 @@
 use helsedata::proto as pb;
 
 pub(super) use crate::planning::effective::{
-    Text, both, condition_words, condition_words_nb, describe_route, describe_route_nb,
+    Text, both, both_fmt, condition_words, condition_words_nb, describe_route, describe_route_nb,
     parenthesised,
 };
 

@@ -111,12 +111,7 @@ pub async fn page(
         values
     };
     let one = |key: &str| all(key).into_iter().next().unwrap_or_default();
-    let lang_param = one("lang");
-    let lang = Lang::negotiate(
-        Some(lang_param.as_str()).filter(|l| !l.is_empty()),
-        &headers,
-    );
-    let remember = (!lang_param.is_empty()).then_some(lang);
+    let (lang, remember) = Lang::of_page(&one("lang"), &headers);
     let ask = state.ask(&headers);
     let source_ids = all("source");
     let variable_ids = all("variable");

@@ -185,8 +185,7 @@ pub async fn page(
 ) -> Response {
     let query = uri.query().unwrap_or_default();
     let pairs = form_pairs(query);
-    let lang = Lang::negotiate(param(&pairs, "lang"), &headers);
-    let remember = param(&pairs, "lang").map(|_| lang);
+    let (lang, remember) = Lang::of_page(param(&pairs, "lang").unwrap_or_default(), &headers);
     let here = format!("/?{query}");
     let chrome = Chrome::new(
         lang,

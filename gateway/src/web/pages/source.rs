@@ -110,12 +110,7 @@ pub async fn page(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let lang_param = get("lang");
-    let lang = Lang::negotiate(
-        Some(lang_param.as_str()).filter(|l| !l.is_empty()),
-        &headers,
-    );
-    let remember = (!lang_param.is_empty()).then_some(lang);
+    let (lang, remember) = Lang::of_page(&get("lang"), &headers);
     let ask = state.ask(&headers);
     let answer = state
         .backend
@@ -133,8 +128,8 @@ pub async fn page(
     };
     let source = result.data_source.unwrap_or_default();
     let variable_query = get("vq");
-    let (variables, variable_total, next_token, variable_error) = if variable_query.is_empty() {
-        match state
+    let listed = if variable_query.is_empty() {
+        state
             .backend
             .variables(
                 pb::ListVariablesRequest {
@@ -145,22 +140,9 @@ pub async fn page(
                 ask,
             )
             .await
-        {
-            Ok(page) => (
-                page.variables,
-                page.total_size,
-                page.next_page_token,
-                String::new(),
-            ),
-            Err(status) => (
-                Vec::new(),
-                0,
-                String::new(),
-                WebError::from(status).public_message(),
-            ),
-        }
+            .map(|page| (page.variables, page.total_size, page.next_page_token))
     } else {
-        match state
+        state
             .backend
             .search_variables(
                 pb::SearchVariablesRequest {
@@ -172,20 +154,19 @@ pub async fn page(
                 ask,
             )
             .await
-        {
-            Ok(page) => (
-                page.hits.into_iter().filter_map(|h| h.variable).collect(),
-                page.total_size,
-                page.next_page_token,
-                String::new(),
-            ),
-            Err(status) => (
-                Vec::new(),
-                0,
-                String::new(),
-                WebError::from(status).public_message(),
-            ),
-        }
+            .map(|page| {
+                let variables = page.hits.into_iter().filter_map(|h| h.variable).collect();
+                (variables, page.total_size, page.next_page_token)
+            })
+    };
+    let (variables, variable_total, next_token, variable_error) = match listed {
+        Ok((variables, total, token)) => (variables, total, token, String::new()),
+        Err(status) => (
+            Vec::new(),
+            0,
+            String::new(),
+            WebError::from(status).public_message(),
+        ),
     };
     let here = format!("/sources/{}?{query}", source.id);
     let name = lang.pick(source.name.as_ref()).to_string();
