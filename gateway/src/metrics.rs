@@ -7,10 +7,7 @@
 
 use std::sync::{Arc, atomic::AtomicU64};
 
-use helsedata::{
-    observe::{self, CustodianNote, metrics::latency_histogram},
-    proto as pb,
-};
+use helsedata::observe::{self, CustodianNote, metrics::latency_histogram};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -149,10 +146,10 @@ impl GatewayMetrics {
     /// An answer of `custodian` was served: counted by outcome and freshness, its age kept,
     /// and noted in the request's audit record.
     pub fn served<V>(&self, custodian: &str, served: &Served<V>) {
-        let reported = outcome::outcome(custodian, served);
-        let status = pb::OutcomeStatus::try_from(reported.status)
-            .unwrap_or(pb::OutcomeStatus::Unspecified)
-            .as_str_name();
+        // Only the status and the latency are counted: the whole outcome (timestamps,
+        // revision, message) is the caller's to build.
+        let (status, latency) = outcome::status_and_latency(served);
+        let status = status.as_str_name();
         let freshness = outcome::freshness(served).as_str_name();
         self.outcomes
             .get_or_create(&OutcomeLabels {
@@ -172,15 +169,11 @@ impl GatewayMetrics {
                 })
                 .set(age);
         }
-        let latency = reported
-            .latency
-            .map(|d| d.seconds as f64 * 1000.0 + f64::from(d.nanos) / 1e6)
-            .unwrap_or_default();
         observe::note_custodian(CustodianNote {
             custodian: custodian.to_string(),
             status,
             freshness,
-            latency_ms: latency,
+            latency_ms: latency.as_secs_f64() * 1000.0,
         });
     }
 

@@ -37,50 +37,47 @@ pub fn freshness<V>(served: &Served<V>) -> pb::Freshness {
     }
 }
 
+/// The status a served answer reports, and how long its custodian took for it (zero when
+/// it came from the cache without asking).
+pub fn status_and_latency<V>(served: &Served<V>) -> (pb::OutcomeStatus, std::time::Duration) {
+    match served {
+        Served::Live(_, latency) => (pb::OutcomeStatus::Ok, *latency),
+        Served::Cached(_) => (pb::OutcomeStatus::Ok, std::time::Duration::ZERO),
+        Served::Stale(_, failure) => (failure.error.outcome(), failure.latency),
+        Served::Failed(failure) if failure.error.is_answer() => {
+            (pb::OutcomeStatus::Ok, failure.latency)
+        }
+        Served::Failed(failure) => (failure.error.outcome(), failure.latency),
+    }
+}
+
 /// The outcome of one custodian for one served answer.
 pub fn outcome<V>(custodian_id: &str, served: &Served<V>) -> pb::CustodianOutcome {
+    let (status, latency) = status_and_latency(served);
     let mut outcome = pb::CustodianOutcome {
         custodian_id: custodian_id.to_string(),
+        status: status as i32,
         freshness: freshness(served) as i32,
+        latency: Some(duration(latency)),
         ..Default::default()
     };
     match served {
-        Served::Live(cached, latency) => {
-            outcome.status = pb::OutcomeStatus::Ok as i32;
-            outcome.latency = Some(duration(*latency));
-            describe(&mut outcome, cached);
-        }
-        Served::Cached(cached) => {
-            outcome.status = pb::OutcomeStatus::Ok as i32;
-            outcome.latency = Some(duration(std::time::Duration::ZERO));
-            describe(&mut outcome, cached);
-        }
+        Served::Live(cached, _) | Served::Cached(cached) => describe(&mut outcome, cached),
         Served::Stale(cached, failure) => {
-            outcome.status = failure.error.outcome() as i32;
             outcome.message = format!(
                 "custodian `{custodian_id}` {}; serving its last known good answer, {} s old",
                 failure.error,
                 cached.age().as_secs()
             );
-            outcome.latency = Some(duration(failure.latency));
             describe(&mut outcome, cached);
         }
-        Served::Failed(failure) => {
-            outcome.status = if failure.error.is_answer() {
-                pb::OutcomeStatus::Ok
-            } else {
-                failure.error.outcome()
-            } as i32;
-            outcome.message = if failure.error.is_answer() {
-                String::new()
-            } else {
-                format!(
-                    "custodian `{custodian_id}` {}; nothing cached to serve",
-                    failure.error
-                )
-            };
-            outcome.latency = Some(duration(failure.latency));
+        Served::Failed(failure) if !failure.error.is_answer() => {
+            outcome.message = format!(
+                "custodian `{custodian_id}` {}; nothing cached to serve",
+                failure.error
+            );
         }
+        Served::Failed(_) => {}
     }
     outcome
 }
