@@ -283,12 +283,34 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
     where
         F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
     {
+        let served = self.lookup(key, policy, wait, fetch).await;
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.lookup(match &served {
+                Served::Cached(_) => "hit",
+                Served::Live(..) => "live",
+                Served::Stale(..) => "stale",
+                Served::Failed(_) => "failed",
+            });
+        }
+        served
+    }
+
+    async fn lookup<F>(
+        &self,
+        key: &str,
+        policy: Policy<E>,
+        wait: Duration,
+        fetch: F,
+    ) -> Served<V, E>
+    where
+        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
+    {
         let existing = self.peek(key);
         if let Some(entry) = &existing
             && !policy.bypass
             && entry.age() < policy.ttl
         {
-            return self.count_served(Served::Cached(entry.clone()));
+            return Served::Cached(entry.clone());
         }
         if let Some(error) = &policy.known_failure {
             let usable = existing
@@ -302,10 +324,10 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             if fetching {
                 // The custodian is already being asked and failed last time: answer now
                 // rather than queue behind that call.
-                return self.count_served(match usable {
+                return match usable {
                     Some(entry) => Served::Stale(entry.clone(), known),
                     None => Served::Failed(known),
-                });
+                };
             }
             if let Some(entry) = usable
                 && !policy.bypass
@@ -313,7 +335,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
                 // Refresh in the background; the spawned fetch fills the cache when it
                 // succeeds.
                 drop(self.in_flight(key, fetch));
-                return self.count_served(Served::Stale(entry.clone(), known));
+                return Served::Stale(entry.clone(), known);
             }
         }
         let started = Instant::now();
@@ -337,7 +359,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
                 }),
             }
         };
-        self.count_served(match result {
+        match result {
             Ok(entry) => Served::Live(entry, started.elapsed()),
             Err(failure) => match existing.or_else(|| self.peek(key)) {
                 Some(entry) if entry.age() < policy.ttl + policy.max_stale => {
@@ -345,20 +367,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
                 }
                 _ => Served::Failed(failure),
             },
-        })
-    }
-
-    /// Counts how a lookup was served, and passes it on.
-    fn count_served(&self, served: Served<V, E>) -> Served<V, E> {
-        if let Some(metrics) = &self.inner.metrics {
-            metrics.lookup(match &served {
-                Served::Cached(_) => "hit",
-                Served::Live(..) => "live",
-                Served::Stale(..) => "stale",
-                Served::Failed(_) => "failed",
-            });
         }
-        served
     }
 
     fn in_flight<F>(&self, key: &str, fetch: F) -> InFlight<V, E>
