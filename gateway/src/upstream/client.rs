@@ -185,28 +185,24 @@ impl Upstream {
             .await
             .map(Response::into_inner)
     }
-}
 
-/// Declares an [`Upstream`] method per RPC whose request is passed on as asked and whose
-/// answer carries the catalogue revision it was read at.
-macro_rules! passed_on {
-    ($($(#[$doc:meta])* $method:ident => $rpc:ident($req:ty) -> $answer:ty;)+) => {
-        impl Upstream {
-            $(
-                $(#[$doc])*
-                pub async fn $method(self: Arc<Self>, request: $req) -> Fetched<$answer> {
-                    let rpc = |mut c: Client, r| async move { c.$rpc(r).await };
-                    self.ask(request, rpc, |answer| &answer.catalogue_revision)
-                        .await
-                }
-            )+
-        }
-    };
-}
-
-passed_on! {
     /// One ListVariables page, as asked.
-    variable_page => list_variables(pb::ListVariablesRequest) -> pb::ListVariablesResponse;
+    pub async fn variable_page(
+        self: Arc<Self>,
+        request: pb::ListVariablesRequest,
+    ) -> Fetched<pb::ListVariablesResponse> {
+        let rpc = |mut c: Client, r| async move { c.list_variables(r).await };
+        self.ask(request, rpc, |page| &page.catalogue_revision)
+            .await
+    }
+
     /// SearchVariables, as asked.
-    search_variables => search_variables(pb::SearchVariablesRequest) -> pb::SearchVariablesResponse;
+    pub async fn search_variables(
+        self: Arc<Self>,
+        request: pb::SearchVariablesRequest,
+    ) -> Fetched<pb::SearchVariablesResponse> {
+        let rpc = |mut c: Client, r| async move { c.search_variables(r).await };
+        self.ask(request, rpc, |answer| &answer.catalogue_revision)
+            .await
+    }
 }
