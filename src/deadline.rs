@@ -9,10 +9,29 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Deadline(Instant);
 
+/// When a request arrived: the server's limits layer ([`crate::limits::LimitsLayer`]) takes
+/// it as the request is accepted, before its task is scheduled, so that the time a request
+/// waits for a CPU under load counts against the request's own deadline and against the
+/// deadlines of the calls made on its behalf, never past them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Arrival(pub Instant);
+
+impl Arrival {
+    /// The arrival of a call as the server's limits layer took it.
+    pub fn of<T>(request: &tonic::Request<T>) -> Option<Self> {
+        request.extensions().get::<Arrival>().copied()
+    }
+}
+
 impl Deadline {
     /// A deadline `after` from now.
     pub fn after(after: Duration) -> Self {
         Self(Instant::now() + after)
+    }
+
+    /// A deadline `after` from `arrival`.
+    pub fn after_arrival(arrival: Arrival, after: Duration) -> Self {
+        Self(arrival.0 + after)
     }
 
     /// The effective deadline of a call, as the server's limits layer

@@ -7,7 +7,7 @@ use helsedata::{
     acceptor::PeerInfo,
     authz::{AuthzLayer, Policy},
     contract::{GatewayApi, Validate},
-    deadline::Deadline,
+    deadline::{Arrival, Deadline},
     grpc_server,
     limits::LimitsLayer,
     proto::{
@@ -92,6 +92,7 @@ impl GatewayService {
         let headroom =
             (deadline.remaining() / 10).min(Duration::from_millis(self.limits.max_headroom_ms));
         RequestContext::from_cache_control(
+            Arrival::of(request).unwrap_or_else(|| Arrival(tokio::time::Instant::now())),
             deadline.with_headroom(headroom),
             request
                 .metadata()

@@ -7,7 +7,9 @@
 //!
 //! [`LimitsLayer`] applies [`RequestLimits`] to every call of a tonic server (after
 //! authorization, so that refused callers take no slot) and puts the call's effective
-//! [`Deadline`] into the request's extensions, where handlers read it ([`Deadline::of`]).
+//! [`Deadline`] and its [`Arrival`] into the request's extensions, where handlers read them
+//! ([`Deadline::of`], [`Arrival::of`]): both count from the moment the call is accepted, not
+//! from when its task first runs.
 //! Answers reserve their bytes from the connection's send budget ([`budget`]).
 
 mod body;
@@ -40,7 +42,11 @@ use governor::{
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::{acceptor::PeerInfo, authz, deadline::Deadline};
+use crate::{
+    acceptor::PeerInfo,
+    authz,
+    deadline::{Arrival, Deadline},
+};
 
 /// Deadline bounds of the calls of one method (or of every method of a service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -493,8 +499,9 @@ where
     fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
         let method = request.uri().path().to_string();
         let limits = &self.shared.limits;
+        let arrival = Arrival(tokio::time::Instant::now());
         let timeout = limits.effective_timeout(&method, grpc_timeout(&request));
-        let deadline = Deadline::after(timeout);
+        let deadline = Deadline::after_arrival(arrival, timeout);
         let peer = request.extensions().get::<PeerInfo>();
         let connection = peer.map(|p| p.connection.clone());
         let slots = match self.shared.take_slots(&method, peer) {
@@ -530,6 +537,7 @@ where
             }
         };
         request.extensions_mut().insert(deadline);
+        request.extensions_mut().insert(arrival);
         let long_lived = LONG_LIVED.contains(&method.as_str());
         let message_timeout = limits.request_message_timeout.min(timeout);
         let request = request.map(|body| {

@@ -9,7 +9,10 @@ use std::{
 };
 
 use futures::FutureExt;
-use helsedata::{deadline::Deadline, proto as pb};
+use helsedata::{
+    deadline::{Arrival, Deadline},
+    proto as pb,
+};
 
 use super::{Federation, RequestContext};
 use crate::{
@@ -123,6 +126,7 @@ impl Federation {
     /// when the revision moved; a change found is recorded in the change feed.
     pub async fn poll_catalogue(&self, up: &Arc<Upstream>) {
         let ctx = RequestContext {
+            arrival: Arrival(tokio::time::Instant::now()),
             deadline: Deadline::after(up.timeout),
             bypass_cache: true,
             revalidate: true,
@@ -191,6 +195,7 @@ impl Federation {
             .policy(
                 self.cache_config.catalogue_ttl_ms,
                 RequestContext {
+                    arrival: Arrival(tokio::time::Instant::now()),
                     deadline: Deadline::after(up.timeout),
                     bypass_cache: true,
                     revalidate: false,

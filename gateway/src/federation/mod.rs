@@ -15,7 +15,7 @@ use futures::FutureExt;
 use helsedata::{
     concepts::Vocabulary,
     contract::GATEWAY_SEARCH_VARIABLES_PAGE,
-    deadline::Deadline,
+    deadline::{Arrival, Deadline},
     paging, proto as pb,
     reload::ReloadingTls,
     search,
@@ -41,6 +41,7 @@ use crate::{
     upstream::{
         Cache, FetchFailure, LegError, Policy, Served, Upstream,
         client::{Fetched, Snapshot},
+        deadline::counted_from,
         outcome, owner_of,
     },
     variable_cursors::{self, Cursor, Cursors},
@@ -49,6 +50,9 @@ use crate::{
 /// How one request treats the cache.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestContext {
+    /// When the request arrived: the custodian calls made on its behalf are due their
+    /// timeout from then.
+    pub arrival: Arrival,
     /// When the answer is due (the caller's deadline less the headroom to send it).
     pub deadline: Deadline,
     /// Whether the caller asked to bypass fresh cache entries (`cache-control: no-cache`
@@ -64,6 +68,7 @@ impl RequestContext {
     /// The context that `cache-control` values ask for (directives are case-insensitive
     /// and comma-separated; unknown ones are ignored).
     pub fn from_cache_control<'a>(
+        arrival: Arrival,
         deadline: Deadline,
         values: impl IntoIterator<Item = &'a str>,
     ) -> Self {
@@ -76,6 +81,7 @@ impl RequestContext {
             }
         }
         Self {
+            arrival,
             deadline,
             bypass_cache: no_cache || no_store,
             revalidate: no_cache && !no_store,
@@ -216,7 +222,7 @@ impl Federation {
                 let up = upstream.clone();
                 cache
                     .get(&key, policy, ctx.deadline.remaining(), move || {
-                        fetch(up).boxed()
+                        counted_from(ctx.arrival.0, fetch(up)).boxed()
                     })
                     .await
             }
@@ -273,7 +279,7 @@ impl Federation {
         let served = self
             .revisions
             .get(&upstream.id, policy, ctx.deadline.remaining(), move || {
-                async move { up.facts().await }.boxed()
+                counted_from(ctx.arrival.0, async move { up.facts().await }).boxed()
             })
             .await;
         match served {
@@ -769,6 +775,7 @@ mod tests {
 
     fn context(values: &[&str]) -> (bool, bool) {
         let ctx = RequestContext::from_cache_control(
+            Arrival(tokio::time::Instant::now()),
             Deadline::after(Duration::from_secs(1)),
             values.iter().copied(),
         );

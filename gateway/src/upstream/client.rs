@@ -11,7 +11,7 @@ use helsedata::{
 use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 
-use super::{CustodianChannel, FetchFailure, LegError, Upstream};
+use super::{CustodianChannel, FetchFailure, LegError, Upstream, deadline::counted_from_now};
 
 /// Page size used when the gateway reads a custodian's whole catalogue: the contract's
 /// largest `ListDataSources` page.
@@ -108,11 +108,10 @@ impl Upstream {
                 break;
             }
             let token = std::mem::take(&mut page.next_page_token);
-            let leg = self
-                .call(page_request(token), |mut c, r| async move {
-                    c.list_data_sources(r).await
-                })
-                .await;
+            let leg = counted_from_now(self.call(page_request(token), |mut c, r| async move {
+                c.list_data_sources(r).await
+            }))
+            .await;
             page = leg.result.map_err(|e| failure(e, started))?;
         }
         self.note_catalogue(&info);
@@ -154,14 +153,18 @@ impl Upstream {
         let mut all = Vec::new();
         let mut token = String::new();
         loop {
+            let later_page = !token.is_empty();
             let message = pb::ListVariablesRequest {
                 data_source_id: data_source_id.clone(),
                 page_size: ALL_VARIABLES_PAGE_SIZE,
                 page_token: std::mem::take(&mut token),
             };
-            let leg = self
-                .call(message, |mut c, r| async move { c.list_variables(r).await })
-                .await;
+            let call = self.call(message, |mut c, r| async move { c.list_variables(r).await });
+            let leg = if later_page {
+                counted_from_now(call).await
+            } else {
+                call.await
+            };
             let page = leg.result.map_err(|e| failure(e, started))?;
             all.extend(page.variables);
             if page.next_page_token.is_empty() {

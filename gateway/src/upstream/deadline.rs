@@ -3,6 +3,13 @@
 //! wait for a slot under the concurrency limit to the last byte of the answer, and the
 //! custodian is told the same deadline in `grpc-timeout`. A call that runs out fails with
 //! the typed [`DeadlineElapsed`], which the classification finds in the chain of causes.
+//!
+//! The timeout counts from the arrival of the request the call serves ([`counted_from`]),
+//! not from when the call got to run: on a saturated server the task that makes the call may
+//! wait for a CPU, and that wait is part of the custodian's time, so a stalled custodian
+//! costs a request its timeout from arrival and no more. A call whose due time has passed
+//! before it runs is not sent. Later pages of a paged fetch count from the page before
+//! ([`counted_from_now`]): each answer is bounded, not the sum of them.
 
 use std::{
     pin::Pin,
@@ -15,6 +22,38 @@ use futures::{FutureExt, future::BoxFuture};
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tower::{BoxError, Layer, Service, ServiceExt};
+
+tokio::task_local! {
+    /// When the request that the custodian calls of this task serve arrived.
+    static ARRIVAL: Instant;
+}
+
+/// Runs `work` with the deadlines of its custodian calls counted from `arrival`, the arrival
+/// of the request it serves (wherever the future is polled, a spawned task included).
+pub fn counted_from<F: Future>(arrival: Instant, work: F) -> impl Future<Output = F::Output> {
+    ARRIVAL.scope(arrival, work)
+}
+
+/// Runs `work` with the deadlines of its custodian calls counted from now (a later page of
+/// a paged fetch, asked once the page before has come).
+pub fn counted_from_now<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    ARRIVAL.scope(Instant::now(), work)
+}
+
+/// When a call bounded by `timeout` that starts now is due: `timeout` after the arrival of
+/// the request it serves, or after now outside one.
+pub fn due(timeout: Duration) -> CallDue {
+    let now = Instant::now();
+    let from = ARRIVAL
+        .try_with(|arrival| *arrival)
+        .map_or(now, |a| a.min(now));
+    CallDue(from + timeout)
+}
+
+/// When one call is due, in its request's extensions; a call without one is due its
+/// timeout from when it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallDue(pub Instant);
 
 /// A call to a custodian had not been answered within the custodian's own timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -94,14 +133,21 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let (timeout, bound) = (self.timeout, self.bound);
-        if timeout.is_zero() {
+        let now = Instant::now();
+        let due = request
+            .extensions()
+            .get::<CallDue>()
+            .map_or(now + timeout, |d| d.0.min(now + timeout));
+        let left = due.saturating_duration_since(now);
+        if left.is_zero() {
+            // A zero timeout, or its time was spent waiting to run: sent now, it could only
+            // be answered late.
             return futures::future::ready(Err(DeadlineElapsed(timeout).into())).boxed();
         }
-        let due = Instant::now() + timeout;
         if bound == Bound::Answer {
             request
                 .headers_mut()
-                .insert("grpc-timeout", grpc_timeout(timeout));
+                .insert("grpc-timeout", grpc_timeout(left));
         }
         let call = self.inner.clone().oneshot(request);
         async move {
@@ -215,12 +261,95 @@ mod tests {
         Result<http::Response<DeadlineBody<Chunks>>, BoxError>,
         Option<String>,
     ) {
+        call_due(timeout, bound, body_delay, None).await
+    }
+
+    /// [`call`], with the request carrying `due` when given.
+    async fn call_due(
+        timeout: Duration,
+        bound: Bound,
+        body_delay: Duration,
+        due: Option<CallDue>,
+    ) -> (
+        Result<http::Response<DeadlineBody<Chunks>>, BoxError>,
+        Option<String>,
+    ) {
         let sent = std::sync::Arc::default();
         let service = DeadlineLayer::new(timeout, bound)
             .layer(answering_after(body_delay, std::sync::Arc::clone(&sent)));
-        let answer = service.oneshot(http::Request::new(())).await;
+        let mut request = http::Request::new(());
+        if let Some(due) = due {
+            request.extensions_mut().insert(due);
+        }
+        let answer = service.oneshot(request).await;
         let sent = sent.lock().unwrap().clone();
         (answer, sent)
+    }
+
+    /// An instant `ago` before now.
+    fn before_now(ago: Duration) -> Instant {
+        Instant::now()
+            .checked_sub(ago)
+            .expect("the clock is past `ago`")
+    }
+
+    /// Milliseconds of a `grpc-timeout` in `m` as the layer writes it.
+    fn millis(sent: Option<&str>) -> u64 {
+        let sent = sent.expect("a grpc-timeout was sent");
+        sent.strip_suffix('m')
+            .and_then(|m| m.parse().ok())
+            .expect("milliseconds")
+    }
+
+    #[tokio::test]
+    async fn a_call_counts_its_timeout_from_the_arrival_of_its_request() {
+        let timeout = Duration::from_millis(200);
+        // The request arrived 150 ms ago (its task waited for a CPU): 50 ms are left.
+        let due = counted_from(before_now(Duration::from_millis(150)), async {
+            due(timeout)
+        })
+        .await;
+        let (answer, sent) = call_due(timeout, Bound::Answer, Duration::ZERO, Some(due)).await;
+        assert!(answer.is_ok());
+        let left = millis(sent.as_deref());
+        assert!((1..=50).contains(&left), "told {left} ms, not the 50 left");
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_time_was_spent_waiting_to_run_is_not_sent() {
+        let timeout = Duration::from_millis(100);
+        let due = counted_from(before_now(Duration::from_millis(150)), async {
+            due(timeout)
+        })
+        .await;
+        let (answer, sent) = call_due(timeout, Bound::Answer, Duration::ZERO, Some(due)).await;
+        let Err(error) = answer else {
+            panic!("a call past its due time is refused");
+        };
+        assert_eq!(
+            error.downcast_ref::<DeadlineElapsed>(),
+            Some(&DeadlineElapsed(timeout))
+        );
+        assert_eq!(sent, None, "the custodian was not called");
+    }
+
+    #[tokio::test]
+    async fn a_later_page_counts_from_the_page_before_and_a_call_outside_a_request_from_now() {
+        let timeout = Duration::from_millis(200);
+        let arrival = before_now(Duration::from_millis(150));
+        let later = counted_from(arrival, counted_from_now(async { due(timeout) })).await;
+        assert!(later.0 >= Instant::now() + Duration::from_millis(100));
+        let alone = due(timeout);
+        assert!(alone.0 >= Instant::now() + Duration::from_millis(100));
+        // A due time never lies further than the timeout from now, whatever it carries.
+        let (_, sent) = call_due(
+            timeout,
+            Bound::Answer,
+            Duration::ZERO,
+            Some(CallDue(Instant::now() + Duration::from_secs(60))),
+        )
+        .await;
+        assert!(millis(sent.as_deref()) <= 200);
     }
 
     #[tokio::test]

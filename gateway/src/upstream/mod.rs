@@ -223,7 +223,9 @@ impl Upstream {
         let timeout = self.timeout;
         let span = tracing::info_span!("custodian.leg", custodian = %self.id, otel.kind = "client", timeout_ms = timeout.as_millis() as u64);
         let started = Instant::now();
-        let result = rpc(self.client.clone(), Request::new(message))
+        let mut request = Request::new(message);
+        request.extensions_mut().insert(deadline::due(timeout));
+        let result = rpc(self.client.clone(), request)
             .instrument(span.clone())
             .await
             .map(Response::into_inner)
