@@ -3,7 +3,8 @@
 //!
 //! Messages and clients are generated once with tonic's codec; the servers are generated
 //! apart (into `servers/`, over the same messages) with the contract's codec, which answers a
-//! request that does not decode with `INVALID_ARGUMENT` (see `src/grpc_status_map.rs`).
+//! request that does not decode with `INVALID_ARGUMENT` (see `src/grpc_status_map.rs`), and
+//! which send SearchDataSources answers as bytes encoded ahead (see `src/encoded.rs`).
 
 use prost::Message;
 use std::{env, fs, path::PathBuf};
@@ -31,6 +32,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .out_dir(&servers)
         .extern_path(".helsedata.federation.v1", "crate::proto")
+        // SearchDataSources is answered with bytes the gateway assembles from encodings it
+        // keeps (see `src/encoded.rs`); on the wire it is the message itself.
+        .extern_path(
+            ".helsedata.federation.v1.SearchDataSourcesResponse",
+            "crate::encoded::SearchDataSourcesAnswer",
+        )
         .codec_path("crate::grpc_status_map::ContractCodec")
         .compile_fds(descriptors)?;
     println!("cargo:rerun-if-changed=proto");

@@ -11,6 +11,7 @@ pub mod contract;
 pub mod custodian_data;
 pub mod datafile;
 pub mod deadline;
+pub mod encoded;
 pub mod grpc_server;
 pub mod grpc_status_map;
 pub mod identity;

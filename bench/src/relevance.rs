@@ -216,7 +216,11 @@ fn ranking(catalogue: &MergedCatalogue, query: &str) -> Result<Vec<String>> {
             0,
         )
         .map_err(|e| anyhow::anyhow!("query `{query}` was refused: {e:?}"))?;
-    Ok(page.hits.iter().map(|h| h.1.source.id.clone()).collect())
+    Ok(page
+        .hits
+        .iter()
+        .map(|h| h.record.source.id.clone())
+        .collect())
 }
 
 fn score(ranked: &[String], expected: &[String]) -> Scores {

@@ -251,7 +251,11 @@ fn gateway_search_pages_serve_every_match_once() {
                     ..Default::default()
                 };
                 let page = catalogue.search(&req, 7).expect("a search page");
-                let ids = page.hits.iter().map(|(_, r)| r.source.id.clone()).collect();
+                let ids = page
+                    .hits
+                    .iter()
+                    .map(|h| h.record.source.id.clone())
+                    .collect();
                 (ids, page.next_page_token, page.total)
             })?;
             each_once(&ids, total)?;

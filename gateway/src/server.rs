@@ -8,6 +8,7 @@ use helsedata::{
     authz::{AuthzLayer, Policy},
     contract::{GatewayApi, Validate},
     deadline::{Arrival, Deadline},
+    encoded::SearchDataSourcesAnswer,
     grpc_server,
     limits::LimitsLayer,
     proto::{
@@ -148,13 +149,13 @@ impl FederatedCatalogue for GatewayService {
     async fn search_data_sources(
         &self,
         request: Request<pb::SearchDataSourcesRequest>,
-    ) -> Result<Response<pb::SearchDataSourcesResponse>, Status> {
+    ) -> Result<Response<SearchDataSourcesAnswer>, Status> {
         let request = validated(request)?;
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
             let view = self.federation.catalogue(ctx).await;
-            view.search(req)
+            view.search_encoded(req)
         })
         .await
     }

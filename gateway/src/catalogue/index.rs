@@ -21,7 +21,10 @@ use helsedata::{
     status::RequestError,
 };
 
-use super::merge::{Merged, MergedRecord};
+use super::{
+    answer::{EncodedRecords, RecordParts},
+    merge::{Merged, MergedRecord},
+};
 
 /// Ranked pages kept per merge: the most distinct searches remembered before the memory is
 /// cleared and filled again (a page holds at most one page of hit numbers and the facets).
@@ -40,6 +43,8 @@ pub struct MergedCatalogue {
     /// repeated search (the same words, filters, page size and token) is a lookup; a new
     /// merge starts with none.
     ranked: DashMap<PageKey, Arc<RankedPage>>,
+    /// Each record's encoding in each view, made the first time an answer holds it.
+    encoded: EncodedRecords,
 }
 
 /// What a search asks for: the query's words and every filter. A page token is bound to it
@@ -105,12 +110,13 @@ impl MergedCatalogue {
             .map(|(i, r)| (r.source.id.clone(), i))
             .collect();
         Self {
-            merged,
             concepts,
             index: OnceLock::new(),
             by_id,
             facet_rows: OnceLock::new(),
             ranked: DashMap::new(),
+            encoded: EncodedRecords::new(merged.records.len()),
+            merged,
         }
     }
 
@@ -137,6 +143,11 @@ impl MergedCatalogue {
     /// Problems found while merging.
     pub fn issues(&self) -> &[pb::MergeIssue] {
         &self.merged.issues
+    }
+
+    /// The encoded parts of the hit's record in `view` (`None` for a hit of another merge).
+    pub fn record_parts(&self, hit: &Hit<'_>, view: i32) -> Option<&RecordParts> {
+        self.encoded.parts(hit.number, hit.record, view)
     }
 
     /// The record with data source id `id`, if the merge holds one.
@@ -174,7 +185,11 @@ impl MergedCatalogue {
             hits: ranked
                 .hits
                 .iter()
-                .map(|&(score, n)| (score, &self.merged.records[n as usize]))
+                .map(|&(score, number)| Hit {
+                    score,
+                    number,
+                    record: &self.merged.records[number as usize],
+                })
                 .collect(),
             next_page_token: ranked.next_page_token.clone(),
             total: ranked.total,
@@ -233,14 +248,25 @@ impl MergedCatalogue {
 /// One page of SearchDataSources.
 #[derive(Debug)]
 pub struct SearchPage<'a> {
-    /// Score and record, best first.
-    pub hits: Vec<(f64, &'a MergedRecord)>,
+    /// The hits, best first.
+    pub hits: Vec<Hit<'a>>,
     /// Token for the next page.
     pub next_page_token: String,
     /// Matches over all pages.
     pub total: usize,
     /// The matches counted by each filter's values, every other filter applied.
     pub facets: Vec<pb::Facet>,
+}
+
+/// One hit of a search.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit<'a> {
+    /// Relevance, higher is better; zero for an empty query.
+    pub score: f64,
+    /// The record's number in the merge (its place in id order).
+    pub number: u32,
+    /// The record.
+    pub record: &'a MergedRecord,
 }
 
 /// One filter of SearchDataSources, and the facet that counts its values.
@@ -577,7 +603,7 @@ mod tests {
             .unwrap()
             .hits
             .iter()
-            .map(|h| h.1.source.id.clone())
+            .map(|h| h.record.source.id.clone())
             .collect()
     }
 
@@ -711,7 +737,11 @@ mod tests {
                 1,
             )
             .unwrap();
-        let ids: Vec<_> = first.hits.iter().map(|h| h.1.source.id.as_str()).collect();
+        let ids: Vec<_> = first
+            .hits
+            .iter()
+            .map(|h| h.record.source.id.as_str())
+            .collect();
         assert_eq!(ids, ["abort", "mfr"]);
         let next = pb::SearchDataSourcesRequest {
             page_size: 2,

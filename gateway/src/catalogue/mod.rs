@@ -1,7 +1,8 @@
 //! The merged catalogue: [`merge`] combines the custodians' snapshots (provenance on every
 //! record, ownership enforced, duplicates reported); [`index`] searches, filters, ranks and
 //! pages the result; this module keeps the merge until one of its inputs changes and
-//! answers SearchDataSources from it with each custodian's current provenance.
+//! answers SearchDataSources from it with each custodian's current provenance, as a message
+//! or as bytes assembled from the records' kept encodings ([`answer`]).
 
 use std::{
     collections::HashMap,
@@ -10,10 +11,11 @@ use std::{
 
 use helsedata::{concepts::Vocabulary, paging, proto as pb, status::RequestError};
 
+mod answer;
 pub mod index;
 pub mod merge;
 
-pub use index::{MergedCatalogue, SearchPage};
+pub use index::{Hit, MergedCatalogue, SearchPage};
 
 /// The last merge and the inputs it was built from: `(custodian id, catalogue version)`
 /// pairs, in custodian order.
@@ -81,13 +83,14 @@ impl CatalogueView {
         let results = page
             .hits
             .iter()
-            .map(|(score, record)| {
+            .map(|hit| {
+                let record = hit.record;
                 let provenance = self
                     .provenance
                     .get(&record.provenance.custodian_id)
                     .cloned()
                     .unwrap_or_else(|| record.provenance.clone());
-                record.to_federated(req.view, provenance, *score)
+                record.to_federated(req.view, provenance, hit.score)
             })
             .collect();
         Ok(pb::SearchDataSourcesResponse {
@@ -98,6 +101,18 @@ impl CatalogueView {
             merge_issues: self.catalogue.issues().to_vec(),
             facets: page.facets,
         })
+    }
+}
+
+impl CatalogueView {
+    /// [`CatalogueView::search`], as the bytes of its answer, assembled from the encodings
+    /// the merge keeps of its records (what the gRPC service sends).
+    pub fn search_encoded(
+        &self,
+        req: &pb::SearchDataSourcesRequest,
+    ) -> Result<helsedata::encoded::SearchDataSourcesAnswer, RequestError> {
+        let page = self.catalogue.search(req, self.generation)?;
+        Ok(answer::assemble(self, &page, req))
     }
 }
 

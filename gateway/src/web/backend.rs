@@ -60,11 +60,24 @@ macro_rules! rpcs {
     };
 }
 
+impl Backend {
+    /// SearchDataSources (whose answer the service sends as bytes; decoded here).
+    pub async fn search(
+        &self,
+        req: pb::SearchDataSourcesRequest,
+        ask: Ask,
+    ) -> Result<pb::SearchDataSourcesResponse, Status> {
+        let answer = self
+            .service
+            .search_data_sources(Self::request(req, ask))
+            .await?;
+        answer.into_inner().into_message()
+    }
+}
+
 rpcs! {
     /// ListCustodians.
     custodians => list_custodians(pb::ListCustodiansRequest) -> pb::ListCustodiansResponse;
-    /// SearchDataSources.
-    search => search_data_sources(pb::SearchDataSourcesRequest) -> pb::SearchDataSourcesResponse;
     /// GetDataSource.
     source => get_data_source(pb::GetDataSourceRequest) -> pb::GetDataSourceResponse;
     /// ListVariables.

@@ -91,10 +91,10 @@ impl CatalogueReader for Arc<crate::server::DynCatalogue> {
         request: pb::SearchDataSourcesRequest,
     ) -> BoxFuture<'_, Result<pb::SearchDataSourcesResponse, tonic::Status>> {
         Box::pin(async move {
-            Ok(self
-                .search_data_sources(tonic::Request::new(request))
+            self.search_data_sources(tonic::Request::new(request))
                 .await?
-                .into_inner())
+                .into_inner()
+                .into_message()
         })
     }
 

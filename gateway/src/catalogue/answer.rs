@@ -1,0 +1,174 @@
+//! The SearchDataSources answer, assembled as bytes from parts kept encoded.
+//!
+//! A record's data source in the view asked for and its two routes never change within a
+//! merge, so each is encoded the first time an answer holds it and kept with the merge
+//! ([`EncodedRecords`]). An answer then encodes only what is its own (each custodian's
+//! provenance once, the scores, the outcomes, the facets) and copies the rest: a full
+//! listing of the catalogue no longer clones, encodes and drops every record for every
+//! request. The bytes are exactly those prost writes for the same message (the tests hold
+//! them to it), in field order.
+
+use std::{collections::HashMap, sync::OnceLock};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use helsedata::{encoded::SearchDataSourcesAnswer, proto as pb};
+use prost::{
+    Message,
+    encoding::{self, WireType},
+};
+
+use super::{CatalogueView, in_view, index::SearchPage, merge::MergedRecord};
+
+/// Field numbers of `FederatedDataSource` (gateway.proto).
+mod record_field {
+    pub const DATA_SOURCE: u32 = 1;
+    pub const PROVENANCE: u32 = 2;
+    pub const SCORE: u32 = 3;
+    pub const PUBLISHED_ROUTE: u32 = 4;
+    pub const EFFECTIVE_ROUTE: u32 = 5;
+}
+
+/// Field numbers of `SearchDataSourcesResponse` (gateway.proto).
+mod answer_field {
+    pub const RESULTS: u32 = 1;
+    pub const NEXT_PAGE_TOKEN: u32 = 2;
+    pub const TOTAL_SIZE: u32 = 3;
+    pub const CUSTODIANS: u32 = 4;
+    pub const MERGE_ISSUES: u32 = 5;
+    pub const FACETS: u32 = 6;
+}
+
+/// The parts of a record's `FederatedDataSource` that a merge fixes, encoded with their
+/// field keys and lengths.
+#[derive(Debug)]
+pub struct RecordParts {
+    /// `data_source` in the view.
+    source: Bytes,
+    /// `published_route` and `effective_route`, each when present.
+    routes: Bytes,
+}
+
+impl RecordParts {
+    fn of(record: &MergedRecord, full: bool) -> Self {
+        let mut source = Vec::new();
+        if full {
+            encoding::message::encode(record_field::DATA_SOURCE, &record.source, &mut source);
+        } else {
+            let basic = in_view(record.source.clone(), pb::DataSourceView::Basic as i32);
+            encoding::message::encode(record_field::DATA_SOURCE, &basic, &mut source);
+        }
+        let mut routes = Vec::new();
+        let published = record.source.access_rules.as_ref();
+        if let Some(route) = published.and_then(|r| r.route.as_ref()) {
+            encoding::message::encode(record_field::PUBLISHED_ROUTE, route, &mut routes);
+        }
+        if let Some(route) = &record.effective_route {
+            encoding::message::encode(record_field::EFFECTIVE_ROUTE, route, &mut routes);
+        }
+        Self {
+            source: source.into(),
+            routes: routes.into(),
+        }
+    }
+}
+
+/// Every record's [`RecordParts`] in the full view and in the others (which leave out the
+/// access rules), each made on first use.
+#[derive(Debug, Default)]
+pub struct EncodedRecords {
+    views: Vec<[OnceLock<RecordParts>; 2]>,
+}
+
+impl EncodedRecords {
+    /// Room for a merge of `records` records.
+    pub fn new(records: usize) -> Self {
+        Self {
+            views: (0..records).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// The parts of record `number` (`record`) in `view`; `None` for a number outside the
+    /// merge.
+    pub fn parts(&self, number: u32, record: &MergedRecord, view: i32) -> Option<&RecordParts> {
+        let full = view == pb::DataSourceView::Full as i32;
+        let slot = &self.views.get(number as usize)?[usize::from(full)];
+        Some(slot.get_or_init(|| RecordParts::of(record, full)))
+    }
+}
+
+/// `message` as field `tag`: key, length and body.
+fn field(tag: u32, message: &impl Message) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    encoding::message::encode(tag, message, &mut bytes);
+    bytes
+}
+
+/// The answer to `req` for `page` of `view`, as the bytes of a `SearchDataSourcesResponse`
+/// whose results carry each custodian's provenance as of this request.
+pub fn assemble(
+    view: &CatalogueView,
+    page: &SearchPage<'_>,
+    req: &pb::SearchDataSourcesRequest,
+) -> SearchDataSourcesAnswer {
+    let mut provenances: HashMap<&str, Vec<u8>> = HashMap::new();
+    let mut buf = BytesMut::with_capacity(page.hits.len() * 512 + 1024);
+    for hit in &page.hits {
+        let record = hit.record;
+        let custodian = record.provenance.custodian_id.as_str();
+        let own;
+        let provenance: &[u8] = match view.provenance.get(custodian) {
+            Some(p) => provenances
+                .entry(custodian)
+                .or_insert_with(|| field(record_field::PROVENANCE, p)),
+            None => {
+                own = field(record_field::PROVENANCE, &record.provenance);
+                &own
+            }
+        };
+        let Some(parts) = view.catalogue.record_parts(hit, req.view) else {
+            // Not a record of this merge (cannot happen): encoded as it is.
+            let provenance = view.provenance.get(custodian).unwrap_or(&record.provenance);
+            let federated = record.to_federated(req.view, provenance.clone(), hit.score);
+            encoding::message::encode(answer_field::RESULTS, &federated, &mut buf);
+            continue;
+        };
+        let score_len = if hit.score != 0.0 {
+            encoding::key_len(record_field::SCORE) + 8
+        } else {
+            0
+        };
+        let len = parts.source.len() + provenance.len() + score_len + parts.routes.len();
+        encoding::encode_key(answer_field::RESULTS, WireType::LengthDelimited, &mut buf);
+        encoding::encode_varint(len as u64, &mut buf);
+        buf.put_slice(&parts.source);
+        buf.put_slice(provenance);
+        if hit.score != 0.0 {
+            encoding::double::encode(record_field::SCORE, &hit.score, &mut buf);
+        }
+        buf.put_slice(&parts.routes);
+    }
+    if !page.next_page_token.is_empty() {
+        encoding::string::encode(
+            answer_field::NEXT_PAGE_TOKEN,
+            &page.next_page_token,
+            &mut buf,
+        );
+    }
+    let total = page.total as u32;
+    if total != 0 {
+        encoding::uint32::encode(answer_field::TOTAL_SIZE, &total, &mut buf);
+    }
+    for outcome in &view.outcomes {
+        encoding::message::encode(answer_field::CUSTODIANS, outcome, &mut buf);
+    }
+    for issue in view.catalogue.issues() {
+        encoding::message::encode(answer_field::MERGE_ISSUES, issue, &mut buf);
+    }
+    for facet in &page.facets {
+        encoding::message::encode(answer_field::FACETS, facet, &mut buf);
+    }
+    SearchDataSourcesAnswer::from_bytes(buf.freeze())
+}
+
+#[cfg(test)]
+mod tests;
