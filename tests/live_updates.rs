@@ -840,6 +840,9 @@ async fn under_churn_answers_are_whole_page_tokens_are_kept_or_refused_clearly_a
         .expect("watch the feed")
         .into_inner();
     let stop = Arc::new(AtomicBool::new(false));
+    // The searchers and the pager share one identity: paced, the four stay under its rate
+    // limit (1000 calls a second) however fast the gateway answers from its cache.
+    const PACE: Duration = Duration::from_millis(5);
     let mut searchers = Vec::new();
     for _ in 0..3 {
         let mut client = client.clone();
@@ -851,6 +854,7 @@ async fn under_churn_answers_are_whole_page_tokens_are_kept_or_refused_clearly_a
                     break;
                 }
                 answers.push(gateway_sources(&mut client, None).await);
+                tokio::time::sleep(PACE).await;
             }
             answers
         }));
@@ -865,6 +869,7 @@ async fn under_churn_answers_are_whole_page_tokens_are_kept_or_refused_clearly_a
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
+                tokio::time::sleep(PACE).await;
                 let page = client
                     .search_data_sources(pb::SearchDataSourcesRequest {
                         page_size: 2,

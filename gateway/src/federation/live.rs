@@ -133,14 +133,9 @@ impl Federation {
         };
         let ttl = self.cache_config.catalogue_ttl_ms;
         let _ = self
-            .cached_fetch(
-                &self.snapshots,
-                up.id.clone(),
-                ttl,
-                up,
-                ctx,
-                Upstream::snapshot,
-            )
+            .cached_fetch(&self.snapshots, up.id.clone(), ttl, up, ctx, |up| {
+                up.snapshot(None)
+            })
             .await;
     }
 
@@ -206,7 +201,7 @@ impl Federation {
         let _ = self
             .snapshots
             .get(&up.id, policy, up.timeout, move || {
-                fetching.snapshot().boxed()
+                fetching.snapshot(None).boxed()
             })
             .await;
     }
@@ -245,5 +240,8 @@ async fn patch_snapshot(
         sources.push(source.ok()?.0);
     }
     sources.sort_by(|a, b| a.id.cmp(&b.id));
-    Some(Snapshot { info, sources })
+    Some(Snapshot {
+        info,
+        sources: Arc::new(sources),
+    })
 }

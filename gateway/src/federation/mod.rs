@@ -294,7 +294,12 @@ impl Federation {
         let served = fan_out(&self.upstreams, |up| async move {
             let ttl = self.cache_config.catalogue_ttl_ms;
             let key = up.id.clone();
-            self.cached_fetch(&self.snapshots, key, ttl, &up, ctx, Upstream::snapshot)
+            // A refetch shares the records of the snapshot held when the revision is the same.
+            let fetch = |up: Arc<Upstream>| {
+                let held = self.snapshots.peek(&up.id).map(|c| c.value.clone());
+                up.snapshot(held)
+            };
+            self.cached_fetch(&self.snapshots, key, ttl, &up, ctx, fetch)
                 .await
         })
         .await;

@@ -11,7 +11,9 @@ use helsedata::{
 use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 
-use super::{CustodianChannel, FetchFailure, LegError, Upstream, deadline::counted_from_now};
+use super::{
+    CustodianChannel, FetchFailure, LegError, Upstream, deadline::counted_from_now, pages,
+};
 
 /// Page size used when the gateway reads a custodian's whole catalogue: the contract's
 /// largest `ListDataSources` page.
@@ -30,8 +32,9 @@ pub type Fetched<V> = Result<(V, String), FetchFailure>;
 pub struct Snapshot {
     /// What the custodian says about itself (name, revision, source count).
     pub info: pb::CustodianInfo,
-    /// Every data source it publishes, in the full view (with access rules).
-    pub sources: Vec<pb::DataSource>,
+    /// Every data source it publishes, in the full view (with access rules); shared by the
+    /// snapshots of one revision.
+    pub sources: Arc<Vec<pb::DataSource>>,
 }
 
 fn failure(error: LegError, started: Instant) -> FetchFailure {
@@ -76,44 +79,72 @@ impl Upstream {
     }
 
     /// The whole catalogue: its facts and every page of its sources. The facts and the first
-    /// page are asked for at once, so a snapshot costs one round trip per page.
-    pub async fn snapshot(self: Arc<Self>) -> Fetched<Snapshot> {
+    /// page are asked for at once, so a snapshot costs one round trip per page. Pages of the
+    /// revision `held` (the snapshot the cache holds) are not decoded again: by the custodian
+    /// contract they carry the same records, which the new snapshot then shares.
+    pub async fn snapshot(self: Arc<Self>, held: Option<Snapshot>) -> Fetched<Snapshot> {
         let started = Instant::now();
-        let page_request = |token: String| pb::ListDataSourcesRequest {
-            page_size: SNAPSHOT_PAGE_SIZE,
-            page_token: token,
-            filter: None,
-            view: pb::DataSourceView::Full as i32,
+        let held_revision = held
+            .as_ref()
+            .map(|h| h.info.catalogue_revision.clone())
+            .filter(|r| !r.is_empty());
+        let page = |token: String| {
+            let message = pb::ListDataSourcesRequest {
+                page_size: SNAPSHOT_PAGE_SIZE,
+                page_token: token,
+                filter: None,
+                view: pb::DataSourceView::Full as i32,
+            };
+            let (channel, max, held) = (
+                self.channel.clone(),
+                self.max_message_bytes,
+                held_revision.clone(),
+            );
+            self.call(message, move |_, r| pages::list(channel, r, max, held))
         };
         let (info, first) = futures::join!(
             self.call(pb::GetCustodianInfoRequest {}, |mut c, r| async move {
                 c.get_custodian_info(r).await
             }),
-            self.call(page_request(String::new()), |mut c, r| async move {
-                c.list_data_sources(r).await
-            }),
+            page(String::new()),
         );
         let mut info = info.result.map_err(|e| failure(e, started))?;
-        let mut page = first.result.map_err(|e| failure(e, started))?;
+        let mut page_now = first.result.map_err(|e| failure(e, started))?;
         // The pages say which revision the sources are of (a reload between the two calls
         // would otherwise label them with the other one; later pages of another revision
         // are refused by the custodian's page tokens).
-        if !page.catalogue_revision.is_empty() {
-            info.catalogue_revision = page.catalogue_revision.clone();
+        if !page_now.catalogue_revision.is_empty() {
+            info.catalogue_revision = page_now.catalogue_revision.clone();
         }
         let mut sources = Vec::with_capacity(info.data_source_count as usize);
+        let (mut decoded, mut kept) = (0, 0);
         loop {
-            sources.append(&mut page.data_sources);
-            if page.next_page_token.is_empty() {
+            match page_now.sources.take() {
+                Some(mut new) => {
+                    decoded += 1;
+                    sources.append(&mut new);
+                }
+                None => kept += 1,
+            }
+            if page_now.next_page_token.is_empty() {
                 break;
             }
-            let token = std::mem::take(&mut page.next_page_token);
-            let leg = counted_from_now(self.call(page_request(token), |mut c, r| async move {
-                c.list_data_sources(r).await
-            }))
-            .await;
-            page = leg.result.map_err(|e| failure(e, started))?;
+            let token = std::mem::take(&mut page_now.next_page_token);
+            let leg = counted_from_now(page(token)).await;
+            page_now = leg.result.map_err(|e| failure(e, started))?;
         }
+        let sources = match held {
+            Some(held) if decoded == 0 => held.sources,
+            _ if kept == 0 => Arc::new(sources),
+            _ => {
+                // Some pages of the held revision, some of another: not a catalogue at all.
+                let error = LegError::Error {
+                    code: tonic::Code::Internal,
+                    message: "the custodian's pages are of different catalogue revisions".into(),
+                };
+                return Err(failure(error, started));
+            }
+        };
         self.note_catalogue(&info);
         let revision = info.catalogue_revision.clone();
         Ok((Snapshot { info, sources }, revision))

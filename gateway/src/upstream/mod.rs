@@ -32,6 +32,7 @@ pub mod deadline;
 mod error;
 pub mod outcome;
 mod ownership;
+mod pages;
 
 use breaker::{Breaker, BreakerPolicy};
 use deadline::{Bound, Deadline, DeadlineLayer};
@@ -121,6 +122,10 @@ pub struct Upstream {
     /// The data source ids it may publish; anything else it sends is dropped.
     pub ownership: Ownership,
     client: CustodianCatalogueClient<CustodianChannel>,
+    /// The channel under `client`, for calls made with another codec ([`pages`]).
+    channel: CustodianChannel,
+    /// Largest answer taken from the custodian, in bytes.
+    max_message_bytes: usize,
     /// The same channel for streams: only their opening is bounded by `timeout`.
     streams: CustodianCatalogueClient<CustodianChannel>,
     state: Mutex<UpstreamState>,
@@ -178,6 +183,8 @@ impl Upstream {
             timeout,
             ownership: Ownership::new(config.owns.clone()),
             client: client(Bound::Answer),
+            channel: DeadlineLayer::new(timeout, Bound::Answer).layer(channel.clone()),
+            max_message_bytes: settings.max_message_bytes,
             streams: client(Bound::Opening),
             state: Mutex::new(UpstreamState::default()),
             breaker: Mutex::new(Breaker::new(BreakerPolicy {
