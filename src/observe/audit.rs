@@ -164,6 +164,11 @@ impl AuditSink {
         })
     }
 
+    /// Whether records are written anywhere (a request layer builds none when they are not).
+    pub fn is_on(&self) -> bool {
+        self.queue.is_some()
+    }
+
     /// Queues `record`; drops and counts it when the queue is full.
     pub fn write(&self, record: AuditRecord) {
         if let Some(queue) = &self.queue

@@ -44,13 +44,26 @@ struct Pending {
 
 impl Pending {
     fn finish(self, code: i32) {
+        let observer = &self.arrival.observer;
+        if !observer.audit.is_on() {
+            // No audit trail: the metrics alone, without building a record for nobody.
+            let method_label = if is_known_method(&self.path) {
+                self.path.as_str()
+            } else {
+                "other"
+            };
+            let latency_ms = self.arrival.latency_ms();
+            observer
+                .requests
+                .observe("grpc", method_label, code_name(code), latency_ms);
+            return;
+        }
         let body = self.copy.lock().map(|b| b.clone()).unwrap_or_default();
         let method_label = if is_known_method(&self.path) {
             self.path.clone()
         } else {
             "other".to_string()
         };
-        let observer = &self.arrival.observer;
         observer.finish(AuditRecord {
             time: rfc3339(SystemTime::now()),
             service: observer.service,
@@ -101,7 +114,12 @@ where
         let remote_addr = peer.map(|p| p.remote_addr.to_string());
         let path = request.uri().path().to_string();
         let copy = Copy::default();
-        let request = request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())));
+        // The request message is copied for the audit record's summary of what was asked.
+        let request = if self.observer.audit.is_on() {
+            request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())))
+        } else {
+            request
+        };
         let answer = self.inner.call(request);
         Box::pin(async move {
             let (result, trace_id) = arrival.answered(answer).await;
