@@ -42,11 +42,6 @@ impl<M> Encoded<M> {
 }
 
 impl<M: Message + Default> Encoded<M> {
-    /// `message`, encoded.
-    pub fn of(message: &M) -> Self {
-        Self::from_bytes(message.encode_to_vec().into())
-    }
-
     /// The message the bytes encode (for callers in the same process, such as the web
     /// surface); `INTERNAL` if they do not decode, which would be a fault of the encoder.
     pub fn into_message(self) -> Result<M, Status> {
@@ -108,7 +103,7 @@ mod tests {
             total_size: 3,
             ..Default::default()
         };
-        let answer = SearchDataSourcesAnswer::of(&message);
+        let answer = SearchDataSourcesAnswer::from_bytes(message.encode_to_vec().into());
         assert_eq!(answer.encoded_len(), message.encoded_len());
         assert_eq!(answer.encode_to_vec(), message.encode_to_vec());
         assert_eq!(answer.into_message().expect("decodes"), message);

@@ -45,25 +45,21 @@ struct Pending {
 impl Pending {
     fn finish(self, code: i32) {
         let observer = &self.arrival.observer;
+        let method_label = if is_known_method(&self.path) {
+            self.path.as_str()
+        } else {
+            "other"
+        };
         if !observer.audit.is_on() {
-            // No audit trail: the metrics alone, without building a record for nobody.
-            let method_label = if is_known_method(&self.path) {
-                self.path.as_str()
-            } else {
-                "other"
-            };
+            // No audit trail: the call is counted, and no record is built for nobody.
             let latency_ms = self.arrival.latency_ms();
             observer
                 .requests
                 .observe("grpc", method_label, code_name(code), latency_ms);
             return;
         }
+        let method_label = method_label.to_string();
         let body = self.copy.lock().map(|b| b.clone()).unwrap_or_default();
-        let method_label = if is_known_method(&self.path) {
-            self.path.clone()
-        } else {
-            "other".to_string()
-        };
         observer.finish(AuditRecord {
             time: rfc3339(SystemTime::now()),
             service: observer.service,
