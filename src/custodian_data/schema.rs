@@ -40,7 +40,7 @@ pub struct CustodianEntry {
     /// Contact e-mail.
     #[serde(default)]
     pub contact_email: String,
-    /// Website.
+    /// The custodian's public home page (`https://…`); empty when none is published.
     #[serde(default)]
     pub website: String,
     /// Catalogue revision; change it whenever the file changes.
@@ -68,12 +68,12 @@ pub enum Basis {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrgEntry {
-    /// Name.
+    /// The organisation's name as published, in the language of the source documents.
     pub name: String,
     /// How the name came to be stated.
     #[serde(default)]
     pub basis: Basis,
-    /// Why.
+    /// Why the organisation is named so, when `basis` is not `stated` (English; empty otherwise).
     #[serde(default)]
     pub note: String,
     /// `note` in bokmål.
@@ -85,9 +85,9 @@ pub struct OrgEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentifierEntry {
-    /// Scheme.
+    /// The scheme the identifier belongs to, for example `npr-dataset`.
     pub scheme: String,
-    /// Value.
+    /// The identifier as written in that scheme.
     pub value: String,
 }
 
@@ -126,13 +126,13 @@ pub enum ConsentEntry {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentifiabilityEntry {
-    /// Directly identifiable.
+    /// Stored with national identity numbers or names.
     DirectlyIdentifiable,
-    /// Pseudonymous.
+    /// Identifiable only through a key that the custodian holds apart.
     Pseudonymous,
-    /// De-identified.
+    /// Direct identifiers removed, but indirect ones remain.
     DeIdentified,
-    /// Anonymous.
+    /// No person can be identified, not even with other data.
     Anonymous,
     /// Differs between parts.
     Mixed,
@@ -158,13 +158,13 @@ pub enum BiomaterialEntry {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HapPhaseEntry {
-    /// Phase 1.
+    /// Planned for the first phase of the health analysis platform (HAP).
     Phase1,
-    /// Phase 2.
+    /// Planned for HAP's second phase.
     Phase2,
-    /// Phase 3.
+    /// Planned for HAP's third phase.
     Phase3,
-    /// Phase 4.
+    /// Planned for HAP's fourth phase.
     Phase4,
     /// Not to be on HAP.
     NotHap,
@@ -181,13 +181,13 @@ pub enum HapPhaseEntry {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LegalBasisEntry {
-    /// Statutes.
+    /// The acts the register is kept under, each as cited (for example `helseregisterloven § 11`).
     #[serde(default)]
     pub statutes: Vec<String>,
-    /// Regulations.
+    /// The regulations (forskrifter) that govern it, each as cited.
     #[serde(default)]
     pub regulations: Vec<String>,
-    /// Purpose provision.
+    /// The provision that states what the register may be used for, as cited.
     #[serde(default)]
     pub purpose_provision: String,
     /// Other legal facts.
@@ -208,16 +208,16 @@ pub struct SourceEntry {
     pub name_nb: String,
     /// Name in English.
     pub name_en: String,
-    /// Abbreviation.
+    /// The short name researchers use (for example `MFR`); empty when there is none.
     #[serde(default)]
     pub abbreviation: String,
-    /// Other names.
+    /// Earlier or informal names the source is also known by; searched like the name.
     #[serde(default)]
     pub alt_names: Vec<String>,
     /// Identifiers in other schemes.
     #[serde(default, rename = "identifier")]
     pub identifiers: Vec<IdentifierEntry>,
-    /// Kind.
+    /// What sort of source it is (the `kind` filter of a search, and the type in the EU export).
     pub kind: KindEntry,
     /// Kind in the custodian's own words.
     #[serde(default)]
@@ -231,15 +231,15 @@ pub struct SourceEntry {
     /// Related source ids (may be held by other custodians).
     #[serde(default)]
     pub related: Vec<String>,
-    /// Data controller.
+    /// The data controller (behandlingsansvarlig): the legal body answerable for the data.
     pub controller: OrgEntry,
-    /// Processor.
+    /// The data processor, when another body than the controller runs the register.
     #[serde(default)]
     pub processor: Option<OrgEntry>,
-    /// Legal basis.
+    /// The statutes and regulations that allow the register to be kept and shared.
     #[serde(default)]
     pub legal_basis: LegalBasisEntry,
-    /// Consent requirement.
+    /// Whether the people registered must consent to the data being kept.
     #[serde(default)]
     pub consent: ConsentEntry,
     /// Detail on consent.
@@ -248,7 +248,7 @@ pub struct SourceEntry {
     /// `consent_note` in bokmål.
     #[serde(default)]
     pub consent_note_nb: String,
-    /// Identifiability.
+    /// How identifiable the data are as stored (not as delivered).
     #[serde(default)]
     pub identifiability: IdentifiabilityEntry,
     /// Detail on identifiability.
@@ -263,15 +263,15 @@ pub struct SourceEntry {
     /// Last year covered.
     #[serde(default)]
     pub data_to_year: Option<Spanned<i64>>,
-    /// Coverage in nb.
+    /// Who and what the source covers, in bokmål; empty when not published.
     #[serde(default)]
     pub coverage_nb: String,
-    /// Coverage in en.
+    /// `coverage_nb` in English.
     #[serde(default)]
     pub coverage_en: String,
-    /// Description in nb.
+    /// What the source holds and what it is used for, in bokmål (required).
     pub description_nb: String,
-    /// Description in en.
+    /// `description_nb` in English (required).
     pub description_en: String,
     /// Topics (English, short lower-case subject terms).
     #[serde(default)]
@@ -282,7 +282,7 @@ pub struct SourceEntry {
     /// Ids of the health concepts the source covers (the gateway's concept vocabulary).
     #[serde(default)]
     pub concepts: Vec<Spanned<String>>,
-    /// Biological material.
+    /// Whether biological material can be applied for together with the data.
     #[serde(default)]
     pub biomaterial: BiomaterialEntry,
     /// Detail on biological material.
@@ -306,16 +306,16 @@ pub struct SourceEntry {
     /// `variable_documentation` in bokmål, entry for entry.
     #[serde(default)]
     pub variable_documentation_nb: NbList,
-    /// HAP phase.
+    /// When the source is planned on the national health analysis platform (HAP).
     #[serde(default)]
     pub hap_phase: HapPhaseEntry,
-    /// Known inconsistencies.
+    /// Facts the published documents disagree on, each in words (English).
     #[serde(default)]
     pub discrepancies: Vec<String>,
     /// `discrepancies` in bokmål, entry for entry.
     #[serde(default)]
     pub discrepancies_nb: NbList,
-    /// Access rules.
+    /// How to apply: channel, who processes and delivers, deadlines, prices, linkage.
     pub access: AccessEntry,
     /// Variables (`[[source.variable]]` tables).
     #[serde(default, rename = "variable")]
@@ -326,7 +326,7 @@ pub struct SourceEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelEntry {
-    /// helsedata.no common form.
+    /// The common application form on helsedata.no.
     HelsedataForm,
     /// Altinn e-form.
     AltinnForm,
@@ -371,18 +371,18 @@ pub enum LinkagePolicyEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessEntry {
-    /// Default channel.
+    /// Where an application is sent on the default route (the route without a condition).
     pub channel: ChannelEntry,
     /// Who processes applications on the default route.
     #[serde(default)]
     pub processed_by: String,
-    /// Form or instructions address.
+    /// The address of the form or of the instructions for the default route.
     #[serde(default)]
     pub url: String,
     /// Basis of the route.
     #[serde(default)]
     pub basis: Basis,
-    /// Detail on the route.
+    /// What the route does not say by itself (English; empty when nothing).
     #[serde(default)]
     pub note: String,
     /// `note` in bokmål.
@@ -394,7 +394,7 @@ pub struct AccessEntry {
     /// Who prepares and delivers the data.
     #[serde(default)]
     pub delivered_by: String,
-    /// Contact e-mail.
+    /// Where to write with questions about access; empty when only the form is offered.
     #[serde(default)]
     pub contact_email: String,
     /// Deadlines (`[[source.access.deadline]]`).
@@ -403,7 +403,7 @@ pub struct AccessEntry {
     /// Prices (`[[source.access.price]]`).
     #[serde(default, rename = "price")]
     pub prices: Vec<PriceEntry>,
-    /// Linkage rules.
+    /// Whether and how the data may be linked with other sources, and by whom.
     #[serde(default)]
     pub linkage: LinkageEntry,
     /// Whether to contact the custodian before applying.
@@ -415,7 +415,7 @@ pub struct AccessEntry {
     /// `requirements` in bokmål, entry for entry.
     #[serde(default)]
     pub requirements_nb: NbList,
-    /// Other notes.
+    /// Other facts about access that have no field of their own (English).
     #[serde(default)]
     pub notes: Vec<String>,
     /// `notes` in bokmål, entry for entry.
@@ -429,15 +429,15 @@ pub struct AccessEntry {
 pub struct ConditionalRouteEntry {
     /// When it applies.
     pub condition: ConditionEntry,
-    /// Channel.
+    /// Where an application is sent when the condition holds.
     pub channel: ChannelEntry,
-    /// Who processes.
+    /// Who processes applications on this route; empty when the default route's body does.
     #[serde(default)]
     pub processed_by: String,
-    /// Address.
+    /// The address of the form or instructions for this route.
     #[serde(default)]
     pub url: String,
-    /// Detail.
+    /// What the route does not say by itself (English).
     #[serde(default)]
     pub note: String,
     /// `note` in bokmål.
@@ -460,7 +460,7 @@ pub struct DeadlineEntry {
     /// Working days rather than calendar days.
     #[serde(default)]
     pub working_days: bool,
-    /// In words.
+    /// The deadline in words, as the custodian states it (English, required).
     pub text: String,
     /// `text` in bokmål.
     #[serde(default)]
@@ -488,7 +488,7 @@ pub enum DataLevelEntry {
 pub struct PriceEntry {
     /// Who invoices.
     pub invoiced_by: String,
-    /// What is invoiced.
+    /// What is invoiced, in words (English, required).
     pub text: String,
     /// `text` in bokmål.
     #[serde(default)]
@@ -496,10 +496,10 @@ pub struct PriceEntry {
     /// Amount in NOK excl. VAT per unit.
     #[serde(default)]
     pub amount_nok: Option<f64>,
-    /// Unit.
+    /// What `amount_nok` is counted per (for example `hour` or `application`); empty for a fixed price.
     #[serde(default)]
     pub unit: String,
-    /// Minimum units.
+    /// The fewest units invoiced, when a minimum is published.
     #[serde(default)]
     pub minimum_units: Option<f64>,
 }
@@ -508,13 +508,13 @@ pub struct PriceEntry {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkageEntry {
-    /// Policy.
+    /// Whether and how the data may be linked with other sources.
     #[serde(default)]
     pub policy: LinkagePolicyEntry,
-    /// Who links.
+    /// Who performs the linkage (for example the custodian or SSB); empty when not stated.
     #[serde(default)]
     pub linked_by: String,
-    /// Detail.
+    /// Conditions of the linkage, each in words (English).
     #[serde(default)]
     pub notes: Vec<String>,
     /// `notes` in bokmål, entry for entry.
@@ -526,21 +526,21 @@ pub struct LinkageEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueTypeEntry {
-    /// Text.
+    /// Free text.
     Text,
-    /// Integer.
+    /// A whole number, with `unit` when it measures something.
     Integer,
-    /// Decimal.
+    /// A number with decimals, with `unit` when it measures something.
     Decimal,
-    /// Date.
+    /// A calendar date.
     Date,
     /// Date and time.
     Datetime,
-    /// Boolean.
+    /// Yes or no.
     Boolean,
-    /// Code.
+    /// A code from the `code_system` named on the variable.
     Code,
-    /// Identifier.
+    /// An identifier of a person, an organisation or an event.
     Identifier,
 }
 
@@ -548,11 +548,11 @@ pub enum ValueTypeEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VariableIdentifiabilityEntry {
-    /// Direct identifier.
+    /// Identifies a person by itself (for example a national identity number).
     Direct,
-    /// Indirect identifier.
+    /// Can identify a person combined with other variables (for example a birth date).
     Indirect,
-    /// None.
+    /// Identifies no one, alone or combined.
     None,
 }
 
@@ -562,25 +562,25 @@ pub enum VariableIdentifiabilityEntry {
 pub struct VariableEntry {
     /// Machine name, unique within the source (`[a-z0-9_]+`).
     pub name: Spanned<String>,
-    /// Label in nb.
+    /// What the variable records, in bokmål.
     pub label_nb: String,
-    /// Label in en.
+    /// `label_nb` in English.
     pub label_en: String,
-    /// Value type.
+    /// The kind of value recorded.
     pub value_type: ValueTypeEntry,
-    /// Unit.
+    /// The unit of measurement (for example `g` or `mmHg`); empty for a unitless value.
     #[serde(default)]
     pub unit: String,
-    /// Code system.
+    /// The code system of a `code` variable (for example `ICD-10`); empty otherwise.
     #[serde(default)]
     pub code_system: String,
-    /// First valid year.
+    /// The first year the variable was recorded; absent when it has always been.
     #[serde(default)]
     pub valid_from_year: Option<Spanned<i64>>,
-    /// Last valid year.
+    /// The last year the variable was recorded; absent while it still is.
     #[serde(default)]
     pub valid_to_year: Option<Spanned<i64>>,
-    /// Identifiability class.
+    /// How far the variable identifies a person.
     pub identifiability: VariableIdentifiabilityEntry,
     /// Whether the custodian's documentation names this variable (false: illustrative).
     pub documented: bool,
