@@ -22,7 +22,7 @@ pub struct LegLabels {
     /// The custodian's id.
     pub custodian: String,
     /// `ok`, or the outcome status of the failure (`OUTCOME_STATUS_TIMEOUT`, …).
-    pub result: String,
+    pub result: &'static str,
 }
 
 /// Labels of an answer served for a custodian.
@@ -31,10 +31,10 @@ pub struct OutcomeLabels {
     /// The custodian's id.
     pub custodian: String,
     /// The outcome status reported (`OUTCOME_STATUS_OK`, …).
-    pub status: String,
+    pub status: &'static str,
     /// The freshness reported (`FRESHNESS_LIVE`, `FRESHNESS_CACHED`, `FRESHNESS_STALE`,
     /// `FRESHNESS_NONE`).
-    pub freshness: String,
+    pub freshness: &'static str,
 }
 
 /// Labels of an ejection.
@@ -43,7 +43,7 @@ pub struct EjectionLabels {
     /// The custodian's id.
     pub custodian: String,
     /// The outcome status of the failure that ejected it.
-    pub cause: String,
+    pub cause: &'static str,
 }
 
 /// Labels naming a custodian.
@@ -57,10 +57,10 @@ pub struct CustodianLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CacheLabels {
     /// Which cache (`snapshots`, `sources`, `rules`, …).
-    pub cache: String,
+    pub cache: &'static str,
     /// `hit` (fresh entry), `live` (fetched), `stale` (last known good served after a
     /// failure), `failed` (nothing to serve) or `joined` (waited for a fetch already running).
-    pub result: String,
+    pub result: &'static str,
 }
 
 /// Every gateway metric.
@@ -113,8 +113,8 @@ impl GatewayMetrics {
         latency: std::time::Duration,
     ) {
         let result = match result {
-            Ok(_) => "ok".to_string(),
-            Err(e) => cause(e).to_string(),
+            Ok(_) => "ok",
+            Err(e) => cause(e),
         };
         self.legs
             .get_or_create(&LegLabels {
@@ -129,7 +129,7 @@ impl GatewayMetrics {
         self.ejections
             .get_or_create(&EjectionLabels {
                 custodian: custodian.to_string(),
-                cause: cause(error).to_string(),
+                cause: cause(error),
             })
             .inc();
     }
@@ -154,8 +154,8 @@ impl GatewayMetrics {
         self.outcomes
             .get_or_create(&OutcomeLabels {
                 custodian: custodian.to_string(),
-                status: status.to_string(),
-                freshness: freshness.to_string(),
+                status,
+                freshness,
             })
             .inc();
         if let Some(cached) = served.cached() {
@@ -169,7 +169,7 @@ impl GatewayMetrics {
                 })
                 .set(age);
         }
-        observe::note_custodian(CustodianNote {
+        observe::note_custodian(|| CustodianNote {
             custodian: custodian.to_string(),
             status,
             freshness,
@@ -198,8 +198,8 @@ impl CacheMetrics {
     pub fn lookup(&self, result: &'static str) {
         self.lookups
             .get_or_create(&CacheLabels {
-                cache: self.name.to_string(),
-                result: result.to_string(),
+                cache: self.name,
+                result,
             })
             .inc();
     }

@@ -16,35 +16,45 @@ use super::{
 pub(super) struct Arrival {
     pub(super) observer: Arc<Observer>,
     started: Instant,
-    notes: Notes,
-    traceparent: Option<String>,
+    /// The custodian notes and the `traceparent`, kept only for the audit record: `None`
+    /// with the audit trail off.
+    audited: Option<(Notes, Option<String>)>,
     _in_flight: InFlight,
 }
 
 impl Arrival {
     /// A request arriving now on `surface` (`grpc`, `web`) with `headers`.
-    pub(super) fn new(observer: &Arc<Observer>, surface: &str, headers: &http::HeaderMap) -> Self {
-        Self {
-            started: Instant::now(),
-            traceparent: headers
+    pub(super) fn new(
+        observer: &Arc<Observer>,
+        surface: &'static str,
+        headers: &http::HeaderMap,
+    ) -> Self {
+        let audited = observer.audit.is_on().then(|| {
+            let traceparent = headers
                 .get("traceparent")
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            notes: Notes::default(),
+                .map(str::to_string);
+            (Notes::default(), traceparent)
+        });
+        Self {
+            started: Instant::now(),
+            audited,
             _in_flight: observer.requests.in_flight(surface),
             observer: observer.clone(),
         }
     }
 
-    /// Awaits `answer` while collecting the notes it takes; returns its output and the trace
-    /// id of the request (polled inside the server's request span, whose trace is the
-    /// current one).
+    /// Awaits `answer`; with the audit trail on, collects the notes it takes and works out
+    /// the trace id of the request for its record (polled inside the server's request span,
+    /// whose trace is the current one). With the audit trail off, the trace id is `None`.
     pub(super) async fn answered<F: Future>(&self, answer: F) -> (F::Output, Option<String>) {
-        let trace_id = body::trace_id(self.traceparent.as_deref());
-        (
-            notes::collecting(self.notes.clone(), answer).await,
-            trace_id,
-        )
+        match &self.audited {
+            Some((notes, traceparent)) => {
+                let trace_id = body::trace_id(traceparent.as_deref());
+                (notes::collecting(notes.clone(), answer).await, trace_id)
+            }
+            None => (answer.await, None),
+        }
     }
 
     /// Milliseconds since the arrival.
@@ -54,6 +64,9 @@ impl Arrival {
 
     /// The notes taken for the request's record.
     pub(super) fn custodians(&self) -> Vec<super::CustodianNote> {
-        notes::taken(&self.notes)
+        self.audited
+            .as_ref()
+            .map(|(notes, _)| notes::taken(notes))
+            .unwrap_or_default()
     }
 }

@@ -8,7 +8,10 @@
 //! field (page tokens, purposes, languages) is left out. At most [`MAX_VALUES`] values of at
 //! most [`MAX_VALUE_CHARS`] characters each are kept; `truncated` says when more were sent.
 
-use std::{collections::BTreeMap, sync::LazyLock};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::LazyLock,
+};
 
 use prost_reflect::{DescriptorPool, DynamicMessage, Kind, Value};
 use serde::Serialize;
@@ -91,16 +94,32 @@ static CONTRACT: LazyLock<Option<DescriptorPool>> = LazyLock::new(|| {
     Some(pool)
 });
 
-/// Whether `path` (`/package.Service/Method`) is a method of the contract or of
-/// grpc.health.v1; anything else is counted under one label, so that callers cannot
-/// make up metric labels.
-pub fn is_known_method(path: &str) -> bool {
-    if path.starts_with("/grpc.reflection.v1.ServerReflection/")
-        || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
-    {
-        return path.ends_with("/ServerReflectionInfo");
+/// Every method path (`/package.Service/Method`) of the contract, of grpc.health.v1 and of
+/// server reflection, listed once.
+static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let mut known: HashSet<String> = [
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    if let Some(pool) = CONTRACT.as_ref() {
+        for service in pool.services() {
+            for method in service.methods() {
+                known.insert(format!("/{}/{}", service.full_name(), method.name()));
+            }
+        }
     }
-    input_of(path).is_some()
+    known
+});
+
+/// `path` as a metric label when it is a method of the contract, of grpc.health.v1 or of
+/// server reflection; `None` for anything else, which is counted under one label, so that
+/// callers cannot make up metric labels. The label is the listed path itself, so counting a
+/// call allocates nothing.
+pub fn known_method(path: &str) -> Option<&'static str> {
+    KNOWN_METHODS.get(path).map(String::as_str)
 }
 
 fn input_of(path: &str) -> Option<prost_reflect::MessageDescriptor> {
@@ -276,8 +295,16 @@ mod tests {
 
     #[test]
     fn unknown_methods_and_garbage_give_nothing_and_never_panic() {
-        assert!(!is_known_method("/x.Y/Z"));
-        assert!(is_known_method("/grpc.health.v1.Health/Check"));
+        assert_eq!(known_method("/x.Y/Z"), None);
+        assert_eq!(known_method("/grpc.health.v1.Health/Check/"), None);
+        assert_eq!(
+            known_method("/grpc.health.v1.Health/Check"),
+            Some("/grpc.health.v1.Health/Check")
+        );
+        let path = "/helsedata.federation.v1.FederatedCatalogue/SearchDataSources";
+        assert_eq!(known_method(path), Some(path));
+        let reflection = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+        assert_eq!(known_method(reflection), Some(reflection));
         assert_eq!(from_grpc("/x.Y/Z", b"\0\0\0\0\x01\x0a"), Asked::default());
         let path = "/helsedata.federation.v1.FederatedCatalogue/GetDataSource";
         assert!(from_grpc(path, b"\0\0\0\0\x09\xff\xff").truncated);

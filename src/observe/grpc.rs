@@ -17,7 +17,7 @@ use http_body::{Body, Frame};
 use super::{
     Observer,
     arrival::Arrival,
-    asked::{self, is_known_method},
+    asked::{self, known_method},
     audit::AuditRecord,
     body::{Copy, TeeBody, Watched, Watcher, bounded, code_name},
     time::rfc3339,
@@ -45,17 +45,16 @@ struct Pending {
 impl Pending {
     fn finish(self, code: i32) {
         let observer = &self.arrival.observer;
-        let method_label = if is_known_method(&self.path) {
-            self.path.as_str()
-        } else {
-            "other"
-        };
+        let method_label = known_method(&self.path).unwrap_or("other");
         if !observer.audit.is_on() {
             // No audit trail: the call is counted, and no record is built for nobody.
             let latency_ms = self.arrival.latency_ms();
-            observer
-                .requests
-                .observe("grpc", method_label, code_name(code), latency_ms);
+            observer.requests.observe(
+                "grpc",
+                method_label.into(),
+                code_name(code).into(),
+                latency_ms,
+            );
             return;
         }
         let method_label = method_label.to_string();
@@ -103,18 +102,21 @@ where
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let arrival = Arrival::new(&self.observer, "grpc", request.headers());
-        let peer = request.extensions().get::<PeerInfo>();
-        let caller = peer
-            .map(|p| bounded(&p.identity_or_reason(), MAX_TEXT))
-            .unwrap_or_else(|| "(no authenticated peer)".to_string());
-        let remote_addr = peer.map(|p| p.remote_addr.to_string());
         let path = request.uri().path().to_string();
         let copy = Copy::default();
-        // The request message is copied for the audit record's summary of what was asked.
-        let request = if self.observer.audit.is_on() {
-            request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())))
+        // The caller, its address and a copy of the request message (for the summary of what
+        // was asked) are kept for the audit record only.
+        let (caller, remote_addr, request) = if self.observer.audit.is_on() {
+            let peer = request.extensions().get::<PeerInfo>();
+            let caller = peer
+                .map(|p| bounded(&p.identity_or_reason(), MAX_TEXT))
+                .unwrap_or_else(|| "(no authenticated peer)".to_string());
+            let remote_addr = peer.map(|p| p.remote_addr.to_string());
+            let request =
+                request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())));
+            (caller, remote_addr, request)
         } else {
-            request
+            (String::new(), None, request)
         };
         let answer = self.inner.call(request);
         Box::pin(async move {

@@ -30,14 +30,15 @@ tokio::task_local! {
     static NOTES: Notes;
 }
 
-/// Notes a custodian asked for the request being handled; does nothing outside a request
-/// (background refreshes, watchers).
-pub fn note_custodian(note: CustodianNote) {
+/// Notes a custodian asked for the request being handled. `note` is built only when the
+/// request's audit record is being kept: outside a request (background refreshes, watchers)
+/// or with the audit trail off, nothing is built or kept.
+pub fn note_custodian(note: impl FnOnce() -> CustodianNote) {
     let _ = NOTES.try_with(|notes| {
         if let Ok(mut notes) = notes.lock()
             && notes.len() < MAX_NOTES
         {
-            notes.push(note);
+            notes.push(note());
         }
     });
 }
