@@ -3,7 +3,8 @@
 //! A record's data source in the view asked for and its two routes never change within a
 //! merge, so each is encoded the first time an answer holds it and kept with the merge
 //! ([`EncodedRecords`]). An answer then encodes only what is its own (each custodian's
-//! provenance once, the scores, the outcomes, the facets) and copies the rest: a full
+//! provenance once, the scores, the outcomes) and copies the rest, the facets of a ranked
+//! page among them (encoded once per page and kept with it): a full
 //! listing of the catalogue no longer clones, encodes and drops every record for every
 //! request. The bytes are exactly those prost writes for the same message (the tests hold
 //! them to it), in field order.
@@ -164,9 +165,14 @@ pub fn assemble(
     for issue in view.catalogue.issues() {
         encoding::message::encode(answer_field::MERGE_ISSUES, issue, &mut buf);
     }
-    for facet in &page.facets {
-        encoding::message::encode(answer_field::FACETS, facet, &mut buf);
-    }
+    let facets = page.facets.encoded.get_or_init(|| {
+        let mut facets = BytesMut::new();
+        for facet in &page.facets.list {
+            encoding::message::encode(answer_field::FACETS, facet, &mut facets);
+        }
+        facets.freeze()
+    });
+    buf.put_slice(facets);
     SearchDataSourcesAnswer::from_bytes(buf.freeze())
 }
 

@@ -10,6 +10,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
+use bytes::Bytes;
 use dashmap::DashMap;
 
 use helsedata::{
@@ -89,7 +90,17 @@ struct RankedPage {
     hits: Vec<(f64, u32)>,
     next_page_token: String,
     total: usize,
-    facets: Vec<pb::Facet>,
+    facets: Arc<Facets>,
+}
+
+/// The facets of a ranked page, shared by every answer of that page.
+#[derive(Debug)]
+pub struct Facets {
+    /// The matches counted by each filter's values, every other filter applied.
+    pub list: Vec<pb::Facet>,
+    /// `list` as answer fields, encoded by the first answer that sends them
+    /// ([`super::answer`]); a repeated search copies them.
+    pub(super) encoded: OnceLock<Bytes>,
 }
 
 impl MergedCatalogue {
@@ -193,7 +204,7 @@ impl MergedCatalogue {
                 .collect(),
             next_page_token: ranked.next_page_token.clone(),
             total: ranked.total,
-            facets: ranked.facets.clone(),
+            facets: Arc::clone(&ranked.facets),
         })
     }
 
@@ -240,7 +251,10 @@ impl MergedCatalogue {
             hits: hits.drain(range).collect(),
             next_page_token,
             total,
-            facets,
+            facets: Arc::new(Facets {
+                list: facets,
+                encoded: OnceLock::new(),
+            }),
         })
     }
 }
@@ -254,8 +268,8 @@ pub struct SearchPage<'a> {
     pub next_page_token: String,
     /// Matches over all pages.
     pub total: usize,
-    /// The matches counted by each filter's values, every other filter applied.
-    pub facets: Vec<pb::Facet>,
+    /// The facets, as kept with the ranked page.
+    pub facets: Arc<Facets>,
 }
 
 /// One hit of a search.
@@ -661,6 +675,7 @@ mod tests {
 
     fn counts(page: &SearchPage<'_>, field: &str) -> Vec<(String, u32)> {
         page.facets
+            .list
             .iter()
             .find(|f| f.field == field)
             .map(|f| {

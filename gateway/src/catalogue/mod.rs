@@ -99,7 +99,7 @@ impl CatalogueView {
             total_size: page.total as u32,
             custodians: self.outcomes,
             merge_issues: self.catalogue.issues().to_vec(),
-            facets: page.facets,
+            facets: page.facets.list.clone(),
         })
     }
 }
