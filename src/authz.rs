@@ -54,7 +54,7 @@ fn any_method() -> Vec<String> {
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("authorization rule `{rule}`: {problem}")]
 pub struct PolicyError {
-    /// The rule.
+    /// The `name` of the rule at fault, as written in the policy.
     pub rule: String,
     /// What is wrong and how to fix it.
     pub problem: String,

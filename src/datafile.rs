@@ -13,7 +13,7 @@ use std::{
 /// Why a data file was refused: which file, where in it, which field, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct DataFileError {
-    /// The file.
+    /// The data file refused, by the path it was loaded from.
     pub file: PathBuf,
     /// 1-based line; 0 when the error concerns the whole file.
     pub line: usize,

@@ -68,7 +68,7 @@ impl Deadline {
         self.0.saturating_duration_since(Instant::now())
     }
 
-    /// The instant.
+    /// The monotonic instant at which the deadline passes.
     pub fn instant(&self) -> Instant {
         self.0
     }

@@ -37,9 +37,9 @@ pub enum IdentityError {
     /// The identity differs from the one expected.
     #[error("certificate identity `{found}` is not the expected `{expected}`")]
     Mismatch {
-        /// Identity in the certificate.
+        /// The single URI SAN the peer's certificate carries.
         found: String,
-        /// Identity configured.
+        /// The identity the configuration expects of this peer.
         expected: String,
     },
 }

@@ -14,7 +14,7 @@ use tracing_subscriber::{
     util::SubscriberInitExt,
 };
 
-/// Log output format.
+/// How log lines are written: `text` (the default) or `json`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -25,11 +25,11 @@ pub enum LogFormat {
     Json,
 }
 
-/// Telemetry settings.
+/// Logging and trace export settings (the gateway's `[telemetry]` table).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {
-    /// Log format.
+    /// Whether log lines are text (the default) or JSON.
     pub log_format: LogFormat,
     /// Log filter in `RUST_LOG` syntax; `RUST_LOG` wins when set. Default `info`.
     pub log_filter: Option<String>,
@@ -48,17 +48,17 @@ pub enum TelemetryError {
     /// The OTLP exporter could not be built.
     #[error("OTLP exporter for `{endpoint}` cannot start: {reason}")]
     Exporter {
-        /// Endpoint.
+        /// The OTLP endpoint, from `otlp_endpoint` or `OTEL_EXPORTER_OTLP_ENDPOINT`.
         endpoint: String,
-        /// Why.
+        /// The exporter builder's error message.
         reason: String,
     },
     /// The log filter does not parse.
     #[error("log filter `{filter}` is invalid: {reason}")]
     Filter {
-        /// Filter.
+        /// The filter text, from `RUST_LOG` or `log_filter`.
         filter: String,
-        /// Why.
+        /// Why the filter was refused, as `EnvFilter` reports it.
         reason: String,
     },
 }

@@ -83,23 +83,23 @@ pub enum TlsError {
     /// A file could not be read.
     #[error("cannot read {what} `{path}`: {source}")]
     Read {
-        /// Which file.
+        /// What the file is for, for example `CA certificate` or `private key`.
         what: &'static str,
-        /// Path.
+        /// The file that could not be read, as configured.
         path: PathBuf,
-        /// Cause.
+        /// The I/O error the operating system reported.
         source: std::io::Error,
     },
     /// A file holds no usable PEM block.
     #[error("{what} `{path}` holds no valid PEM {expected}: {reason}")]
     Pem {
-        /// Which file.
+        /// What the file is for, for example `CA certificate` or `private key`.
         what: &'static str,
-        /// Path.
+        /// The file holding no usable block, as configured.
         path: PathBuf,
-        /// What was expected.
+        /// The kind of PEM block sought: `certificate`, `private key` or `X509 CRL`.
         expected: &'static str,
-        /// Why it failed.
+        /// The PEM parser's error, or which block the file lacks.
         reason: String,
     },
     /// rustls refused the configuration.
@@ -111,9 +111,9 @@ pub enum TlsError {
     /// tonic refused the endpoint configuration.
     #[error("endpoint `{endpoint}` cannot be configured: {reason}")]
     Endpoint {
-        /// Endpoint.
+        /// The URI the client endpoint was to connect to.
         endpoint: String,
-        /// Why.
+        /// Why tonic refused the URI or the TLS settings.
         reason: String,
     },
 }

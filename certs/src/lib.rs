@@ -35,17 +35,17 @@ pub enum CertError {
     /// Key or certificate generation failed.
     #[error("cannot generate {what}: {source}")]
     Generate {
-        /// What.
+        /// What was being generated, for example `CA key` or `CA certificate`.
         what: String,
-        /// Cause.
+        /// The error rcgen reported.
         source: rcgen::Error,
     },
     /// A file could not be written.
     #[error("cannot write `{path}`: {source}")]
     Write {
-        /// Path.
+        /// The file or directory that could not be written.
         path: PathBuf,
-        /// Cause.
+        /// The I/O error the operating system reported.
         source: std::io::Error,
     },
     /// A certificate to revoke cannot be read.
@@ -53,7 +53,7 @@ pub enum CertError {
     Revoke {
         /// The certificate file.
         path: PathBuf,
-        /// Why.
+        /// Why the file could not be read or parsed as a PEM X.509 certificate.
         reason: String,
     },
     /// A custodian id cannot be used in a certificate.
@@ -75,17 +75,17 @@ impl DevPki {
         Self { dir: dir.into() }
     }
 
-    /// The directory.
+    /// The directory that holds (or will hold) every file of the PKI.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Certificate of a custodian.
+    /// Path of custodian `id`'s server certificate, `custodian-<id>.pem`.
     pub fn custodian_cert(&self, id: &str) -> PathBuf {
         self.dir.join(format!("custodian-{id}.pem"))
     }
 
-    /// Key of a custodian.
+    /// Path of custodian `id`'s private key, `custodian-<id>.key`.
     pub fn custodian_key(&self, id: &str) -> PathBuf {
         self.dir.join(format!("custodian-{id}.key"))
     }
@@ -106,11 +106,11 @@ macro_rules! pki_files {
 }
 
 pki_files! {
-    /// CA certificate.
+    /// Path of the dev CA's certificate, `ca.pem`, which every peer must chain to.
     ca_cert => "ca.pem";
-    /// Gateway certificate.
+    /// Path of the gateway's server certificate (serverAuth only), `gateway.pem`.
     gateway_cert => "gateway.pem";
-    /// Gateway key.
+    /// Path of the private key of the gateway's server certificate, `gateway.key`.
     gateway_key => "gateway.key";
     /// The gateway's client certificate (clientAuth), for its links to custodians.
     gateway_client_cert => "gateway-client.pem";
@@ -121,11 +121,11 @@ pki_files! {
     /// Operator client certificate (`spiffe://helsedata.test/operator/dev`): may call
     /// custodians directly and sees operator detail on the gateway.
     operator_cert => "operator.pem";
-    /// Operator client key.
+    /// Path of the private key of the operator's client certificate, `operator.key`.
     operator_key => "operator.key";
-    /// Developer client certificate.
+    /// Path of the developer's grpcurl client certificate, `client.pem`.
     client_cert => "client.pem";
-    /// Developer client key.
+    /// Path of the private key of the developer's client certificate, `client.key`.
     client_key => "client.key";
 }
 

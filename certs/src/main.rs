@@ -9,7 +9,7 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// Output directory.
+    /// Directory the CA, keys and certificates are written into; created when missing.
     #[arg(long, default_value = "certs/dev")]
     out: PathBuf,
     /// Custodian ids; by default the names of the data files in `--data-dir`.

@@ -46,7 +46,7 @@ const MAX_REMEMBERED_REVISIONS: usize = 4096;
 /// One revision of the catalogue and when it began to be served.
 #[derive(Debug)]
 pub struct Revision {
-    /// The catalogue.
+    /// The validated, indexed catalogue this revision answers from.
     pub catalogue: Arc<Catalogue>,
     /// When it was swapped in.
     pub served_since: SystemTime,
@@ -60,7 +60,8 @@ impl Revision {
         })
     }
 
-    /// The revision string.
+    /// The revision served: the data file's `custodian.revision`, with a suffix added when
+    /// that value already named other content.
     pub fn revision(&self) -> &str {
         &self.catalogue.info().catalogue_revision
     }
@@ -164,7 +165,7 @@ pub enum ReloadOutcome {
         previous: String,
         /// The revision served now.
         revision: String,
-        /// What changed.
+        /// The sources added, changed and removed, and whether the custodian's facts changed.
         diff: CatalogueDiff,
     },
 }

@@ -144,7 +144,7 @@ enum Command {
     },
     /// Validate data files and report the first error of each with file, line and field.
     Check {
-        /// Data files.
+        /// Custodian data files (TOML) to validate; each is reported on its own.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

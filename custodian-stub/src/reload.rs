@@ -27,9 +27,9 @@ pub enum WatchError {
     /// The operating system refused to watch the directory.
     #[error("cannot watch `{dir}` for changes of the data file: {source}")]
     Notify {
-        /// The directory.
+        /// The directory holding the data file (`.` when its path names none).
         dir: PathBuf,
-        /// The cause.
+        /// The error the file watcher reported.
         source: notify::Error,
     },
 }

@@ -44,9 +44,9 @@ pub enum DemoError {
     /// A port could not be bound.
     #[error("cannot listen on {addr}: {source} (is another demo running?)")]
     Bind {
-        /// Address.
+        /// The `host:port` a custodian or the gateway was to listen on.
         addr: String,
-        /// Cause.
+        /// The I/O error the operating system reported when binding.
         source: std::io::Error,
     },
     /// A server failed.

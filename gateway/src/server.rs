@@ -41,7 +41,7 @@ pub enum ServeError {
     /// A data file was refused: the national rules file or the concept vocabulary.
     #[error(transparent)]
     Rules(#[from] crate::planning::rules::RulesError),
-    /// The server failed.
+    /// tonic's transport failed while serving the gRPC listener.
     #[error("gateway server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     /// The server could not be set up.
@@ -53,16 +53,16 @@ pub enum ServeError {
     /// The web listener could not be bound.
     #[error("cannot listen on {addr} (web.listen): {source}")]
     WebBind {
-        /// Address.
+        /// The `web.listen` address that could not be bound.
         addr: std::net::SocketAddr,
-        /// Cause.
+        /// The I/O error the operating system reported when binding.
         source: std::io::Error,
     },
 }
 
 helsedata::from_setup_errors!(ServeError);
 
-/// The FederatedCatalogue service.
+/// Implements the FederatedCatalogue gRPC service over the federation, with its limits and access policy.
 pub struct GatewayService {
     federation: Arc<Federation>,
     limits: LimitsConfig,

@@ -63,16 +63,16 @@ impl SendBudget {
 pub enum Exhausted {
     /// The connection's own bound.
     Connection {
-        /// Bytes it holds.
+        /// Answer bytes the connection held when the reservation was refused.
         held: u64,
-        /// Its bound.
+        /// The per-connection bound, in bytes.
         limit: u64,
     },
     /// The server-wide bound.
     Server {
-        /// Bytes all connections hold.
+        /// Answer bytes all connections together held when the reservation was refused.
         held: u64,
-        /// The bound.
+        /// The server-wide bound, in bytes.
         limit: u64,
     },
 }

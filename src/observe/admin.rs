@@ -33,9 +33,9 @@ impl Default for AdminConfig {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot listen on {addr} (admin.listen): {source}")]
 pub struct AdminError {
-    /// Address.
+    /// The `admin.listen` address that could not be bound.
     pub addr: SocketAddr,
-    /// Cause.
+    /// The I/O error the operating system reported when binding.
     pub source: std::io::Error,
 }
 

@@ -74,12 +74,12 @@ pub enum AuditError {
     /// The file could not be opened for appending.
     #[error("cannot open the audit file `{path}` (audit.target) for appending: {source}")]
     Open {
-        /// The file.
+        /// The audit file named by `audit.target`.
         path: PathBuf,
-        /// Cause.
+        /// The I/O error the operating system reported.
         source: std::io::Error,
     },
-    /// The queue has no room.
+    /// `audit.queue` is 0; the queue must hold at least one record.
     #[error("audit.queue must be at least 1")]
     Queue,
 }
@@ -95,7 +95,7 @@ pub struct AuditRecord {
     pub surface: &'static str,
     /// The caller's SPIFFE id, why its certificate names none, or `anonymous` on the web.
     pub caller: String,
-    /// The caller's address.
+    /// The caller's `ip:port`; `None` when the connection's peer is unknown.
     pub remote_addr: Option<String>,
     /// `/package.Service/Method`, or the HTTP method and path on the web.
     pub method: String,

@@ -50,7 +50,7 @@ pub fn source_index<'a>(
     )
 }
 
-/// Indexes variables.
+/// Indexes variables by name, nb and en labels, code system and unit.
 pub fn variable_index<'a>(variables: impl IntoIterator<Item = &'a pb::Variable>) -> SearchIndex {
     SearchIndex::build(
         &documents::VARIABLE_FIELDS,

@@ -264,9 +264,9 @@ impl MergedCatalogue {
 pub struct SearchPage<'a> {
     /// The hits, best first.
     pub hits: Vec<Hit<'a>>,
-    /// Token for the next page.
+    /// Opaque token for the next page; empty on the last page.
     pub next_page_token: String,
-    /// Matches over all pages.
+    /// Number of records matching the query and filters, over all pages.
     pub total: usize,
     /// The facets, as kept with the ranked page.
     pub facets: Arc<Facets>,
@@ -279,7 +279,7 @@ pub struct Hit<'a> {
     pub score: f64,
     /// The record's number in the merge (its place in id order).
     pub number: u32,
-    /// The record.
+    /// The merged record that matched (source, provenance, effective route).
     pub record: &'a MergedRecord,
 }
 

@@ -40,9 +40,9 @@ pub fn both(nb: impl Into<String>, en: impl Into<String>) -> Text {
 /// A language of the texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
-    /// Norwegian bokmål.
+    /// Norwegian bokmål, the `nb` half of a [`Text`].
     Nb,
-    /// English.
+    /// English, the `en` half of a [`Text`].
     En,
 }
 
@@ -114,7 +114,7 @@ impl RouteRule {
 /// One rule applied to a route, with the parts it set or changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteStep {
-    /// The rule.
+    /// Which national or custodian rule this step applied.
     pub rule: RouteRule,
     /// The parts this rule changed from what the custodian publishes, or filled in where it
     /// publishes nothing; empty when the rule confirms the published route.

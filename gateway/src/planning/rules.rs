@@ -20,7 +20,7 @@ use toml::Spanned;
 pub struct Words {
     /// Norwegian bokmål; empty when only English is given.
     pub nb: String,
-    /// English.
+    /// English; also shown in bokmål when `nb` is empty.
     pub en: String,
 }
 
@@ -94,7 +94,7 @@ pub struct NationalRules {
     pub statutory_deadline: StatutoryDeadline,
     /// Processing times seen in practice.
     pub observed_processing: ObservedProcessing,
-    /// Application fees.
+    /// When the application fee is charged, who invoices it and what it covers (`[fees]`).
     pub fees: Fees,
     /// Appeals against Helsedataservice decisions.
     pub appeals: Appeals,
@@ -127,7 +127,7 @@ pub struct Helsedataservice {
     pub summary: Words,
     /// Who prepares and delivers the data.
     pub delivery: Words,
-    /// Known exceptions.
+    /// Cases where the register holder still decides, in words; blank when the file gives none.
     #[serde(default)]
     pub exceptions: Words,
     /// The registries (`[[helsedataservice.registry]]` tables).
@@ -292,13 +292,13 @@ pub struct PrerequisiteRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PurposeKey {
-    /// Research.
+    /// `research`: research projects.
     Research,
     /// Quality assurance of health services.
     QualityAssurance,
     /// Health administration and planning.
     HealthAdministration,
-    /// Statistics.
+    /// `statistics`: production of statistics.
     Statistics,
     /// Any other purpose.
     Other,

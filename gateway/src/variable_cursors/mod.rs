@@ -15,13 +15,13 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use helsedata::{proto as pb, status::FieldError};
 use prost::Message as _;
 
-/// Version of the token layout.
+/// Layout version written into every token; a token of another version is refused.
 const VERSION: u32 = 1;
 
 /// Where one custodian's unread hits begin.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Cursor {
-    /// The custodian.
+    /// Id of the custodian whose hits this cursor pages through.
     #[prost(string, tag = "1")]
     pub custodian_id: String,
     /// Its page token for the page holding the first unread hit (empty: its first page).

@@ -9,9 +9,9 @@ use helsedata::proto as pb;
 /// A language of the pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
-    /// Norwegian bokmål.
+    /// Norwegian bokmål (`nb`; `no` and `nn` also select it), the default.
     Nb,
-    /// English.
+    /// English (`en` or any `en-*` tag).
     En,
 }
 

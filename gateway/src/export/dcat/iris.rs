@@ -48,12 +48,12 @@ impl Minter {
         NamedNode::new_unchecked(iri)
     }
 
-    /// The catalogue.
+    /// IRI of the `dcat:Catalog` itself, `<base>catalogue`.
     pub fn catalogue(&self) -> NamedNode {
         self.mint(&["catalogue"])
     }
 
-    /// A dataset, by source id.
+    /// IRI of the `dcat:Dataset` of source `id`, `<base>datasets/<id>`.
     pub fn dataset(&self, id: &str) -> NamedNode {
         self.mint(&["datasets", id])
     }

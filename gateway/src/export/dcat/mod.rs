@@ -43,7 +43,7 @@ pub enum ExportError {
     /// A prefix IRI was refused (a defect in the vocabulary table).
     #[error("prefix IRI refused by the serializer: {0}")]
     Prefix(String),
-    /// Writing failed.
+    /// The serialized catalogue could not be written to its output.
     #[error("cannot write the catalogue: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -54,7 +54,7 @@ impl ExportError {
     }
 }
 
-/// The serialization.
+/// An RDF serialization the export writes: Turtle, JSON-LD or N-Triples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Turtle (`text/turtle`).
@@ -78,7 +78,7 @@ impl Format {
         }
     }
 
-    /// The usual file extension.
+    /// The usual file extension, without the dot: `ttl`, `jsonld` or `nt`.
     pub fn extension(self) -> &'static str {
         match self {
             Self::Turtle => "ttl",

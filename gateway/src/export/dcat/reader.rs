@@ -24,19 +24,19 @@ const SOURCE_PAGE: i32 = 500;
 /// Variables asked for per ListVariables page (the custodians' maximum).
 const VARIABLE_PAGE: i32 = 1000;
 
-/// The two calls the export makes.
+/// The three gateway calls the export makes, over gRPC or in process.
 pub trait CatalogueReader: Send + Sync {
-    /// SearchDataSources.
+    /// Calls SearchDataSources: one page of merged sources, with each custodian's outcome.
     fn search(
         &self,
         request: pb::SearchDataSourcesRequest,
     ) -> BoxFuture<'_, Result<pb::SearchDataSourcesResponse, tonic::Status>>;
-    /// ListVariables.
+    /// Calls ListVariables: one page of a source's variables, fetched from its custodian.
     fn list_variables(
         &self,
         request: pb::ListVariablesRequest,
     ) -> BoxFuture<'_, Result<pb::FederatedListVariablesResponse, tonic::Status>>;
-    /// ListCustodians.
+    /// Calls ListCustodians: every configured custodian with its live status.
     fn custodians(&self) -> BoxFuture<'_, Result<pb::ListCustodiansResponse, tonic::Status>>;
 }
 
@@ -126,13 +126,13 @@ impl CatalogueReader for Arc<crate::server::DynCatalogue> {
 /// Why an export through the contract failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadExportError {
-    /// SearchDataSources failed.
+    /// The gateway refused or failed a SearchDataSources call; holds the status it returned.
     #[error("SearchDataSources failed: {0}")]
     Search(Box<tonic::Status>),
     /// A result carried no data source.
     #[error("the gateway's SearchDataSources answer has a result without a data source")]
     EmptyResult,
-    /// Serialization failed.
+    /// Encoding the catalogue as DCAT failed (see [`ExportError`]).
     #[error(transparent)]
     Export(#[from] ExportError),
 }
@@ -144,9 +144,9 @@ pub struct ExportSetup {
     pub rules: Arc<NationalRules>,
     /// The concept vocabulary's tags.
     pub concepts: Arc<dyn ConceptMapping>,
-    /// The IRI minter.
+    /// Mints the export's own IRIs under the configured base.
     pub minter: Minter,
-    /// The serialization.
+    /// The RDF serialization to write (Turtle, JSON-LD or N-Triples).
     pub format: Format,
 }
 

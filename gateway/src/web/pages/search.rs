@@ -17,7 +17,7 @@ use super::{
 };
 use crate::web::{WebState, error::WebError, i18n::Lang};
 
-/// Results per page.
+/// Data sources shown per search page (the `page_size` asked of SearchDataSources).
 const PAGE_SIZE: i32 = 20;
 
 /// The page parameters and the contract field each fills.
@@ -35,7 +35,7 @@ const PARAMS: &[(&str, &str)] = &[
     ("lang", "lang"),
 ];
 
-/// One value of a facet.
+/// One value of a facet: its label, result count, whether it is chosen, and the link that toggles it.
 pub struct FacetValue {
     label: String,
     count: usize,
@@ -43,13 +43,13 @@ pub struct FacetValue {
     href: String,
 }
 
-/// One facet.
+/// One filter box on the search page: its title and values; shown only when it has values.
 pub struct Facet {
     title: &'static str,
     values: Vec<FacetValue>,
 }
 
-/// One result.
+/// One data source in the result list, in the page's language, ready to render.
 pub struct Row {
     id: String,
     name: String,
