@@ -3,8 +3,8 @@
 //! A record's data source in the view asked for and its two routes never change within a
 //! merge, so each is encoded the first time an answer holds it and kept with the merge
 //! ([`EncodedRecords`]). An answer then encodes only what is its own (each custodian's
-//! provenance once, the scores, the outcomes) and copies the rest, the facets of a ranked
-//! page among them (encoded once per page and kept with it): a full
+//! provenance once, the scores, the outcomes) and copies the rest, the merge's issues and
+//! the facets of a ranked page among them (encoded once per merge or page and kept): a full
 //! listing of the catalogue no longer clones, encodes and drops every record for every
 //! request. The bytes are exactly those prost writes for the same message (the tests hold
 //! them to it), in field order.
@@ -74,10 +74,11 @@ impl RecordParts {
 }
 
 /// Every record's [`RecordParts`] in the full view and in the others (which leave out the
-/// access rules), each made on first use.
+/// access rules), and the merge's issues as answer fields, each made on first use.
 #[derive(Debug, Default)]
 pub struct EncodedRecords {
     views: Vec<[OnceLock<RecordParts>; 2]>,
+    issues: OnceLock<Bytes>,
 }
 
 impl EncodedRecords {
@@ -85,7 +86,19 @@ impl EncodedRecords {
     pub fn new(records: usize) -> Self {
         Self {
             views: (0..records).map(|_| Default::default()).collect(),
+            issues: OnceLock::new(),
         }
+    }
+
+    /// `issues` (the merge's, which never change) as `merge_issues` fields of an answer.
+    pub fn issues(&self, issues: &[pb::MergeIssue]) -> &Bytes {
+        self.issues.get_or_init(|| {
+            let mut bytes = BytesMut::new();
+            for issue in issues {
+                encoding::message::encode(answer_field::MERGE_ISSUES, issue, &mut bytes);
+            }
+            bytes.freeze()
+        })
     }
 
     /// The parts of record `number` (`record`) in `view`; `None` for a number outside the
@@ -162,9 +175,7 @@ pub fn assemble(
     for outcome in &view.outcomes {
         encoding::message::encode(answer_field::CUSTODIANS, outcome, &mut buf);
     }
-    for issue in view.catalogue.issues() {
-        encoding::message::encode(answer_field::MERGE_ISSUES, issue, &mut buf);
-    }
+    buf.put_slice(view.catalogue.issue_fields());
     let facets = page.facets.encoded.get_or_init(|| {
         let mut facets = BytesMut::new();
         for facet in &page.facets.list {

@@ -156,6 +156,11 @@ impl MergedCatalogue {
         &self.merged.issues
     }
 
+    /// [`Self::issues`] as the `merge_issues` fields of an answer, encoded once per merge.
+    pub fn issue_fields(&self) -> &[u8] {
+        self.encoded.issues(&self.merged.issues)
+    }
+
     /// The encoded parts of the hit's record in `view` (`None` for a hit of another merge).
     pub fn record_parts(&self, hit: &Hit<'_>, view: i32) -> Option<&RecordParts> {
         self.encoded.parts(hit.number, hit.record, view)

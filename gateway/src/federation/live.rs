@@ -133,7 +133,7 @@ impl Federation {
         };
         let ttl = self.cache_config.catalogue_ttl_ms;
         let _ = self
-            .cached_fetch(&self.snapshots, up.id.clone(), ttl, up, ctx, |up| {
+            .cached_fetch(&self.snapshots, &up.id, ttl, up, ctx, |up| {
                 up.snapshot(None)
             })
             .await;

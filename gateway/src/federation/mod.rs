@@ -203,7 +203,7 @@ impl Federation {
     async fn cached_fetch<V, Fut>(
         &self,
         cache: &Cache<V>,
-        key: String,
+        key: &str,
         ttl_ms: u64,
         upstream: &Arc<Upstream>,
         ctx: RequestContext,
@@ -213,7 +213,7 @@ impl Federation {
         V: Send + Sync + 'static,
         Fut: Future<Output = Fetched<V>> + Send + 'static,
     {
-        let served = match self.revalidated(cache, &key, ttl_ms, upstream, ctx).await {
+        let served = match self.revalidated(cache, key, ttl_ms, upstream, ctx).await {
             Some(served) => served,
             None => {
                 let policy = self
@@ -221,7 +221,7 @@ impl Federation {
                     .with_known_failure(upstream.last_failure());
                 let up = upstream.clone();
                 cache
-                    .get(&key, policy, ctx.deadline.remaining(), move || {
+                    .get(key, policy, ctx.deadline.remaining(), move || {
                         counted_from(ctx.arrival.0, fetch(up)).boxed()
                     })
                     .await
@@ -293,13 +293,12 @@ impl Federation {
     pub async fn catalogue(&self, ctx: RequestContext) -> CatalogueView {
         let served = fan_out(&self.upstreams, |up| async move {
             let ttl = self.cache_config.catalogue_ttl_ms;
-            let key = up.id.clone();
             // A refetch shares the records of the snapshot held when the revision is the same.
             let fetch = |up: Arc<Upstream>| {
                 let held = self.snapshots.peek(&up.id).map(|c| c.value.clone());
                 up.snapshot(held)
             };
-            self.cached_fetch(&self.snapshots, key, ttl, &up, ctx, fetch)
+            self.cached_fetch(&self.snapshots, &up.id, ttl, &up, ctx, fetch)
                 .await
         })
         .await;
@@ -444,7 +443,7 @@ impl Federation {
     {
         let (key, id) = (format!("{}/{id}", owner.id), id.to_string());
         let ttl = self.cache_config.record_ttl_ms;
-        self.cached_fetch(cache, key, ttl, owner, ctx, |up| fetch(up, id))
+        self.cached_fetch(cache, &key, ttl, owner, ctx, |up| fetch(up, id))
             .await
     }
 
@@ -469,7 +468,7 @@ impl Federation {
         let ttl = self.cache_config.record_ttl_ms;
         let request = req.clone();
         let served = self
-            .cached_fetch(&self.variable_pages, key, ttl, &owner, ctx, |up| {
+            .cached_fetch(&self.variable_pages, &key, ttl, &owner, ctx, |up| {
                 up.variable_page(request)
             })
             .await;
@@ -555,7 +554,7 @@ impl Federation {
                     );
                     let ttl = self.cache_config.search_ttl_ms;
                     answers.push(
-                        self.cached_fetch(&self.variable_searches, key, ttl, &up, ctx, |up| {
+                        self.cached_fetch(&self.variable_searches, &key, ttl, &up, ctx, |up| {
                             up.search_variables(message)
                         })
                         .await,
