@@ -35,7 +35,7 @@ impl<M> Encoded<M> {
         }
     }
 
-    /// The encoding.
+    /// The message's bytes, as sent on the wire (without the gRPC frame header).
     pub fn bytes(&self) -> &Bytes {
         &self.bytes
     }
