@@ -5,6 +5,7 @@
 //! or as bytes assembled from the records' kept encodings ([`answer`]).
 
 use std::{
+    borrow::Cow,
     collections::HashMap,
     sync::{Arc, Mutex},
 };
@@ -34,17 +35,32 @@ impl MergeMemo {
     /// The merged catalogue of the inputs named by `key`, and its generation (a fingerprint
     /// of `key`, which page tokens carry): the last merge when `key` is unchanged, otherwise
     /// a new one from `merge`, indexed (with the labels of `concepts`) and remembered.
+    ///
+    /// `key` is borrowed: a request whose inputs are those of the last merge copies nothing.
     pub fn get_or_merge(
         &self,
-        key: Vec<(String, String)>,
+        key: &[(&str, Cow<'_, str>)],
         concepts: &Arc<Vocabulary>,
         merge: impl FnOnce() -> merge::Merged,
     ) -> (Arc<MergedCatalogue>, u64) {
+        let same = |held: &[(String, String)]| {
+            held.len() == key.len()
+                && held
+                    .iter()
+                    .zip(key)
+                    .all(|((id, version), (asked_id, asked_version))| {
+                        id == asked_id && version == asked_version
+                    })
+        };
         if let Ok(last) = self.last.lock()
-            && let Some(m) = last.as_ref().filter(|m| m.key == key)
+            && let Some(m) = last.as_ref().filter(|m| same(&m.key))
         {
             return (m.catalogue.clone(), m.generation);
         }
+        let key: Vec<(String, String)> = key
+            .iter()
+            .map(|(id, version)| (id.to_string(), version.to_string()))
+            .collect();
         let catalogue = Arc::new(MergedCatalogue::new(merge(), concepts.clone()));
         let generation = paging::fingerprint(&key);
         if let Ok(mut last) = self.last.lock() {

@@ -4,6 +4,7 @@
 //! custodian and never waits past the caller's deadline.
 
 use std::{
+    borrow::Cow,
     collections::{BTreeMap, HashMap},
     sync::Arc,
     time::Duration,
@@ -315,14 +316,14 @@ impl Federation {
                 // refetch that brought nothing new reuses the merge; without a revision, every
                 // fetch counts as new.
                 let version = if cached.value.info.catalogue_revision.is_empty() {
-                    format!("#{}", cached.generation)
+                    Cow::Owned(format!("#{}", cached.generation))
                 } else {
-                    cached.value.info.catalogue_revision.clone()
+                    Cow::Borrowed(cached.value.info.catalogue_revision.as_str())
                 };
-                key.push((up.id.clone(), version));
+                key.push((up.id.as_str(), version));
             }
         }
-        let (catalogue, generation) = self.merge_memo(key, &served);
+        let (catalogue, generation) = self.merge_memo(&key, &served);
         CatalogueView {
             catalogue,
             generation,
@@ -333,7 +334,7 @@ impl Federation {
 
     fn merge_memo(
         &self,
-        key: Vec<(String, String)>,
+        key: &[(&str, Cow<'_, str>)],
         served: &[(Arc<Upstream>, Served<Snapshot>)],
     ) -> (Arc<MergedCatalogue>, u64) {
         self.merged.get_or_merge(key, &self.concepts, || {
