@@ -7,6 +7,7 @@
 //! arrive escaped (`\n`, `\u001b`) and cannot forge lines.
 
 use std::{
+    borrow::Cow,
     fmt,
     path::{Path, PathBuf},
 };
@@ -101,11 +102,11 @@ pub struct AuditRecord {
     pub method: String,
     /// The method as counted in the metrics (bounded set of values).
     #[serde(skip)]
-    pub method_label: String,
+    pub method_label: Cow<'static, str>,
     /// What was asked for (ids, the query's length).
     pub asked: Asked,
     /// The gRPC status code name (`OK`, `INVALID_ARGUMENT`, …) or the HTTP status.
-    pub status: String,
+    pub status: Cow<'static, str>,
     /// Time from the request's arrival to the end of its answer, in milliseconds.
     pub latency_ms: f64,
     /// The custodians asked and what each answered.

@@ -57,7 +57,6 @@ impl Pending {
             );
             return;
         }
-        let method_label = method_label.to_string();
         let body = self.copy.lock().map(|b| b.clone()).unwrap_or_default();
         observer.finish(AuditRecord {
             time: rfc3339(SystemTime::now()),
@@ -67,8 +66,8 @@ impl Pending {
             remote_addr: self.remote_addr,
             asked: asked::from_grpc(&self.path, &body),
             method: bounded(&self.path, MAX_TEXT),
-            method_label,
-            status: code_name(code).to_string(),
+            method_label: method_label.into(),
+            status: code_name(code).into(),
             latency_ms: self.arrival.latency_ms(),
             custodians: self.arrival.custodians(),
             trace_id: self.trace_id,

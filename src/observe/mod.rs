@@ -141,8 +141,8 @@ impl Observer {
     fn finish(&self, record: AuditRecord) {
         self.requests.observe(
             record.surface,
-            record.method_label.clone().into(),
-            record.status.clone().into(),
+            record.method_label.clone(),
+            record.status.clone(),
             record.latency_ms,
         );
         self.audit.write(record);
