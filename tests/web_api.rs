@@ -770,18 +770,28 @@ async fn a_slow_custodian_never_holds_a_web_answer_past_its_deadline() {
             .unwrap_or_default()
             .contains("kreftregisteret")
     );
-    let started = std::time::Instant::now();
-    let page = web.get("/?q=kreft").await;
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!(page.status, 200);
-    assert!(
-        page.text().contains("id=\"unavailable\""),
-        "the banner names the slow custodian"
-    );
+    // The first search waits for the slow custodian until its deadline, and then for the
+    // search index of the first merge, also only until its deadline: it is answered, or told
+    // that the index is being built. The next one finds the index built.
+    for first in [true, false] {
+        let started = std::time::Instant::now();
+        let page = web.get("/?q=kreft").await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        if first && page.status == 503 {
+            assert!(page.text().contains("still being built"), "{}", page.text());
+            continue;
+        }
+        assert_eq!(page.status, 200);
+        assert!(
+            page.text().contains("id=\"unavailable\""),
+            "the banner names the slow custodian"
+        );
+        break;
+    }
     assert_no_server_errors();
     web.stop().await;
 }

@@ -154,7 +154,7 @@ impl FederatedCatalogue for GatewayService {
         let ctx = self.context(&request);
         let req = request.get_ref();
         answer(async {
-            let view = self.federation.catalogue(ctx).await;
+            let view = self.federation.searchable(ctx, &req.query).await?;
             view.search_encoded(req)
         })
         .await

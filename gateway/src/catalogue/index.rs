@@ -2,20 +2,26 @@
 //! stemming, compounds, typos, and the health concepts each source is tagged with, found by
 //! any label of the concept or of a broader one), filters, BM25 ranking with a deterministic
 //! tie-break (score, then id), and paging. The index is built once per merge, that is once
-//! per set of custodian revisions, when the first free-text search needs it (a listing
-//! without a query never waits for it), and never again for that merge.
+//! per set of custodian revisions, on the blocking pool right after the merge is made
+//! ([`super::MergeMemo`]); a listing without a query never waits for it, and a free-text
+//! search waits for it without holding a worker thread, until its deadline.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use bytes::Bytes;
 use dashmap::DashMap;
+use tokio::sync::watch;
 
 use helsedata::{
     concepts::Vocabulary,
     contract::SEARCH_DATA_SOURCES_PAGE,
+    deadline::Deadline,
     paging::{self, PageRequest},
     proto as pb,
     search::{self, SearchIndex},
@@ -37,7 +43,13 @@ pub struct MergedCatalogue {
     merged: Merged,
     concepts: Arc<Vocabulary>,
     index: OnceLock<SearchIndex>,
+    /// Whether a build of `index` has begun (it is begun once).
+    index_begun: AtomicBool,
+    /// Becomes true once `index` is built; searches waiting for it watch this.
+    indexed: watch::Sender<bool>,
     by_id: HashMap<String, usize>,
+    /// The provenance the merge gave each custodian's records.
+    provenances: HashMap<String, pb::Provenance>,
     /// Each record's facet values as small numbers, worked out on first use.
     facet_rows: OnceLock<FacetRows>,
     /// Pages already ranked from this merge, by request. The merge never changes, so a
@@ -120,9 +132,19 @@ impl MergedCatalogue {
             .enumerate()
             .map(|(i, r)| (r.source.id.clone(), i))
             .collect();
+        let mut provenances = HashMap::new();
+        for record in &merged.records {
+            if !provenances.contains_key(&record.provenance.custodian_id) {
+                let p = &record.provenance;
+                provenances.insert(p.custodian_id.clone(), p.clone());
+            }
+        }
         Self {
+            provenances,
             concepts,
             index: OnceLock::new(),
+            index_begun: AtomicBool::new(false),
+            indexed: watch::Sender::new(false),
             by_id,
             facet_rows: OnceLock::new(),
             ranked: DashMap::new(),
@@ -136,14 +158,75 @@ impl MergedCatalogue {
             .get_or_init(|| FacetRows::new(&self.merged.records))
     }
 
-    /// The search index, built on first use.
+    /// The search index, built on first use (on the calling thread).
     fn index(&self) -> &SearchIndex {
-        self.index.get_or_init(|| {
+        if let Some(index) = self.index.get() {
+            return index;
+        }
+        let index = self.index.get_or_init(|| {
             search::source_index(
                 self.merged.records.iter().map(|r| &r.source),
                 &self.concepts,
             )
-        })
+        });
+        self.indexed.send_replace(true);
+        index
+    }
+
+    /// Builds the search index on this thread, unless it is built already, and the facet
+    /// rows the searches count on (a blocking call: [`super::MergeMemo`] makes them on the
+    /// blocking pool once the merge is made).
+    pub fn build_index(&self) {
+        self.index_begun.store(true, Ordering::Release);
+        if self.index.get().is_some() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        self.facet_rows();
+        self.index();
+        tracing::info!(
+            sources = self.merged.records.len(),
+            took_ms = started.elapsed().as_millis() as u64,
+            "search index of the merged catalogue built"
+        );
+    }
+
+    /// Whether a search with `query` needs an index that is not built yet.
+    pub fn needs_index_for(&self, query: &str) -> bool {
+        self.index.get().is_none() && search::has_words(&search::terms(query))
+    }
+
+    /// The provenance the merge gave each custodian's records, by custodian id.
+    pub fn provenances(&self) -> &HashMap<String, pb::Provenance> {
+        &self.provenances
+    }
+
+    /// Waits until the index that a search with `query` needs is built (at once for a query
+    /// without words, or once built), beginning its build on the blocking pool if none has
+    /// begun, and answers UNAVAILABLE if it is not built by `deadline`: the worker thread is
+    /// never held, and the build goes on for the searches that follow.
+    pub async fn indexed_for(
+        self: &Arc<Self>,
+        query: &str,
+        deadline: Deadline,
+    ) -> Result<(), RequestError> {
+        if !self.needs_index_for(query) {
+            return Ok(());
+        }
+        if !self.index_begun.swap(true, Ordering::AcqRel) {
+            let catalogue = Arc::clone(self);
+            tokio::task::spawn_blocking(move || catalogue.build_index());
+        }
+        let mut built = self.indexed.subscribe();
+        match tokio::time::timeout(deadline.remaining(), built.wait_for(|built| *built)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(RequestError::Unavailable(
+                "the catalogue has changed and its search index is still being built; \
+                 try the search again in a few seconds (listings without a query are answered \
+                 meanwhile)"
+                    .into(),
+            )),
+        }
     }
 
     /// All records, ordered by id.
@@ -564,214 +647,4 @@ fn years_overlap(source: &pb::DataSource, wanted: Option<&pb::YearRange>) -> boo
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(
-        id: &str,
-        name_nb: &str,
-        abbreviation: &str,
-        years: (Option<i32>, Option<i32>),
-    ) -> MergedRecord {
-        MergedRecord {
-            source: pb::DataSource {
-                id: id.into(),
-                custodian_id: "fhi".into(),
-                name: Some(pb::LocalizedText {
-                    nb: name_nb.into(),
-                    en: String::new(),
-                }),
-                abbreviation: abbreviation.into(),
-                coverage_years: Some(pb::YearRange {
-                    from_year: years.0,
-                    to_year: years.1,
-                }),
-                ..Default::default()
-            },
-            provenance: pb::Provenance::default(),
-            effective_route: None,
-        }
-    }
-
-    fn catalogue() -> MergedCatalogue {
-        MergedCatalogue::new(
-            Merged {
-                records: vec![
-                    record("abort", "Abortregisteret", "", (Some(1979), None)),
-                    record(
-                        "mfr",
-                        "Medisinsk fødselsregister",
-                        "MFR",
-                        (Some(1967), None),
-                    ),
-                    record(
-                        "old",
-                        "Et gammelt fødselsregister",
-                        "",
-                        (Some(1950), Some(1960)),
-                    ),
-                ],
-                issues: vec![],
-            },
-            Arc::default(),
-        )
-    }
-
-    fn search(cat: &MergedCatalogue, req: pb::SearchDataSourcesRequest) -> Vec<String> {
-        cat.search(&req, 1)
-            .unwrap()
-            .hits
-            .iter()
-            .map(|h| h.record.source.id.clone())
-            .collect()
-    }
-
-    #[test]
-    fn diacritics_and_abbreviations_both_find_the_birth_registry() {
-        let cat = catalogue();
-        let q = |query: &str| pb::SearchDataSourcesRequest {
-            query: query.into(),
-            ..Default::default()
-        };
-        assert_eq!(search(&cat, q("fodselsregister")), ["mfr", "old"]);
-        assert_eq!(search(&cat, q("MFR")), ["mfr"]);
-    }
-
-    /// The birth registries covering any of the years 1955 to 1958.
-    fn births_1955_to_1958() -> pb::SearchDataSourcesRequest {
-        pb::SearchDataSourcesRequest {
-            query: "fødselsregister".into(),
-            years: Some(pb::YearRange {
-                from_year: Some(1955),
-                to_year: Some(1958),
-            }),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_repeated_search_is_not_ranked_again_and_a_new_one_is() {
-        let cat = catalogue();
-        let first = search(&cat, births_1955_to_1958());
-        assert_eq!(cat.ranked.len(), 1);
-        assert_eq!(search(&cat, births_1955_to_1958()), first);
-        assert_eq!(cat.ranked.len(), 1, "the same words, filters and page");
-        let mut wider = births_1955_to_1958();
-        wider.years = None;
-        assert_eq!(search(&cat, wider), ["mfr", "old"]);
-        assert_eq!(cat.ranked.len(), 2, "another filter is another page");
-        let refused = cat.search(
-            &pb::SearchDataSourcesRequest {
-                page_token: "not-a-token".into(),
-                ..births_1955_to_1958()
-            },
-            1,
-        );
-        assert!(refused.is_err());
-        assert_eq!(cat.ranked.len(), 2, "a refused token is not remembered");
-    }
-
-    #[test]
-    fn year_filter_uses_overlap() {
-        let cat = catalogue();
-        let req = births_1955_to_1958();
-        assert_eq!(search(&cat, req), ["old"]);
-    }
-
-    fn counts(page: &SearchPage<'_>, field: &str) -> Vec<(String, u32)> {
-        page.facets
-            .list
-            .iter()
-            .find(|f| f.field == field)
-            .map(|f| {
-                f.counts
-                    .iter()
-                    .map(|c| (c.value.clone(), c.count))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn each_facet_counts_with_every_other_filter_but_its_own() {
-        let mut merged = catalogue().merged;
-        merged.records[0].source.custodian_id = "ssb".into();
-        merged.records[0].source.kind = pb::DataSourceKind::StatisticsDataset as i32;
-        merged.records[1].source.kind = pb::DataSourceKind::CentralHealthRegister as i32;
-        merged.records[2].source.kind = pb::DataSourceKind::CentralHealthRegister as i32;
-        let cat = MergedCatalogue::new(merged, Arc::default());
-        let req = pb::SearchDataSourcesRequest {
-            custodian_ids: vec!["fhi".into()],
-            ..Default::default()
-        };
-        let page = cat.search(&req, 1).unwrap();
-        assert_eq!(page.total, 2);
-        // The custodian facet ignores the custodian filter: ssb is still counted.
-        assert_eq!(
-            counts(&page, "custodian_ids"),
-            [("fhi".to_string(), 2), ("ssb".to_string(), 1)]
-        );
-        // Every other facet counts within the chosen custodian.
-        assert_eq!(
-            counts(&page, "kind"),
-            [("DATA_SOURCE_KIND_CENTRAL_HEALTH_REGISTER".to_string(), 2)]
-        );
-        // Adding a kind filter narrows the custodian counts but not the kind counts.
-        let req = pb::SearchDataSourcesRequest {
-            kind: pb::DataSourceKind::StatisticsDataset as i32,
-            ..req
-        };
-        let page = cat.search(&req, 1).unwrap();
-        assert_eq!(page.total, 0);
-        assert_eq!(counts(&page, "custodian_ids"), [("ssb".to_string(), 1)]);
-        assert_eq!(
-            counts(&page, "kind"),
-            [("DATA_SOURCE_KIND_CENTRAL_HEALTH_REGISTER".to_string(), 2)]
-        );
-    }
-
-    #[test]
-    fn the_years_facet_counts_decades_and_the_query_narrows_every_facet() {
-        let cat = catalogue();
-        let req = births_1955_to_1958();
-        let page = cat.search(&req, 1).unwrap();
-        // "old" covers 1950–1960, "mfr" 1967 onwards, to the latest year mentioned (1979).
-        let years = counts(&page, "years");
-        assert!(years.contains(&("1950".to_string(), 1)), "{years:?}");
-        assert!(years.contains(&("1960".to_string(), 2)), "{years:?}");
-        assert!(years.contains(&("1970".to_string(), 1)), "{years:?}");
-        assert!(!years.iter().any(|(d, _)| d == "1980"), "{years:?}");
-        // The abortion register does not match the query and is counted nowhere.
-        assert_eq!(counts(&page, "custodian_ids"), [("fhi".to_string(), 1)]);
-    }
-
-    #[test]
-    fn ties_break_by_id_and_pages_follow() {
-        let cat = catalogue();
-        let first = cat
-            .search(
-                &pb::SearchDataSourcesRequest {
-                    page_size: 2,
-                    ..Default::default()
-                },
-                1,
-            )
-            .unwrap();
-        let ids: Vec<_> = first
-            .hits
-            .iter()
-            .map(|h| h.record.source.id.as_str())
-            .collect();
-        assert_eq!(ids, ["abort", "mfr"]);
-        let next = pb::SearchDataSourcesRequest {
-            page_size: 2,
-            page_token: first.next_page_token.clone(),
-            ..Default::default()
-        };
-        assert_eq!(search(&cat, next.clone()), ["old"]);
-        assert!(
-            cat.search(&next, 2).is_err(),
-            "a token from another merge is refused"
-        );
-    }
-}
+mod tests;

@@ -31,7 +31,7 @@ use live::DerivedCaches;
 
 use crate::{
     catalogue::{
-        CatalogueView, MergeMemo, MergedCatalogue,
+        CatalogueView, MergeFailed, MergeMemo, MergedCatalogue,
         merge::{self, Contribution, MergedRecord},
     },
     changes::ChangeFeed,
@@ -291,7 +291,7 @@ impl Federation {
 
     /// The merged catalogue: every custodian's snapshot, fetched concurrently where not
     /// fresh, merged and indexed (the merge is reused until a snapshot changes).
-    pub async fn catalogue(&self, ctx: RequestContext) -> CatalogueView {
+    pub async fn catalogue(&self, ctx: RequestContext) -> Result<CatalogueView, MergeFailed> {
         let served = fan_out(&self.upstreams, |up| async move {
             let ttl = self.cache_config.catalogue_ttl_ms;
             // A refetch shares the records of the snapshot held when the revision is the same.
@@ -323,36 +323,71 @@ impl Federation {
                 key.push((up.id.as_str(), version));
             }
         }
-        let (catalogue, generation) = self.merge_memo(&key, &served);
-        CatalogueView {
+        let (catalogue, generation) = self.merge_memo(&key, &served).await?;
+        Ok(CatalogueView {
             catalogue,
             generation,
             outcomes,
             provenance,
-        }
+        })
     }
 
-    fn merge_memo(
+    /// The catalogue a SearchDataSources with `query` is answered from: [`Self::catalogue`],
+    /// or, while the search index of a new merge is being built, the newest merge whose index
+    /// is ([`CatalogueView::answered_from`]). With none (the first merge), the search waits
+    /// for the index until its deadline.
+    pub async fn searchable(
+        &self,
+        ctx: RequestContext,
+        query: &str,
+    ) -> Result<CatalogueView, RequestError> {
+        let view = self.catalogue(ctx).await?;
+        if !view.catalogue.needs_index_for(query) {
+            return Ok(view);
+        }
+        if let Some(earlier) = self.merged.indexed() {
+            return Ok(view.answered_from(earlier));
+        }
+        view.catalogue.indexed_for(query, ctx.deadline).await?;
+        Ok(view)
+    }
+
+    /// The merge of the custodians' answers in `served`, named by `key`: the memo's when
+    /// `key` is unchanged, otherwise made on the blocking pool from the answers' records
+    /// (shared, not copied).
+    async fn merge_memo(
         &self,
         key: &[(&str, Cow<'_, str>)],
         served: &[(Arc<Upstream>, Served<Snapshot>)],
-    ) -> (Arc<MergedCatalogue>, u64) {
-        self.merged.get_or_merge(key, &self.concepts, || {
-            let provenances: Vec<_> = served
-                .iter()
-                .filter_map(|(up, s)| Some((up, outcome::provenance(&up.id, s)?, s.cached()?)))
-                .collect();
-            let contributions: Vec<Contribution<'_>> = provenances
-                .iter()
-                .map(|(up, provenance, cached)| Contribution {
-                    custodian_id: &up.id,
-                    ownership: &up.ownership,
-                    sources: &cached.value.sources,
-                    provenance,
-                })
-                .collect();
-            merge::merge(&contributions).apply_national_rules(&self.national_rules)
-        })
+    ) -> Result<(Arc<MergedCatalogue>, u64), MergeFailed> {
+        if let Some(held) = self.merged.get(key) {
+            return Ok(held);
+        }
+        let inputs: Vec<_> = served
+            .iter()
+            .filter_map(|(up, s)| {
+                Some((
+                    up.clone(),
+                    outcome::provenance(&up.id, s)?,
+                    s.cached()?.clone(),
+                ))
+            })
+            .collect();
+        let rules = self.national_rules.clone();
+        self.merged
+            .get_or_merge(key, &self.concepts, move || {
+                let contributions: Vec<Contribution<'_>> = inputs
+                    .iter()
+                    .map(|(up, provenance, cached)| Contribution {
+                        custodian_id: &up.id,
+                        ownership: &up.ownership,
+                        sources: &cached.value.sources,
+                        provenance,
+                    })
+                    .collect();
+                merge::merge(&contributions).apply_national_rules(&rules)
+            })
+            .await
     }
 
     /// GetDataSource: the owner's record, through the cache, with its effective route under
