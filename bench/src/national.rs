@@ -91,6 +91,8 @@ pub struct NationalReport {
     pub first_complete: Duration,
     /// Duration of the request that got it.
     pub first_request: Duration,
+    /// Gateway spawn to the first free-text search answered (the merge's index built).
+    pub first_search: Duration,
     /// Measurements.
     pub runs: Vec<NationalRun>,
 }
@@ -309,6 +311,36 @@ pub async fn run(fleet: &Fleet, options: &NationalOptions) -> Result<NationalRep
     let pools: Custodians = Arc::new(pools);
 
     let queries = Queries::new(&shape);
+
+    // The first free-text search: the merge's search index is built on the gateway's blocking
+    // pool once the merge is made; until then the first merge's searches are told to retry.
+    let probe = queries.sources[0].0.clone();
+    let mut first_search = None;
+    while spawned.elapsed() < Duration::from_secs(900) {
+        let mut request = Request::new(pb::SearchDataSourcesRequest {
+            query: probe.clone(),
+            page_size: 1,
+            ..Default::default()
+        });
+        request.set_timeout(Duration::from_secs(10));
+        match gateway_clients.pick().search_data_sources(request).await {
+            Ok(_) => {
+                first_search = Some(spawned.elapsed());
+                break;
+            }
+            Err(s) if s.code() == tonic::Code::Unavailable => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(s) => bail!("the first free-text search `{probe}` failed: {s}"),
+        }
+    }
+    let Some(first_search) = first_search else {
+        bail!("the gateway answered no free-text search within 15 minutes");
+    };
+    eprintln!(
+        "[bench]   first free-text search answered {:.2} s after the gateway started (search index built)",
+        first_search.as_secs_f64()
+    );
     let limits = Limits {
         duration: options.duration,
         max_requests: 10_000_000,
@@ -443,6 +475,7 @@ pub async fn run(fleet: &Fleet, options: &NationalOptions) -> Result<NationalRep
         gateway_ready: gateway.startup,
         first_complete,
         first_request,
+        first_search,
         runs,
     })
 }

@@ -925,11 +925,12 @@ fn render_national(s: &mut String, n: &NationalReport) {
     }
     let _ = writeln!(
         s,
-        "- Gateway: ready {:.0} ms after spawn; first complete merged answer (all {} sources, every custodian OK) {:.2} s after spawn, {:.2} s for that request (cold cache: fetch every snapshot, merge, index)",
+        "- Gateway: ready {:.0} ms after spawn; first complete merged answer (all {} sources, every custodian OK) {:.2} s after spawn, {:.2} s for that request (cold cache: fetch every snapshot, merge); first free-text search answered {:.2} s after spawn (the search index, built after the merge on the blocking pool)",
         n.gateway_ready.as_secs_f64() * 1000.0,
         n.used.sources,
         n.first_complete.as_secs_f64(),
-        n.first_request.as_secs_f64()
+        n.first_request.as_secs_f64(),
+        n.first_search.as_secs_f64()
     );
     let _ = writeln!(
         s,

@@ -234,8 +234,8 @@ impl CatalogueView {
             let id = &outcome.custodian_id;
             let note = match provenance.get(id) {
                 Some(p) if p.freshness == pb::Freshness::Stale as i32 => format!(
-                    "this search holds its records of revision `{}`: the search index of \
-                     its newer catalogue is still being built",
+                    "this search holds its records of revision `{}`, from an earlier \
+                     answer, while the search index of the current catalogue is being built",
                     p.catalogue_revision
                 ),
                 Some(_) => continue,
