@@ -91,6 +91,14 @@ fn same(held: &[(String, String)], key: &[(&str, Cow<'_, str>)]) -> bool {
             })
 }
 
+impl MemoState {
+    /// The last merge and its generation, if it was made of the inputs named by `key`.
+    fn held(&self, key: &[(&str, Cow<'_, str>)]) -> Option<(Arc<MergedCatalogue>, u64)> {
+        let m = self.last.as_ref().filter(|m| same(&m.key, key))?;
+        Some((m.catalogue.clone(), m.generation))
+    }
+}
+
 impl MergeMemo {
     fn state(&self) -> MutexGuard<'_, MemoState> {
         // The state is only ever assigned whole values, so a panic elsewhere while it was
@@ -102,9 +110,7 @@ impl MergeMemo {
     /// if it was made of the inputs named by `key`. `key` is borrowed: a request whose inputs
     /// are those of the last merge copies nothing.
     pub fn get(&self, key: &[(&str, Cow<'_, str>)]) -> Option<(Arc<MergedCatalogue>, u64)> {
-        let state = self.state();
-        let m = state.last.as_ref().filter(|m| same(&m.key, key))?;
-        Some((m.catalogue.clone(), m.generation))
+        self.state().held(key)
     }
 
     /// The newest merge whose search index is built, if any.
@@ -123,8 +129,8 @@ impl MergeMemo {
     ) -> Result<(Arc<MergedCatalogue>, u64), MergeFailed> {
         let mut made = {
             let mut state = self.state();
-            if let Some(m) = state.last.as_ref().filter(|m| same(&m.key, key)) {
-                return Ok((m.catalogue.clone(), m.generation));
+            if let Some(held) = state.held(key) {
+                return Ok(held);
             }
             // A merge whose thread failed has closed its channel: it is made again.
             match state
