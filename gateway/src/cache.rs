@@ -14,7 +14,7 @@ use futures::{
 };
 use tokio::time::Instant;
 
-use crate::metrics::CacheMetrics;
+use crate::metrics::{CacheMetrics, Lookup};
 
 /// The least time a caller must have left for a fetch to be started on its behalf: less than
 /// any custodian's answer over TLS takes. A caller with less gets what the cache holds (stale
@@ -286,10 +286,10 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
         let served = self.lookup(key, policy, wait, fetch).await;
         if let Some(metrics) = &self.inner.metrics {
             metrics.lookup(match &served {
-                Served::Cached(_) => "hit",
-                Served::Live(..) => "live",
-                Served::Stale(..) => "stale",
-                Served::Failed(_) => "failed",
+                Served::Cached(_) => Lookup::Hit,
+                Served::Live(..) => Lookup::Live,
+                Served::Stale(..) => Lookup::Stale,
+                Served::Failed(_) => Lookup::Failed,
             });
         }
         served
@@ -377,7 +377,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
         match self.inner.in_flight.entry(key.to_string()) {
             Entry::Occupied(e) => {
                 if let Some(metrics) = &self.inner.metrics {
-                    metrics.lookup("joined");
+                    metrics.lookup(Lookup::Joined);
                 }
                 e.get().clone()
             }

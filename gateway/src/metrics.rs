@@ -5,7 +5,7 @@
 //! custodian is healthy now. The places that know these facts call the small methods here;
 //! every answer served is also noted in the request's audit record.
 
-use std::sync::{Arc, atomic::AtomicU64};
+use std::sync::{Arc, OnceLock, atomic::AtomicU64};
 
 use helsedata::observe::{self, CustodianNote, metrics::latency_histogram};
 use prometheus_client::{
@@ -13,6 +13,8 @@ use prometheus_client::{
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
+
+use helsedata::proto as pb;
 
 use crate::upstream::{LegError, Served, outcome};
 
@@ -143,38 +145,16 @@ impl GatewayMetrics {
             .set(i64::from(healthy));
     }
 
-    /// An answer of `custodian` was served: counted by outcome and freshness, its age kept,
-    /// and noted in the request's audit record.
-    pub fn served<V>(&self, custodian: &str, served: &Served<V>) {
-        // Only the status and the latency are counted: the whole outcome (timestamps,
-        // revision, message) is the caller's to build.
-        let (status, latency) = outcome::status_and_latency(served);
-        let status = status.as_str_name();
-        let freshness = outcome::freshness(served).as_str_name();
-        self.outcomes
-            .get_or_create(&OutcomeLabels {
-                custodian: custodian.to_string(),
-                status,
-                freshness,
-            })
-            .inc();
-        if let Some(cached) = served.cached() {
-            let age = match served {
-                Served::Live(..) => 0.0,
-                _ => cached.age().as_secs_f64(),
-            };
-            self.answer_age
-                .get_or_create(&CustodianLabels {
-                    custodian: custodian.to_string(),
-                })
-                .set(age);
-        }
-        observe::note_custodian(|| CustodianNote {
+    /// The answer metrics of `custodian`, whose series are found once each and then
+    /// counted without building or hashing a label set.
+    pub fn answers_of(&self, custodian: &str) -> AnswerMetrics {
+        AnswerMetrics {
             custodian: custodian.to_string(),
-            status,
-            freshness,
-            latency_ms: latency.as_secs_f64() * 1000.0,
-        });
+            outcomes: self.outcomes.clone(),
+            answer_age: self.answer_age.clone(),
+            counters: Arc::default(),
+            age: Arc::default(),
+        }
     }
 
     /// The metrics of the cache called `name`.
@@ -182,25 +162,187 @@ impl GatewayMetrics {
         CacheMetrics {
             name,
             lookups: self.cache.clone(),
+            counters: Arc::default(),
         }
     }
 }
 
-/// The lookup counts of one cache.
+/// Outcome statuses and freshnesses with a series found in advance: every value the
+/// contract defines (an undefined one is counted through its label set).
+const STATUSES: usize = 8;
+const FRESHNESSES: usize = 5;
+
+/// The answers served for one custodian: counted by outcome status and freshness, the age
+/// of the last one kept, and each noted in the request's audit record. Each series is found
+/// in its family the first time it is counted and kept (the series themselves are shared
+/// with the family, so what is exported is the same).
+#[derive(Debug, Clone)]
+pub struct AnswerMetrics {
+    custodian: String,
+    outcomes: Family<OutcomeLabels, Counter>,
+    answer_age: Family<CustodianLabels, Gauge<f64, AtomicU64>>,
+    counters: Arc<[[OnceLock<Counter>; FRESHNESSES]; STATUSES]>,
+    age: Arc<OnceLock<Gauge<f64, AtomicU64>>>,
+}
+
+impl AnswerMetrics {
+    /// An answer of the custodian was served as `served`.
+    pub fn served<V>(&self, served: &Served<V>) {
+        // Only the status and the latency are counted: the whole outcome (timestamps,
+        // revision, message) is the caller's to build.
+        let (status, latency) = outcome::status_and_latency(served);
+        let freshness = outcome::freshness(served);
+        self.count(status, freshness);
+        if let Some(cached) = served.cached() {
+            let age = match served {
+                Served::Live(..) => 0.0,
+                _ => cached.age().as_secs_f64(),
+            };
+            self.age
+                .get_or_init(|| {
+                    self.answer_age
+                        .get_or_create(&CustodianLabels {
+                            custodian: self.custodian.clone(),
+                        })
+                        .clone()
+                })
+                .set(age);
+        }
+        observe::note_custodian(|| CustodianNote {
+            custodian: self.custodian.clone(),
+            status: status.as_str_name(),
+            freshness: freshness.as_str_name(),
+            latency_ms: latency.as_secs_f64() * 1000.0,
+        });
+    }
+
+    fn count(&self, status: pb::OutcomeStatus, freshness: pb::Freshness) {
+        let labels = || OutcomeLabels {
+            custodian: self.custodian.clone(),
+            status: status.as_str_name(),
+            freshness: freshness.as_str_name(),
+        };
+        let slot = usize::try_from(status as i32)
+            .ok()
+            .zip(usize::try_from(freshness as i32).ok())
+            .and_then(|(s, f)| self.counters.get(s)?.get(f));
+        match slot {
+            Some(slot) => slot
+                .get_or_init(|| self.outcomes.get_or_create(&labels()).clone())
+                .inc(),
+            None => self.outcomes.get_or_create(&labels()).inc(),
+        };
+    }
+}
+
+/// How a lookup in the cache was answered (the `result` label, see [`CacheLabels::result`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// A fresh entry.
+    Hit,
+    /// Fetched.
+    Live,
+    /// The last known good answer, after a failure.
+    Stale,
+    /// Nothing to serve.
+    Failed,
+    /// Waited for a fetch already running.
+    Joined,
+}
+
+impl Lookup {
+    const ALL: usize = 5;
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Live => "live",
+            Self::Stale => "stale",
+            Self::Failed => "failed",
+            Self::Joined => "joined",
+        }
+    }
+}
+
+/// The lookup counts of one cache, each series found in its family once and kept.
 #[derive(Debug, Clone)]
 pub struct CacheMetrics {
     name: &'static str,
     lookups: Family<CacheLabels, Counter>,
+    counters: Arc<[OnceLock<Counter>; Lookup::ALL]>,
 }
 
 impl CacheMetrics {
-    /// Counts one lookup with `result` (see [`CacheLabels::result`]).
-    pub fn lookup(&self, result: &'static str) {
-        self.lookups
-            .get_or_create(&CacheLabels {
-                cache: self.name,
-                result,
+    /// Counts one lookup answered as `result`.
+    pub fn lookup(&self, result: Lookup) {
+        self.counters[result as usize]
+            .get_or_init(|| {
+                self.lookups
+                    .get_or_create(&CacheLabels {
+                        cache: self.name,
+                        result: result.as_str(),
+                    })
+                    .clone()
             })
             .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use prometheus_client::encoding::text::encode;
+
+    use super::*;
+    use crate::cache::{Cached, FetchFailure};
+
+    fn exported(metrics: &GatewayMetrics) -> String {
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        let mut text = String::new();
+        encode(&mut text, &registry).expect("the metrics encode");
+        text
+    }
+
+    #[test]
+    fn the_kept_series_are_the_families_own() {
+        let metrics = Arc::new(GatewayMetrics::default());
+        let answers = metrics.answers_of("fhi");
+        let cached = Arc::new(Cached {
+            value: (),
+            fetched_at: SystemTime::now(),
+            fetched: tokio::time::Instant::now(),
+            revision: "r1".into(),
+            generation: 1,
+        });
+        answers.served(&Served::Cached(cached.clone()));
+        answers.served(&Served::Cached(cached));
+        answers.served::<()>(&Served::Failed(FetchFailure {
+            error: LegError::Timeout(Duration::from_secs(1)),
+            latency: Duration::from_secs(1),
+        }));
+        // A copy counts into the same series.
+        metrics
+            .answers_of("fhi")
+            .served::<()>(&Served::Failed(FetchFailure {
+                error: LegError::Timeout(Duration::from_secs(1)),
+                latency: Duration::from_secs(1),
+            }));
+        let snapshots = metrics.cache("snapshots");
+        snapshots.lookup(Lookup::Hit);
+        snapshots.clone().lookup(Lookup::Hit);
+        metrics.cache("snapshots").lookup(Lookup::Joined);
+        let text = exported(&metrics);
+        for line in [
+            r#"custodian_answers_total{custodian="fhi",status="OUTCOME_STATUS_OK",freshness="FRESHNESS_CACHED"} 2"#,
+            r#"custodian_answers_total{custodian="fhi",status="OUTCOME_STATUS_TIMEOUT",freshness="FRESHNESS_NONE"} 2"#,
+            r#"cache_lookups_total{cache="snapshots",result="hit"} 2"#,
+            r#"cache_lookups_total{cache="snapshots",result="joined"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        assert!(text.contains(r#"custodian_answer_age_seconds{custodian="fhi"}"#));
     }
 }

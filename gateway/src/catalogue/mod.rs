@@ -6,7 +6,6 @@
 
 use std::{
     borrow::Cow,
-    collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
@@ -16,8 +15,10 @@ use tokio::sync::watch;
 mod answer;
 pub mod index;
 pub mod merge;
+mod provenances;
 
 pub use index::{Hit, MergedCatalogue, SearchPage};
+pub use provenances::Provenances;
 
 /// The last merge and the inputs it was built from: `(custodian id, catalogue version)`
 /// pairs, in custodian order; and the merge being made, if one is.
@@ -207,7 +208,7 @@ pub struct CatalogueView {
     pub outcomes: Vec<pb::CustodianOutcome>,
     /// Provenance of each custodian's records in this answer (the merge may be older than
     /// the answers it was built from when their revisions did not change).
-    pub provenance: HashMap<String, pb::Provenance>,
+    pub provenance: Provenances,
 }
 
 impl CatalogueView {
@@ -216,23 +217,20 @@ impl CatalogueView {
     /// publishes none) keep the provenance `earlier` gave them, marked stale; its outcome,
     /// like that of a custodian not in `earlier`, says what the answer holds of it.
     pub fn answered_from(mut self, earlier: Indexed) -> Self {
-        let mut provenance = HashMap::new();
+        let mut provenance = Provenances::default();
         for (id, held) in earlier.catalogue.provenances() {
             match self.provenance.remove(id) {
                 Some(now)
                     if !now.catalogue_revision.is_empty()
                         && now.catalogue_revision == held.catalogue_revision =>
                 {
-                    provenance.insert(id.clone(), now);
+                    provenance.insert(now);
                 }
                 _ => {
-                    provenance.insert(
-                        id.clone(),
-                        pb::Provenance {
-                            freshness: pb::Freshness::Stale as i32,
-                            ..held.clone()
-                        },
-                    );
+                    provenance.insert(pb::Provenance {
+                        freshness: pb::Freshness::Stale as i32,
+                        ..held.clone()
+                    });
                 }
             }
         }
@@ -460,7 +458,7 @@ mod fallback_tests {
                 ("n", provenance("n", "")),
             ]
             .into_iter()
-            .map(|(id, p)| (id.to_string(), p))
+            .map(|(_, p)| p)
             .collect(),
         };
         let view = now.answered_from(Indexed {

@@ -31,7 +31,7 @@ use live::DerivedCaches;
 
 use crate::{
     catalogue::{
-        CatalogueView, MergeFailed, MergeMemo, MergedCatalogue,
+        CatalogueView, MergeFailed, MergeMemo, MergedCatalogue, Provenances,
         merge::{self, Contribution, MergedRecord},
     },
     changes::ChangeFeed,
@@ -228,7 +228,7 @@ impl Federation {
                     .await
             }
         };
-        self.metrics.served(&upstream.id, &served);
+        upstream.answers().served(&served);
         served
     }
 
@@ -304,12 +304,12 @@ impl Federation {
         })
         .await;
         let mut outcomes = Vec::with_capacity(served.len());
-        let mut provenance = HashMap::new();
-        let mut key = Vec::new();
+        let mut provenance = Provenances::with_capacity(served.len());
+        let mut key = Vec::with_capacity(served.len());
         for (up, s) in &served {
             outcomes.push(outcome::outcome(&up.id, s));
             if let Some(p) = outcome::provenance(&up.id, s) {
-                provenance.insert(up.id.clone(), p);
+                provenance.insert(p);
             }
             if let Some(cached) = s.cached() {
                 // The same revision means the same catalogue (the custodian contract), so a

@@ -23,7 +23,7 @@ use tracing::Instrument;
 
 use crate::{
     config::{CustodianConfig, UpstreamSettings},
-    metrics::GatewayMetrics,
+    metrics::{AnswerMetrics, GatewayMetrics},
 };
 
 pub mod breaker;
@@ -132,6 +132,7 @@ pub struct Upstream {
     breaker: Mutex<Breaker>,
     health: Option<tonic_health::server::HealthReporter>,
     metrics: Arc<GatewayMetrics>,
+    answers: AnswerMetrics,
 }
 
 /// Health service name under which a custodian's status is reported.
@@ -193,14 +194,21 @@ impl Upstream {
                 max: Duration::from_millis(settings.max_ejection_ms),
             })),
             health,
+            answers: GatewayMetrics::default().answers_of(&config.id),
             metrics: Arc::default(),
         })
     }
 
     /// The same custodian, counting its calls, ejections and health in `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.answers = metrics.answers_of(&self.id);
         self.metrics = metrics;
         self
+    }
+
+    /// The counts of the answers served for this custodian.
+    pub fn answers(&self) -> &AnswerMetrics {
+        &self.answers
     }
 
     /// Calls the custodian once through its channel, whose deadline layer bounds the call by

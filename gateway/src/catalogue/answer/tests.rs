@@ -1,14 +1,14 @@
 //! The assembled answer against prost's encoding of the same message, over the bundled
 //! catalogue of every custodian with the national rules applied.
 
-use std::{collections::HashMap, path::Path, sync::Arc};
+use std::{path::Path, sync::Arc};
 
 use helsedata::{custodian_data, proto as pb};
 use prost::Message;
 
 use crate::{
     catalogue::{
-        CatalogueView, MergedCatalogue,
+        CatalogueView, MergedCatalogue, Provenances,
         merge::{self, Contribution, OwnsIds},
     },
     planning::rules::NationalRules,
@@ -88,10 +88,10 @@ fn view(catalogue: &Arc<MergedCatalogue>) -> CatalogueView {
         .collect();
     custodians.sort_unstable();
     custodians.dedup();
-    let provenance: HashMap<String, pb::Provenance> = custodians
+    let provenance: Provenances = custodians
         .iter()
         .skip(1)
-        .map(|c| (c.to_string(), provenance(c, "r2", pb::Freshness::Cached)))
+        .map(|c| provenance(c, "r2", pb::Freshness::Cached))
         .collect();
     CatalogueView {
         catalogue: catalogue.clone(),
