@@ -59,6 +59,10 @@ pub struct FetchFailure<E> {
     pub error: E,
     /// How long the fetch ran, or the caller waited, before failing.
     pub latency: Duration,
+    /// The failure is the custodian's last call's, told at once because a new call was
+    /// already under way (callers do not queue behind a failing custodian): this lookup
+    /// did not wait for an answer.
+    pub remembered: bool,
 }
 
 /// What a lookup served; the variants are those of the proto's `Freshness`.
@@ -320,6 +324,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             let known = FetchFailure {
                 error: error.clone(),
                 latency: Duration::ZERO,
+                remembered: true,
             };
             if fetching {
                 // The custodian is already being asked and failed last time: answer now
@@ -346,6 +351,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             Err(FetchFailure {
                 error: E::caller_deadline(wait),
                 latency: Duration::ZERO,
+                remembered: false,
             })
         } else {
             let shared = self.in_flight(key, fetch);
@@ -356,6 +362,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
                 Err(_) => Err(FetchFailure {
                     error: E::caller_deadline(wait),
                     latency: started.elapsed(),
+                    remembered: false,
                 }),
             }
         };
@@ -406,6 +413,7 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
                         Err(FetchFailure {
                             error: E::fetch_aborted(format!("fetch task ended abnormally: {join}")),
                             latency: Duration::ZERO,
+                            remembered: false,
                         })
                     })
                 }
@@ -458,6 +466,7 @@ mod tests {
             Err(FetchFailure {
                 error: TestError::Down,
                 latency: Duration::ZERO,
+                remembered: false,
             })
         }
         .boxed()
@@ -732,8 +741,8 @@ mod stale_while_revalidate {
             "the caller that asked waits for the answer"
         );
         assert!(
-            matches!(second, Served::Failed(_)),
-            "nothing cached yet, and no waiting"
+            matches!(second, Served::Failed(ref f) if f.remembered),
+            "nothing cached yet, and no waiting: the last call's failure, said to be so"
         );
         assert!(waited < Duration::from_millis(50), "{waited:?}");
     }

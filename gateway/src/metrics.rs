@@ -322,6 +322,7 @@ mod tests {
         answers.served::<()>(&Served::Failed(FetchFailure {
             error: LegError::Timeout(Duration::from_secs(1)),
             latency: Duration::from_secs(1),
+            remembered: false,
         }));
         // A copy counts into the same series.
         metrics
@@ -329,6 +330,7 @@ mod tests {
             .served::<()>(&Served::Failed(FetchFailure {
                 error: LegError::Timeout(Duration::from_secs(1)),
                 latency: Duration::from_secs(1),
+                remembered: false,
             }));
         let snapshots = metrics.cache("snapshots");
         snapshots.lookup(Lookup::Hit);

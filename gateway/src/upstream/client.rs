@@ -41,6 +41,7 @@ fn failure(error: LegError, started: Instant) -> FetchFailure {
     FetchFailure {
         error,
         latency: started.elapsed(),
+        remembered: false,
     }
 }
 

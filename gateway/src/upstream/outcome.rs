@@ -5,8 +5,8 @@ use std::time::SystemTime;
 
 use helsedata::proto as pb;
 
-use super::Served;
-use crate::cache::Cached;
+use super::{LegError, Served};
+use crate::cache::{Cached, FetchFailure};
 
 /// A protobuf timestamp of a wall-clock time.
 pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
@@ -65,21 +65,33 @@ pub fn outcome<V>(custodian_id: &str, served: &Served<V>) -> pb::CustodianOutcom
         Served::Live(cached, _) | Served::Cached(cached) => describe(&mut outcome, cached),
         Served::Stale(cached, failure) => {
             outcome.message = format!(
-                "custodian `{custodian_id}` {}; serving its last known good answer, {} s old",
+                "custodian `{custodian_id}` {}{}; serving its last known good answer, {} s old",
                 failure.error,
+                when(failure),
                 cached.age().as_secs()
             );
             describe(&mut outcome, cached);
         }
         Served::Failed(failure) if !failure.error.is_answer() => {
             outcome.message = format!(
-                "custodian `{custodian_id}` {}; nothing cached to serve",
-                failure.error
+                "custodian `{custodian_id}` {}{}; nothing cached to serve",
+                failure.error,
+                when(failure)
             );
         }
         Served::Failed(_) => {}
     }
     outcome
+}
+
+/// Whether the failure told is this request's or the last call's (when a new call was
+/// already under way and the request did not wait for it).
+fn when(failure: &FetchFailure<LegError>) -> &'static str {
+    if failure.remembered {
+        " on its last call, and a new call is under way"
+    } else {
+        ""
+    }
 }
 
 fn describe<V>(outcome: &mut pb::CustodianOutcome, cached: &Cached<V>) {
@@ -114,4 +126,49 @@ pub fn worse(a: pb::CustodianOutcome, b: pb::CustodianOutcome) -> pb::CustodianO
         (o.status != pb::OutcomeStatus::Ok as i32, o.freshness)
     };
     if rank(&b) > rank(&a) { b } else { a }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::*;
+
+    fn stale(remembered: bool) -> pb::CustodianOutcome {
+        let cached = Arc::new(Cached {
+            value: (),
+            fetched_at: SystemTime::now(),
+            fetched: tokio::time::Instant::now(),
+            revision: "r1".into(),
+            generation: 1,
+        });
+        let failure = FetchFailure {
+            error: LegError::Timeout(Duration::from_secs(1)),
+            latency: Duration::ZERO,
+            remembered,
+        };
+        outcome("fhi", &Served::Stale(cached, failure))
+    }
+
+    #[test]
+    fn a_failure_told_from_the_last_call_says_so() {
+        let now = stale(false);
+        assert_eq!(now.status, pb::OutcomeStatus::Timeout as i32);
+        assert!(
+            now.message.starts_with(
+                "custodian `fhi` no answer within 1s; serving its last known good answer"
+            ),
+            "{}",
+            now.message
+        );
+        let remembered = stale(true);
+        assert_eq!(remembered.status, pb::OutcomeStatus::Timeout as i32);
+        assert!(
+            remembered.message.starts_with(
+                "custodian `fhi` no answer within 1s on its last call, and a new call is under way; serving its last known good answer"
+            ),
+            "{}",
+            remembered.message
+        );
+    }
 }
