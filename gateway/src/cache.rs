@@ -50,6 +50,18 @@ impl<V> Cached<V> {
     pub fn age(&self) -> Duration {
         self.fetched.elapsed()
     }
+
+    /// `value`, as if fetched just now from revision `r1` (for tests).
+    #[cfg(test)]
+    pub fn just_fetched(value: V) -> Arc<Self> {
+        Arc::new(Self {
+            value,
+            fetched_at: SystemTime::now(),
+            fetched: Instant::now(),
+            revision: "r1".into(),
+            generation: 1,
+        })
+    }
 }
 
 /// A failed fetch, with how long it took.

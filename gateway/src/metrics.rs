@@ -291,7 +291,7 @@ impl CacheMetrics {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
     use prometheus_client::encoding::text::encode;
 
@@ -310,13 +310,7 @@ mod tests {
     fn the_kept_series_are_the_families_own() {
         let metrics = Arc::new(GatewayMetrics::default());
         let answers = metrics.answers_of("fhi");
-        let cached = Arc::new(Cached {
-            value: (),
-            fetched_at: SystemTime::now(),
-            fetched: tokio::time::Instant::now(),
-            revision: "r1".into(),
-            generation: 1,
-        });
+        let cached = Cached::just_fetched(());
         answers.served(&Served::Cached(cached.clone()));
         answers.served(&Served::Cached(cached));
         answers.served::<()>(&Served::Failed(FetchFailure {

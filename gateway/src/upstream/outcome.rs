@@ -130,18 +130,12 @@ pub fn worse(a: pb::CustodianOutcome, b: pb::CustodianOutcome) -> pb::CustodianO
 
 #[cfg(test)]
 mod tests {
-    use std::{sync::Arc, time::Duration};
+    use std::time::Duration;
 
     use super::*;
 
     fn stale(remembered: bool) -> pb::CustodianOutcome {
-        let cached = Arc::new(Cached {
-            value: (),
-            fetched_at: SystemTime::now(),
-            fetched: tokio::time::Instant::now(),
-            revision: "r1".into(),
-            generation: 1,
-        });
+        let cached = Cached::just_fetched(());
         let failure = FetchFailure {
             error: LegError::Timeout(Duration::from_secs(1)),
             latency: Duration::ZERO,
@@ -152,23 +146,22 @@ mod tests {
 
     #[test]
     fn a_failure_told_from_the_last_call_says_so() {
-        let now = stale(false);
-        assert_eq!(now.status, pb::OutcomeStatus::Timeout as i32);
-        assert!(
-            now.message.starts_with(
-                "custodian `fhi` no answer within 1s; serving its last known good answer"
+        for (remembered, said) in [
+            (false, "no answer within 1s; serving"),
+            (
+                true,
+                "no answer within 1s on its last call, and a new call is under way; serving",
             ),
-            "{}",
-            now.message
-        );
-        let remembered = stale(true);
-        assert_eq!(remembered.status, pb::OutcomeStatus::Timeout as i32);
-        assert!(
-            remembered.message.starts_with(
-                "custodian `fhi` no answer within 1s on its last call, and a new call is under way; serving its last known good answer"
-            ),
-            "{}",
-            remembered.message
-        );
+        ] {
+            let outcome = stale(remembered);
+            assert_eq!(outcome.status, pb::OutcomeStatus::Timeout as i32);
+            assert!(
+                outcome.message.starts_with(&format!(
+                    "custodian `fhi` {said} its last known good answer"
+                )),
+                "{}",
+                outcome.message
+            );
+        }
     }
 }
