@@ -7,14 +7,15 @@
 
 use std::sync::{Arc, OnceLock, atomic::AtomicU64};
 
-use helsedata::observe::{self, CustodianNote, metrics::latency_histogram};
+use helsedata::{
+    observe::{self, CustodianNote, metrics::latency_histogram},
+    proto as pb,
+};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
-
-use helsedata::proto as pb;
 
 use crate::upstream::{LegError, Served, outcome};
 
@@ -167,9 +168,10 @@ impl GatewayMetrics {
     }
 }
 
-/// Outcome statuses and freshnesses with a series found in advance: every value the
-/// contract defines (an undefined one is counted through its label set).
+/// Outcome statuses whose series are kept: every value the contract defines (`OutcomeStatus`
+/// 0 to 7; an undefined one is counted through its label set).
 const STATUSES: usize = 8;
+/// Freshnesses whose series are kept: every value the contract defines (`Freshness` 0 to 4).
 const FRESHNESSES: usize = 5;
 
 /// The answers served for one custodian: counted by outcome status and freshness, the age
@@ -304,6 +306,15 @@ mod tests {
         let mut text = String::new();
         encode(&mut text, &registry).expect("the metrics encode");
         text
+    }
+
+    #[test]
+    fn every_status_and_freshness_of_the_contract_has_a_kept_series() {
+        let last = |n: usize| i32::try_from(n).expect("small") - 1;
+        assert!(pb::OutcomeStatus::try_from(last(STATUSES)).is_ok());
+        assert!(pb::OutcomeStatus::try_from(last(STATUSES) + 1).is_err());
+        assert!(pb::Freshness::try_from(last(FRESHNESSES)).is_ok());
+        assert!(pb::Freshness::try_from(last(FRESHNESSES) + 1).is_err());
     }
 
     #[test]
