@@ -77,6 +77,17 @@ pub struct FetchFailure<E> {
     pub remembered: bool,
 }
 
+impl<E> FetchFailure<E> {
+    /// This lookup's own failure, after `latency`.
+    pub fn new(error: E, latency: Duration) -> Self {
+        Self {
+            error,
+            latency,
+            remembered: false,
+        }
+    }
+}
+
 /// What a lookup served; the variants are those of the proto's `Freshness`.
 #[derive(Debug, Clone)]
 pub enum Served<V, E> {
@@ -360,22 +371,17 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             // Too little time left to wait for any custodian: nothing is started, or a flood
             // of calls with expired deadlines (and `no-store`) would keep every custodian
             // answering refetches that nobody waits for.
-            Err(FetchFailure {
-                error: E::caller_deadline(wait),
-                latency: Duration::ZERO,
-                remembered: false,
-            })
+            Err(FetchFailure::new(E::caller_deadline(wait), Duration::ZERO))
         } else {
             let shared = self.in_flight(key, fetch);
             match tokio::time::timeout(wait, shared).await {
                 Ok(result) => result,
                 // The caller's deadline, not the fetch: that goes on, bounded by the
                 // custodian's own timeout, and its answer still lands in the cache.
-                Err(_) => Err(FetchFailure {
-                    error: E::caller_deadline(wait),
-                    latency: started.elapsed(),
-                    remembered: false,
-                }),
+                Err(_) => Err(FetchFailure::new(
+                    E::caller_deadline(wait),
+                    started.elapsed(),
+                )),
             }
         };
         match result {
@@ -422,11 +428,10 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
                 }));
                 let shared = async move {
                     task.await.unwrap_or_else(|join| {
-                        Err(FetchFailure {
-                            error: E::fetch_aborted(format!("fetch task ended abnormally: {join}")),
-                            latency: Duration::ZERO,
-                            remembered: false,
-                        })
+                        Err(FetchFailure::new(
+                            E::fetch_aborted(format!("fetch task ended abnormally: {join}")),
+                            Duration::ZERO,
+                        ))
                     })
                 }
                 .boxed()
@@ -474,14 +479,7 @@ mod tests {
     }
 
     fn fail() -> BoxFuture<'static, Result<(u32, String), FetchFailure<TestError>>> {
-        async {
-            Err(FetchFailure {
-                error: TestError::Down,
-                latency: Duration::ZERO,
-                remembered: false,
-            })
-        }
-        .boxed()
+        async { Err(FetchFailure::new(TestError::Down, Duration::ZERO)) }.boxed()
     }
 
     #[tokio::test]

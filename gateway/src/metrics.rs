@@ -253,7 +253,8 @@ pub enum Lookup {
 }
 
 impl Lookup {
-    const ALL: usize = 5;
+    /// How many results there are (the last variant's number + 1).
+    const ALL: usize = Self::Joined as usize + 1;
 
     /// The label value.
     pub fn as_str(self) -> &'static str {
@@ -324,19 +325,17 @@ mod tests {
         let cached = Cached::just_fetched(());
         answers.served(&Served::Cached(cached.clone()));
         answers.served(&Served::Cached(cached));
-        answers.served::<()>(&Served::Failed(FetchFailure {
-            error: LegError::Timeout(Duration::from_secs(1)),
-            latency: Duration::from_secs(1),
-            remembered: false,
-        }));
+        answers.served::<()>(&Served::Failed(FetchFailure::new(
+            LegError::Timeout(Duration::from_secs(1)),
+            Duration::from_secs(1),
+        )));
         // A copy counts into the same series.
         metrics
             .answers_of("fhi")
-            .served::<()>(&Served::Failed(FetchFailure {
-                error: LegError::Timeout(Duration::from_secs(1)),
-                latency: Duration::from_secs(1),
-                remembered: false,
-            }));
+            .served::<()>(&Served::Failed(FetchFailure::new(
+                LegError::Timeout(Duration::from_secs(1)),
+                Duration::from_secs(1),
+            )));
         let snapshots = metrics.cache("snapshots");
         snapshots.lookup(Lookup::Hit);
         snapshots.clone().lookup(Lookup::Hit);

@@ -471,14 +471,19 @@ mod fallback_tests {
             view.generation, 1,
             "page tokens bind to the merge answered from"
         );
-        let freshness = |id: &str| view.provenance[id].freshness;
+        let held = |id: &str| {
+            view.provenance
+                .get(id)
+                .unwrap_or_else(|| panic!("a provenance for {id}"))
+        };
+        let freshness = |id: &str| held(id).freshness;
         assert_eq!(freshness("a"), pb::Freshness::Live as i32, "same revision");
         assert_eq!(
             freshness("b"),
             pb::Freshness::Stale as i32,
             "revision changed"
         );
-        assert_eq!(view.provenance["b"].catalogue_revision, "1");
+        assert_eq!(held("b").catalogue_revision, "1");
         assert_eq!(
             freshness("n"),
             pb::Freshness::Stale as i32,

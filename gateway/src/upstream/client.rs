@@ -38,11 +38,7 @@ pub struct Snapshot {
 }
 
 fn failure(error: LegError, started: Instant) -> FetchFailure {
-    FetchFailure {
-        error,
-        latency: started.elapsed(),
-        remembered: false,
-    }
+    FetchFailure::new(error, started.elapsed())
 }
 
 impl Upstream {

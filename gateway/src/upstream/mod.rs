@@ -173,6 +173,8 @@ impl Upstream {
             .concurrency_limit(settings.max_concurrent_calls)
             .service(channel);
         let timeout = settings.timeout();
+        // Counted apart until `with_metrics` gives the gateway's metrics.
+        let metrics = Arc::<GatewayMetrics>::default();
         let client = |bound| {
             CustodianCatalogueClient::new(DeadlineLayer::new(timeout, bound).layer(channel.clone()))
                 .max_decoding_message_size(settings.max_message_bytes)
@@ -194,8 +196,8 @@ impl Upstream {
                 max: Duration::from_millis(settings.max_ejection_ms),
             })),
             health,
-            answers: GatewayMetrics::default().answers_of(&config.id),
-            metrics: Arc::default(),
+            answers: metrics.answers_of(&config.id),
+            metrics,
         })
     }
 
