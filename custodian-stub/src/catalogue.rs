@@ -36,14 +36,22 @@ impl Catalogue {
             sources.iter().map(|b| &b.source),
             &helsedata::concepts::Vocabulary::default(),
         );
-        let variable_index =
-            search::variable_index(sources.iter().flat_map(|b| b.variables.iter()));
-        let mut variable_locations = Vec::with_capacity(variable_index.len());
-        let mut by_id = HashMap::with_capacity(sources.len());
-        for (s, bundle) in sources.iter().enumerate() {
-            by_id.insert(bundle.source.id.clone(), s);
-            variable_locations.extend((0..bundle.variables.len()).map(|v| (s as u32, v as u32)));
-        }
+        // Variables are indexed in id order, so that a record number is its id's rank: the
+        // ranking's tie-break compares two numbers instead of two ids (at national size a
+        // common word matches tens of thousands of variables, many with equal scores).
+        let mut variable_locations: Vec<(u32, u32)> = sources
+            .iter()
+            .enumerate()
+            .flat_map(|(s, bundle)| (0..bundle.variables.len()).map(move |v| (s as u32, v as u32)))
+            .collect();
+        let variable = |&(s, v): &(u32, u32)| &sources[s as usize].variables[v as usize];
+        variable_locations.sort_by(|a, b| variable(a).id.cmp(&variable(b).id));
+        let variable_index = search::variable_index(variable_locations.iter().map(variable));
+        let by_id = sources
+            .iter()
+            .enumerate()
+            .map(|(s, bundle)| (bundle.source.id.clone(), s))
+            .collect();
         info.data_source_count = sources.len() as u32;
         info.variable_count = variable_locations.len() as u32;
         Self {
@@ -181,34 +189,83 @@ impl Catalogue {
                 .filter_map(|id| self.by_id.get(id).map(|&i| i as u32))
                 .collect()
         });
-        let mut hits: Vec<(f64, &pb::Variable)> = self
-            .variable_index
-            .search(&terms)
-            .into_iter()
-            .filter_map(|(n, score)| {
-                let (s, v) = self.variable_locations[n as usize];
-                if wanted.as_ref().is_some_and(|w| !w.contains(&s)) {
-                    return None;
-                }
-                Some((score, &self.sources[s as usize].variables[v as usize]))
-            })
-            .collect();
+        let mut hits = self.variable_index.search(&terms);
+        if let Some(wanted) = &wanted {
+            hits.retain(|&(n, _)| wanted.contains(&self.variable_locations[n as usize].0));
+        }
         let total = hits.len();
-        // Best first, ties by id.
-        let range = page.order_page(&mut hits, |a, b| {
-            b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id))
-        });
+        // Best first, ties by id (a record number is its id's rank).
+        let range = page.order_page(&mut hits, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok(pb::SearchVariablesResponse {
             hits: hits[range]
                 .iter()
-                .map(|(score, v)| pb::VariableHit {
-                    variable: Some((*v).clone()),
-                    score: *score,
+                .map(|&(n, score)| {
+                    let (s, v) = self.variable_locations[n as usize];
+                    pb::VariableHit {
+                        variable: Some(self.sources[s as usize].variables[v as usize].clone()),
+                        score,
+                    }
                 })
                 .collect(),
             next_page_token: page.next_token(total),
             total_size: total as u32,
             catalogue_revision: self.info.catalogue_revision.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variable(source: &str, id: &str) -> pb::Variable {
+        pb::Variable {
+            id: id.into(),
+            data_source_id: source.into(),
+            name: "vekt".into(),
+            ..Default::default()
+        }
+    }
+
+    fn bundle(id: &str, variables: &[&str]) -> SourceBundle {
+        SourceBundle {
+            source: pb::DataSource {
+                id: id.into(),
+                ..Default::default()
+            },
+            access: pb::AccessRules::default(),
+            variables: variables.iter().map(|v| variable(id, v)).collect(),
+        }
+    }
+
+    fn ids(catalogue: &Catalogue, data_source_ids: &[&str], page_size: i32) -> Vec<String> {
+        catalogue
+            .search_variables(&pb::SearchVariablesRequest {
+                query: "vekt".into(),
+                data_source_ids: data_source_ids.iter().map(|s| s.to_string()).collect(),
+                page_size,
+                ..Default::default()
+            })
+            .expect("search")
+            .hits
+            .into_iter()
+            .map(|h| h.variable.expect("variable").id)
+            .collect()
+    }
+
+    #[test]
+    fn equally_scored_variables_are_ranked_by_id_whatever_their_source_order() {
+        // Sources sort `a` before `a-b`, but `a-b.x` sorts before `a.x`, and the variables
+        // of a source are listed out of id order.
+        let catalogue = Catalogue::new(
+            pb::CustodianInfo::default(),
+            vec![
+                bundle("a", &["a.z", "a.x"]),
+                bundle("a-b", &["a-b.y", "a-b.x"]),
+            ],
+        );
+        assert_eq!(ids(&catalogue, &[], 10), ["a-b.x", "a-b.y", "a.x", "a.z"]);
+        assert_eq!(ids(&catalogue, &[], 3), ["a-b.x", "a-b.y", "a.x"]);
+        assert_eq!(ids(&catalogue, &["a"], 10), ["a.x", "a.z"]);
     }
 }

@@ -206,6 +206,12 @@ impl SearchIndex {
     /// any are returned, ranked by how many and how well. An empty word list matches every
     /// record with score 0.
     pub fn search(&self, words: &[String]) -> Vec<(u32, f64)> {
+        self.search_scoring(words, intersect::SCORED_ONE_BY_ONE)
+    }
+
+    /// [`Self::search`], scoring up to `one_by_one` records that match every word by seeking
+    /// to each (the tests compare both ways of scoring).
+    pub(super) fn search_scoring(&self, words: &[String], one_by_one: usize) -> Vec<(u32, f64)> {
         let words: Vec<&String> = words
             .iter()
             .filter(|w| !self.analyzer.is_stop_word(w))
@@ -225,7 +231,8 @@ impl SearchIndex {
             tracing::error!(%error, "search failed");
             Vec::new()
         };
-        let mut hits = intersect::every_clause(&searcher, &clauses).unwrap_or_else(failed);
+        let mut hits =
+            intersect::every_clause(&searcher, &clauses, one_by_one).unwrap_or_else(failed);
         if hits.is_empty() && clauses.len() > 1 {
             let any = BooleanQuery::new(
                 clauses

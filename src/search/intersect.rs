@@ -19,9 +19,13 @@ const WALK_RATIO: u64 = 16;
 
 /// The records of the (single) segment that match every clause, in record order, each with
 /// the sum of the clauses' scores (in clause order), as a `Must` boolean query scores them.
+/// Up to `one_by_one` of them (when there are several clauses) are scored by seeking each
+/// clause to each record ([`SCORED_ONE_BY_ONE`] is the measured choice); more by walking
+/// the clauses again.
 pub fn every_clause(
     searcher: &Searcher,
     clauses: &[Box<dyn Query>],
+    one_by_one: usize,
 ) -> tantivy::Result<Vec<(DocId, Score)>> {
     let Some(segment) = searcher.segment_readers().first() else {
         return Ok(Vec::new());
@@ -41,11 +45,42 @@ pub fn every_clause(
             })?;
         return Ok(hits);
     }
+    // First the records alone, without scores: a word's union scores every candidate it
+    // reads, and when two common words (or compound parts) meet in a handful of records,
+    // scoring their candidates is most of the cost. Those few are then scored one by one.
+    let unscored = EnableScoring::disabled_from_searcher(searcher);
+    let mut scorers = clauses
+        .iter()
+        .map(|clause| clause.weight(unscored)?.scorer(segment, 1.0))
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    let mut hits = intersect(&mut scorers, keep, false);
     let mut scorers = clauses
         .iter()
         .map(|clause| clause.weight(scoring)?.scorer(segment, 1.0))
         .collect::<tantivy::Result<Vec<_>>>()?;
-    Ok(intersect(&mut scorers, keep))
+    if hits.len() > one_by_one {
+        return Ok(intersect(&mut scorers, keep, true));
+    }
+    score_each(&mut scorers, &mut hits);
+    Ok(hits)
+}
+
+/// Up to this many records matching every clause are scored by seeking each clause to each
+/// of them; more are scored by walking the clauses again, as tantivy's union reads them.
+pub const SCORED_ONE_BY_ONE: usize = 256;
+
+/// Sets each hit's score (hits in record order, each matched by every scorer) to the sum of
+/// the scorers' scores there.
+fn score_each(scorers: &mut [Box<dyn Scorer>], hits: &mut [(DocId, Score)]) {
+    for (doc, score) in hits {
+        *score = scorers
+            .iter_mut()
+            .map(|s| {
+                s.seek(*doc);
+                s.score()
+            })
+            .sum();
+    }
 }
 
 /// Moves `scorer` to its first record at or after `target`: reading on when `walk`,
@@ -64,10 +99,12 @@ fn reach(scorer: &mut dyn Scorer, target: DocId, walk: bool) -> DocId {
     doc
 }
 
-/// The records every scorer matches, with the sum of their scores; `alive` filters them.
+/// The records every scorer matches, with the sum of their scores when `scored` (0 when
+/// not); `alive` filters them.
 fn intersect(
     scorers: &mut [Box<dyn Scorer>],
     alive: impl Fn(DocId) -> bool,
+    scored: bool,
 ) -> Vec<(DocId, Score)> {
     let Some(lead) = (0..scorers.len()).min_by_key(|&i| scorers[i].size_hint()) else {
         return Vec::new();
@@ -96,7 +133,11 @@ fn intersect(
             }
         }
         if alive(doc) {
-            let score = scorers.iter_mut().map(|s| s.score()).sum();
+            let score = if scored {
+                scorers.iter_mut().map(|s| s.score()).sum()
+            } else {
+                0.0
+            };
             hits.push((doc, score));
         }
         doc = scorers[lead].advance();
@@ -167,7 +208,7 @@ mod tests {
             scorer(&[3, 4, 9, 4000, 8999, 9000], 2.0, &seeks),
         ];
         assert_eq!(
-            intersect(&mut scorers, |_| true),
+            intersect(&mut scorers, |_| true, true),
             vec![(3, 3.0), (9, 3.0), (4000, 3.0), (9000, 3.0)]
         );
         assert_eq!(
@@ -186,7 +227,7 @@ mod tests {
             scorer(&[2, 4, 7, 9_999], 0.5, &seeks),
         ];
         assert_eq!(
-            intersect(&mut scorers, |_| true),
+            intersect(&mut scorers, |_| true, true),
             vec![(2, 1.5), (9_999, 1.5)]
         );
         assert!(
@@ -203,11 +244,11 @@ mod tests {
             scorer(&[1, 2, 3], 1.0, &seeks),
         ];
         assert_eq!(
-            intersect(&mut scorers, |d| d != 2),
+            intersect(&mut scorers, |d| d != 2, true),
             vec![(1, 2.0), (3, 2.0)]
         );
         let mut scorers = vec![scorer(&[1, 2, 3], 1.0, &seeks), scorer(&[], 1.0, &seeks)];
-        assert!(intersect(&mut scorers, |_| true).is_empty());
-        assert!(intersect(&mut [], |_| true).is_empty());
+        assert!(intersect(&mut scorers, |_| true, true).is_empty());
+        assert!(intersect(&mut [], |_| true, true).is_empty());
     }
 }

@@ -243,3 +243,47 @@ fn a_bokmal_topic_is_found_and_filters_like_the_english_one() {
     assert!(has_topic(&survey, "sleep"));
     assert!(!has_topic(&survey, "kosthold"));
 }
+
+#[test]
+fn records_matching_every_word_score_the_same_sought_one_by_one_or_walked() {
+    // Compound parts, a typo and plain words, over enough variables that some queries
+    // match many records and others a few.
+    let labels = [
+        "fødselsvekt ved termin",
+        "vekt ved fødsel",
+        "hjertestans utenfor sykehus",
+        "hjerte og kar",
+        "diagnose ICD-10 hoveddiagnose",
+        "kommune bosted",
+    ];
+    let variables: Vec<pb::Variable> = (0..600)
+        .map(|i| pb::Variable {
+            id: format!("v{i:04}"),
+            name: format!("var{i}"),
+            label: Some(pb::LocalizedText {
+                nb: format!(
+                    "{} {}",
+                    labels[i % labels.len()],
+                    labels[(i / 7) % labels.len()]
+                ),
+                en: String::new(),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let index = variable_index(&variables);
+    for query in [
+        "vekt fødsel",
+        "hjerte sykehus",
+        "fodselsvekt termin",
+        "hjertestans kommune",
+        "diagnose kommune bosted",
+        "hjerte kar",
+    ] {
+        let words = terms(query);
+        let walked = index.search_scoring(&words, 0);
+        let sought = index.search_scoring(&words, usize::MAX);
+        assert!(!walked.is_empty(), "{query}: no hits");
+        assert_eq!(walked, sought, "{query}");
+    }
+}
