@@ -10,7 +10,8 @@ use tantivy::{
     collector::{Collector, SegmentCollector},
     directory::RamDirectory,
     query::{
-        BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+        BooleanQuery, BoostQuery, ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery, FuzzyTermQuery,
+        Occur, Query, TermQuery,
     },
     schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions},
     tokenizer::{PreTokenizedString, Token},
@@ -276,6 +277,7 @@ impl SearchIndex {
                 }
             })
             .collect();
+        let mut near = NearTerms::default();
         let mut disjuncts: Vec<Box<dyn Query>> = Vec::new();
         for (spec, field) in self.specs.iter().zip(&self.fields) {
             let Some(at) = per_analysis.iter().position(|(a, _)| *a == spec.analysis) else {
@@ -300,15 +302,9 @@ impl SearchIndex {
             }
             if distance > 0
                 && let Some(first) = terms.whole.first()
+                && let Some(near) = near.terms(searcher, *field, first, distance)
             {
-                should.push(boosted(
-                    Box::new(FuzzyTermQuery::new(
-                        Term::from_field_text(*field, first),
-                        distance,
-                        true,
-                    )),
-                    FUZZY_WEIGHT,
-                ));
+                should.push(boosted(near, FUZZY_WEIGHT));
             }
             disjuncts.push(Box::new(BoostQuery::new(
                 Box::new(BooleanQuery::new(should)),
@@ -373,6 +369,70 @@ impl SearchIndex {
     }
 }
 
+/// The typo tolerance of one query word: for each field, the terms of its dictionary within
+/// the edit distance (a transposition counts as one edit), matched with a constant score, as
+/// tantivy's `FuzzyTermQuery` scores them. Each Levenshtein automaton is built once per text
+/// and distance, however many fields use it, and a field holding no near term gets no
+/// clause: a word of one language is near no term of the other's fields or of the codes in
+/// most searches, and a fuzzy query per field built the automaton again each time and
+/// marked its (empty) matches in a bitset of every record (about a fifth of a custodian's
+/// CPU in the national variable search; BENCHMARKS.md).
+#[derive(Default)]
+struct NearTerms {
+    automata: Vec<(String, u8, Option<DfaWrapper>)>,
+}
+
+impl NearTerms {
+    /// The near terms of `text` in `field`, as one constant-score query; `None` when the
+    /// field holds none (or the automaton cannot be built, which tantivy allows only for a
+    /// distance above 2).
+    fn terms(
+        &mut self,
+        searcher: &Searcher,
+        field: Field,
+        text: &str,
+        distance: u8,
+    ) -> Option<Box<dyn Query>> {
+        let at = match self
+            .automata
+            .iter()
+            .position(|(t, d, _)| t == text && *d == distance)
+        {
+            Some(at) => at,
+            None => {
+                let query = FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true);
+                self.automata
+                    .push((text.to_string(), distance, query.automaton().ok()));
+                self.automata.len() - 1
+            }
+        };
+        let automaton = self.automata[at].2.as_ref()?;
+        let mut near: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for segment in searcher.segment_readers() {
+            let Ok(inverted) = segment.inverted_index(field) else {
+                continue;
+            };
+            let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else {
+                continue;
+            };
+            while stream.advance() {
+                let term = Term::from_field_bytes(field, stream.key());
+                near.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                ));
+            }
+        }
+        if near.is_empty() {
+            return None;
+        }
+        Some(Box::new(ConstScoreQuery::new(
+            Box::new(BooleanQuery::new(near)),
+            1.0,
+        )))
+    }
+}
+
 fn boosted(query: Box<dyn Query>, boost: f32) -> (Occur, Box<dyn Query>) {
     (Occur::Should, Box::new(BoostQuery::new(query, boost)))
 }
@@ -418,5 +478,64 @@ impl SegmentCollector for SegmentHits {
 
     fn harvest(self) -> Self::Fruit {
         self.hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::collector::TopDocs;
+
+    use super::*;
+    use crate::{proto as pb, search::variable_index};
+
+    #[test]
+    fn near_terms_match_and_score_as_a_fuzzy_term_query_does() {
+        let labels = [
+            "hjerte", "hjerter", "hjertet", "hjerne", "hjelper", "vekt", "fødsel",
+        ];
+        let variables: Vec<pb::Variable> = (0..40)
+            .map(|i| pb::Variable {
+                id: format!("v{i:02}"),
+                name: format!("var{i}"),
+                label: Some(pb::LocalizedText {
+                    nb: format!(
+                        "{} {}",
+                        labels[i % labels.len()],
+                        labels[(i / 3) % labels.len()]
+                    ),
+                    en: String::new(),
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let index = variable_index(&variables);
+        let searcher = index.reader.as_ref().expect("built").searcher();
+        let field = index.fields[1];
+        let hits = |query: &dyn Query| {
+            let mut hits = searcher
+                .search(query, &TopDocs::with_limit(100).order_by_score())
+                .expect("search");
+            hits.sort_by_key(|(_, at)| at.doc_id);
+            hits.into_iter()
+                .map(|(score, at)| (at.doc_id, score))
+                .collect::<Vec<_>>()
+        };
+        let mut near = NearTerms::default();
+        for (text, distance) in [("hjertr", 1), ("hjerte", 2), ("vekk", 1), ("xyzzy", 2)] {
+            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true);
+            let expected = hits(&fuzzy);
+            assert_eq!(expected.is_empty(), text == "xyzzy", "{text}: {expected:?}");
+            match near.terms(&searcher, field, text, distance) {
+                Some(query) => assert_eq!(hits(query.as_ref()), expected, "{text}"),
+                None => assert!(expected.is_empty(), "{text}: no clause, but {expected:?}"),
+            }
+        }
+        assert_eq!(
+            near.automata.len(),
+            4,
+            "one automaton per text and distance"
+        );
+        assert!(near.terms(&searcher, field, "hjertr", 1).is_some());
+        assert_eq!(near.automata.len(), 4, "and each is built once");
     }
 }
