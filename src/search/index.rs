@@ -9,10 +9,7 @@ use tantivy::{
     DocId, Index, IndexReader, Score, Searcher, SegmentReader, TantivyDocument, Term,
     collector::{Collector, SegmentCollector},
     directory::RamDirectory,
-    query::{
-        BooleanQuery, BoostQuery, ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery, FuzzyTermQuery,
-        Occur, Query, TermQuery,
-    },
+    query::{BooleanQuery, Occur, Query},
     schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions},
     tokenizer::{PreTokenizedString, Token},
 };
@@ -20,6 +17,7 @@ use tantivy::{
 use super::{
     analysis::{Analysis, Analyzer, WordCache, WordTerms},
     intersect,
+    word::{FieldTerms, NearTerms, PARTS_WEIGHT, PartAnywhere, Records, WordPlan},
 };
 
 /// One searchable field of a record kind.
@@ -50,12 +48,6 @@ impl SearchDocument {
 
 /// Initial memory of the segment writer (its term table starts small and grows as needed).
 const WRITER_MEMORY: usize = 1 << 20;
-/// Relative weight of a match through a word's compound parts, against the whole word.
-const PARTS_WEIGHT: f32 = 0.6;
-/// Relative weight of a match within the allowed edit distance (a constant score).
-const FUZZY_WEIGHT: f32 = 0.4;
-/// How much the other matching fields add to a word's best field.
-const TIE_BREAKER: f32 = 0.2;
 
 /// Edit distance tolerated for a query word of this many letters: 1 from 5 letters, 2 from 9.
 pub fn typo_distance(letters: usize) -> u8 {
@@ -224,16 +216,19 @@ impl SearchIndex {
             return Vec::new();
         };
         let searcher = reader.searcher();
-        let clauses: Vec<Box<dyn Query>> = words
-            .iter()
-            .map(|w| self.word_query(&searcher, w))
-            .collect();
+        let plans: Vec<WordPlan> = words.iter().map(|w| self.word_plan(&searcher, w)).collect();
+        let clauses: Vec<Box<dyn Query>> = plans.iter().map(WordPlan::query).collect();
         let failed = |error: tantivy::TantivyError| {
             tracing::error!(%error, "search failed");
             Vec::new()
         };
-        let mut hits =
-            intersect::every_clause(&searcher, &clauses, one_by_one).unwrap_or_else(failed);
+        let mut hits = if let [clause] = clauses.as_slice() {
+            intersect::one_clause(&searcher, clause.as_ref()).unwrap_or_else(failed)
+        } else {
+            every_word(&searcher, &plans)
+                .and_then(|records| intersect::score(&searcher, &clauses, records, one_by_one))
+                .unwrap_or_else(failed)
+        };
         if hits.is_empty() && clauses.len() > 1 {
             let any = BooleanQuery::new(
                 clauses
@@ -247,17 +242,17 @@ impl SearchIndex {
         hits.into_iter().map(|(d, s)| (d, f64::from(s))).collect()
     }
 
-    /// The query for one word: in any field, as a whole (any variant), as all of its
+    /// The plan of one word: in any field, as a whole (any variant), as all of its
     /// compound parts, or, in the fields of a language whose index holds it in neither form,
-    /// within the typo distance. The best field counts, the others a little
-    /// ([`TIE_BREAKER`]), so that many weak fields do not outrank one strong one.
+    /// within the typo distance; and a compound's parts each in some field, since they may
+    /// sit in different ones (`hjerte` in a name, `stans` in a topic), at a low weight.
     ///
     /// A word the fields of one analysis hold is taken as written there: its edit-distance
     /// neighbours are other words (`hjerne` is not a misspelt `hjerte`), and looking them up
     /// in every field is what made a search for a common word cost milliseconds at national
     /// size. Another language may still hold only a near form (`diagnosis` in English,
     /// `diagnose` in bokmål), so each analysis decides for its own fields.
-    fn word_query(&self, searcher: &Searcher, word: &str) -> Box<dyn Query> {
+    fn word_plan(&self, searcher: &Searcher, word: &str) -> WordPlan {
         let mut per_analysis: Vec<(Analysis, WordTerms)> = Vec::new();
         for spec in self.specs {
             if !per_analysis.iter().any(|(a, _)| *a == spec.analysis) {
@@ -277,47 +272,58 @@ impl SearchIndex {
                 }
             })
             .collect();
+        let of = |spec: &FieldSpec| {
+            per_analysis
+                .iter()
+                .position(|(a, _)| *a == spec.analysis)
+                .map(|at| (&per_analysis[at].1, distances[at]))
+        };
         let mut near = NearTerms::default();
-        let mut disjuncts: Vec<Box<dyn Query>> = Vec::new();
+        let mut fields = Vec::new();
         for (spec, field) in self.specs.iter().zip(&self.fields) {
-            let Some(at) = per_analysis.iter().position(|(a, _)| *a == spec.analysis) else {
+            let Some((terms, distance)) = of(spec) else {
                 continue;
             };
-            let (terms, distance) = (&per_analysis[at].1, distances[at]);
-            let term = |text: &str| -> Box<dyn Query> {
-                Box::new(TermQuery::new(
-                    Term::from_field_text(*field, text),
-                    IndexRecordOption::WithFreqs,
-                ))
+            let near = match terms.whole.first() {
+                Some(first) if distance > 0 => near.terms(searcher, *field, first, distance),
+                _ => Vec::new(),
             };
-            let mut should: Vec<(Occur, Box<dyn Query>)> = terms
-                .whole
-                .iter()
-                .map(|t| (Occur::Should, term(t)))
-                .collect();
-            if terms.parts.len() > 1 {
-                let all_parts =
-                    BooleanQuery::new(terms.parts.iter().map(|p| (Occur::Must, term(p))).collect());
-                should.push(boosted(Box::new(all_parts), PARTS_WEIGHT));
-            }
-            if distance > 0
-                && let Some(first) = terms.whole.first()
-                && let Some(near) = near.terms(searcher, *field, first, distance)
-            {
-                should.push(boosted(near, FUZZY_WEIGHT));
-            }
-            disjuncts.push(Box::new(BoostQuery::new(
-                Box::new(BooleanQuery::new(should)),
-                spec.boost,
-            )));
+            fields.push(FieldTerms {
+                field: *field,
+                boost: spec.boost,
+                whole: terms.whole.clone(),
+                parts: if terms.parts.len() > 1 {
+                    terms.parts.clone()
+                } else {
+                    Vec::new()
+                },
+                near,
+            });
         }
-        if let Some(anywhere) = self.parts_anywhere(&per_analysis) {
-            disjuncts.push(anywhere);
+        let longest = per_analysis
+            .iter()
+            .map(|(_, t)| t.parts.len())
+            .max()
+            .unwrap_or(0);
+        let mut anywhere = Vec::new();
+        if longest >= 2 {
+            for i in 0..longest {
+                let part: PartAnywhere = self
+                    .specs
+                    .iter()
+                    .zip(&self.fields)
+                    .filter_map(|(spec, field)| {
+                        let (terms, _) = of(spec)?;
+                        let text = terms.parts.get(i)?;
+                        Some((*field, text.clone(), spec.boost * PARTS_WEIGHT * 0.5))
+                    })
+                    .collect();
+                if !part.is_empty() {
+                    anywhere.push(part);
+                }
+            }
         }
-        Box::new(DisjunctionMaxQuery::with_tie_breaker(
-            disjuncts,
-            TIE_BREAKER,
-        ))
+        WordPlan { fields, anywhere }
     }
 
     /// Whether some record holds the word, as `analysis` reads it, in a field of that
@@ -337,104 +343,26 @@ impl SearchIndex {
         terms.whole.iter().any(|t| held(t))
             || (terms.parts.len() > 1 && terms.parts.iter().all(|p| held(p)))
     }
+}
 
-    /// A compound's parts may sit in different fields (`hjerte` in a name, `stans` in a
-    /// topic): each part somewhere, at a low weight.
-    fn parts_anywhere(&self, per_analysis: &[(Analysis, WordTerms)]) -> Option<Box<dyn Query>> {
-        let longest = per_analysis.iter().map(|(_, t)| t.parts.len()).max()?;
-        if longest < 2 {
-            return None;
-        }
-        let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for i in 0..longest {
-            let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (spec, field) in self.specs.iter().zip(&self.fields) {
-                if let Some((_, t)) = per_analysis.iter().find(|(a, _)| *a == spec.analysis)
-                    && let Some(part) = t.parts.get(i)
-                {
-                    any.push(boosted(
-                        Box::new(TermQuery::new(
-                            Term::from_field_text(*field, part),
-                            IndexRecordOption::WithFreqs,
-                        )),
-                        spec.boost * PARTS_WEIGHT * 0.5,
-                    ));
-                }
-            }
-            if !any.is_empty() {
-                musts.push((Occur::Must, Box::new(BooleanQuery::new(any))));
-            }
-        }
-        Some(Box::new(BooleanQuery::new(musts)))
+/// The records of the (single) segment every word matches, in record order, read from
+/// the words' postings ([`WordPlan::matches`]); deleted records are left out.
+fn every_word(searcher: &Searcher, plans: &[WordPlan]) -> tantivy::Result<Vec<DocId>> {
+    let Some(segment) = searcher.segment_readers().first() else {
+        return Ok(Vec::new());
+    };
+    let mut all: Option<Records> = None;
+    for plan in plans {
+        all = Some(Records::and(all, plan.matches(segment)?));
     }
-}
-
-/// The typo tolerance of one query word: for each field, the terms of its dictionary within
-/// the edit distance (a transposition counts as one edit), matched with a constant score, as
-/// tantivy's `FuzzyTermQuery` scores them. Each Levenshtein automaton is built once per text
-/// and distance, however many fields use it, and a field holding no near term gets no
-/// clause: a word of one language is near no term of the other's fields or of the codes in
-/// most searches, and a fuzzy query per field built the automaton again each time and
-/// marked its (empty) matches in a bitset of every record (about a fifth of a custodian's
-/// CPU in the national variable search; BENCHMARKS.md).
-#[derive(Default)]
-struct NearTerms {
-    automata: Vec<(String, u8, Option<DfaWrapper>)>,
-}
-
-impl NearTerms {
-    /// The near terms of `text` in `field`, as one constant-score query; `None` when the
-    /// field holds none (or the automaton cannot be built, which tantivy allows only for a
-    /// distance above 2).
-    fn terms(
-        &mut self,
-        searcher: &Searcher,
-        field: Field,
-        text: &str,
-        distance: u8,
-    ) -> Option<Box<dyn Query>> {
-        let at = match self
-            .automata
-            .iter()
-            .position(|(t, d, _)| t == text && *d == distance)
-        {
-            Some(at) => at,
-            None => {
-                let query = FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true);
-                self.automata
-                    .push((text.to_string(), distance, query.automaton().ok()));
-                self.automata.len() - 1
-            }
-        };
-        let automaton = self.automata[at].2.as_ref()?;
-        let mut near: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for segment in searcher.segment_readers() {
-            let Ok(inverted) = segment.inverted_index(field) else {
-                continue;
-            };
-            let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else {
-                continue;
-            };
-            while stream.advance() {
-                let term = Term::from_field_bytes(field, stream.key());
-                near.push((
-                    Occur::Should,
-                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-                ));
-            }
-        }
-        if near.is_empty() {
-            return None;
-        }
-        Some(Box::new(ConstScoreQuery::new(
-            Box::new(BooleanQuery::new(near)),
-            1.0,
-        )))
-    }
-}
-
-fn boosted(query: Box<dyn Query>, boost: f32) -> (Occur, Box<dyn Query>) {
-    (Occur::Should, Box::new(BoostQuery::new(query, boost)))
+    let alive = segment.alive_bitset();
+    Ok(all
+        .map(|all| {
+            all.docs()
+                .filter(|&doc| alive.is_none_or(|a| a.is_alive(doc)))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// Collects every matching document with its score.
@@ -483,59 +411,174 @@ impl SegmentCollector for SegmentHits {
 
 #[cfg(test)]
 mod tests {
-    use tantivy::collector::TopDocs;
+    use tantivy::{
+        collector::TopDocs,
+        query::{BoostQuery, FuzzyTermQuery},
+    };
 
     use super::*;
-    use crate::{proto as pb, search::variable_index};
+    use crate::{
+        concepts::Vocabulary,
+        proto as pb,
+        search::{self, variable_index, word::FUZZY_WEIGHT},
+    };
+
+    fn variables() -> Vec<pb::Variable> {
+        let labels = [
+            ("hjerte", "heart"),
+            ("hjertestans utenfor sykehus", "cardiac arrest"),
+            ("fødselsvekt", "birth weight"),
+            ("vekt ved fødsel", "weight at birth"),
+            ("hjerne", "brain"),
+            ("legevekt", "doctor weight"),
+            ("tykk- og endetarmskreft", "colorectal cancer"),
+            ("diagnose ICD-10", "diagnosis ICD-10"),
+            ("kommune", "municipality"),
+        ];
+        (0..120)
+            .map(|i| {
+                let (nb, en) = labels[i % labels.len()];
+                let (nb2, en2) = labels[(i / 5) % labels.len()];
+                pb::Variable {
+                    id: format!("v{i:03}"),
+                    name: format!("var{i}"),
+                    label: Some(pb::LocalizedText {
+                        nb: format!("{nb} {nb2}"),
+                        en: format!("{en} {en2}"),
+                    }),
+                    code_system: if i % 4 == 0 {
+                        "ICD-10".into()
+                    } else {
+                        String::new()
+                    },
+                    ..Default::default()
+                }
+            })
+            .collect()
+    }
+
+    /// Every record `query` matches (tantivy's own evaluation), with its score.
+    fn hits(searcher: &Searcher, query: &dyn Query) -> Vec<(DocId, Score)> {
+        let mut hits: Vec<(DocId, Score)> = searcher
+            .search(query, &TopDocs::with_limit(10_000).order_by_score())
+            .expect("search")
+            .into_iter()
+            .map(|(score, at)| (at.doc_id, score))
+            .collect();
+        hits.sort_by_key(|(doc, _)| *doc);
+        hits
+    }
+
+    #[test]
+    fn a_words_match_set_is_what_its_query_matches() {
+        let sources = [
+            (
+                "hjertestans",
+                "Norsk hjertestansregister",
+                "Norwegian Cardiac Arrest Registry",
+            ),
+            (
+                "krg-tykk",
+                "Kvalitetsregister for tykk- og endetarmskreft",
+                "Colorectal Cancer Registry",
+            ),
+            ("mfr", "Medisinsk fødselsregister", "Medical Birth Registry"),
+        ]
+        .map(|(id, nb, en)| pb::DataSource {
+            id: id.into(),
+            name: Some(pb::LocalizedText {
+                nb: nb.into(),
+                en: en.into(),
+            }),
+            ..Default::default()
+        });
+        let indexes = [
+            variable_index(&variables()),
+            search::source_index(&sources, &Vocabulary::default()),
+        ];
+        let words = [
+            "hjerte",
+            "hjertestans",
+            "stanshjerte",
+            "tarmkreft",
+            "endetarmskreft",
+            "fodselsvekt",
+            "fødselsvekt",
+            "birthweight",
+            "legevekt",
+            "vektlege",
+            "hjertr",
+            "kommunne",
+            "municipality",
+            "diagnosis",
+            "icd",
+            "10",
+            "registry",
+            "register",
+            "ingenting",
+        ];
+        for index in &indexes {
+            let searcher = index.reader.as_ref().expect("built").searcher();
+            let segment = &searcher.segment_readers()[0];
+            for word in words {
+                let plan = index.word_plan(&searcher, word);
+                let matched: Vec<DocId> = plan.matches(segment).expect("read").docs().collect();
+                let expected: Vec<DocId> = hits(&searcher, plan.query().as_ref())
+                    .into_iter()
+                    .map(|(d, _)| d)
+                    .collect();
+                assert_eq!(matched, expected, "{word}: {plan:?}");
+            }
+        }
+        // Some words match, some do not: the comparison is not of empty sets only.
+        let searcher = indexes[0].reader.as_ref().expect("built").searcher();
+        let count = |word: &str| {
+            let plan = indexes[0].word_plan(&searcher, word);
+            plan.matches(&searcher.segment_readers()[0])
+                .expect("read")
+                .docs()
+                .count()
+        };
+        assert!(count("tarmkreft") > 0 && count("hjertr") > 0 && count("vektlege") > 0);
+        assert_eq!(count("ingenting"), 0);
+    }
 
     #[test]
     fn near_terms_match_and_score_as_a_fuzzy_term_query_does() {
-        let labels = [
-            "hjerte", "hjerter", "hjertet", "hjerne", "hjelper", "vekt", "fødsel",
-        ];
-        let variables: Vec<pb::Variable> = (0..40)
-            .map(|i| pb::Variable {
-                id: format!("v{i:02}"),
-                name: format!("var{i}"),
-                label: Some(pb::LocalizedText {
-                    nb: format!(
-                        "{} {}",
-                        labels[i % labels.len()],
-                        labels[(i / 3) % labels.len()]
-                    ),
-                    en: String::new(),
-                }),
-                ..Default::default()
-            })
-            .collect();
-        let index = variable_index(&variables);
+        let index = variable_index(&variables());
         let searcher = index.reader.as_ref().expect("built").searcher();
         let field = index.fields[1];
-        let hits = |query: &dyn Query| {
-            let mut hits = searcher
-                .search(query, &TopDocs::with_limit(100).order_by_score())
-                .expect("search");
-            hits.sort_by_key(|(_, at)| at.doc_id);
-            hits.into_iter()
-                .map(|(score, at)| (at.doc_id, score))
-                .collect::<Vec<_>>()
-        };
         let mut near = NearTerms::default();
-        for (text, distance) in [("hjertr", 1), ("hjerte", 2), ("vekk", 1), ("xyzzy", 2)] {
-            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true);
-            let expected = hits(&fuzzy);
+        for (text, distance) in [
+            ("hjertr", 1),
+            ("hjerte", 2),
+            ("fodselsvekk", 2),
+            ("xyzzy", 2),
+        ] {
+            let fuzzy = BoostQuery::new(
+                Box::new(FuzzyTermQuery::new(
+                    Term::from_field_text(field, text),
+                    distance,
+                    true,
+                )),
+                FUZZY_WEIGHT,
+            );
+            let expected = hits(&searcher, &fuzzy);
             assert_eq!(expected.is_empty(), text == "xyzzy", "{text}: {expected:?}");
-            match near.terms(&searcher, field, text, distance) {
-                Some(query) => assert_eq!(hits(query.as_ref()), expected, "{text}"),
-                None => assert!(expected.is_empty(), "{text}: no clause, but {expected:?}"),
-            }
+            let plan = WordPlan {
+                fields: vec![FieldTerms {
+                    field,
+                    boost: 1.0,
+                    whole: Vec::new(),
+                    parts: Vec::new(),
+                    near: near.terms(&searcher, field, text, distance),
+                }],
+                anywhere: Vec::new(),
+            };
+            assert_eq!(hits(&searcher, plan.query().as_ref()), expected, "{text}");
         }
-        assert_eq!(
-            near.automata.len(),
-            4,
-            "one automaton per text and distance"
-        );
-        assert!(near.terms(&searcher, field, "hjertr", 1).is_some());
-        assert_eq!(near.automata.len(), 4, "and each is built once");
+        assert_eq!(near.built(), 4, "one automaton per text and distance");
+        assert!(!near.terms(&searcher, field, "hjertr", 1).is_empty());
+        assert_eq!(near.built(), 4, "and each is built once");
     }
 }

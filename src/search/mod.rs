@@ -5,8 +5,10 @@
 //!   stemming, compound splitting with linking letters, stop words);
 //! - [`index`]: the tantivy index, BM25 with field boosts, every word required, typo
 //!   tolerance (edit distance 1 from 5 letters, 2 from 9);
-//! - `intersect`: the records every query word matches, found by walking the words'
-//!   clauses side by side rather than seeking through their unions;
+//! - `word`: one query word's terms field by field, from which its scored query and its
+//!   match set (a bitset read straight from the terms' postings) are both made;
+//! - `intersect`: the scores of the records every query word matches, each sought one by
+//!   one when they are few, or the words' clauses walked side by side;
 //! - [`documents`]: which fields of a source or variable are searched, and how much each
 //!   counts; a source's concepts and their broader concepts are searched by every label.
 //!
@@ -19,6 +21,7 @@ pub mod index;
 mod intersect;
 #[cfg(test)]
 mod tests;
+mod word;
 
 use std::sync::{Arc, OnceLock};
 
