@@ -33,7 +33,14 @@ pub struct EngineArgs {
     /// once, then once more).
     #[arg(long, default_value_t = 400)]
     pub searches: usize,
+    /// A variable search to time on its own, `--searches` times (repeatable): for profiling
+    /// one query, e.g. under `perf record`. The slowest generated queries are listed too.
+    #[arg(long = "query", value_name = "WORDS")]
+    pub queries: Vec<String>,
 }
+
+/// How many of the slowest generated variable queries are listed.
+const SLOWEST_LISTED: usize = 10;
 
 const CUSTODIANS: usize = 8;
 const PAYLOAD: usize = 256;
@@ -155,6 +162,28 @@ pub fn run(args: &EngineArgs) -> Result<()> {
         }
         let times = time(args.searches, |i| search(queries[i % queries.len()]));
         print(&format!("SearchVariables at one custodian, {what}"), &times);
+    }
+    let mut distinct: Vec<&String> = variable_queries.iter().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut slowest: Vec<(Duration, &String)> = distinct
+        .into_iter()
+        .map(|query| {
+            let started = Instant::now();
+            search(query);
+            (started.elapsed(), query)
+        })
+        .collect();
+    slowest.sort_unstable_by_key(|(took, _)| std::cmp::Reverse(*took));
+    for (took, query) in slowest.iter().take(SLOWEST_LISTED) {
+        println!(
+            "slow variable query {:>8.3} ms  {query:?}",
+            took.as_secs_f64() * 1e3
+        );
+    }
+    for query in &args.queries {
+        let times = time(args.searches, |_| search(query));
+        print(&format!("SearchVariables `{query}`"), &times);
     }
     Ok(())
 }
