@@ -426,6 +426,17 @@ pub fn source_bundle(c: usize, n: usize, variables: usize, payload: usize) -> So
 /// The indexed catalogue of custodian `c`: `sources` sources holding `variables` variables
 /// in all (spread evenly).
 pub fn catalogue(c: usize, sources: usize, variables: usize, payload: usize) -> Catalogue {
+    let (info, bundles) = custodian(c, sources, variables, payload);
+    Catalogue::new(info, bundles)
+}
+
+/// What [`catalogue`] indexes: custodian `c`'s facts and sources.
+pub fn custodian(
+    c: usize,
+    sources: usize,
+    variables: usize,
+    payload: usize,
+) -> (pb::CustodianInfo, Vec<SourceBundle>) {
     let bundles = (0..sources)
         .map(|n| source_bundle(c, n, variables_of_source(variables, sources, n), payload))
         .collect();
@@ -446,7 +457,7 @@ pub fn catalogue(c: usize, sources: usize, variables: usize, payload: usize) -> 
         variable_count: 0,
         reload_error: None,
     };
-    Catalogue::new(info, bundles)
+    (info, bundles)
 }
 
 /// A search for variables that finds at least one: one or two words of the Norwegian

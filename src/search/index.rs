@@ -16,7 +16,7 @@ use tantivy::{
 
 use super::{
     analysis::{Analysis, Analyzer, WordCache, WordTerms},
-    intersect,
+    scoring,
     word::{FieldTerms, NearTerms, PARTS_WEIGHT, PartAnywhere, Records, WordPlan},
 };
 
@@ -199,7 +199,7 @@ impl SearchIndex {
     /// any are returned, ranked by how many and how well. An empty word list matches every
     /// record with score 0.
     pub fn search(&self, words: &[String]) -> Vec<(u32, f64)> {
-        self.search_scoring(words, intersect::SCORED_ONE_BY_ONE)
+        self.search_scoring(words, scoring::SCORED_ONE_BY_ONE)
     }
 
     /// [`Self::search`], scoring up to `one_by_one` records that match every word by seeking
@@ -223,10 +223,10 @@ impl SearchIndex {
             Vec::new()
         };
         let mut hits = if let [clause] = clauses.as_slice() {
-            intersect::one_clause(&searcher, clause.as_ref()).unwrap_or_else(failed)
+            scoring::one_clause(&searcher, clause.as_ref()).unwrap_or_else(failed)
         } else {
             every_word(&searcher, &plans)
-                .and_then(|records| intersect::score(&searcher, &clauses, records, one_by_one))
+                .and_then(|records| scoring::score(&searcher, &clauses, records, one_by_one))
                 .unwrap_or_else(failed)
         };
         if hits.is_empty() && clauses.len() > 1 {

@@ -7,8 +7,8 @@
 //!   tolerance (edit distance 1 from 5 letters, 2 from 9);
 //! - `word`: one query word's terms field by field, from which its scored query and its
 //!   match set (a bitset read straight from the terms' postings) are both made;
-//! - `intersect`: the scores of the records every query word matches, each sought one by
-//!   one when they are few, or the words' clauses walked side by side;
+//! - `scoring`: the scores of the records every query word matches, every word's clause
+//!   sought to each when they are few, walked along them when they are many;
 //! - [`documents`]: which fields of a source or variable are searched, and how much each
 //!   counts; a source's concepts and their broader concepts are searched by every label.
 //!
@@ -18,7 +18,7 @@
 pub mod analysis;
 pub mod documents;
 pub mod index;
-mod intersect;
+mod scoring;
 #[cfg(test)]
 mod tests;
 mod word;

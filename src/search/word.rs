@@ -127,20 +127,19 @@ impl WordPlan {
 
     /// The records of `segment` the word matches (those [`Self::query`] matches).
     pub fn matches(&self, segment: &SegmentReader) -> tantivy::Result<Records> {
-        let postings = Postings::new(segment);
         let mut out = Records::new(segment.max_doc());
         for field in &self.fields {
             for text in &field.whole {
-                postings.add(&Term::from_field_text(field.field, text), &mut out)?;
+                add_postings(segment, &Term::from_field_text(field.field, text), &mut out)?;
             }
             for term in &field.near {
-                postings.add(term, &mut out)?;
+                add_postings(segment, term, &mut out)?;
             }
             if !field.parts.is_empty() {
                 let mut all = None;
                 for part in &field.parts {
                     let mut one = Records::new(segment.max_doc());
-                    postings.add(&Term::from_field_text(field.field, part), &mut one)?;
+                    add_postings(segment, &Term::from_field_text(field.field, part), &mut one)?;
                     all = Some(Records::and(all, one));
                 }
                 if let Some(all) = all {
@@ -152,7 +151,7 @@ impl WordPlan {
         for part in &self.anywhere {
             let mut one = Records::new(segment.max_doc());
             for (field, text, _) in part {
-                postings.add(&Term::from_field_text(*field, text), &mut one)?;
+                add_postings(segment, &Term::from_field_text(*field, text), &mut one)?;
             }
             anywhere = Some(Records::and(anywhere, one));
         }
@@ -167,28 +166,17 @@ fn boosted(query: Box<dyn Query>, boost: f32) -> (Occur, Box<dyn Query>) {
     (Occur::Should, Box::new(BoostQuery::new(query, boost)))
 }
 
-/// Reads terms' postings of one segment.
-struct Postings<'a> {
-    segment: &'a SegmentReader,
-}
-
-impl<'a> Postings<'a> {
-    fn new(segment: &'a SegmentReader) -> Self {
-        Self { segment }
-    }
-
-    /// Marks every record holding `term` in `out`.
-    fn add(&self, term: &Term, out: &mut Records) -> tantivy::Result<()> {
-        let inverted = self.segment.inverted_index(term.field())?;
-        if let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? {
-            let mut doc = postings.doc();
-            while doc != TERMINATED {
-                out.insert(doc);
-                doc = postings.advance();
-            }
+/// Marks every record of `segment` holding `term` in `out`.
+fn add_postings(segment: &SegmentReader, term: &Term, out: &mut Records) -> tantivy::Result<()> {
+    let inverted = segment.inverted_index(term.field())?;
+    if let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? {
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            out.insert(doc);
+            doc = postings.advance();
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// A set of records of one segment, one bit each.
@@ -292,10 +280,7 @@ impl NearTerms {
                 continue;
             };
             while stream.advance() {
-                let term = Term::from_field_bytes(field, stream.key());
-                if !near.contains(&term) {
-                    near.push(term);
-                }
+                near.push(Term::from_field_bytes(field, stream.key()));
             }
         }
         near
