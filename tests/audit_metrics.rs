@@ -145,7 +145,7 @@ async fn scrape(admin: SocketAddr) -> Scrape {
 /// The lines of the audit file, once at least `at_least` are there, each parsed as JSON.
 async fn audit_lines(path: &Path, at_least: usize) -> Vec<Value> {
     let mut text = String::new();
-    for _ in 0..200 {
+    for _ in 0..800 {
         text = std::fs::read_to_string(path).unwrap_or_default();
         if text.lines().count() >= at_least && text.ends_with('\n') {
             break;

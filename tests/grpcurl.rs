@@ -301,23 +301,28 @@ async fn grpcurl_drives_the_demo_end_to_end() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let data = repo_path("custodian-stub/data");
     let certs_dir = certs.path().to_path_buf();
-    let demo = tokio::spawn(async move {
+    let mut demo = tokio::spawn(async move {
         demo::run(config, &data, &certs_dir, async move {
             let _ = stopped.await;
         })
         .await
     });
-    let mut ready = false;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok()
-            && certs.path().join("client.key").is_file()
+    // The demo indexes every bundled custodian and writes a PKI before it listens: seconds on
+    // an idle machine, more on a loaded one. Wait for it (bounded), and if it ends instead,
+    // say why.
+    let ready = async {
+        while tokio::net::TcpStream::connect(&addr).await.is_err()
+            || !certs.path().join("client.key").is_file()
         {
-            ready = true;
-            break;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::select! {
+        up = tokio::time::timeout(Duration::from_secs(120), ready) => {
+            up.expect("the demo listens within 120 s");
+        }
+        ended = &mut demo => panic!("the demo ended before it listened: {ended:?}"),
     }
-    assert!(ready, "demo came up");
     let dir = certs.path().to_path_buf();
     let listed = run(&tls, &dir, &[&addr, "list"]).await;
     assert!(

@@ -125,7 +125,8 @@ async fn browser(driver: &Driver, spki: &str, profile: &Path) -> Client {
         json!({"binary": CHROMIUM, "args": args, "prefs": {"intl.accept_languages": "nb"}}),
     );
     let url = format!("http://127.0.0.1:{}", driver.port);
-    for _ in 0..100 {
+    // Chromium starts slowly on a loaded machine: up to 60 s.
+    for _ in 0..600 {
         let connected =
             ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
                 .capabilities(caps.clone())

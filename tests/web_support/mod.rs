@@ -169,12 +169,14 @@ impl WebFederation {
             gateway: Some(gateway),
             web,
         };
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(web).await.is_ok() {
-                break;
+        let listening = async {
+            while tokio::net::TcpStream::connect(web).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        };
+        tokio::time::timeout(Duration::from_secs(60), listening)
+            .await
+            .expect("the web catalogue listens within 60 s");
         federation
     }
 
