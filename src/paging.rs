@@ -19,6 +19,14 @@ pub struct PageLimits {
 }
 
 impl PageLimits {
+    /// Pages of `default_size` when the caller asks for none, of at most `max_size`.
+    pub const fn new(default_size: usize, max_size: usize) -> Self {
+        Self {
+            default_size,
+            max_size,
+        }
+    }
+
     /// The largest page size, as a request's `page_size` field.
     pub const fn largest_page(self) -> i32 {
         self.max_size as i32

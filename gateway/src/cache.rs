@@ -310,7 +310,70 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
     where
         F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
     {
-        let served = self.lookup(key, policy, wait, fetch).await;
+        let served = async {
+            let existing = self.peek(key);
+            if let Some(entry) = &existing
+                && !policy.bypass
+                && entry.age() < policy.ttl
+            {
+                return Served::Cached(entry.clone());
+            }
+            if let Some(error) = &policy.known_failure {
+                let usable = existing
+                    .as_ref()
+                    .filter(|entry| entry.age() < policy.ttl + policy.max_stale);
+                let fetching = self.inner.in_flight.contains_key(key);
+                let known = FetchFailure {
+                    error: error.clone(),
+                    latency: Duration::ZERO,
+                    remembered: true,
+                };
+                if fetching {
+                    // The custodian is already being asked and failed last time: answer now
+                    // rather than queue behind that call.
+                    return match usable {
+                        Some(entry) => Served::Stale(entry.clone(), known),
+                        None => Served::Failed(known),
+                    };
+                }
+                if let Some(entry) = usable
+                    && !policy.bypass
+                {
+                    // Refresh in the background; the spawned fetch fills the cache when it
+                    // succeeds.
+                    drop(self.in_flight(key, fetch));
+                    return Served::Stale(entry.clone(), known);
+                }
+            }
+            let started = Instant::now();
+            let result = if wait < MIN_FETCH_WAIT && !self.inner.in_flight.contains_key(key) {
+                // Too little time left to wait for any custodian: nothing is started, or a flood
+                // of calls with expired deadlines (and `no-store`) would keep every custodian
+                // answering refetches that nobody waits for.
+                Err(FetchFailure::new(E::caller_deadline(wait), Duration::ZERO))
+            } else {
+                let shared = self.in_flight(key, fetch);
+                match tokio::time::timeout(wait, shared).await {
+                    Ok(result) => result,
+                    // The caller's deadline, not the fetch: that goes on, bounded by the
+                    // custodian's own timeout, and its answer still lands in the cache.
+                    Err(_) => Err(FetchFailure::new(
+                        E::caller_deadline(wait),
+                        started.elapsed(),
+                    )),
+                }
+            };
+            match result {
+                Ok(entry) => Served::Live(entry, started.elapsed()),
+                Err(failure) => match existing.or_else(|| self.peek(key)) {
+                    Some(entry) if entry.age() < policy.ttl + policy.max_stale => {
+                        Served::Stale(entry, failure)
+                    }
+                    _ => Served::Failed(failure),
+                },
+            }
+        }
+        .await;
         if let Some(metrics) = &self.inner.metrics {
             metrics.lookup(match &served {
                 Served::Cached(_) => Lookup::Hit,
@@ -320,79 +383,6 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             });
         }
         served
-    }
-
-    async fn lookup<F>(
-        &self,
-        key: &str,
-        policy: Policy<E>,
-        wait: Duration,
-        fetch: F,
-    ) -> Served<V, E>
-    where
-        F: FnOnce() -> BoxFuture<'static, Result<(V, String), FetchFailure<E>>>,
-    {
-        let existing = self.peek(key);
-        if let Some(entry) = &existing
-            && !policy.bypass
-            && entry.age() < policy.ttl
-        {
-            return Served::Cached(entry.clone());
-        }
-        if let Some(error) = &policy.known_failure {
-            let usable = existing
-                .as_ref()
-                .filter(|entry| entry.age() < policy.ttl + policy.max_stale);
-            let fetching = self.inner.in_flight.contains_key(key);
-            let known = FetchFailure {
-                error: error.clone(),
-                latency: Duration::ZERO,
-                remembered: true,
-            };
-            if fetching {
-                // The custodian is already being asked and failed last time: answer now
-                // rather than queue behind that call.
-                return match usable {
-                    Some(entry) => Served::Stale(entry.clone(), known),
-                    None => Served::Failed(known),
-                };
-            }
-            if let Some(entry) = usable
-                && !policy.bypass
-            {
-                // Refresh in the background; the spawned fetch fills the cache when it
-                // succeeds.
-                drop(self.in_flight(key, fetch));
-                return Served::Stale(entry.clone(), known);
-            }
-        }
-        let started = Instant::now();
-        let result = if wait < MIN_FETCH_WAIT && !self.inner.in_flight.contains_key(key) {
-            // Too little time left to wait for any custodian: nothing is started, or a flood
-            // of calls with expired deadlines (and `no-store`) would keep every custodian
-            // answering refetches that nobody waits for.
-            Err(FetchFailure::new(E::caller_deadline(wait), Duration::ZERO))
-        } else {
-            let shared = self.in_flight(key, fetch);
-            match tokio::time::timeout(wait, shared).await {
-                Ok(result) => result,
-                // The caller's deadline, not the fetch: that goes on, bounded by the
-                // custodian's own timeout, and its answer still lands in the cache.
-                Err(_) => Err(FetchFailure::new(
-                    E::caller_deadline(wait),
-                    started.elapsed(),
-                )),
-            }
-        };
-        match result {
-            Ok(entry) => Served::Live(entry, started.elapsed()),
-            Err(failure) => match existing.or_else(|| self.peek(key)) {
-                Some(entry) if entry.age() < policy.ttl + policy.max_stale => {
-                    Served::Stale(entry, failure)
-                }
-                _ => Served::Failed(failure),
-            },
-        }
     }
 
     fn in_flight<F>(&self, key: &str, fetch: F) -> InFlight<V, E>

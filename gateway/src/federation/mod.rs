@@ -214,7 +214,15 @@ impl Federation {
         V: Send + Sync + 'static,
         Fut: Future<Output = Fetched<V>> + Send + 'static,
     {
-        let served = match self.revalidated(cache, key, ttl_ms, upstream, ctx).await {
+        let held = (ctx.bypass_cache && ctx.revalidate)
+            .then(|| cache.peek(key))
+            .flatten()
+            .filter(|entry| !entry.revision.is_empty());
+        let revalidated = match held {
+            Some(entry) => self.revalidated(entry, ttl_ms, upstream, ctx).await,
+            None => None,
+        };
+        let served = match revalidated {
             Some(served) => served,
             None => {
                 let policy = self
@@ -232,21 +240,16 @@ impl Federation {
         served
     }
 
-    /// With `no-cache`, the cached answer when the custodian confirms its revision (or,
-    /// when it cannot be asked, the cached answer as stale while it may be served); `None`
-    /// when the custodian must be asked again.
-    async fn revalidated<V: Send + Sync + 'static>(
+    /// With `no-cache`, the cached `entry` when the custodian confirms its revision (or,
+    /// when it cannot be asked, `entry` as stale while it may be served); `None` when the
+    /// custodian must be asked again.
+    async fn revalidated<V>(
         &self,
-        cache: &Cache<V>,
-        key: &str,
+        entry: Arc<crate::cache::Cached<V>>,
         ttl_ms: u64,
         upstream: &Arc<Upstream>,
         ctx: RequestContext,
     ) -> Option<Served<V>> {
-        if !(ctx.bypass_cache && ctx.revalidate) {
-            return None;
-        }
-        let entry = cache.peek(key).filter(|entry| !entry.revision.is_empty())?;
         let started = tokio::time::Instant::now();
         match self.confirm_revision(upstream, ctx).await {
             Ok(revision) if revision == entry.revision => {
