@@ -15,10 +15,12 @@ use tokio::sync::watch;
 mod answer;
 pub mod index;
 pub mod merge;
+mod outcomes;
 mod provenances;
 
 pub use index::{Hit, MergedCatalogue, SearchPage};
-pub use provenances::Provenances;
+pub use outcomes::{FromCacheMemo, Outcome};
+pub use provenances::{Provenance, Provenances};
 
 /// The last merge and the inputs it was built from: `(custodian id, catalogue version)`
 /// pairs, in custodian order; and the merge being made, if one is.
@@ -205,7 +207,7 @@ pub struct CatalogueView {
     /// Identifies the merge, so that page tokens of another merge are refused.
     pub generation: u64,
     /// One outcome per custodian.
-    pub outcomes: Vec<pb::CustodianOutcome>,
+    pub outcomes: Vec<Outcome>,
     /// Provenance of each custodian's records in this answer (the merge may be older than
     /// the answers it was built from when their revisions did not change).
     pub provenance: Provenances,
@@ -227,15 +229,15 @@ impl CatalogueView {
                     provenance.insert(now);
                 }
                 _ => {
-                    provenance.insert(pb::Provenance {
+                    provenance.insert(Provenance::shared(pb::Provenance {
                         freshness: pb::Freshness::Stale as i32,
                         ..held.clone()
-                    });
+                    }));
                 }
             }
         }
         for outcome in &mut self.outcomes {
-            let id = &outcome.custodian_id;
+            let id = outcome.custodian_id();
             let note = match provenance.get(id) {
                 Some(p) if p.freshness == pb::Freshness::Stale as i32 => format!(
                     "this search holds its records of revision `{}`, from an earlier \
@@ -248,6 +250,7 @@ impl CatalogueView {
                     .to_string(),
                 None => continue,
             };
+            let outcome = outcome.to_mut();
             if outcome.message.is_empty() {
                 outcome.message = note;
             } else {
@@ -277,7 +280,7 @@ impl CatalogueView {
                 let provenance = self
                     .provenance
                     .get(&record.provenance.custodian_id)
-                    .cloned()
+                    .map(|p| (**p).clone())
                     .unwrap_or_else(|| record.provenance.clone());
                 record.to_federated(req.view, provenance, hit.score)
             })
@@ -286,7 +289,11 @@ impl CatalogueView {
             results,
             next_page_token: page.next_page_token,
             total_size: page.total as u32,
-            custodians: self.outcomes,
+            custodians: self
+                .outcomes
+                .into_iter()
+                .map(Outcome::into_message)
+                .collect(),
             merge_issues: self.catalogue.issues().to_vec(),
             facets: page.facets.list.clone(),
         })
@@ -450,7 +457,7 @@ mod fallback_tests {
         let now = CatalogueView {
             catalogue: Arc::new(MergedCatalogue::default()),
             generation: 2,
-            outcomes: ["a", "b", "c", "n"].map(outcome).to_vec(),
+            outcomes: ["a", "b", "c", "n"].map(|c| outcome(c).into()).to_vec(),
             provenance: [
                 ("a", provenance("a", "1")),
                 ("b", provenance("b", "2")),
@@ -493,8 +500,8 @@ mod fallback_tests {
         let message = |id: &str| {
             view.outcomes
                 .iter()
-                .find(|o| o.custodian_id == id)
-                .map(|o| o.message.clone())
+                .find(|o| o.custodian_id() == id)
+                .map(|o| o.message().to_string())
                 .unwrap_or_default()
         };
         assert_eq!(message("a"), "");

@@ -31,7 +31,8 @@ use live::DerivedCaches;
 
 use crate::{
     catalogue::{
-        CatalogueView, MergeFailed, MergeMemo, MergedCatalogue, Provenances,
+        CatalogueView, FromCacheMemo, MergeFailed, MergeMemo, MergedCatalogue, Outcome, Provenance,
+        Provenances,
         merge::{self, Contribution, MergedRecord},
     },
     changes::ChangeFeed,
@@ -103,6 +104,8 @@ pub struct Federation {
     /// Revision confirmations (`cache-control: no-cache`): concurrent ones share one call.
     revisions: Cache<pb::CustodianInfo>,
     merged: MergeMemo,
+    /// What the answers served from each custodian's cached catalogue say of it.
+    from_cache: FromCacheMemo,
     national_rules: Arc<NationalRules>,
     changes: Arc<ChangeFeed>,
     derived: DerivedCaches,
@@ -152,6 +155,7 @@ impl Federation {
             variable_searches: derived.variable_searches.clone(),
             revisions: Cache::counted(metrics.cache("revisions")),
             merged: MergeMemo::default(),
+            from_cache: FromCacheMemo::default(),
             national_rules,
             changes,
             derived,
@@ -310,9 +314,22 @@ impl Federation {
         let mut provenance = Provenances::with_capacity(served.len());
         let mut key = Vec::with_capacity(served.len());
         for (up, s) in &served {
-            outcomes.push(outcome::outcome(&up.id, s));
-            if let Some(p) = outcome::provenance(&up.id, s) {
-                provenance.insert(p);
+            // Served from the cache, every answer says the same of the custodian but its
+            // age: that is made once per cached catalogue.
+            match (self.from_cache.of(&up.id, s), s) {
+                (Some(said), Served::Cached(cached)) => {
+                    provenance.insert(said.provenance().clone());
+                    outcomes.push(Outcome::FromCache {
+                        said,
+                        age: cached.age(),
+                    });
+                }
+                _ => {
+                    outcomes.push(outcome::outcome(&up.id, s).into());
+                    if let Some(p) = outcome::provenance(&up.id, s) {
+                        provenance.insert(Provenance::shared(p));
+                    }
+                }
             }
             if let Some(cached) = s.cached() {
                 // The same revision means the same catalogue (the custodian contract), so a

@@ -7,11 +7,13 @@ use helsedata::{custodian_data, proto as pb};
 use prost::Message;
 
 use crate::{
+    cache::Cached,
     catalogue::{
-        CatalogueView, MergedCatalogue, Provenances,
+        CatalogueView, FromCacheMemo, MergedCatalogue, Outcome, Provenances,
         merge::{self, Contribution, OwnsIds},
     },
     planning::rules::NationalRules,
+    upstream::Served,
 };
 
 /// Every id is its custodian's here: the test is about encoding, not ownership.
@@ -78,8 +80,20 @@ fn merged() -> Arc<MergedCatalogue> {
     Arc::new(MergedCatalogue::new(merged, concepts))
 }
 
+/// A catalogue fetched at `seconds` past the epoch (fixed, so that two views say the same).
+fn fetched_at(seconds: u64) -> Arc<Cached<()>> {
+    Arc::new(Cached {
+        value: (),
+        fetched_at: std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds),
+        fetched: tokio::time::Instant::now(),
+        revision: "r3".into(),
+        generation: 1,
+    })
+}
+
 /// A view of `catalogue` as one request sees it: a newer provenance for all custodians but
-/// one (whose records keep the merge's own), and two outcomes.
+/// one (whose records keep the merge's own, and one of them served from the cache), and
+/// three outcomes (one of them from the cache).
 fn view(catalogue: &Arc<MergedCatalogue>) -> CatalogueView {
     let mut custodians: Vec<&str> = catalogue
         .records()
@@ -88,11 +102,18 @@ fn view(catalogue: &Arc<MergedCatalogue>) -> CatalogueView {
         .collect();
     custodians.sort_unstable();
     custodians.dedup();
-    let provenance: Provenances = custodians
+    let mut provenance: Provenances = custodians
         .iter()
         .skip(1)
         .map(|c| provenance(c, "r2", pb::Freshness::Cached))
         .collect();
+    let from_cache = FromCacheMemo::default()
+        .of(
+            "kreftregisteret",
+            &Served::Cached(fetched_at(1_796_000_100)),
+        )
+        .expect("served from the cache");
+    provenance.insert(from_cache.provenance().clone());
     CatalogueView {
         catalogue: catalogue.clone(),
         generation: 7,
@@ -101,12 +122,18 @@ fn view(catalogue: &Arc<MergedCatalogue>) -> CatalogueView {
                 custodian_id: "fhi".into(),
                 status: pb::OutcomeStatus::Ok as i32,
                 ..Default::default()
-            },
+            }
+            .into(),
             pb::CustodianOutcome {
                 custodian_id: "ssb".into(),
                 status: pb::OutcomeStatus::Timeout as i32,
                 message: "no answer within 200 ms".into(),
                 ..Default::default()
+            }
+            .into(),
+            Outcome::FromCache {
+                said: from_cache,
+                age: std::time::Duration::from_millis(1234),
             },
         ],
         provenance,
