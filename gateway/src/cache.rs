@@ -374,15 +374,27 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
             }
         }
         .await;
+        self.count(&served);
+        served
+    }
+
+    /// The entry of `key` while younger than `ttl`, without counting a lookup: for a caller
+    /// that serves several keys at once only if every one is fresh (and then counts each
+    /// with [`Self::count`]).
+    pub fn fresh(&self, key: &str, ttl: Duration) -> Option<Arc<Cached<V>>> {
+        self.peek(key).filter(|entry| entry.age() < ttl)
+    }
+
+    /// Counts a lookup answered as `served`.
+    pub fn count(&self, served: &Served<V, E>) {
         if let Some(metrics) = &self.inner.metrics {
-            metrics.lookup(match &served {
+            metrics.lookup(match served {
                 Served::Cached(_) => Lookup::Hit,
                 Served::Live(..) => Lookup::Live,
                 Served::Stale(..) => Lookup::Stale,
                 Served::Failed(_) => Lookup::Failed,
             });
         }
-        served
     }
 
     fn in_flight<F>(&self, key: &str, fetch: F) -> InFlight<V, E>

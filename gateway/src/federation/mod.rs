@@ -299,7 +299,48 @@ impl Federation {
     /// The merged catalogue: every custodian's snapshot, fetched concurrently where not
     /// fresh, merged and indexed (the merge is reused until a snapshot changes).
     pub async fn catalogue(&self, ctx: RequestContext) -> Result<CatalogueView, MergeFailed> {
-        let served = fan_out(&self.upstreams, |up| async move {
+        let served = match self.every_catalogue_fresh(ctx) {
+            Some(served) => served,
+            None => self.fetch_catalogues(ctx).await,
+        };
+        self.view(&served).await
+    }
+
+    /// Every custodian's cached catalogue, when each is fresh and the request may be served
+    /// from the cache: then nothing is to be fetched, and no fan-out is made (the G_hit
+    /// profile counted 5,000 instructions in one for 4 custodians). Each is counted as
+    /// [`Self::cached_fetch`] counts an answer.
+    fn every_catalogue_fresh(
+        &self,
+        ctx: RequestContext,
+    ) -> Option<Vec<(Arc<Upstream>, Served<Snapshot>)>> {
+        if ctx.bypass_cache {
+            return None;
+        }
+        let ttl = Duration::from_millis(self.cache_config.catalogue_ttl_ms);
+        let served = self
+            .upstreams
+            .iter()
+            .map(|up| {
+                Some((
+                    up.clone(),
+                    Served::Cached(self.snapshots.fresh(&up.id, ttl)?),
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        for (up, s) in &served {
+            self.snapshots.count(s);
+            up.answers().served(s);
+        }
+        Some(served)
+    }
+
+    /// Every custodian's catalogue, fetched concurrently where not fresh.
+    async fn fetch_catalogues(
+        &self,
+        ctx: RequestContext,
+    ) -> Vec<(Arc<Upstream>, Served<Snapshot>)> {
+        fan_out(&self.upstreams, |up| async move {
             let ttl = self.cache_config.catalogue_ttl_ms;
             // A refetch shares the records of the snapshot held when the revision is the same.
             let fetch = |up: Arc<Upstream>| {
@@ -309,11 +350,18 @@ impl Federation {
             self.cached_fetch(&self.snapshots, &up.id, ttl, &up, ctx, fetch)
                 .await
         })
-        .await;
+        .await
+    }
+
+    /// The merged catalogue as a request sees it, from the custodians' answers in `served`.
+    async fn view(
+        &self,
+        served: &[(Arc<Upstream>, Served<Snapshot>)],
+    ) -> Result<CatalogueView, MergeFailed> {
         let mut outcomes = Vec::with_capacity(served.len());
         let mut provenance = Provenances::with_capacity(served.len());
         let mut key = Vec::with_capacity(served.len());
-        for (up, s) in &served {
+        for (up, s) in served {
             // Served from the cache, every answer says the same of the custodian but its
             // age: that is made once per cached catalogue.
             match (self.from_cache.of(&up.id, s), s) {
@@ -343,7 +391,7 @@ impl Federation {
                 key.push((up.id.as_str(), version));
             }
         }
-        let (catalogue, generation) = self.merge_memo(&key, &served).await?;
+        let (catalogue, generation) = self.merge_memo(&key, served).await?;
         Ok(CatalogueView {
             catalogue,
             generation,
