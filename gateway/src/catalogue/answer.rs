@@ -2,14 +2,16 @@
 //!
 //! A record's data source in the view asked for and its two routes never change within a
 //! merge, so each is encoded the first time an answer holds it and kept with the merge
-//! ([`EncodedRecords`]). An answer then encodes only what is its own (each custodian's
-//! provenance once, the scores, the outcomes) and copies the rest, the merge's issues and
-//! the facets of a ranked page among them (encoded once per merge or page and kept): a full
-//! listing of the catalogue no longer clones, encodes and drops every record for every
-//! request. The bytes are exactly those prost writes for the same message (the tests hold
-//! them to it), in field order.
+//! ([`EncodedRecords`]). A page's results are those parts with each custodian's provenance
+//! (encoded once per provenance, [`super::Provenance`]) and the scores; the last encoding
+//! of a ranked page is kept with it ([`EncodedResults`]) and copied by the answers of the
+//! page that carry the same provenances, in the same view (a repeated search while the
+//! custodians' catalogues are served from the cache). An answer then adds what is its own,
+//! the outcomes ([`super::Outcome`], encoded around their age), and copies the merge's
+//! issues and the page's facets (each encoded once and kept). The bytes are exactly those
+//! prost writes for the same message (the tests hold them to it), in field order.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, PoisonError};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use helsedata::{encoded::SearchDataSourcesAnswer, proto as pb};
@@ -18,7 +20,7 @@ use prost::{
     encoding::{self, WireType},
 };
 
-use super::{CatalogueView, in_view, index::SearchPage, merge::MergedRecord};
+use super::{CatalogueView, Provenance, in_view, index::RankedPage, merge::MergedRecord};
 
 /// Field numbers of `FederatedDataSource` (gateway.proto).
 pub(super) mod record_field {
@@ -117,19 +119,106 @@ fn field(tag: u32, message: &impl Message) -> Vec<u8> {
     bytes
 }
 
+/// A ranked page's `results`, `next_page_token` and `total_size` answer fields, encoded in
+/// one view with the provenances they carry; kept with the page ([`RankedPage::results`])
+/// for the answers after it that carry the same.
+#[derive(Debug)]
+pub struct EncodedResults {
+    view: i32,
+    /// The provenance of each hit, in hit order: the request's (`Some`) or, when it has
+    /// none for the hit's custodian, the merge's own.
+    provenances: Vec<Option<Arc<Provenance>>>,
+    bytes: Vec<u8>,
+}
+
+impl EncodedResults {
+    /// Whether these are the fields of `page` for `view` as `view` would encode them.
+    fn fit(&self, view: &CatalogueView, page: &RankedPage, req_view: i32) -> bool {
+        self.view == req_view
+            && self.provenances.len() == page.hits.len()
+            && self
+                .provenances
+                .iter()
+                .zip(provenances(view, page))
+                .all(|(kept, now)| match (kept, now) {
+                    (Some(kept), Some(now)) => Arc::ptr_eq(kept, now),
+                    (None, None) => true,
+                    _ => false,
+                })
+    }
+}
+
+/// The provenance each hit of `page` carries in `view`: the request's, or `None` for the
+/// merge's own.
+fn provenances<'a>(
+    view: &'a CatalogueView,
+    page: &'a RankedPage,
+) -> impl Iterator<Item = Option<&'a Arc<Provenance>>> + 'a {
+    let records = view.catalogue.records();
+    page.hits.iter().map(move |&(_, number)| {
+        let record = records.get(number as usize)?;
+        view.provenance.get(&record.provenance.custodian_id)
+    })
+}
+
 /// The answer to `req` for `page` of `view`, as the bytes of a `SearchDataSourcesResponse`
 /// whose results carry each custodian's provenance as of this request.
 pub fn assemble(
     view: &CatalogueView,
-    page: &SearchPage<'_>,
+    page: &RankedPage,
     req: &pb::SearchDataSourcesRequest,
 ) -> SearchDataSourcesAnswer {
+    let kept = page
+        .results
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .filter(|kept| kept.fit(view, page, req.view));
+    let results = match kept {
+        Some(kept) => kept,
+        None => {
+            let made = Arc::new(EncodedResults {
+                view: req.view,
+                provenances: provenances(view, page).map(Option::<&_>::cloned).collect(),
+                bytes: results(view, page, req),
+            });
+            if view.catalogue.may_keep_results(made.bytes.len()) {
+                *page.results.lock().unwrap_or_else(PoisonError::into_inner) = Some(made.clone());
+            }
+            made
+        }
+    };
+    let issues = view.catalogue.issue_fields();
+    let facets = page.facets.encoded.get_or_init(|| {
+        let mut facets = BytesMut::new();
+        for facet in &page.facets.list {
+            encoding::message::encode(answer_field::FACETS, facet, &mut facets);
+        }
+        facets.freeze()
+    });
+    let mut buf = Vec::with_capacity(
+        results.bytes.len() + view.outcomes.len() * 128 + issues.len() + facets.len(),
+    );
+    buf.put_slice(&results.bytes);
+    for outcome in &view.outcomes {
+        outcome.encode_field(answer_field::CUSTODIANS, &mut buf);
+    }
+    buf.put_slice(issues);
+    buf.put_slice(facets);
+    SearchDataSourcesAnswer::from_bytes(Bytes::from(buf))
+}
+
+/// The `results`, `next_page_token` and `total_size` fields of `page` in `view`.
+fn results(view: &CatalogueView, page: &RankedPage, req: &pb::SearchDataSourcesRequest) -> Vec<u8> {
     // A `Vec` rather than a `BytesMut`: prost writes a varint a byte at a time, which costs
     // less on a `Vec` (callgrind of G_hit: prost's share of an answer of one hit went from
     // 10,600 instructions to 4,300; BENCHMARKS.md).
-    let mut buf = Vec::with_capacity(page.hits.len() * 512 + 1024);
-    for hit in &page.hits {
-        let record = hit.record;
+    let mut buf = Vec::with_capacity(page.hits.len() * 512 + 64);
+    let records = view.catalogue.records();
+    for &(score, number) in &page.hits {
+        let Some(record) = records.get(number as usize) else {
+            continue;
+        };
         let custodian = record.provenance.custodian_id.as_str();
         let own;
         // Each custodian's provenance is encoded once for every answer that shares it.
@@ -140,15 +229,10 @@ pub fn assemble(
                 &own
             }
         };
-        let Some(parts) = view.catalogue.record_parts(hit, req.view) else {
-            // Not a record of this merge (cannot happen): encoded as it is.
-            let provenance = view.provenance.get(custodian).map(|p| &***p);
-            let provenance = provenance.unwrap_or(&record.provenance).clone();
-            let federated = record.to_federated(req.view, provenance, hit.score);
-            encoding::message::encode(answer_field::RESULTS, &federated, &mut buf);
+        let Some(parts) = view.catalogue.record_parts(number, req.view) else {
             continue;
         };
-        let score_len = if hit.score != 0.0 {
+        let score_len = if score != 0.0 {
             encoding::key_len(record_field::SCORE) + 8
         } else {
             0
@@ -158,8 +242,8 @@ pub fn assemble(
         encoding::encode_varint(len as u64, &mut buf);
         buf.put_slice(&parts.source);
         buf.put_slice(provenance);
-        if hit.score != 0.0 {
-            encoding::double::encode(record_field::SCORE, &hit.score, &mut buf);
+        if score != 0.0 {
+            encoding::double::encode(record_field::SCORE, &score, &mut buf);
         }
         buf.put_slice(&parts.routes);
     }
@@ -174,19 +258,7 @@ pub fn assemble(
     if total != 0 {
         encoding::uint32::encode(answer_field::TOTAL_SIZE, &total, &mut buf);
     }
-    for outcome in &view.outcomes {
-        outcome.encode_field(answer_field::CUSTODIANS, &mut buf);
-    }
-    buf.put_slice(view.catalogue.issue_fields());
-    let facets = page.facets.encoded.get_or_init(|| {
-        let mut facets = BytesMut::new();
-        for facet in &page.facets.list {
-            encoding::message::encode(answer_field::FACETS, facet, &mut facets);
-        }
-        facets.freeze()
-    });
-    buf.put_slice(facets);
-    SearchDataSourcesAnswer::from_bytes(Bytes::from(buf))
+    buf
 }
 
 #[cfg(test)]

@@ -8,9 +8,10 @@
 
 use std::{
     collections::HashMap,
+    hash::{BuildHasher, Hash, Hasher, RandomState},
     sync::{
-        Arc, OnceLock,
-        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
@@ -29,13 +30,18 @@ use helsedata::{
 };
 
 use super::{
-    answer::{EncodedRecords, RecordParts},
+    answer::{EncodedRecords, EncodedResults, RecordParts},
     merge::{Merged, MergedRecord},
 };
 
 /// Ranked pages kept per merge: the most distinct searches remembered before the memory is
 /// cleared and filled again (a page holds at most one page of hit numbers and the facets).
 const RANKED_PAGES: usize = 4096;
+
+/// Bytes of encoded results the ranked pages of one merge keep at most, all pages together
+/// ([`RankedPage::results`]); pages asked for beyond it are assembled from their records'
+/// encodings every time.
+const ENCODED_RESULTS_BYTES: usize = 32 << 20;
 
 /// The merged catalogue with its search index.
 #[derive(Debug, Default)]
@@ -52,17 +58,22 @@ pub struct MergedCatalogue {
     provenances: HashMap<String, pb::Provenance>,
     /// Each record's facet values as small numbers, worked out on first use.
     facet_rows: OnceLock<FacetRows>,
-    /// Pages already ranked from this merge, by request. The merge never changes, so a
-    /// repeated search (the same words, filters, page size and token) is a lookup; a new
-    /// merge starts with none.
-    ranked: DashMap<PageKey, Arc<RankedPage>>,
+    /// Pages already ranked from this merge, by a hash of the request ([`Self::asked_hash`];
+    /// the page holds the request it answers, to be compared). The merge never changes, so
+    /// a repeated search (the same query, filters, page size and token) is a lookup that
+    /// copies nothing; a new merge starts with none.
+    ranked: DashMap<u64, Arc<RankedPage>>,
+    /// Keys the hash of [`Self::ranked`], so that no one can choose requests that collide.
+    ranked_keys: RandomState,
+    /// Bytes of encoded results the ranked pages keep (at most [`ENCODED_RESULTS_BYTES`]).
+    encoded_results: AtomicUsize,
     /// Each record's encoding in each view, made the first time an answer holds it.
     encoded: EncodedRecords,
 }
 
 /// What a search asks for: the query's words and every filter. A page token is bound to it
 /// (and to the merge generation), so that a token is refused for another search.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Hash)]
 struct Asked {
     terms: Vec<String>,
     custodian_ids: Vec<String>,
@@ -87,22 +98,32 @@ impl Asked {
     }
 }
 
-/// What fixes a ranked page: the merge generation, the search, the page size and the token.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct PageKey {
-    generation: u64,
-    asked: Asked,
-    page_size: i32,
-    page_token: String,
-}
-
 /// One ranked page as record numbers, kept for repeated searches.
 #[derive(Debug)]
-struct RankedPage {
-    hits: Vec<(f64, u32)>,
-    next_page_token: String,
-    total: usize,
-    facets: Arc<Facets>,
+pub(super) struct RankedPage {
+    /// The request it answers, and the merge generation it was asked of.
+    asked: pb::SearchDataSourcesRequest,
+    generation: u64,
+    /// The hits as (score, record number), best first.
+    pub(super) hits: Vec<(f64, u32)>,
+    pub(super) next_page_token: String,
+    pub(super) total: usize,
+    pub(super) facets: Arc<Facets>,
+    /// The page's answer fields as the last answer of it encoded them (for its view and
+    /// the provenances it carried), for the answers after it that carry the same.
+    pub(super) results: Mutex<Option<Arc<EncodedResults>>>,
+}
+
+/// Whether two requests ask for the same page (their view aside, which shapes the answer,
+/// not the ranking).
+fn same_page(a: &pb::SearchDataSourcesRequest, b: &pb::SearchDataSourcesRequest) -> bool {
+    a.query == b.query
+        && a.custodian_ids == b.custodian_ids
+        && [a.kind, a.consent, a.identifiability, a.hap_phase, a.channel]
+            == [b.kind, b.consent, b.identifiability, b.hap_phase, b.channel]
+        && a.years == b.years
+        && a.page_size == b.page_size
+        && a.page_token == b.page_token
 }
 
 /// The facets of a ranked page, shared by every answer of that page.
@@ -148,6 +169,8 @@ impl MergedCatalogue {
             by_id,
             facet_rows: OnceLock::new(),
             ranked: DashMap::new(),
+            ranked_keys: RandomState::new(),
+            encoded_results: AtomicUsize::new(0),
             encoded: EncodedRecords::new(merged.records.len()),
             merged,
         }
@@ -244,9 +267,21 @@ impl MergedCatalogue {
         self.encoded.issues(&self.merged.issues)
     }
 
-    /// The encoded parts of the hit's record in `view` (`None` for a hit of another merge).
-    pub fn record_parts(&self, hit: &Hit<'_>, view: i32) -> Option<&RecordParts> {
-        self.encoded.parts(hit.number, hit.record, view)
+    /// The encoded parts of record `number` in `view` (`None` for a number outside the
+    /// merge).
+    pub fn record_parts(&self, number: u32, view: i32) -> Option<&RecordParts> {
+        let record = self.merged.records.get(number as usize)?;
+        self.encoded.parts(number, record, view)
+    }
+
+    /// Whether `bytes` more of encoded results may be kept with the ranked pages; if so,
+    /// they are counted as kept.
+    pub(super) fn may_keep_results(&self, bytes: usize) -> bool {
+        self.encoded_results
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |kept| {
+                (kept + bytes <= ENCODED_RESULTS_BYTES).then_some(kept + bytes)
+            })
+            .is_ok()
     }
 
     /// The record with data source id `id`, if the merge holds one.
@@ -263,23 +298,7 @@ impl MergedCatalogue {
         req: &pb::SearchDataSourcesRequest,
         generation: u64,
     ) -> Result<SearchPage<'_>, RequestError> {
-        let key = PageKey {
-            generation,
-            asked: Asked::of(req),
-            page_size: req.page_size,
-            page_token: req.page_token.clone(),
-        };
-        let ranked = match self.ranked.get(&key) {
-            Some(page) => page.clone(),
-            None => {
-                let page = Arc::new(self.rank(req, &key)?);
-                if self.ranked.len() >= RANKED_PAGES {
-                    self.ranked.clear();
-                }
-                self.ranked.insert(key, page.clone());
-                page
-            }
-        };
+        let ranked = self.ranked_page(req, generation)?;
         Ok(SearchPage {
             hits: ranked
                 .hits
@@ -296,19 +315,68 @@ impl MergedCatalogue {
         })
     }
 
+    /// The ranked page for `req` (see [`Self::search`]): the one kept when this merge has
+    /// answered the same request before, otherwise ranked now and kept.
+    pub(super) fn ranked_page(
+        &self,
+        req: &pb::SearchDataSourcesRequest,
+        generation: u64,
+    ) -> Result<Arc<RankedPage>, RequestError> {
+        let hash = self.asked_hash(req, generation);
+        if let Some(page) = self.ranked.get(&hash)
+            && page.generation == generation
+            && same_page(&page.asked, req)
+        {
+            return Ok(page.clone());
+        }
+        let page = Arc::new(self.rank(req, &Asked::of(req), generation)?);
+        if self.ranked.len() >= RANKED_PAGES {
+            self.ranked.clear();
+            self.encoded_results.store(0, Ordering::Release);
+        }
+        // Another request of the same hash (a collision) is ranked anew and replaces it.
+        self.ranked.insert(hash, page.clone());
+        Ok(page)
+    }
+
+    /// The hash [`Self::ranked`] keeps the page of `req` under: of every field that
+    /// [`same_page`] compares, and the generation.
+    fn asked_hash(&self, req: &pb::SearchDataSourcesRequest, generation: u64) -> u64 {
+        let mut hasher = self.ranked_keys.build_hasher();
+        generation.hash(&mut hasher);
+        req.query.hash(&mut hasher);
+        req.custodian_ids.hash(&mut hasher);
+        [
+            req.kind,
+            req.consent,
+            req.identifiability,
+            req.hap_phase,
+            req.channel,
+        ]
+        .hash(&mut hasher);
+        req.years
+            .as_ref()
+            .map(|y| (y.from_year, y.to_year))
+            .hash(&mut hasher);
+        req.page_size.hash(&mut hasher);
+        req.page_token.hash(&mut hasher);
+        hasher.finish()
+    }
+
     /// Matches, filters, counts the facets of, ranks and pages the records for `req`.
     fn rank(
         &self,
         req: &pb::SearchDataSourcesRequest,
-        key: &PageKey,
+        asked: &Asked,
+        generation: u64,
     ) -> Result<RankedPage, RequestError> {
         let page = PageRequest::parse(
             req.page_size,
             &req.page_token,
             SEARCH_DATA_SOURCES_PAGE,
-            paging::fingerprint(&(&key.asked, key.generation)),
+            paging::fingerprint(&(asked, generation)),
         )?;
-        let terms = &key.asked.terms;
+        let terms = &asked.terms;
         let records = &self.merged.records;
         let scored: Vec<(f64, u32)> = if search::has_words(terms) {
             self.index()
@@ -336,6 +404,11 @@ impl MergedCatalogue {
         // Best first, ties by id (the record order).
         let range = page.order_page(&mut hits, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         Ok(RankedPage {
+            asked: pb::SearchDataSourcesRequest {
+                view: 0,
+                ..req.clone()
+            },
+            generation,
             hits: hits.drain(range).collect(),
             next_page_token,
             total,
@@ -343,6 +416,7 @@ impl MergedCatalogue {
                 list: facets,
                 encoded: OnceLock::new(),
             }),
+            results: Mutex::new(None),
         })
     }
 }

@@ -307,7 +307,7 @@ impl CatalogueView {
         &self,
         req: &pb::SearchDataSourcesRequest,
     ) -> Result<helsedata::encoded::SearchDataSourcesAnswer, RequestError> {
-        let page = self.catalogue.search(req, self.generation)?;
+        let page = self.catalogue.ranked_page(req, self.generation)?;
         Ok(answer::assemble(self, &page, req))
     }
 }

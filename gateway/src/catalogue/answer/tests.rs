@@ -9,7 +9,8 @@ use prost::Message;
 use crate::{
     cache::Cached,
     catalogue::{
-        CatalogueView, FromCacheMemo, MergedCatalogue, Outcome, Provenances,
+        CatalogueView, FromCacheMemo, MergedCatalogue, Outcome, Provenance, Provenances,
+        index::RankedPage,
         merge::{self, Contribution, OwnsIds},
     },
     planning::rules::NationalRules,
@@ -216,4 +217,58 @@ fn a_refused_page_token_is_refused_alike() {
     let assembled = view(&catalogue).search_encoded(&req).expect_err("refused");
     let message = view(&catalogue).search(&req).expect_err("refused");
     assert_eq!(assembled.to_string(), message.to_string());
+}
+
+#[test]
+fn a_page_answered_again_with_the_same_provenances_copies_the_results_it_kept() {
+    let catalogue = merged();
+    let req = pb::SearchDataSourcesRequest {
+        query: "kreft".into(),
+        page_size: 5,
+        view: pb::DataSourceView::Basic as i32,
+        ..Default::default()
+    };
+    let first_view = view(&catalogue);
+    let first = first_view.search_encoded(&req).expect("answered");
+    let page = catalogue
+        .ranked_page(&req, first_view.generation)
+        .expect("ranked");
+    let kept = |page: &RankedPage| page.results.lock().ok().and_then(|r| r.clone());
+    let made = kept(&page).expect("kept with the page");
+    let again = first_view.search_encoded(&req).expect("answered");
+    assert_eq!(again.bytes(), first.bytes());
+    assert!(
+        kept(&page).is_some_and(|k| Arc::ptr_eq(&k, &made)),
+        "the same provenances: copied, not made again"
+    );
+
+    // Kreftregisteret's catalogue fetched anew: its hits carry the new provenance.
+    let refetched = || {
+        let mut v = view(&catalogue);
+        v.provenance.insert(Provenance::shared(provenance(
+            "kreftregisteret",
+            "r9",
+            pb::Freshness::Live,
+        )));
+        v
+    };
+    let answer = refetched().search_encoded(&req).expect("answered");
+    let message = refetched().search(&req).expect("answered");
+    assert!(
+        message.results.iter().any(|r| r
+            .provenance
+            .as_ref()
+            .is_some_and(|p| p.catalogue_revision == "r9")),
+        "kreft finds Kreftregisteret's sources"
+    );
+    assert_eq!(answer.bytes().as_ref(), message.encode_to_vec().as_slice());
+    assert_ne!(answer.bytes(), first.bytes());
+    // Another view of the page is encoded for its own view.
+    let full = pb::SearchDataSourcesRequest {
+        view: pb::DataSourceView::Full as i32,
+        ..req.clone()
+    };
+    let answer = first_view.search_encoded(&full).expect("answered");
+    let message = view(&catalogue).search(&full).expect("answered");
+    assert_eq!(answer.bytes().as_ref(), message.encode_to_vec().as_slice());
 }
