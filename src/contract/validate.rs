@@ -195,7 +195,7 @@ impl Validate<GatewayApi> for pb::SearchDataSourcesRequest {
 /// digits) less its stop words, so a query of emoji, punctuation or words such as `og` alone,
 /// which would otherwise match every record, is refused.
 fn check_searchable(field: &str, query: &str) -> Result<(), FieldError> {
-    if query.trim().is_empty() || search::has_words(&search::terms(query)) {
+    if query.trim().is_empty() || search::query_has_words(query) {
         return Ok(());
     }
     let shown: String = query.chars().take(60).collect();

@@ -35,7 +35,7 @@ observe_layer!(
 /// A call whose record is written when its answer ends.
 struct Pending {
     arrival: Arrival,
-    path: String,
+    path: Option<http::uri::PathAndQuery>,
     caller: String,
     remote_addr: Option<String>,
     trace_id: Option<String>,
@@ -45,7 +45,8 @@ struct Pending {
 impl Pending {
     fn finish(self, code: i32) {
         let observer = &self.arrival.observer;
-        let method_label = known_method(&self.path).unwrap_or("other");
+        let path = self.path.as_ref().map_or("", |p| p.path());
+        let method_label = known_method(path).unwrap_or("other");
         if !observer.audit.is_on() {
             // No audit trail: the call is counted, and no record is built for nobody.
             let latency_ms = self.arrival.latency_ms();
@@ -64,8 +65,8 @@ impl Pending {
             surface: "grpc",
             caller: self.caller,
             remote_addr: self.remote_addr,
-            asked: asked::from_grpc(&self.path, &body),
-            method: bounded(&self.path, MAX_TEXT),
+            asked: asked::from_grpc(path, &body),
+            method: bounded(path, MAX_TEXT),
             method_label: method_label.into(),
             status: code_name(code).into(),
             latency_ms: self.arrival.latency_ms(),
@@ -101,14 +102,18 @@ where
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let arrival = Arrival::new(&self.observer, "grpc", request.headers());
-        let path = request.uri().path().to_string();
+        // Shares the request's bytes: copied only into an audit record.
+        let path = request.uri().path_and_query().cloned();
         let copy = Copy::default();
         // The caller, its address and a copy of the request message (for the summary of what
         // was asked) are kept for the audit record only.
         let (caller, remote_addr, request) = if self.observer.audit.is_on() {
             let peer = request.extensions().get::<PeerInfo>();
             let caller = peer
-                .map(|p| bounded(&p.identity_or_reason(), MAX_TEXT))
+                .map(|p| match &p.identity {
+                    Ok(id) => bounded(id, MAX_TEXT),
+                    Err(_) => bounded(&p.identity_or_reason(), MAX_TEXT),
+                })
                 .unwrap_or_else(|| "(no authenticated peer)".to_string());
             let remote_addr = peer.map(|p| p.remote_addr.to_string());
             let request =

@@ -81,6 +81,13 @@ pub fn has_words(terms: &[String]) -> bool {
     terms.iter().any(|t| !analyzer.is_stop_word(t))
 }
 
+/// [`has_words`] of the [`terms`] of `query`, without collecting them (for the checks made
+/// on every request).
+pub fn query_has_words(query: &str) -> bool {
+    let analyzer = analyzer();
+    analysis::Analyzer::words(query).any(|t| !analyzer.is_stop_word(&t))
+}
+
 /// Whether a data source has `topic` (folded) as a topic or as a word of one, in English or
 /// in the bokmål its custodian gives.
 pub fn has_topic(source: &pb::DataSource, topic: &str) -> bool {

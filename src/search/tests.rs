@@ -287,3 +287,26 @@ fn records_matching_every_word_score_the_same_sought_one_by_one_or_walked() {
         assert_eq!(walked, sought, "{query}");
     }
 }
+
+#[test]
+fn a_query_has_words_exactly_when_its_terms_do() {
+    for query in [
+        "",
+        "   ",
+        "og",
+        "og the",
+        "kreft",
+        "og kreft",
+        "ICD-10",
+        "🙂 !!",
+        "Fødselsvekt",
+        "the of and",
+        "MFR",
+    ] {
+        assert_eq!(
+            query_has_words(query),
+            has_words(&terms(query)),
+            "{query:?}"
+        );
+    }
+}

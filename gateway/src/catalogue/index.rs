@@ -216,7 +216,7 @@ impl MergedCatalogue {
 
     /// Whether a search with `query` needs an index that is not built yet.
     pub fn needs_index_for(&self, query: &str) -> bool {
-        self.index.get().is_none() && search::has_words(&search::terms(query))
+        self.index.get().is_none() && search::query_has_words(query)
     }
 
     /// The provenance the merge gave each custodian's records, by custodian id.
