@@ -262,7 +262,7 @@ fn take(counter: &Arc<AtomicUsize>, limit: usize) -> Result<Slot, usize> {
 
 /// The slots one call holds.
 #[derive(Debug)]
-pub(crate) struct Slots(#[allow(dead_code)] Vec<Slot>);
+pub(crate) struct Slots(#[allow(dead_code)] [Option<Slot>; 3]);
 
 struct Shared {
     limits: RequestLimits,
@@ -378,7 +378,7 @@ impl Shared {
         if method.starts_with(HEALTH) {
             let limit = limits.max_concurrent_health_checks;
             return take(&self.health.0, limit)
-                .map(|s| Slots(vec![s]))
+                .map(|s| Slots([Some(s), None, None]))
                 .map_err(|_| {
                     Refusal::concurrency(
                         "server:health-checks".into(),
@@ -389,7 +389,8 @@ impl Shared {
                     )
                 });
         }
-        let mut slots = Vec::with_capacity(3);
+        // The connection's, the identity's and the server's: held in place, not allocated.
+        let mut slots: [Option<Slot>; 3] = [None, None, None];
         if let Some(peer) = peer {
             let state = match &peer.identity {
                 Ok(identity) => Some((identity, self.identity(identity))),
@@ -418,7 +419,7 @@ impl Shared {
                     })?;
             }
             let limit = limits.max_concurrent_requests_per_connection;
-            slots.push(take(peer.connection.in_flight(), limit).map_err(|_| {
+            slots[0] = Some(take(peer.connection.in_flight(), limit).map_err(|_| {
                 Refusal::concurrency(
                     format!("connection:{}", peer.remote_addr),
                     format!(
@@ -430,7 +431,7 @@ impl Shared {
             })?);
             if let Some((identity, state)) = &state {
                 let limit = limits.max_concurrent_requests_per_identity;
-                slots.push(take(state, limit).map_err(|_| {
+                slots[1] = Some(take(state, limit).map_err(|_| {
                     Refusal::concurrency(
                         format!("identity:{identity}"),
                         format!(
@@ -443,7 +444,7 @@ impl Shared {
             }
         }
         let limit = limits.max_concurrent_requests;
-        slots.push(take(&self.all.0, limit).map_err(|_| {
+        slots[2] = Some(take(&self.all.0, limit).map_err(|_| {
             Refusal::concurrency(
                 "server:all-calls".into(),
                 format!(
@@ -497,14 +498,16 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
-        let method = request.uri().path().to_string();
+        // Shares the request's bytes (the request itself is changed below).
+        let path = request.uri().path_and_query().cloned();
+        let method = path.as_ref().map_or("", |p| p.path());
         let limits = &self.shared.limits;
         let arrival = Arrival(tokio::time::Instant::now());
-        let timeout = limits.effective_timeout(&method, grpc_timeout(&request));
+        let timeout = limits.effective_timeout(method, grpc_timeout(&request));
         let deadline = Deadline::after_arrival(arrival, timeout);
         let peer = request.extensions().get::<PeerInfo>();
         let connection = peer.map(|p| p.connection.clone());
-        let slots = match self.shared.take_slots(&method, peer) {
+        let slots = match self.shared.take_slots(method, peer) {
             Ok(slots) => slots,
             Err(refusal) => {
                 if refusal.rate {
@@ -538,13 +541,13 @@ where
         };
         request.extensions_mut().insert(deadline);
         request.extensions_mut().insert(arrival);
-        let long_lived = LONG_LIVED.contains(&method.as_str());
+        let long_lived = LONG_LIVED.contains(&method);
         let message_timeout = limits.request_message_timeout.min(timeout);
         let request = request.map(|body| {
             tonic::body::Body::new(body::RequestTimer::new(
                 body,
                 message_timeout,
-                STREAMED_REQUEST.contains(&method.as_str()),
+                STREAMED_REQUEST.contains(&method),
             ))
         });
         let clone = self.inner.clone();

@@ -39,7 +39,8 @@ struct Pending {
     caller: String,
     remote_addr: Option<String>,
     trace_id: Option<String>,
-    copy: Copy,
+    /// The request message as it came, with the audit trail on.
+    copy: Option<Copy>,
 }
 
 impl Pending {
@@ -58,7 +59,11 @@ impl Pending {
             );
             return;
         }
-        let body = self.copy.lock().map(|b| b.clone()).unwrap_or_default();
+        let body = self
+            .copy
+            .as_ref()
+            .and_then(|copy| copy.lock().ok().map(|b| b.clone()))
+            .unwrap_or_default();
         observer.finish(AuditRecord {
             time: rfc3339(SystemTime::now()),
             service: observer.service,
@@ -104,10 +109,9 @@ where
         let arrival = Arrival::new(&self.observer, "grpc", request.headers());
         // Shares the request's bytes: copied only into an audit record.
         let path = request.uri().path_and_query().cloned();
-        let copy = Copy::default();
         // The caller, its address and a copy of the request message (for the summary of what
         // was asked) are kept for the audit record only.
-        let (caller, remote_addr, request) = if self.observer.audit.is_on() {
+        let (caller, remote_addr, copy, request) = if self.observer.audit.is_on() {
             let peer = request.extensions().get::<PeerInfo>();
             let caller = peer
                 .map(|p| match &p.identity {
@@ -116,11 +120,12 @@ where
                 })
                 .unwrap_or_else(|| "(no authenticated peer)".to_string());
             let remote_addr = peer.map(|p| p.remote_addr.to_string());
-            let request =
-                request.map(|body| tonic::body::Body::new(TeeBody::new(body, copy.clone())));
-            (caller, remote_addr, request)
+            let copy = Copy::default();
+            let tee = copy.clone();
+            let request = request.map(|body| tonic::body::Body::new(TeeBody::new(body, tee)));
+            (caller, remote_addr, Some(copy), request)
         } else {
-            (String::new(), None, request)
+            (String::new(), None, None, request)
         };
         let answer = self.inner.call(request);
         Box::pin(async move {
