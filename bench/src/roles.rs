@@ -1,6 +1,6 @@
 //! The hidden server roles the `bench` binary runs when it starts itself
 //! (`serve-custodian`, `serve-gateway`, `serve-echo`). Each links the real library
-//! (`custodian_stub::server::serve`, `gateway::server::serve`) or, for the echo server, the
+//! (`custodian_stub::server::serve_with`, `gateway::server::serve`) or, for the echo server, the
 //! same server builder ([`helsedata::grpc_server::builder`]: mutual TLS, HTTP/2 limits,
 //! tracing span per request) around a service that does no work.
 //!

@@ -139,20 +139,6 @@ pub fn load_dir_live(dir: &Path) -> Result<Vec<LiveCatalogue>, LoadError> {
 /// catalogue keeps serving; `GetCustodianInfo` says why in `reload_error`).
 pub const DATA_FILE_HEALTH: &str = "helsedata.federation.v1.CustodianCatalogue/data-file";
 
-/// Serves `catalogue` (never reloaded) on `listener` with fixed TLS material and the
-/// default options ([`ServeOptions::new`]) until `shutdown` completes, then drains
-/// in-flight calls.
-pub async fn serve(
-    catalogue: Arc<Catalogue>,
-    tls: &TlsMaterial,
-    listener: TcpListener,
-    added_latency: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    let live = Arc::new(LiveCatalogue::fixed(catalogue));
-    serve_live(live, tls, listener, added_latency, shutdown).await
-}
-
 /// Serves `catalogue` (never reloaded) on `listener` with `options` until `shutdown`
 /// completes, then drains in-flight calls.
 pub async fn serve_with(
