@@ -4,7 +4,8 @@
 //! Messages and clients are generated once with tonic's codec; the servers are generated
 //! apart (into `servers/`, over the same messages) with the contract's codec, which answers a
 //! request that does not decode with `INVALID_ARGUMENT` (see `src/grpc_status_map.rs`), and
-//! which send SearchDataSources answers as bytes encoded ahead (see `src/encoded.rs`).
+//! which send SearchDataSources and SearchVariables answers as bytes encoded ahead (see
+//! `src/encoded.rs`).
 
 use prost::Message;
 use std::{env, fs, path::PathBuf};
@@ -37,6 +38,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(
             ".helsedata.federation.v1.SearchDataSourcesResponse",
             "crate::encoded::SearchDataSourcesAnswer",
+        )
+        // A custodian encodes its SearchVariables hits straight from its catalogue, without
+        // copying them first (see `src/encoded.rs`).
+        .extern_path(
+            ".helsedata.federation.v1.SearchVariablesResponse",
+            "crate::encoded::SearchVariablesAnswer",
         )
         .codec_path("crate::grpc_status_map::ContractCodec")
         .compile_fds(descriptors)?;

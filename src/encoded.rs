@@ -3,8 +3,9 @@
 //! large answer is copied rather than cloned, encoded and dropped for every request. The
 //! bytes are one protobuf message of the contract; a client decodes them as that message.
 //!
-//! The servers' generated code sends [`SearchDataSourcesAnswer`] for SearchDataSources
-//! (`build.rs` maps the message to it for the servers only; clients keep the message).
+//! The servers' generated code sends [`SearchDataSourcesAnswer`] for SearchDataSources and
+//! [`SearchVariablesAnswer`] for a custodian's SearchVariables (`build.rs` maps the messages
+//! to them for the servers only; clients keep the messages).
 
 use std::marker::PhantomData;
 
@@ -26,6 +27,10 @@ pub struct Encoded<M> {
 /// A SearchDataSources answer as the gateway sends it.
 pub type SearchDataSourcesAnswer = Encoded<pb::SearchDataSourcesResponse>;
 
+/// A SearchVariables answer as a custodian sends it: its hits encoded from the catalogue's
+/// own variables, not from copies of them.
+pub type SearchVariablesAnswer = Encoded<pb::SearchVariablesResponse>;
+
 impl<M> Encoded<M> {
     /// Bytes that are the encoding of one `M`, as prost would write it.
     pub fn from_bytes(bytes: Bytes) -> Self {
@@ -38,6 +43,13 @@ impl<M> Encoded<M> {
     /// The message's bytes, as sent on the wire (without the gRPC frame header).
     pub fn bytes(&self) -> &Bytes {
         &self.bytes
+    }
+}
+
+impl<M: Message> Encoded<M> {
+    /// The encoding of `message`.
+    pub fn of(message: &M) -> Self {
+        Self::from_bytes(message.encode_to_vec().into())
     }
 }
 

@@ -261,7 +261,7 @@ impl CustodianCatalogue for Echo {
     async fn search_variables(
         &self,
         _request: Request<pb::SearchVariablesRequest>,
-    ) -> Result<Response<pb::SearchVariablesResponse>, Status> {
+    ) -> Result<Response<helsedata::encoded::SearchVariablesAnswer>, Status> {
         unimplemented()
     }
 

@@ -6,9 +6,12 @@
 
 use std::collections::HashMap;
 
+use prost::encoding::{self, WireType};
+
 use helsedata::{
     contract::{CUSTODIAN_SEARCH_VARIABLES_PAGE, LIST_DATA_SOURCES_PAGE, LIST_VARIABLES_PAGE},
     custodian_data::SourceBundle,
+    encoded::SearchVariablesAnswer,
     paging::{self, PageRequest},
     proto as pb,
     search::{self, SearchIndex},
@@ -171,11 +174,76 @@ impl Catalogue {
         })
     }
 
-    /// SearchVariables.
+    /// SearchVariables, as a message (its hits copied from the catalogue).
     pub fn search_variables(
         &self,
         req: &pb::SearchVariablesRequest,
     ) -> Result<pb::SearchVariablesResponse, RequestError> {
+        let page = self.variable_page(req)?;
+        Ok(pb::SearchVariablesResponse {
+            hits: page
+                .hits
+                .iter()
+                .map(|&(variable, score)| pb::VariableHit {
+                    variable: Some(variable.clone()),
+                    score,
+                })
+                .collect(),
+            next_page_token: page.next_page_token,
+            total_size: page.total as u32,
+            catalogue_revision: self.info.catalogue_revision.clone(),
+        })
+    }
+
+    /// SearchVariables, as the bytes of the same message, its hits encoded straight from the
+    /// catalogue's variables (what the service sends: no hit is copied first).
+    pub fn search_variables_encoded(
+        &self,
+        req: &pb::SearchVariablesRequest,
+    ) -> Result<SearchVariablesAnswer, RequestError> {
+        const HITS: u32 = 1;
+        const NEXT_PAGE_TOKEN: u32 = 2;
+        const TOTAL_SIZE: u32 = 3;
+        const CATALOGUE_REVISION: u32 = 4;
+        const HIT_VARIABLE: u32 = 1;
+        const HIT_SCORE: u32 = 2;
+        let page = self.variable_page(req)?;
+        let mut buf = Vec::with_capacity(page.hits.len() * 640 + 64);
+        // Fields in their numbers' order, each as prost writes it.
+        for &(variable, score) in &page.hits {
+            let score_len = if score != 0.0 {
+                encoding::key_len(HIT_SCORE) + 8
+            } else {
+                0
+            };
+            let len = encoding::message::encoded_len(HIT_VARIABLE, variable) + score_len;
+            encoding::encode_key(HITS, WireType::LengthDelimited, &mut buf);
+            encoding::encode_varint(len as u64, &mut buf);
+            encoding::message::encode(HIT_VARIABLE, variable, &mut buf);
+            if score != 0.0 {
+                encoding::double::encode(HIT_SCORE, &score, &mut buf);
+            }
+        }
+        if !page.next_page_token.is_empty() {
+            encoding::string::encode(NEXT_PAGE_TOKEN, &page.next_page_token, &mut buf);
+        }
+        let total = page.total as u32;
+        if total != 0 {
+            encoding::uint32::encode(TOTAL_SIZE, &total, &mut buf);
+        }
+        let revision = &self.info.catalogue_revision;
+        if !revision.is_empty() {
+            encoding::string::encode(CATALOGUE_REVISION, revision, &mut buf);
+        }
+        Ok(SearchVariablesAnswer::from_bytes(buf.into()))
+    }
+
+    /// The page of variables `req` asks for: the hits (best first, ties by id), the token
+    /// of the next page and the number of hits over all pages.
+    fn variable_page(
+        &self,
+        req: &pb::SearchVariablesRequest,
+    ) -> Result<VariablePage<'_>, RequestError> {
         let terms = search::terms(&req.query);
         let page = PageRequest::parse(
             req.page_size,
@@ -196,22 +264,25 @@ impl Catalogue {
         let total = hits.len();
         // Best first, ties by id (a record number is its id's rank).
         let range = page.order_page(&mut hits, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(pb::SearchVariablesResponse {
+        Ok(VariablePage {
             hits: hits[range]
                 .iter()
                 .map(|&(n, score)| {
                     let (s, v) = self.variable_locations[n as usize];
-                    pb::VariableHit {
-                        variable: Some(self.sources[s as usize].variables[v as usize].clone()),
-                        score,
-                    }
+                    (&self.sources[s as usize].variables[v as usize], score)
                 })
                 .collect(),
             next_page_token: page.next_token(total),
-            total_size: total as u32,
-            catalogue_revision: self.info.catalogue_revision.clone(),
+            total,
         })
     }
+}
+
+/// One page of SearchVariables, its hits borrowed from the catalogue.
+struct VariablePage<'a> {
+    hits: Vec<(&'a pb::Variable, f64)>,
+    next_page_token: String,
+    total: usize,
 }
 
 #[cfg(test)]
@@ -267,5 +338,63 @@ mod tests {
         assert_eq!(ids(&catalogue, &[], 10), ["a-b.x", "a-b.y", "a.x", "a.z"]);
         assert_eq!(ids(&catalogue, &[], 3), ["a-b.x", "a-b.y", "a.x"]);
         assert_eq!(ids(&catalogue, &["a"], 10), ["a.x", "a.z"]);
+    }
+
+    #[test]
+    fn a_search_sent_encoded_is_the_bytes_prost_writes_for_its_message() {
+        use prost::Message;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let loaded = helsedata::custodian_data::load_dir(&root.join("data"))
+            .unwrap_or_else(|e| panic!("the bundled data must load: {e}"));
+        let fhi = loaded
+            .into_iter()
+            .find(|c| c.info.id == "fhi")
+            .expect("FHI's data file");
+        let catalogue = Catalogue::new(fhi.info, fhi.sources);
+        let mut asked = 0;
+        for (query, sources, page_size) in [
+            ("fødselsvekt", vec![], 5),
+            ("kommune", vec![], 3),
+            ("ICD-10 diagnose", vec![], 50),
+            ("kommune", vec!["mfr".to_string()], 2),
+            ("ingen slik variabel finnes", vec![], 10),
+        ] {
+            let mut req = pb::SearchVariablesRequest {
+                query: query.into(),
+                data_source_ids: sources,
+                page_size,
+                ..Default::default()
+            };
+            // This page and the next.
+            for _ in 0..2 {
+                let message = catalogue.search_variables(&req).expect("searched");
+                let sent = catalogue.search_variables_encoded(&req).expect("searched");
+                assert_eq!(
+                    sent.bytes().as_ref(),
+                    message.encode_to_vec().as_slice(),
+                    "{req:?}"
+                );
+                asked += usize::from(!message.hits.is_empty());
+                if message.next_page_token.is_empty() {
+                    break;
+                }
+                req.page_token = message.next_page_token;
+            }
+        }
+        assert!(asked >= 4, "the queries find variables");
+        let refused = pb::SearchVariablesRequest {
+            page_token: "not a token".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            catalogue
+                .search_variables_encoded(&refused)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            catalogue
+                .search_variables(&refused)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        );
     }
 }

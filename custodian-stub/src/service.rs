@@ -8,6 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use helsedata::{
     contract::{CustodianApi, Validate},
+    encoded::SearchVariablesAnswer,
     proto::{self as pb, custodian_catalogue_server::CustodianCatalogue},
 };
 use tonic::{Request, Response, Status};
@@ -106,8 +107,8 @@ impl CustodianCatalogue for CatalogueService {
     async fn search_variables(
         &self,
         request: Request<pb::SearchVariablesRequest>,
-    ) -> Result<Response<pb::SearchVariablesResponse>, Status> {
-        self.answer(request, |r, q| r.catalogue.search_variables(q))
+    ) -> Result<Response<SearchVariablesAnswer>, Status> {
+        self.answer(request, |r, q| r.catalogue.search_variables_encoded(q))
             .await
     }
 
