@@ -4,8 +4,8 @@
 //! merge, so each is encoded the first time an answer holds it and kept with the merge
 //! ([`EncodedRecords`]). A page's results are those parts with each custodian's provenance
 //! (encoded once per provenance, [`super::Provenance`]) and the scores; the last encoding
-//! of a ranked page is kept with it ([`EncodedResults`]) and copied by the answers of the
-//! page that carry the same provenances, in the same view (a repeated search while the
+//! of a ranked page (up to 64 KiB) is kept with it ([`EncodedResults`]) and copied by the
+//! answers of the page that carry the same provenances, in the same view (a repeated search while the
 //! custodians' catalogues are served from the cache). An answer then adds what is its own,
 //! the outcomes ([`super::Outcome`], encoded around their age), and copies the merge's
 //! issues and the page's facets (each encoded once and kept). The bytes are exactly those
@@ -21,6 +21,10 @@ use prost::{
 };
 
 use super::{CatalogueView, Provenance, in_view, index::RankedPage, merge::MergedRecord};
+
+/// Largest encoded results a ranked page keeps ([`EncodedResults`]): a page of about a
+/// hundred sources in the basic view, far more than a search page shows.
+const KEPT_RESULTS_BYTES: usize = 64 << 10;
 
 /// Field numbers of `FederatedDataSource` (gateway.proto).
 pub(super) mod record_field {
@@ -174,20 +178,6 @@ pub fn assemble(
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
         .filter(|kept| kept.fit(view, page, req.view));
-    let results = match kept {
-        Some(kept) => kept,
-        None => {
-            let made = Arc::new(EncodedResults {
-                view: req.view,
-                provenances: provenances(view, page).map(Option::<&_>::cloned).collect(),
-                bytes: results(view, page, req),
-            });
-            if view.catalogue.may_keep_results(made.bytes.len()) {
-                *page.results.lock().unwrap_or_else(PoisonError::into_inner) = Some(made.clone());
-            }
-            made
-        }
-    };
     let issues = view.catalogue.issue_fields();
     let facets = page.facets.encoded.get_or_init(|| {
         let mut facets = BytesMut::new();
@@ -196,10 +186,21 @@ pub fn assemble(
         }
         facets.freeze()
     });
-    let mut buf = Vec::with_capacity(
-        results.bytes.len() + view.outcomes.len() * 128 + issues.len() + facets.len(),
-    );
-    buf.put_slice(&results.bytes);
+    let rest = view.outcomes.len() * 128 + issues.len() + facets.len();
+    let buf = match kept {
+        Some(kept) => {
+            let mut buf = Vec::with_capacity(kept.bytes.len() + rest);
+            buf.put_slice(&kept.bytes);
+            buf
+        }
+        None => {
+            let mut buf = Vec::with_capacity(page.hits.len() * 512 + 64 + rest);
+            write_results(view, page, req, &mut buf);
+            keep(view, page, req.view, &buf);
+            buf
+        }
+    };
+    let mut buf = buf;
     for outcome in &view.outcomes {
         outcome.encode_field(answer_field::CUSTODIANS, &mut buf);
     }
@@ -208,12 +209,41 @@ pub fn assemble(
     SearchDataSourcesAnswer::from_bytes(Bytes::from(buf))
 }
 
-/// The `results`, `next_page_token` and `total_size` fields of `page` in `view`.
-fn results(view: &CatalogueView, page: &RankedPage, req: &pb::SearchDataSourcesRequest) -> Vec<u8> {
+/// Keeps `results` (the page's results as just encoded for `view`) with `page` for the
+/// answers after it, when they are small enough: a large page (a full listing) is
+/// assembled anew each time rather than copied once more to be kept, and while the merge's
+/// custodians are fetched again for every answer (`no-store`), kept results would not be
+/// used anyway.
+fn keep(view: &CatalogueView, page: &RankedPage, req_view: i32, results: &[u8]) {
+    if results.len() > KEPT_RESULTS_BYTES || !view.catalogue.may_keep_results(results.len()) {
+        return;
+    }
+    let made = Arc::new(EncodedResults {
+        view: req_view,
+        provenances: provenances(view, page).map(Option::<&_>::cloned).collect(),
+        bytes: results.to_vec(),
+    });
+    let replaced = page
+        .results
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .replace(made);
+    if let Some(replaced) = replaced {
+        view.catalogue.release_results(replaced.bytes.len());
+    }
+}
+
+/// Writes the `results`, `next_page_token` and `total_size` fields of `page` in `view` to
+/// `buf`.
+fn write_results(
+    view: &CatalogueView,
+    page: &RankedPage,
+    req: &pb::SearchDataSourcesRequest,
+    buf: &mut Vec<u8>,
+) {
     // A `Vec` rather than a `BytesMut`: prost writes a varint a byte at a time, which costs
     // less on a `Vec` (callgrind of G_hit: prost's share of an answer of one hit went from
     // 10,600 instructions to 4,300; BENCHMARKS.md).
-    let mut buf = Vec::with_capacity(page.hits.len() * 512 + 64);
     let records = view.catalogue.records();
     for &(score, number) in &page.hits {
         let Some(record) = records.get(number as usize) else {
@@ -238,27 +268,22 @@ fn results(view: &CatalogueView, page: &RankedPage, req: &pb::SearchDataSourcesR
             0
         };
         let len = parts.source.len() + provenance.len() + score_len + parts.routes.len();
-        encoding::encode_key(answer_field::RESULTS, WireType::LengthDelimited, &mut buf);
-        encoding::encode_varint(len as u64, &mut buf);
+        encoding::encode_key(answer_field::RESULTS, WireType::LengthDelimited, buf);
+        encoding::encode_varint(len as u64, buf);
         buf.put_slice(&parts.source);
         buf.put_slice(provenance);
         if score != 0.0 {
-            encoding::double::encode(record_field::SCORE, &score, &mut buf);
+            encoding::double::encode(record_field::SCORE, &score, buf);
         }
         buf.put_slice(&parts.routes);
     }
     if !page.next_page_token.is_empty() {
-        encoding::string::encode(
-            answer_field::NEXT_PAGE_TOKEN,
-            &page.next_page_token,
-            &mut buf,
-        );
+        encoding::string::encode(answer_field::NEXT_PAGE_TOKEN, &page.next_page_token, buf);
     }
     let total = page.total as u32;
     if total != 0 {
-        encoding::uint32::encode(answer_field::TOTAL_SIZE, &total, &mut buf);
+        encoding::uint32::encode(answer_field::TOTAL_SIZE, &total, buf);
     }
-    buf
 }
 
 #[cfg(test)]

@@ -284,6 +284,15 @@ impl MergedCatalogue {
             .is_ok()
     }
 
+    /// `bytes` of encoded results are no longer kept (replaced by newer ones).
+    pub(super) fn release_results(&self, bytes: usize) {
+        let _ = self
+            .encoded_results
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |kept| {
+                Some(kept.saturating_sub(bytes))
+            });
+    }
+
     /// The record with data source id `id`, if the merge holds one.
     pub fn get(&self, id: &str) -> Option<&MergedRecord> {
         self.by_id.get(id).map(|&i| &self.merged.records[i])

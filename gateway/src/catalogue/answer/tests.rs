@@ -263,6 +263,18 @@ fn a_page_answered_again_with_the_same_provenances_copies_the_results_it_kept() 
     );
     assert_eq!(answer.bytes().as_ref(), message.encode_to_vec().as_slice());
     assert_ne!(answer.bytes(), first.bytes());
+    // A full listing is larger than a page keeps: assembled anew each time, not kept.
+    let listing = pb::SearchDataSourcesRequest {
+        page_size: 500,
+        view: pb::DataSourceView::Full as i32,
+        ..Default::default()
+    };
+    let listed = first_view.search_encoded(&listing).expect("answered");
+    assert!(listed.bytes().len() > 64 << 10, "a listing of every source is large");
+    let listing_page = catalogue
+        .ranked_page(&listing, first_view.generation)
+        .expect("ranked");
+    assert!(kept(&listing_page).is_none(), "too large to keep");
     // Another view of the page is encoded for its own view.
     let full = pb::SearchDataSourcesRequest {
         view: pb::DataSourceView::Full as i32,
