@@ -270,7 +270,10 @@ fn a_page_answered_again_with_the_same_provenances_copies_the_results_it_kept() 
         ..Default::default()
     };
     let listed = first_view.search_encoded(&listing).expect("answered");
-    assert!(listed.bytes().len() > 64 << 10, "a listing of every source is large");
+    assert!(
+        listed.bytes().len() > 64 << 10,
+        "a listing of every source is large"
+    );
     let listing_page = catalogue
         .ranked_page(&listing, first_view.generation)
         .expect("ranked");
