@@ -46,13 +46,6 @@ impl<M> Encoded<M> {
     }
 }
 
-impl<M: Message> Encoded<M> {
-    /// The encoding of `message`.
-    pub fn of(message: &M) -> Self {
-        Self::from_bytes(message.encode_to_vec().into())
-    }
-}
-
 impl<M: Message + Default> Encoded<M> {
     /// The message the bytes encode (for callers in the same process, such as the web
     /// surface); `INTERNAL` if they do not decode, which would be a fault of the encoder.

@@ -187,7 +187,7 @@ pub fn assemble(
         facets.freeze()
     });
     let rest = view.outcomes.len() * 128 + issues.len() + facets.len();
-    let buf = match kept {
+    let mut buf = match kept {
         Some(kept) => {
             let mut buf = Vec::with_capacity(kept.bytes.len() + rest);
             buf.put_slice(&kept.bytes);
@@ -200,7 +200,6 @@ pub fn assemble(
             buf
         }
     };
-    let mut buf = buf;
     for outcome in &view.outcomes {
         outcome.encode_field(answer_field::CUSTODIANS, &mut buf);
     }

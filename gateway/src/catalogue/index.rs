@@ -8,7 +8,7 @@
 
 use std::{
     collections::HashMap,
-    hash::{BuildHasher, Hash, Hasher, RandomState},
+    hash::{BuildHasher, RandomState},
     sync::{
         Arc, Mutex, OnceLock,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -58,8 +58,8 @@ pub struct MergedCatalogue {
     provenances: HashMap<String, pb::Provenance>,
     /// Each record's facet values as small numbers, worked out on first use.
     facet_rows: OnceLock<FacetRows>,
-    /// Pages already ranked from this merge, by a hash of the request ([`Self::asked_hash`];
-    /// the page holds the request it answers, to be compared). The merge never changes, so
+    /// Pages already ranked from this merge, by a hash of the request's [`PageAsk`] (the
+    /// page holds the request it answers, to be compared). The merge never changes, so
     /// a repeated search (the same query, filters, page size and token) is a lookup that
     /// copies nothing; a new merge starts with none.
     ranked: DashMap<u64, Arc<RankedPage>>,
@@ -77,8 +77,7 @@ pub struct MergedCatalogue {
 struct Asked {
     terms: Vec<String>,
     custodian_ids: Vec<String>,
-    enums: [i32; 5],
-    years: Option<(Option<i32>, Option<i32>)>,
+    filters: FilterValues,
 }
 
 impl Asked {
@@ -86,6 +85,21 @@ impl Asked {
         Self {
             terms: search::terms(&req.query),
             custodian_ids: req.custodian_ids.clone(),
+            filters: FilterValues::of(req),
+        }
+    }
+}
+
+/// A request's filters but the custodians: its enum filters and its years.
+#[derive(Debug, Hash, PartialEq, Eq)]
+struct FilterValues {
+    enums: [i32; 5],
+    years: Option<(Option<i32>, Option<i32>)>,
+}
+
+impl FilterValues {
+    fn of(req: &pb::SearchDataSourcesRequest) -> Self {
+        Self {
             enums: [
                 req.kind,
                 req.consent,
@@ -94,6 +108,32 @@ impl Asked {
                 req.channel,
             ],
             years: req.years.as_ref().map(|y| (y.from_year, y.to_year)),
+        }
+    }
+}
+
+/// Which ranked page a request asks for, as it came (its view aside, which shapes the
+/// answer, not the ranking), of the merge generation it names: the ranked pages are kept
+/// by its hash and compared by it.
+#[derive(Hash, PartialEq, Eq)]
+struct PageAsk<'a> {
+    generation: u64,
+    query: &'a str,
+    custodian_ids: &'a [String],
+    filters: FilterValues,
+    page_size: i32,
+    page_token: &'a str,
+}
+
+impl<'a> PageAsk<'a> {
+    fn of(req: &'a pb::SearchDataSourcesRequest, generation: u64) -> Self {
+        Self {
+            generation,
+            query: &req.query,
+            custodian_ids: &req.custodian_ids,
+            filters: FilterValues::of(req),
+            page_size: req.page_size,
+            page_token: &req.page_token,
         }
     }
 }
@@ -112,18 +152,6 @@ pub(super) struct RankedPage {
     /// The page's answer fields as the last answer of it encoded them (for its view and
     /// the provenances it carried), for the answers after it that carry the same.
     pub(super) results: Mutex<Option<Arc<EncodedResults>>>,
-}
-
-/// Whether two requests ask for the same page (their view aside, which shapes the answer,
-/// not the ranking).
-fn same_page(a: &pb::SearchDataSourcesRequest, b: &pb::SearchDataSourcesRequest) -> bool {
-    a.query == b.query
-        && a.custodian_ids == b.custodian_ids
-        && [a.kind, a.consent, a.identifiability, a.hap_phase, a.channel]
-            == [b.kind, b.consent, b.identifiability, b.hap_phase, b.channel]
-        && a.years == b.years
-        && a.page_size == b.page_size
-        && a.page_token == b.page_token
 }
 
 /// The facets of a ranked page, shared by every answer of that page.
@@ -331,10 +359,10 @@ impl MergedCatalogue {
         req: &pb::SearchDataSourcesRequest,
         generation: u64,
     ) -> Result<Arc<RankedPage>, RequestError> {
-        let hash = self.asked_hash(req, generation);
+        let asked = PageAsk::of(req, generation);
+        let hash = self.ranked_keys.hash_one(&asked);
         if let Some(page) = self.ranked.get(&hash)
-            && page.generation == generation
-            && same_page(&page.asked, req)
+            && PageAsk::of(&page.asked, page.generation) == asked
         {
             return Ok(page.clone());
         }
@@ -346,30 +374,6 @@ impl MergedCatalogue {
         // Another request of the same hash (a collision) is ranked anew and replaces it.
         self.ranked.insert(hash, page.clone());
         Ok(page)
-    }
-
-    /// The hash [`Self::ranked`] keeps the page of `req` under: of every field that
-    /// [`same_page`] compares, and the generation.
-    fn asked_hash(&self, req: &pb::SearchDataSourcesRequest, generation: u64) -> u64 {
-        let mut hasher = self.ranked_keys.build_hasher();
-        generation.hash(&mut hasher);
-        req.query.hash(&mut hasher);
-        req.custodian_ids.hash(&mut hasher);
-        [
-            req.kind,
-            req.consent,
-            req.identifiability,
-            req.hap_phase,
-            req.channel,
-        ]
-        .hash(&mut hasher);
-        req.years
-            .as_ref()
-            .map(|y| (y.from_year, y.to_year))
-            .hash(&mut hasher);
-        req.page_size.hash(&mut hasher);
-        req.page_token.hash(&mut hasher);
-        hasher.finish()
     }
 
     /// Matches, filters, counts the facets of, ranks and pages the records for `req`.

@@ -501,7 +501,7 @@ mod fallback_tests {
             view.outcomes
                 .iter()
                 .find(|o| o.custodian_id() == id)
-                .map(|o| o.message().to_string())
+                .map(|o| o.clone().into_message().message)
                 .unwrap_or_default()
         };
         assert_eq!(message("a"), "");

@@ -70,6 +70,14 @@ impl FromCache {
     pub fn provenance(&self) -> &Arc<Provenance> {
         &self.provenance
     }
+
+    /// The outcome of an answer served when the catalogue was `age` old.
+    fn with_age(&self, age: Duration) -> pb::CustodianOutcome {
+        pb::CustodianOutcome {
+            age: Some(outcome::duration(age)),
+            ..self.outcome.clone()
+        }
+    }
 }
 
 /// The [`FromCache`] of each custodian's cached catalogue, the newest one each.
@@ -137,19 +145,10 @@ impl Outcome {
         }
     }
 
-    /// The outcome's message (empty when there is nothing to say).
-    pub fn message(&self) -> &str {
-        match self {
-            Self::Said(o) => &o.message,
-            Self::FromCache { said, .. } => &said.outcome.message,
-        }
-    }
-
     /// The outcome, to be changed for this answer alone.
     pub fn to_mut(&mut self) -> &mut pb::CustodianOutcome {
-        if let Self::FromCache { .. } = self {
-            let said = std::mem::replace(self, Self::Said(pb::CustodianOutcome::default()));
-            *self = Self::Said(said.into_message());
+        if let Self::FromCache { said, age } = self {
+            *self = Self::Said(said.with_age(*age));
         }
         match self {
             Self::Said(o) => o,
@@ -161,10 +160,7 @@ impl Outcome {
     pub fn into_message(self) -> pb::CustodianOutcome {
         match self {
             Self::Said(o) => o,
-            Self::FromCache { said, age } => pb::CustodianOutcome {
-                age: Some(outcome::duration(age)),
-                ..said.outcome.clone()
-            },
+            Self::FromCache { said, age } => said.with_age(age),
         }
     }
 
@@ -276,12 +272,10 @@ mod tests {
             age: Duration::from_secs(3),
         };
         outcome.to_mut().message = "a note".into();
-        assert_eq!(outcome.message(), "a note");
         assert_eq!(outcome.custodian_id(), "fhi");
-        assert_eq!(
-            outcome.clone().into_message().age,
-            Some(outcome::duration(Duration::from_secs(3)))
-        );
+        let message = outcome.into_message();
+        assert_eq!(message.message, "a note");
+        assert_eq!(message.age, Some(outcome::duration(Duration::from_secs(3))));
         assert!(said.outcome.message.is_empty());
     }
 }
