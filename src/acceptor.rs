@@ -82,7 +82,8 @@ pub struct PeerInfo {
     /// The peer's address.
     pub remote_addr: SocketAddr,
     /// Its workload identity: the single URI SAN of its certificate, or why there is none.
-    pub identity: Result<String, IdentityError>,
+    /// Shared: every request of the connection carries a copy of this `PeerInfo`.
+    pub identity: Result<Arc<str>, IdentityError>,
     /// Its certificate chain, end entity first.
     pub certificates: Arc<Vec<CertificateDer<'static>>>,
     /// What the connection uses of the server's limits (calls in flight, answer bytes
@@ -99,7 +100,7 @@ impl PeerInfo {
     /// The identity, or a short description of why it is missing (for logs and messages).
     pub fn identity_or_reason(&self) -> String {
         match &self.identity {
-            Ok(id) => id.clone(),
+            Ok(id) => id.to_string(),
             Err(e) => format!("(no identity: {e})"),
         }
     }
@@ -269,7 +270,7 @@ async fn handshake(
                     .unwrap_or_default();
                 let identity = certificates
                     .first()
-                    .map(identity::identity_of)
+                    .map(|c| identity::identity_of(c).map(Arc::from))
                     .unwrap_or(Err(IdentityError::Missing));
                 return Some(PeerIo::new(
                     stream,

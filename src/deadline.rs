@@ -19,7 +19,23 @@ pub struct Arrival(pub Instant);
 impl Arrival {
     /// The arrival of a call as the server's limits layer took it.
     pub fn of<T>(request: &tonic::Request<T>) -> Option<Self> {
-        request.extensions().get::<Arrival>().copied()
+        CallTiming::of(request).map(|t| t.arrival)
+    }
+}
+
+/// A call's [`Arrival`] and effective [`Deadline`], as the server's limits layer puts them
+/// into the request's extensions: one entry, read by [`Arrival::of`] and [`Deadline::of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallTiming {
+    /// When the call was accepted.
+    pub arrival: Arrival,
+    /// When its answer is due.
+    pub deadline: Deadline,
+}
+
+impl CallTiming {
+    fn of<T>(request: &tonic::Request<T>) -> Option<Self> {
+        request.extensions().get::<CallTiming>().copied()
     }
 }
 
@@ -37,7 +53,7 @@ impl Deadline {
     /// The effective deadline of a call, as the server's limits layer
     /// ([`crate::limits::LimitsLayer`]) set it.
     pub fn of<T>(request: &tonic::Request<T>) -> Option<Self> {
-        request.extensions().get::<Deadline>().copied()
+        CallTiming::of(request).map(|t| t.deadline)
     }
 
     /// The caller's deadline from its `grpc-timeout` metadata, capped at `max`, or `default`

@@ -9,7 +9,7 @@
 //! most [`MAX_VALUE_CHARS`] characters each are kept; `truncated` says when more were sent.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap},
     sync::LazyLock,
 };
 
@@ -95,31 +95,47 @@ static CONTRACT: LazyLock<Option<DescriptorPool>> = LazyLock::new(|| {
 });
 
 /// Every method path (`/package.Service/Method`) of the contract, of grpc.health.v1 and of
-/// server reflection, listed once.
-static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
-    let mut known: HashSet<String> = [
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-    ]
-    .into_iter()
-    .map(str::to_string)
-    .collect();
-    if let Some(pool) = CONTRACT.as_ref() {
-        for service in pool.services() {
-            for method in service.methods() {
-                known.insert(format!("/{}/{}", service.full_name(), method.name()));
+/// server reflection, listed once, each with its place in the list (the metrics keep a
+/// series per place). Only read after it is built, so its hasher need not be keyed.
+static KNOWN_METHODS: LazyLock<HashMap<String, usize, foldhash::fast::FixedState>> =
+    LazyLock::new(|| {
+        let mut paths: Vec<String> = [
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        if let Some(pool) = CONTRACT.as_ref() {
+            for service in pool.services() {
+                for method in service.methods() {
+                    paths.push(format!("/{}/{}", service.full_name(), method.name()));
+                }
             }
         }
-    }
-    known
-});
+        paths.sort();
+        paths.dedup();
+        paths.into_iter().enumerate().map(|(i, p)| (p, i)).collect()
+    });
 
 /// `path` as a metric label when it is a method of the contract, of grpc.health.v1 or of
 /// server reflection; `None` for anything else, which is counted under one label, so that
 /// callers cannot make up metric labels. The label is the listed path itself, so counting a
 /// call allocates nothing.
 pub fn known_method(path: &str) -> Option<&'static str> {
-    KNOWN_METHODS.get(path).map(String::as_str)
+    known_method_at(path).map(|(_, label)| label)
+}
+
+/// [`known_method`], with the method's place among the [`known_method_count`] known ones.
+pub fn known_method_at(path: &str) -> Option<(usize, &'static str)> {
+    KNOWN_METHODS
+        .get_key_value(path)
+        .map(|(label, &at)| (at, label.as_str()))
+}
+
+/// How many methods [`known_method`] knows.
+pub fn known_method_count() -> usize {
+    KNOWN_METHODS.len()
 }
 
 fn input_of(path: &str) -> Option<prost_reflect::MessageDescriptor> {

@@ -47,18 +47,14 @@ impl Pending {
     fn finish(self, code: i32) {
         let observer = &self.arrival.observer;
         let path = self.path.as_ref().map_or("", |p| p.path());
-        let method_label = known_method(path).unwrap_or("other");
         if !observer.audit.is_on() {
             // No audit trail: the call is counted, and no record is built for nobody.
-            let latency_ms = self.arrival.latency_ms();
-            observer.requests.observe(
-                "grpc",
-                method_label.into(),
-                code_name(code).into(),
-                latency_ms,
-            );
+            observer
+                .requests
+                .observe_grpc(path, code, self.arrival.latency_ms());
             return;
         }
+        let method_label = known_method(path).unwrap_or("other");
         let body = self
             .copy
             .as_ref()

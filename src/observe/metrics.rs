@@ -6,7 +6,7 @@
 use std::{
     borrow::Cow,
     fmt,
-    sync::{Arc, atomic::AtomicU64},
+    sync::{Arc, OnceLock, atomic::AtomicU64},
 };
 
 use prometheus_client::{
@@ -22,6 +22,7 @@ use prometheus_client::{
 use rustls_pki_types::{CertificateDer, pem::PemObject};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use super::asked;
 use crate::reload::ReloadingTls;
 
 /// Prefix of every metric name.
@@ -162,6 +163,22 @@ pub struct RequestMetrics {
     in_flight: Family<SurfaceLabels, Gauge>,
     /// Audit records dropped because the queue was full.
     pub audit_dropped: Counter,
+    /// The series of each known gRPC method ([`asked::known_method_at`]) and status code,
+    /// each found in the families on its first call: counting a call then hashes no labels.
+    grpc: Arc<[[OnceLock<Series>; CODES]]>,
+    /// The in-flight gauges of the `grpc` and `web` surfaces, found on first use.
+    surfaces: Arc<[OnceLock<Gauge>; 2]>,
+}
+
+/// The gRPC status codes, 0 (`OK`) to 16 (`UNAUTHENTICATED`).
+const CODES: usize = 17;
+
+/// One method's request counter (of one status code) and latency histogram, shared with
+/// their families.
+#[derive(Debug, Clone)]
+struct Series {
+    requests: Counter,
+    latency: Histogram,
 }
 
 impl Default for RequestMetrics {
@@ -171,6 +188,10 @@ impl Default for RequestMetrics {
             latency: Family::new_with_constructor(latency_histogram),
             in_flight: Family::default(),
             audit_dropped: Counter::default(),
+            grpc: (0..asked::known_method_count())
+                .map(|_| std::array::from_fn(|_| OnceLock::new()))
+                .collect(),
+            surfaces: Arc::default(),
         }
     }
 }
@@ -196,27 +217,68 @@ impl RequestMetrics {
         code: Cow<'static, str>,
         latency_ms: f64,
     ) {
+        self.series(surface, method, code).observe(latency_ms);
+    }
+
+    /// Counts one answered gRPC call of `path` with status `code`, as [`Self::observe`]
+    /// with the method's label (`other` for an unknown path) and the code's name.
+    pub fn observe_grpc(&self, path: &str, code: i32, latency_ms: f64) {
+        let known = asked::known_method_at(path);
+        let slot = known
+            .zip(usize::try_from(code).ok())
+            .and_then(|((at, _), code)| self.grpc.get(at)?.get(code));
+        let label = known.map_or("other", |(_, label)| label);
+        let name = super::body::code_name(code);
+        match slot {
+            Some(slot) => slot
+                .get_or_init(|| self.series("grpc", label.into(), name.into()))
+                .observe(latency_ms),
+            None => self.observe("grpc", label.into(), name.into(), latency_ms),
+        }
+    }
+
+    fn series(
+        &self,
+        surface: &'static str,
+        method: Cow<'static, str>,
+        code: Cow<'static, str>,
+    ) -> Series {
         let labels = RequestLabels {
             surface,
             method,
             code,
         };
-        self.requests.get_or_create(&labels).inc();
-        self.latency
+        let requests = self.requests.get_or_create(&labels).clone();
+        let latency = self
+            .latency
             .get_or_create(&MethodLabels {
                 surface,
                 method: labels.method,
             })
-            .observe(latency_ms / 1000.0);
+            .clone();
+        Series { requests, latency }
     }
 
     /// The in-flight gauge of `surface`: up while the returned guard lives.
     pub fn in_flight(&self, surface: &'static str) -> InFlight {
-        let gauge = self
-            .in_flight
-            .get_or_create_owned(&SurfaceLabels { surface });
+        let find = || {
+            self.in_flight
+                .get_or_create_owned(&SurfaceLabels { surface })
+        };
+        let gauge = match surface {
+            "grpc" => self.surfaces[0].get_or_init(find).clone(),
+            "web" => self.surfaces[1].get_or_init(find).clone(),
+            _ => find(),
+        };
         gauge.inc();
         InFlight(gauge)
+    }
+}
+
+impl Series {
+    fn observe(&self, latency_ms: f64) {
+        self.requests.inc();
+        self.latency.observe(latency_ms / 1000.0);
     }
 }
 
@@ -392,6 +454,45 @@ mod tests {
             "helsedata_request_duration_seconds_count{surface=\"grpc\",method=\"/a.B/C\"} 2"
         ));
         assert!(text.contains("helsedata_requests_in_flight{surface=\"grpc\"} 0"));
+    }
+
+    #[test]
+    fn grpc_calls_share_the_series_of_their_method_and_code_with_the_families() {
+        let mut builder = MetricsBuilder::default();
+        let requests = RequestMetrics::register(builder.registry());
+        let metrics = builder.finish();
+        let check = "/grpc.health.v1.Health/Check";
+        requests.observe_grpc(check, 0, 2.0);
+        requests.observe_grpc(check, 0, 4.0);
+        // The same series reached through the families (as an audited call counts).
+        requests.observe("grpc", check.into(), "OK".into(), 1.0);
+        requests.observe_grpc(check, 14, 1.0);
+        requests.observe_grpc("/made.Up/Path", 0, 1.0);
+        requests.observe_grpc(check, 99, 1.0);
+        requests.observe_grpc(check, -1, 1.0);
+        let text = metrics.encode();
+        for line in [
+            "helsedata_requests_total{surface=\"grpc\",method=\"/grpc.health.v1.Health/Check\",code=\"OK\"} 3",
+            "helsedata_requests_total{surface=\"grpc\",method=\"/grpc.health.v1.Health/Check\",code=\"UNAVAILABLE\"} 1",
+            "helsedata_requests_total{surface=\"grpc\",method=\"other\",code=\"OK\"} 1",
+            "helsedata_requests_total{surface=\"grpc\",method=\"/grpc.health.v1.Health/Check\",code=\"UNKNOWN\"} 2",
+            "helsedata_request_duration_seconds_count{surface=\"grpc\",method=\"/grpc.health.v1.Health/Check\"} 6",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        let busy = requests.in_flight("web");
+        let again = requests.clone().in_flight("web");
+        assert!(
+            metrics
+                .encode()
+                .contains("helsedata_requests_in_flight{surface=\"web\"} 2")
+        );
+        drop((busy, again));
+        assert!(
+            metrics
+                .encode()
+                .contains("helsedata_requests_in_flight{surface=\"web\"} 0")
+        );
     }
 
     #[test]
