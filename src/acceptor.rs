@@ -16,7 +16,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
     time::{Duration, Instant},
 };
 
@@ -317,6 +317,9 @@ pub struct PeerIo {
     idle_timeout: Duration,
     last_read: Instant,
     idle: Pin<Box<Sleep>>,
+    /// The waker `idle` was last polled with while it ran: polled again only for another
+    /// waker or once it has fired (a poll of a running timer costs more than this read).
+    idle_waker: Option<Waker>,
     stall: Pin<Box<Sleep>>,
     pause: Pin<Box<Sleep>>,
     stalled_log: Arc<RateLimitedLog>,
@@ -337,6 +340,7 @@ impl PeerIo {
             idle_timeout,
             last_read: Instant::now(),
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
+            idle_waker: None,
             stall: Box::pin(tokio::time::sleep(Duration::ZERO)),
             pause: Box::pin(tokio::time::sleep(Duration::ZERO)),
             stalled_log,
@@ -430,6 +434,14 @@ impl AsyncRead for PeerIo {
                 if let Some(stalled) = self.poll_stalled(cx) {
                     return Poll::Ready(Err(stalled));
                 }
+                if !self.idle.is_elapsed()
+                    && self
+                        .idle_waker
+                        .as_ref()
+                        .is_some_and(|w| w.will_wake(cx.waker()))
+                {
+                    return Poll::Pending;
+                }
                 // The timer is moved only when it fires, not on every read.
                 while self.idle.as_mut().poll(cx).is_ready() {
                     let due = self.last_read + self.idle_timeout;
@@ -441,6 +453,7 @@ impl AsyncRead for PeerIo {
                     }
                     self.idle.as_mut().reset(due.into());
                 }
+                self.idle_waker = Some(cx.waker().clone());
                 Poll::Pending
             }
         }

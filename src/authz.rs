@@ -10,10 +10,12 @@
 
 use std::{
     fmt,
+    future::{Ready, ready},
     sync::Arc,
     task::{Context, Poll},
 };
 
+use futures::future::Either;
 use serde::Deserialize;
 use tonic::Status;
 
@@ -237,9 +239,8 @@ where
 {
     type Response = http::Response<R>;
     type Error = S::Error;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<http::Response<R>, S::Error>> + Send + 'static>,
-    >;
+    /// The inner service's answer, or the refusal: no box per call.
+    type Future = Either<S::Future, Ready<Result<http::Response<R>, S::Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -254,7 +255,7 @@ where
             ),
         };
         match decision {
-            Decision::Allowed(_) => Box::pin(self.inner.call(request)),
+            Decision::Allowed(_) => Either::Left(self.inner.call(request)),
             Decision::Denied(message) => {
                 let peer = request.extensions().get::<PeerInfo>();
                 tracing::warn!(
@@ -265,7 +266,7 @@ where
                     message.escape_debug()
                 );
                 let response = Status::permission_denied(message).into_http::<R>();
-                Box::pin(async move { Ok(response) })
+                Either::Right(ready(Ok(response)))
             }
         }
     }

@@ -95,6 +95,17 @@ impl Deadline {
     }
 }
 
+/// The `grpc-timeout` header's name, made once (a lookup by `&str` parses the name anew).
+pub const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+
+/// The `grpc-timeout` of a request's `headers`, when present and well formed.
+pub fn grpc_timeout_of(headers: &http::HeaderMap) -> Option<Duration> {
+    headers
+        .get(GRPC_TIMEOUT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_grpc_timeout)
+}
+
 /// Parses a `grpc-timeout` value: at most 8 digits and a unit of H, M, S, m, u or n.
 pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);

@@ -29,7 +29,7 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use crate::deadline::parse_grpc_timeout;
+use crate::deadline::grpc_timeout_of;
 
 /// Largest request message a server accepts, in bytes (the servers' decoding limit too).
 pub const MAX_REQUEST_MESSAGE_BYTES: usize = 1 << 20;
@@ -90,28 +90,32 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let timeout = request
-            .headers()
-            .get("grpc-timeout")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_grpc_timeout);
+        let timeout = grpc_timeout_of(request.headers());
         let limit = self.max_message_bytes;
         let request = request.map(|body| Body::new(MessageLimit::new(body, limit)));
         StatusMapFuture {
-            inner: Box::pin(self.inner.call(request)),
-            expiry: timeout.map(|t| Box::pin(tokio::time::sleep(t.saturating_sub(DEADLINE_LEAD)))),
+            inner: self.inner.call(request),
+            due: timeout.map(|t| tokio::time::Instant::now() + t.saturating_sub(DEADLINE_LEAD)),
+            expiry: None,
             timeout,
         }
     }
 }
 
-/// The answer of [`StatusMap`]: the inner service's, or `DEADLINE_EXCEEDED` when the
-/// caller's deadline runs out first.
-#[derive(Debug)]
-pub struct StatusMapFuture<F> {
-    inner: Pin<Box<F>>,
-    expiry: Option<Pin<Box<tokio::time::Sleep>>>,
-    timeout: Option<Duration>,
+pin_project_lite::pin_project! {
+    /// The answer of [`StatusMap`]: the inner service's, or `DEADLINE_EXCEEDED` when the
+    /// caller's deadline runs out first.
+    #[derive(Debug)]
+    pub struct StatusMapFuture<F> {
+        #[pin]
+        inner: F,
+        // When to answer `DEADLINE_EXCEEDED`, if the caller sent a deadline.
+        due: Option<tokio::time::Instant>,
+        // The timer for `due`, made only once the answer is not ready at once: most are,
+        // and a timer made and dropped unused costs more than the rest of this layer.
+        expiry: Option<Pin<Box<tokio::time::Sleep>>>,
+        timeout: Option<Duration>,
+    }
 }
 
 impl<F, ResBody, E> Future for StatusMapFuture<F>
@@ -122,13 +126,16 @@ where
     type Output = Result<http::Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if let Poll::Ready(answer) = this.inner.as_mut().poll(cx) {
+        let this = self.project();
+        if let Poll::Ready(answer) = this.inner.poll(cx) {
             return Poll::Ready(answer);
         }
-        if let Some(expiry) = this.expiry.as_mut() {
+        if let Some(due) = *this.due {
+            let expiry = this
+                .expiry
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
             ready!(expiry.as_mut().poll(cx));
-            return Poll::Ready(Ok(deadline_exceeded(this.timeout).into_http()));
+            return Poll::Ready(Ok(deadline_exceeded(*this.timeout).into_http()));
         }
         Poll::Pending
     }

@@ -19,7 +19,10 @@ use helsedata::{
     status::RequestError,
 };
 use tokio::net::TcpListener;
-use tonic::{Request, Response, Status};
+use tonic::{
+    Request, Response, Status,
+    metadata::{Ascii, MetadataKey},
+};
 
 use crate::{
     config::{AuthzConfig, GatewayConfig, LimitsConfig},
@@ -27,6 +30,10 @@ use crate::{
     planning::rules::NationalRules,
     upstream::{health_service_name, outcome},
 };
+
+/// The `cache-control` key, made once (a lookup by `&str` parses the name anew).
+static CACHE_CONTROL: std::sync::LazyLock<MetadataKey<Ascii>> =
+    std::sync::LazyLock::new(|| MetadataKey::from_static("cache-control"));
 
 /// The stream of source changes that `WatchChanges` answers with.
 pub type ChangeStream = tonic::codegen::BoxStream<pb::SourceChange>;
@@ -97,7 +104,7 @@ impl GatewayService {
             deadline.with_headroom(headroom),
             request
                 .metadata()
-                .get_all("cache-control")
+                .get_all(&*CACHE_CONTROL)
                 .iter()
                 .filter_map(|v| v.to_str().ok()),
         )

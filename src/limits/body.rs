@@ -12,7 +12,10 @@ use std::{
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use tokio::{sync::futures::OwnedNotified, time::Sleep};
+use tokio::{
+    sync::futures::OwnedNotified,
+    time::{Instant, Sleep},
+};
 use tonic::Status;
 
 use super::{
@@ -24,16 +27,27 @@ use super::{
 /// request, yields its first bytes) within the request-message timeout.
 pub(super) struct RequestTimer {
     inner: tonic::body::Body,
+    /// When the message is due, until it has come (then `None`).
+    due: Option<Instant>,
+    /// The timer for `due`, made only when the body is first not ready: a message that came
+    /// with its headers (most do) needs none.
     timer: Option<Pin<Box<Sleep>>>,
     timeout: Duration,
     until_first_data: bool,
 }
 
 impl RequestTimer {
-    pub(super) fn new(inner: tonic::body::Body, timeout: Duration, until_first_data: bool) -> Self {
+    /// A body of a call that arrived at `arrival`, due within `timeout` of it.
+    pub(super) fn new(
+        inner: tonic::body::Body,
+        arrival: Instant,
+        timeout: Duration,
+        until_first_data: bool,
+    ) -> Self {
         Self {
             inner,
-            timer: Some(Box::pin(tokio::time::sleep(timeout))),
+            due: Some(arrival + timeout),
+            timer: None,
             timeout,
             until_first_data,
         }
@@ -56,14 +70,20 @@ impl Body for RequestTimer {
                     Some(Ok(f)) => f.is_trailers() || (this.until_first_data && f.is_data()),
                 };
                 if ended || this.inner.is_end_stream() {
+                    this.due = None;
                     this.timer = None;
                 }
                 Poll::Ready(frame)
             }
             Poll::Pending => {
-                if let Some(timer) = this.timer.as_mut()
-                    && timer.as_mut().poll(cx).is_ready()
-                {
+                let Some(due) = this.due else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+                if timer.as_mut().poll(cx).is_ready() {
+                    this.due = None;
                     this.timer = None;
                     return Poll::Ready(Some(Err(Status::deadline_exceeded(format!(
                         "the request message did not arrive within {} ms of the request's \

@@ -470,14 +470,6 @@ impl Shared {
     }
 }
 
-fn grpc_timeout<B>(request: &http::Request<B>) -> Option<Duration> {
-    request
-        .headers()
-        .get("grpc-timeout")
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::deadline::parse_grpc_timeout)
-}
-
 impl<S, R> tower::Service<http::Request<tonic::body::Body>> for Limits<S>
 where
     S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<R>>
@@ -504,7 +496,8 @@ where
         let method = path.as_ref().map_or("", |p| p.path());
         let limits = &self.shared.limits;
         let arrival = Arrival(tokio::time::Instant::now());
-        let timeout = limits.effective_timeout(method, grpc_timeout(&request));
+        let timeout =
+            limits.effective_timeout(method, crate::deadline::grpc_timeout_of(request.headers()));
         let deadline = Deadline::after_arrival(arrival, timeout);
         let peer = request.extensions().get::<PeerInfo>();
         let connection = peer.map(|p| p.connection.clone());
@@ -548,6 +541,7 @@ where
         let request = request.map(|body| {
             tonic::body::Body::new(body::RequestTimer::new(
                 body,
+                arrival.0,
                 message_timeout,
                 STREAMED_REQUEST.contains(&method),
             ))

@@ -77,9 +77,12 @@ impl Pending {
     }
 }
 
+/// The `grpc-status` header's name, made once (a lookup by `&str` parses the name anew).
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
 fn grpc_status(headers: &http::HeaderMap) -> Option<i32> {
     headers
-        .get("grpc-status")
+        .get(GRPC_STATUS)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
 }
