@@ -51,6 +51,11 @@ impl<V> Cached<V> {
         self.fetched.elapsed()
     }
 
+    /// The entry's age at `now` (a request that reads several entries reads the clock once).
+    pub fn age_at(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.fetched)
+    }
+
     /// `value`, as if fetched just now from revision `r1` (for tests).
     #[cfg(test)]
     pub fn just_fetched(value: V) -> Arc<Self> {
@@ -383,11 +388,11 @@ impl<V: Send + Sync + 'static, E: FetchError> Cache<V, E> {
         served
     }
 
-    /// The entry of `key` while younger than `ttl`, without counting a lookup: for a caller
+    /// The entry of `key` while younger than `ttl` at `now`, without counting a lookup: for a caller
     /// that serves several keys at once only if every one is fresh (and then counts each
     /// with [`Self::count`]).
-    pub fn fresh(&self, key: &str, ttl: Duration) -> Option<Arc<Cached<V>>> {
-        self.peek(key).filter(|entry| entry.age() < ttl)
+    pub fn fresh(&self, key: &str, ttl: Duration, now: Instant) -> Option<Arc<Cached<V>>> {
+        self.peek(key).filter(|entry| entry.age_at(now) < ttl)
     }
 
     /// Counts a lookup answered as `served`.
@@ -487,6 +492,34 @@ mod tests {
 
     fn fail() -> BoxFuture<'static, Result<(u32, String), FetchFailure<TestError>>> {
         async { Err(FetchFailure::new(TestError::Down, Duration::ZERO)) }.boxed()
+    }
+
+    #[tokio::test]
+    async fn an_entry_is_fresh_by_its_age_at_the_instant_asked() {
+        let cache: Cache<u32> = Cache::new();
+        cache
+            .get("k", POLICY, Duration::from_secs(1), || ok(1))
+            .await;
+        let fetched = cache.peek("k").expect("stored").fetched;
+        let later = fetched + Duration::from_secs(59);
+        assert_eq!(
+            cache.peek("k").map(|e| e.age_at(later)),
+            Some(Duration::from_secs(59))
+        );
+        assert!(cache.fresh("k", POLICY.ttl, later).is_some());
+        assert!(
+            cache
+                .fresh("k", POLICY.ttl, later + Duration::from_secs(1))
+                .is_none()
+        );
+        // An instant before the fetch is age zero, never a panic.
+        assert_eq!(
+            cache
+                .peek("k")
+                .map(|e| e.age_at(fetched - Duration::from_millis(1))),
+            Some(Duration::ZERO)
+        );
+        assert!(cache.fresh("other", POLICY.ttl, later).is_none());
     }
 
     #[tokio::test]

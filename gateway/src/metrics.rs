@@ -190,6 +190,11 @@ pub struct AnswerMetrics {
 impl AnswerMetrics {
     /// An answer of the custodian was served as `served`.
     pub fn served<V>(&self, served: &Served<V>) {
+        self.served_at(served, tokio::time::Instant::now());
+    }
+
+    /// [`Self::served`], with the answer's age taken at `now`.
+    pub fn served_at<V>(&self, served: &Served<V>, now: tokio::time::Instant) {
         // Only the status and the latency are counted: the whole outcome (timestamps,
         // revision, message) is the caller's to build.
         let (status, latency) = outcome::status_and_latency(served);
@@ -198,7 +203,7 @@ impl AnswerMetrics {
         if let Some(cached) = served.cached() {
             let age = match served {
                 Served::Live(..) => 0.0,
-                _ => cached.age().as_secs_f64(),
+                _ => cached.age_at(now).as_secs_f64(),
             };
             self.age
                 .get_or_init(|| {

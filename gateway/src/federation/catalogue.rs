@@ -4,6 +4,8 @@
 
 use std::{borrow::Cow, sync::Arc, time::Duration};
 
+use tokio::time::Instant;
+
 use helsedata::status::RequestError;
 
 use super::{Federation, RequestContext};
@@ -20,11 +22,13 @@ impl Federation {
     /// The merged catalogue: every custodian's snapshot, fetched concurrently where not
     /// fresh, merged and indexed (the merge is reused until a snapshot changes).
     pub async fn catalogue(&self, ctx: RequestContext) -> Result<CatalogueView, MergeFailed> {
-        let served = match self.every_catalogue_fresh(ctx) {
-            Some(served) => served,
-            None => self.fetch_catalogues(ctx).await,
+        // One clock read for every custodian's freshness and the ages the answer states.
+        let now = Instant::now();
+        let (served, now) = match self.every_catalogue_fresh(ctx, now) {
+            Some(served) => (served, now),
+            None => (self.fetch_catalogues(ctx).await, Instant::now()),
         };
-        self.view(&served).await
+        self.view(&served, now).await
     }
 
     /// Every custodian's cached catalogue, when each is fresh and the request may be served
@@ -34,6 +38,7 @@ impl Federation {
     fn every_catalogue_fresh(
         &self,
         ctx: RequestContext,
+        now: Instant,
     ) -> Option<Vec<(Arc<Upstream>, Served<Snapshot>)>> {
         if ctx.bypass_cache {
             return None;
@@ -45,13 +50,13 @@ impl Federation {
             .map(|up| {
                 Some((
                     up.clone(),
-                    Served::Cached(self.snapshots.fresh(&up.id, ttl)?),
+                    Served::Cached(self.snapshots.fresh(&up.id, ttl, now)?),
                 ))
             })
             .collect::<Option<Vec<_>>>()?;
         for (up, s) in &served {
             self.snapshots.count(s);
-            up.answers().served(s);
+            up.answers().served_at(s, now);
         }
         Some(served)
     }
@@ -74,10 +79,12 @@ impl Federation {
         .await
     }
 
-    /// The merged catalogue as a request sees it, from the custodians' answers in `served`.
+    /// The merged catalogue as a request sees it, from the custodians' answers in `served`
+    /// (the ages of cached answers taken at `now`).
     async fn view(
         &self,
         served: &[(Arc<Upstream>, Served<Snapshot>)],
+        now: Instant,
     ) -> Result<CatalogueView, MergeFailed> {
         let mut outcomes = Vec::with_capacity(served.len());
         let mut provenance = Provenances::with_capacity(served.len());
@@ -90,7 +97,7 @@ impl Federation {
                     provenance.insert(said.provenance().clone());
                     outcomes.push(Outcome::FromCache {
                         said,
-                        age: cached.age(),
+                        age: cached.age_at(now),
                     });
                 }
                 _ => {
