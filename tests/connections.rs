@@ -16,7 +16,10 @@ use helsedata::{
     proto::{self as pb, federated_catalogue_client::FederatedCatalogueClient},
 };
 use rustls_pki_types::ServerName;
-use tokio::{io::AsyncReadExt, net::TcpStream};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 use tokio_rustls::TlsConnector;
 
 fn fhi() -> custodian_stub::catalogue::Catalogue {
@@ -88,35 +91,62 @@ async fn the_gateway_caps_connections_and_cuts_slow_handshakes() {
         .expect("a new client is served once slots are free");
 }
 
+/// A TLS connection to `addr` with the developer's certificate, once the server listens.
+async fn tls_connect(pki: &Pki, addr: SocketAddr) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let config = pki
+        .developer_tls()
+        .rustls_client_config(&identity::custodian_identity("fhi"))
+        .expect("client config");
+    for _ in 0..50 {
+        if let Ok(tcp) = TcpStream::connect(addr).await {
+            return TlsConnector::from(config.clone())
+                .connect(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()), tcp)
+                .await
+                .expect("handshake");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("custodian not up at {addr}");
+}
+
 #[tokio::test]
 async fn a_connection_that_sends_nothing_after_the_handshake_is_closed() {
     let pki = Pki::new(&["fhi"]);
     let mut options = custodian_options(&pki.custodian_tls("fhi"), Duration::ZERO);
     options.limits.idle_timeout = Duration::from_millis(500);
     let custodian = start_custodian_with(fhi(), options).await;
-    let addr: SocketAddr = custodian.addr;
     // Complete TLS (so the acceptor hands the connection on), then send nothing at all.
-    let config = pki
-        .developer_tls()
-        .rustls_client_config(&identity::custodian_identity("fhi"))
-        .expect("client config");
-    let mut stream = None;
-    for _ in 0..50 {
-        if let Ok(tcp) = TcpStream::connect(addr).await {
-            stream = Some(
-                TlsConnector::from(config.clone())
-                    .connect(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()), tcp)
-                    .await
-                    .expect("handshake"),
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut stream = stream.expect("custodian up");
+    let mut stream = tls_connect(&pki, custodian.addr).await;
     let took = closed_within(&mut stream, Duration::from_secs(5)).await;
     assert!(
         took >= Duration::from_millis(400),
+        "closed too early: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_that_goes_quiet_after_reads_is_closed_after_the_idle_timeout() {
+    let pki = Pki::new(&["fhi"]);
+    let mut options = custodian_options(&pki.custodian_tls("fhi"), Duration::ZERO);
+    options.limits.idle_timeout = Duration::from_millis(500);
+    let custodian = start_custodian_with(fhi(), options).await;
+    let mut stream = tls_connect(&pki, custodian.addr).await;
+    // The HTTP/2 preface and an empty SETTINGS frame, in pieces with pauses between them:
+    // the server reads each and waits for more (with the same waker) before it goes quiet.
+    let preface: &[&[u8]] = &[
+        b"PRI * HTTP/2.0\r\n",
+        b"\r\nSM\r\n\r\n",
+        &[0, 0, 0, 4, 0, 0, 0, 0, 0],
+    ];
+    for piece in preface {
+        stream.write_all(piece).await.expect("write");
+        stream.flush().await.expect("flush");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let took = closed_within(&mut stream, Duration::from_secs(5)).await;
+    // 500 ms after the last bytes read, of which 150 ms passed before the wait began.
+    assert!(
+        took >= Duration::from_millis(250),
         "closed too early: {took:?}"
     );
 }
