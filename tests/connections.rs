@@ -3,7 +3,7 @@
 //! complete TLS and then send nothing. Loopback only, bounded in count and time.
 
 use std::{
-    net::{Ipv4Addr, SocketAddr},
+    net::Ipv4Addr,
     time::{Duration, Instant},
 };
 
@@ -91,32 +91,34 @@ async fn the_gateway_caps_connections_and_cuts_slow_handshakes() {
         .expect("a new client is served once slots are free");
 }
 
-/// A TLS connection to `addr` with the developer's certificate, once the server listens.
-async fn tls_connect(pki: &Pki, addr: SocketAddr) -> tokio_rustls::client::TlsStream<TcpStream> {
+/// A custodian with an idle timeout of 500 ms, and a TLS connection to it with the
+/// developer's certificate (keep the custodian: dropping it stops the server).
+async fn idle_connection() -> (fixture::Running, tokio_rustls::client::TlsStream<TcpStream>) {
+    let pki = Pki::new(&["fhi"]);
+    let mut options = custodian_options(&pki.custodian_tls("fhi"), Duration::ZERO);
+    options.limits.idle_timeout = Duration::from_millis(500);
+    let custodian = start_custodian_with(fhi(), options).await;
     let config = pki
         .developer_tls()
         .rustls_client_config(&identity::custodian_identity("fhi"))
         .expect("client config");
     for _ in 0..50 {
-        if let Ok(tcp) = TcpStream::connect(addr).await {
-            return TlsConnector::from(config.clone())
+        if let Ok(tcp) = TcpStream::connect(custodian.addr).await {
+            let stream = TlsConnector::from(config.clone())
                 .connect(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()), tcp)
                 .await
                 .expect("handshake");
+            return (custodian, stream);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("custodian not up at {addr}");
+    panic!("custodian not up at {}", custodian.addr);
 }
 
 #[tokio::test]
 async fn a_connection_that_sends_nothing_after_the_handshake_is_closed() {
-    let pki = Pki::new(&["fhi"]);
-    let mut options = custodian_options(&pki.custodian_tls("fhi"), Duration::ZERO);
-    options.limits.idle_timeout = Duration::from_millis(500);
-    let custodian = start_custodian_with(fhi(), options).await;
     // Complete TLS (so the acceptor hands the connection on), then send nothing at all.
-    let mut stream = tls_connect(&pki, custodian.addr).await;
+    let (_custodian, mut stream) = idle_connection().await;
     let took = closed_within(&mut stream, Duration::from_secs(5)).await;
     assert!(
         took >= Duration::from_millis(400),
@@ -126,11 +128,7 @@ async fn a_connection_that_sends_nothing_after_the_handshake_is_closed() {
 
 #[tokio::test]
 async fn a_connection_that_goes_quiet_after_reads_is_closed_after_the_idle_timeout() {
-    let pki = Pki::new(&["fhi"]);
-    let mut options = custodian_options(&pki.custodian_tls("fhi"), Duration::ZERO);
-    options.limits.idle_timeout = Duration::from_millis(500);
-    let custodian = start_custodian_with(fhi(), options).await;
-    let mut stream = tls_connect(&pki, custodian.addr).await;
+    let (_custodian, mut stream) = idle_connection().await;
     // The HTTP/2 preface and an empty SETTINGS frame, in pieces with pauses between them:
     // the server reads each and waits for more (with the same waker) before it goes quiet.
     let preface: &[&[u8]] = &[
