@@ -52,8 +52,12 @@ pub struct Analyzer {
     en: Stemmer,
     nb_parts: Lexicon,
     en_parts: Lexicon,
-    stop: HashSet<&'static str>,
+    stop: Table<&'static str>,
 }
+
+/// A set built once and only read after: foldhash with a fixed seed (a lookup of a short
+/// word costs a fraction of SipHash's; callers look words up but cannot add any).
+type Table<T> = HashSet<T, foldhash::fast::FixedState>;
 
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -66,8 +70,8 @@ impl std::fmt::Debug for Analyzer {
 
 /// Compound parts of one language, folded, with their stems.
 struct Lexicon {
-    words: HashSet<String>,
-    stems: HashSet<String>,
+    words: Table<String>,
+    stems: Table<String>,
 }
 
 impl Default for Analyzer {
@@ -208,7 +212,7 @@ impl Analyzer {
 
 impl Lexicon {
     fn new(text: &str, stem: impl Fn(&str) -> String) -> Self {
-        let words: HashSet<String> = text
+        let words: Table<String> = text
             .lines()
             .map(|l| l.split('#').next().unwrap_or("").trim())
             .filter(|l| !l.is_empty())
