@@ -63,11 +63,7 @@ impl Deadline {
         default: Duration,
         max: Duration,
     ) -> Self {
-        let timeout = metadata
-            .get("grpc-timeout")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_grpc_timeout)
-            .unwrap_or(default);
+        let timeout = grpc_timeout_of(metadata.as_ref()).unwrap_or(default);
         Self::after(timeout.min(max))
     }
 

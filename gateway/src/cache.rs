@@ -48,7 +48,7 @@ pub struct Cached<V> {
 impl<V> Cached<V> {
     /// Time since the fetch (monotonic clock), compared with the TTL and reported as `age`.
     pub fn age(&self) -> Duration {
-        self.fetched.elapsed()
+        self.age_at(Instant::now())
     }
 
     /// The entry's age at `now` (a request that reads several entries reads the clock once).

@@ -19,10 +19,7 @@ use helsedata::{
     status::RequestError,
 };
 use tokio::net::TcpListener;
-use tonic::{
-    Request, Response, Status,
-    metadata::{Ascii, MetadataKey},
-};
+use tonic::{Request, Response, Status};
 
 use crate::{
     config::{AuthzConfig, GatewayConfig, LimitsConfig},
@@ -30,10 +27,6 @@ use crate::{
     planning::rules::NationalRules,
     upstream::{health_service_name, outcome},
 };
-
-/// The `cache-control` key, made once (a lookup by `&str` parses the name anew).
-static CACHE_CONTROL: std::sync::LazyLock<MetadataKey<Ascii>> =
-    std::sync::LazyLock::new(|| MetadataKey::from_static("cache-control"));
 
 /// The stream of source changes that `WatchChanges` answers with.
 pub type ChangeStream = tonic::codegen::BoxStream<pb::SourceChange>;
@@ -102,9 +95,11 @@ impl GatewayService {
         RequestContext::from_cache_control(
             Arrival::of(request).unwrap_or_else(|| Arrival(tokio::time::Instant::now())),
             deadline.with_headroom(headroom),
+            // By the standard header's name: a lookup by `&str` parses the name anew.
             request
                 .metadata()
-                .get_all(&*CACHE_CONTROL)
+                .as_ref()
+                .get_all(http::header::CACHE_CONTROL)
                 .iter()
                 .filter_map(|v| v.to_str().ok()),
         )
