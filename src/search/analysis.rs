@@ -3,7 +3,10 @@
 //! letters, and stop words. The same analysis runs over the indexed text and the query, so
 //! `fodselsregister`, `Fødselsregisteret` and `fødsels-register` meet.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    borrow::Cow,
+    collections::{HashMap, HashSet},
+};
 
 use frostem::{Algorithm, Stemmer};
 
@@ -202,12 +205,29 @@ impl Analyzer {
         parts
     }
 
-    /// Splits a text into lowercased words (runs of letters and digits).
-    pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    /// Splits a text into lowercased words (runs of letters and digits). A word that is
+    /// lowercase already is borrowed: most are, and a query is checked for words on every
+    /// request.
+    pub fn words(text: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
         text.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
+            .map(|w| {
+                if w.chars().all(lowercases_to_itself) {
+                    Cow::Borrowed(w)
+                } else {
+                    Cow::Owned(w.to_lowercase())
+                }
+            })
     }
+}
+
+/// Whether lowercasing leaves `c` as it is (so a word of such letters needs no copy).
+fn lowercases_to_itself(c: char) -> bool {
+    if c.is_ascii() {
+        return !c.is_ascii_uppercase();
+    }
+    let mut lower = c.to_lowercase();
+    lower.next() == Some(c) && lower.next().is_none()
 }
 
 impl Lexicon {
@@ -274,5 +294,30 @@ impl WordCache {
         self.terms
             .entry((analysis, word.to_string()))
             .or_insert_with(|| analyzer.word(analysis, word))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_lowercased_as_str_lowercases_them_and_borrowed_when_they_are_already() {
+        let text = "Kreftregisteret ÆRFUGL ærfugl ǅemal ΟΔΟΣ hjerte-KAR 2024 dødsårsak";
+        let words: Vec<Cow<'_, str>> = Analyzer::words(text).collect();
+        let expected: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        assert_eq!(words, expected);
+        let borrowed: Vec<&str> = words
+            .iter()
+            .filter_map(|w| match w {
+                Cow::Borrowed(b) => Some(*b),
+                Cow::Owned(_) => None,
+            })
+            .collect();
+        assert_eq!(borrowed, ["ærfugl", "hjerte", "2024", "dødsårsak"]);
     }
 }

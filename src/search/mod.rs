@@ -67,8 +67,8 @@ pub fn variable_index<'a>(variables: impl IntoIterator<Item = &'a pb::Variable>)
 pub fn terms(query: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for word in analysis::Analyzer::words(query) {
-        if !out.contains(&word) {
-            out.push(word);
+        if !out.iter().any(|w| *w == word) {
+            out.push(word.into_owned());
         }
     }
     out
