@@ -218,13 +218,18 @@ impl Fleet {
         ))
     }
 
-    /// Starts the echo server.
-    pub fn echo(&self) -> Result<Child> {
-        self.echo_wrapped("echo", &[])
+    /// Starts the echo server, its answer padded to `answer_bytes` ([`crate::roles::Echo::sized`]).
+    pub fn echo(&self, answer_bytes: usize) -> Result<Child> {
+        self.echo_wrapped("echo", answer_bytes, &[])
     }
 
     /// [`Fleet::echo`] named `name`, started through the command prefix `wrapper`.
-    pub fn echo_wrapped(&self, name: &str, wrapper: &[String]) -> Result<Child> {
+    pub fn echo_wrapped(
+        &self,
+        name: &str,
+        answer_bytes: usize,
+        wrapper: &[String],
+    ) -> Result<Child> {
         Child::spawn(wrapped(
             self.launch(
                 name.into(),
@@ -232,6 +237,8 @@ impl Fleet {
                     "serve-echo".into(),
                     "--certs".into(),
                     self.pki.dir().display().to_string(),
+                    "--answer-bytes".into(),
+                    answer_bytes.to_string(),
                 ],
                 Duration::from_secs(60),
             ),

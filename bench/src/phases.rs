@@ -8,7 +8,7 @@
 //! | G_miss | gateway SearchDataSources, empty query, page 500, FULL, `cache-control: no-store` (forced full refetch) | every source once, every custodian outcome OK |
 //! | G_reval | the same with `cache-control: no-cache`: one GetCustodianInfo per custodian confirms its revision, the cached catalogues are reused | every source once, every custodian outcome OK and LIVE |
 //! | G_hit | gateway SearchDataSources for one source's abbreviation, page 10, BASIC, warm cache | that source first, every outcome OK and CACHED |
-//! | E | echo server GetCustodianInfo | the fixed answer |
+//! | E | echo server GetCustodianInfo, its fixed answer padded to the mean G_hit answer size | the fixed answer |
 //! | N | nginx → custodian c0 GetDataSource FULL | the source asked for, with access rules |
 //! | G_pass | gateway GetDataSource FULL for the same source, `no-store` | the source, outcome OK and LIVE |
 //! | G_degraded, G_degraded_light | second gateway (one stalled custodian, short per-custodian timeout, failure ejection off) SearchDataSources like G_miss | all healthy sources, stalled outcome TIMEOUT, others OK |
@@ -275,6 +275,8 @@ pub struct PhaseReport {
     pub record_bytes: usize,
     /// Encoded size of the G_miss answer, bytes.
     pub merged_bytes: usize,
+    /// Encoded size of the echo server's answer (the mean G_hit answer), bytes.
+    pub echo_answer_bytes: usize,
     /// Open-loop rates.
     pub rates: Rates,
     /// Warm-up runs (not reported as results).
@@ -568,25 +570,14 @@ impl Clients {
             }
             Phase::GHit => {
                 let pool = self.gateway.clone();
-                let queries: Arc<Vec<(String, String)>> = Arc::new(
-                    (0..total)
-                        .map(|g| {
-                            let (c, n) = (g % custodians, g / custodians);
-                            (synth::source_query(c, n, true), synth::source_id(c, n))
-                        })
-                        .collect(),
-                );
+                let queries: Arc<Vec<(String, String)>> =
+                    Arc::new((0..total).map(|g| hit_query(g, custodians)).collect());
                 Arc::new(move |n| {
                     let mut client = pool.pick();
                     let (query, id) = queries[n as usize % queries.len()].clone();
                     async move {
                         let answer = client
-                            .search_data_sources(pb::SearchDataSourcesRequest {
-                                query,
-                                page_size: 10,
-                                view: pb::DataSourceView::Basic as i32,
-                                ..Default::default()
-                            })
+                            .search_data_sources(hit_request(query))
                             .await?
                             .into_inner();
                         let first = answer
@@ -690,6 +681,8 @@ struct Bench {
     servers: Servers,
     clients: Clients,
     options: PhaseOptions,
+    /// Encoded size of the echo server's answer (that of a G_hit answer), bytes.
+    echo_answer_bytes: usize,
 }
 
 impl Bench {
@@ -840,7 +833,6 @@ pub async fn run(
         eject_after_failures: None,
         requests_per_second_per_identity: Some(0),
     })?;
-    let echo = fleet.echo()?;
     let mut skipped = Vec::new();
     let nginx = match &nginx_binary {
         Ok(binary) => {
@@ -858,6 +850,13 @@ pub async fn run(
             None
         }
     };
+    let tls = &fleet.client_tls;
+    let k = options.connections;
+    let gateway_clients = fleet::gateway_pool(tls, gateway.addr, k).await?;
+    // The echo server sends as much as a G_hit answer, so that E is the floor of the same
+    // bytes through the same TLS and HTTP/2 with no work.
+    let hit_bytes = hit_answer_bytes(&gateway_clients, options.custodians).await?;
+    let echo = fleet.echo(hit_bytes)?;
     for child in [&stalled, &gateway, &degraded, &breaker, &echo]
         .into_iter()
         .chain(nginx.as_ref())
@@ -865,8 +864,6 @@ pub async fn run(
         startup.push((child.name.clone(), child.startup));
     }
 
-    let tls = &fleet.client_tls;
-    let k = options.connections;
     let mut custodian_clients = Vec::new();
     for (i, child) in custodians.iter().enumerate() {
         custodian_clients.push(
@@ -896,7 +893,7 @@ pub async fn run(
         None => None,
     };
     let clients = Clients {
-        gateway: fleet::gateway_pool(tls, gateway.addr, k).await?,
+        gateway: gateway_clients,
         degraded: fleet::gateway_pool(tls, degraded.addr, k).await?,
         breaker: fleet::gateway_pool(tls, breaker.addr, k).await?,
         echo: fleet::custodian_pool(tls, echo.addr, &identity::custodian_identity(ECHO_ID), k)
@@ -940,6 +937,7 @@ pub async fn run(
         },
         clients,
         options: options.clone(),
+        echo_answer_bytes: hit_bytes,
     };
 
     // One answer of every phase, checked, before anything is timed.
@@ -1046,6 +1044,7 @@ pub async fn run(
         options: options.clone(),
         record_bytes,
         merged_bytes,
+        echo_answer_bytes: bench.echo_answer_bytes,
         rates,
         warmup,
         rounds,
@@ -1129,6 +1128,41 @@ fn plan_call(pool: GatewayClients, custodians: usize) -> Call {
     })
 }
 
+/// The G_hit query of the `g`-th source (custodians in turn) and the id it must find first.
+fn hit_query(g: usize, custodians: usize) -> (String, String) {
+    let (c, n) = (g % custodians, g / custodians);
+    (synth::source_query(c, n, true), synth::source_id(c, n))
+}
+
+/// The G_hit request: one source's abbreviation, page 10, BASIC.
+fn hit_request(query: String) -> pb::SearchDataSourcesRequest {
+    pb::SearchDataSourcesRequest {
+        query,
+        page_size: 10,
+        view: pb::DataSourceView::Basic as i32,
+        ..Default::default()
+    }
+}
+
+/// Queries whose answers are averaged for the echo server's answer size.
+const HIT_SIZE_SAMPLE: usize = 16;
+
+/// The mean encoded size of the first [`HIT_SIZE_SAMPLE`] G_hit answers, bytes.
+async fn hit_answer_bytes(gateway: &GatewayClients, custodians: usize) -> Result<usize> {
+    let mut total = 0;
+    for g in 0..HIT_SIZE_SAMPLE {
+        let (query, _) = hit_query(g, custodians);
+        total += gateway
+            .pick()
+            .search_data_sources(hit_request(query))
+            .await
+            .context("the gateway does not answer the G_hit search")?
+            .into_inner()
+            .encoded_len();
+    }
+    Ok(total / HIT_SIZE_SAMPLE)
+}
+
 /// Starts a gateway (over the running custodians) and an echo server under callgrind and
 /// counts the instructions per request of each hot path's fixed mix.
 async fn count_instructions(
@@ -1160,8 +1194,20 @@ async fn count_instructions(
         &wrapper(valgrind, &gateway_out),
     )?;
     let echo_out = fleet.dir.join("callgrind-echo");
-    let echo = fleet.echo_wrapped("echo (callgrind)", &wrapper(valgrind, &echo_out))?;
+    let echo = fleet.echo_wrapped(
+        "echo (callgrind)",
+        bench.echo_answer_bytes,
+        &wrapper(valgrind, &echo_out),
+    )?;
+    let bare_out = fleet.dir.join("callgrind-echo-bare");
+    let bare = fleet.echo_wrapped(
+        "echo, bare answer (callgrind)",
+        0,
+        &wrapper(valgrind, &bare_out),
+    )?;
     let tls = &fleet.client_tls;
+    let bare_echo =
+        fleet::custodian_pool(tls, bare.addr, &identity::custodian_identity(ECHO_ID), 1).await?;
     let gateway_pool = fleet::gateway_pool(tls, gateway.addr, 1).await?;
     let clients = Clients {
         custodians: bench.clients.custodians.clone(),
@@ -1173,14 +1219,33 @@ async fn count_instructions(
         nginx: None,
     };
     let k = options.instruction_scale;
-    let paths: [(&'static str, &'static str, Option<Phase>, u64); 6] = [
+    let bare_clients = Clients {
+        custodians: Vec::new(),
+        gateway: gateway_pool.clone(),
+        degraded: gateway_pool.clone(),
+        breaker: gateway_pool.clone(),
+        echo: bare_echo,
+        nginx: None,
+    };
+    let paths: [(&'static str, &'static str, Option<Phase>, u64); 7] = [
         (
             "G_hit",
             "SearchDataSources, one abbreviation, page 10, BASIC, warm cache",
             Some(Phase::GHit),
             200,
         ),
-        ("E", "echo GetCustodianInfo", Some(Phase::E), 200),
+        (
+            "E",
+            "echo GetCustodianInfo, answer the size of a G_hit answer",
+            Some(Phase::E),
+            200,
+        ),
+        (
+            "E_bare",
+            "echo GetCustodianInfo, bare answer (about 30 B)",
+            Some(Phase::E),
+            200,
+        ),
         (
             "G_pass",
             "GetDataSource FULL, no-store (pass-through)",
@@ -1218,9 +1283,14 @@ async fn count_instructions(
     }
     let mut counted_gateway = Counted::new(gateway.pid, gateway_out);
     let mut counted_echo = Counted::new(echo.pid, echo_out);
+    let mut counted_bare = Counted::new(bare.pid, bare_out);
     let mut counts = Vec::new();
     for (path, request, phase, base) in paths {
         let (call, server, process) = match phase {
+            Some(Phase::E) if path == "E_bare" => match bare_clients.call(Phase::E, options) {
+                Some(call) => (call, &mut counted_bare, ECHO),
+                None => continue,
+            },
             Some(Phase::E) => match clients.call(Phase::E, options) {
                 Some(call) => (call, &mut counted_echo, ECHO),
                 None => continue,
@@ -1263,5 +1333,6 @@ async fn count_instructions(
     }
     drop(gateway);
     drop(echo);
+    drop(bare);
     Ok(counts)
 }

@@ -575,14 +575,15 @@ fn render_setup(s: &mut String, phases: &PhaseReport) {
     let o = &phases.options;
     let _ = writeln!(
         s,
-        "- Phases: {} custodians × {} sources × {} variables per source; custodian latency {} ms; payload {} B of description per source (one FULL record encodes to {} B, the merged G_miss answer to {} B)",
+        "- Phases: {} custodians × {} sources × {} variables per source; custodian latency {} ms; payload {} B of description per source (one FULL record encodes to {} B, the merged G_miss answer to {} B, the echo server's answer to {} B: the mean G_hit answer)",
         o.custodians,
         o.sources,
         o.variables,
         o.latency_ms,
         o.payload,
         phases.record_bytes,
-        phases.merged_bytes
+        phases.merged_bytes,
+        phases.echo_answer_bytes
     );
     let _ = writeln!(
         s,
@@ -884,8 +885,15 @@ fn render_instructions(s: &mut String, phases: &PhaseReport) {
     if let (Some(hit), Some(echo)) = (median("G_hit"), median("E")) {
         let _ = writeln!(
             s,
-            "\nInstructions per request, gateway in G_hit / echo in E: {:.2}.",
+            "\nInstructions per request, gateway in G_hit / echo in E (the same answer size): {:.2}.",
             hit / echo.max(1.0)
+        );
+    }
+    if let (Some(hit), Some(bare)) = (median("G_hit"), median("E_bare")) {
+        let _ = writeln!(
+            s,
+            "Against the echo server's bare answer (E_bare): {:.2}; the difference is the cost of sending the answer's bytes (encryption and copies).",
+            hit / bare.max(1.0)
         );
     }
 }

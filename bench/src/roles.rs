@@ -25,6 +25,7 @@ use helsedata::{
     },
     tls::TlsMaterial,
 };
+use prost::Message;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
@@ -73,6 +74,11 @@ pub struct EchoArgs {
     /// Dev PKI directory (the echo server presents the certificate of custodian `echo`).
     #[arg(long)]
     pub certs: PathBuf,
+    /// Encoded size of the answer, bytes: the fixed message is padded up to it (its
+    /// `website` grows), so that the echo server sends as much as the answer it is compared
+    /// with; 0 (or anything smaller than the bare message) sends the bare message.
+    #[arg(long, default_value_t = 0)]
+    pub answer_bytes: usize,
 }
 
 /// The id whose certificate the echo server presents.
@@ -200,19 +206,37 @@ pub struct Echo {
 }
 
 impl Echo {
-    /// The echo service.
+    /// The echo service with the bare message (about 30 bytes).
     pub fn new() -> Self {
-        Self {
-            info: pb::CustodianInfo {
-                id: ECHO_ID.into(),
-                name: Some(pb::LocalizedText {
-                    nb: "Ekko".into(),
-                    en: "Echo".into(),
-                }),
-                catalogue_revision: "echo".into(),
-                ..Default::default()
-            },
+        Self::sized(0)
+    }
+
+    /// The echo service whose answer encodes to `answer_bytes` (at least the bare message).
+    pub fn sized(answer_bytes: usize) -> Self {
+        let mut info = pb::CustodianInfo {
+            id: ECHO_ID.into(),
+            name: Some(pb::LocalizedText {
+                nb: "Ekko".into(),
+                en: "Echo".into(),
+            }),
+            catalogue_revision: "echo".into(),
+            ..Default::default()
+        };
+        // The padding field adds its tag (1 byte), its length prefix (a varint) and its text:
+        // the longest text that fits meets the size exactly, or one byte short where the
+        // prefix grows by a byte (from 127 to 128 bytes of text, …).
+        let base = info.encoded_len();
+        let size = |text: usize| base + 1 + prost::encoding::encoded_len_varint(text as u64) + text;
+        let longest = answer_bytes.checked_sub(base + 2);
+        let fitting = longest.and_then(|most| {
+            (most.saturating_sub(3)..=most)
+                .rev()
+                .find(|&t| size(t) <= answer_bytes)
+        });
+        if let Some(text) = fitting {
+            info.website = "w".repeat(text);
         }
+        Self { info }
     }
 }
 
@@ -288,7 +312,9 @@ pub fn serve_echo(args: EchoArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let tls = tls_of(&args.certs, ECHO_ID)?;
         let listener = bind(args.listen)?;
-        let router = grpc_server::builder().add_service(CustodianCatalogueServer::new(Echo::new()));
+        let router = grpc_server::builder().add_service(CustodianCatalogueServer::new(
+            Echo::sized(args.answer_bytes),
+        ));
         announce(&listener)?;
         router
             .serve_with_incoming_shutdown(
@@ -298,4 +324,32 @@ pub fn serve_echo(args: EchoArgs) -> Result<()> {
             .await
             .context("echo server failed")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::Echo;
+
+    #[test]
+    fn the_echo_answer_has_the_size_asked_for_or_the_bare_size() {
+        let bare = Echo::new().info.encoded_len();
+        assert!(bare < 40, "the bare answer is {bare} bytes");
+        for asked in [bare + 3, 130, 131, 1_000, 9_870, 16_385, 70_000] {
+            assert_eq!(
+                Echo::sized(asked).info.encoded_len(),
+                asked,
+                "asked {asked}"
+            );
+        }
+        for asked in bare + 3..20_000 {
+            let size = Echo::sized(asked).info.encoded_len();
+            assert!(
+                size == asked || size + 1 == asked,
+                "asked {asked}, got {size}"
+            );
+        }
+        assert_eq!(Echo::sized(5).info.encoded_len(), bare);
+    }
 }
