@@ -603,23 +603,7 @@ impl Clients {
                     .boxed()
                 })
             }
-            Phase::E => {
-                let pool = self.echo.clone();
-                Arc::new(move |_n| {
-                    let mut client = pool.pick();
-                    async move {
-                        let info = client
-                            .get_custodian_info(pb::GetCustodianInfoRequest {})
-                            .await?
-                            .into_inner();
-                        if info.id != ECHO_ID {
-                            return Err(Failure::wrong(format!("echo answered id {}", info.id)));
-                        }
-                        Ok(())
-                    }
-                    .boxed()
-                })
-            }
+            Phase::E => echo_call(self.echo.clone()),
             Phase::N => {
                 let pool = self.nginx.clone()?;
                 Arc::new(move |n| {
@@ -1128,6 +1112,32 @@ fn plan_call(pool: GatewayClients, custodians: usize) -> Call {
     })
 }
 
+/// An echo server's GetCustodianInfo, checked for the echo server's id.
+fn echo_call(pool: CustodianClients) -> Call {
+    Arc::new(move |_n| {
+        let mut client = pool.pick();
+        async move {
+            let info = client
+                .get_custodian_info(pb::GetCustodianInfoRequest {})
+                .await?
+                .into_inner();
+            if info.id != ECHO_ID {
+                return Err(Failure::wrong(format!("echo answered id {}", info.id)));
+            }
+            Ok(())
+        }
+        .boxed()
+    })
+}
+
+/// The server whose instructions a hot path counts.
+#[derive(Clone, Copy)]
+enum Counting {
+    Gateway,
+    Echo,
+    BareEcho,
+}
+
 /// The G_hit query of the `g`-th source (custodians in turn) and the id it must find first.
 fn hit_query(g: usize, custodians: usize) -> (String, String) {
     let (c, n) = (g % custodians, g / custodians);
@@ -1219,55 +1229,54 @@ async fn count_instructions(
         nginx: None,
     };
     let k = options.instruction_scale;
-    let bare_clients = Clients {
-        custodians: Vec::new(),
-        gateway: gateway_pool.clone(),
-        degraded: gateway_pool.clone(),
-        breaker: gateway_pool.clone(),
-        echo: bare_echo,
-        nginx: None,
-    };
-    let paths: [(&'static str, &'static str, Option<Phase>, u64); 7] = [
+    let paths: [(&'static str, &'static str, Option<Call>, Counting, u64); 7] = [
         (
             "G_hit",
             "SearchDataSources, one abbreviation, page 10, BASIC, warm cache",
-            Some(Phase::GHit),
+            clients.call(Phase::GHit, options),
+            Counting::Gateway,
             200,
         ),
         (
             "E",
             "echo GetCustodianInfo, answer the size of a G_hit answer",
-            Some(Phase::E),
+            Some(echo_call(clients.echo.clone())),
+            Counting::Echo,
             200,
         ),
         (
             "E_bare",
             "echo GetCustodianInfo, bare answer (about 30 B)",
-            Some(Phase::E),
+            Some(echo_call(bare_echo)),
+            Counting::BareEcho,
             200,
         ),
         (
             "G_pass",
             "GetDataSource FULL, no-store (pass-through)",
-            Some(Phase::GPass),
+            clients.call(Phase::GPass, options),
+            Counting::Gateway,
             100,
         ),
         (
             "G_reval",
             "SearchDataSources, all sources, FULL, no-cache (revalidated merged answer)",
-            Some(Phase::GReval),
+            clients.call(Phase::GReval, options),
+            Counting::Gateway,
             20,
         ),
         (
             "G_miss",
             "SearchDataSources, all sources, FULL, no-store (refetched and merged)",
-            Some(Phase::GMiss),
+            clients.call(Phase::GMiss, options),
+            Counting::Gateway,
             5,
         ),
         (
             "plan",
             "PlanApplication, two sources of two custodians",
-            None,
+            Some(plan_call(clients.gateway.clone(), options.custodians)),
+            Counting::Gateway,
             50,
         ),
     ];
@@ -1285,25 +1294,14 @@ async fn count_instructions(
     let mut counted_echo = Counted::new(echo.pid, echo_out);
     let mut counted_bare = Counted::new(bare.pid, bare_out);
     let mut counts = Vec::new();
-    for (path, request, phase, base) in paths {
-        let (call, server, process) = match phase {
-            Some(Phase::E) if path == "E_bare" => match bare_clients.call(Phase::E, options) {
-                Some(call) => (call, &mut counted_bare, ECHO),
-                None => continue,
-            },
-            Some(Phase::E) => match clients.call(Phase::E, options) {
-                Some(call) => (call, &mut counted_echo, ECHO),
-                None => continue,
-            },
-            Some(phase) => match clients.call(phase, options) {
-                Some(call) => (call, &mut counted_gateway, GATEWAY),
-                None => continue,
-            },
-            None => (
-                plan_call(clients.gateway.clone(), options.custodians),
-                &mut counted_gateway,
-                GATEWAY,
-            ),
+    for (path, request, call, counting, base) in paths {
+        let Some(call) = call else {
+            continue;
+        };
+        let (server, process) = match counting {
+            Counting::Gateway => (&mut counted_gateway, GATEWAY),
+            Counting::Echo => (&mut counted_echo, ECHO),
+            Counting::BareEcho => (&mut counted_bare, ECHO),
         };
         let mix = Mix {
             warm_up: (base * k / 4).max(2),
