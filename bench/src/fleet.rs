@@ -266,14 +266,31 @@ fn wrapped(mut launch: Launch, wrapper: &[String]) -> Launch {
 #[derive(Debug)]
 pub struct Pool<C> {
     clients: Vec<C>,
+    /// The clients' channels, in the same order.
+    channels: Vec<Channel>,
     next: AtomicUsize,
 }
 
 impl<C: Clone> Pool<C> {
+    /// Clients made by `client` from `channels`, one each.
+    fn of(channels: Vec<Channel>, client: impl Fn(Channel) -> C) -> Arc<Self> {
+        Arc::new(Pool {
+            clients: channels.iter().cloned().map(client).collect(),
+            channels,
+            next: AtomicUsize::new(0),
+        })
+    }
+
     /// The next client.
     pub fn pick(&self) -> C {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len().max(1);
         self.clients[i].clone()
+    }
+
+    /// The next client's channel (for calls decoded by other than the generated client).
+    pub fn pick_channel(&self) -> Channel {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.channels.len().max(1);
+        self.channels[i].clone()
     }
 }
 
@@ -296,16 +313,12 @@ pub async fn custodian_pool(
     identity: &str,
     connections: usize,
 ) -> Result<Arc<Pool<CustodianCatalogueClient<Channel>>>> {
-    let mut clients = Vec::with_capacity(connections);
+    let mut channels = Vec::with_capacity(connections);
     for _ in 0..connections.max(1) {
-        clients.push(
-            CustodianCatalogueClient::new(channel(tls, addr, identity).await?)
-                .max_decoding_message_size(MAX_MESSAGE),
-        );
+        channels.push(channel(tls, addr, identity).await?);
     }
-    Ok(Arc::new(Pool {
-        clients,
-        next: AtomicUsize::new(0),
+    Ok(Pool::of(channels, |c| {
+        CustodianCatalogueClient::new(c).max_decoding_message_size(MAX_MESSAGE)
     }))
 }
 
@@ -315,15 +328,11 @@ pub async fn gateway_pool(
     addr: SocketAddr,
     connections: usize,
 ) -> Result<Arc<Pool<FederatedCatalogueClient<Channel>>>> {
-    let mut clients = Vec::with_capacity(connections);
+    let mut channels = Vec::with_capacity(connections);
     for _ in 0..connections.max(1) {
-        clients.push(
-            FederatedCatalogueClient::new(channel(tls, addr, &identity::gateway_identity()).await?)
-                .max_decoding_message_size(MAX_MESSAGE),
-        );
+        channels.push(channel(tls, addr, &identity::gateway_identity()).await?);
     }
-    Ok(Arc::new(Pool {
-        clients,
-        next: AtomicUsize::new(0),
+    Ok(Pool::of(channels, |c| {
+        FederatedCatalogueClient::new(c).max_decoding_message_size(MAX_MESSAGE)
     }))
 }

@@ -21,6 +21,7 @@ mod engine;
 mod export_dcat;
 mod fleet;
 mod instructions;
+mod light;
 mod live;
 mod loadgen;
 mod national;
@@ -155,6 +156,12 @@ struct RunArgs {
     /// Keep the working directory (certificates, configurations, logs) and print its path.
     #[arg(long)]
     keep_dir: bool,
+    /// Decode the merged answers of D, G_miss, G_reval and G_degraded* only as far as they are
+    /// checked (each record's id and access rules, the custodian outcomes), so that the servers
+    /// and not the load generator bound those phases; the ratio of CPU per merged answer
+    /// (gateway / load generator in D) is then not reported.
+    #[arg(long)]
+    light_client: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +211,7 @@ fn settings(mode: Mode, a: &RunArgs) -> Result<Settings> {
         slices: pick(a.slices, 10, 2),
         slice: secs(a.slice_secs.unwrap_or(if full { 0.5 } else { 0.2 }))?,
         instruction_scale: a.instructions.unwrap_or(if full { 5 } else { 0 }),
+        light_client: a.light_client,
     };
     if phases.custodians == 0 || phases.sources == 0 || phases.rounds == 0 {
         bail!("--custodians, --sources and --rounds must be at least 1");

@@ -36,6 +36,7 @@ use tonic::{Request, metadata::MetadataValue, transport::Channel};
 use crate::{
     cluster::Child,
     fleet::{self, CustodianSpec, Fleet, GatewaySpec, Pool},
+    light::{self, Merged, MergedView, Record},
     loadgen::{self, Call, Failure, Limits, Stats},
     nginx, procstat,
     roles::ECHO_ID,
@@ -95,6 +96,9 @@ pub struct PhaseOptions {
     /// Count instructions per request of the hot paths under callgrind, with mixes this
     /// many times the base size (0: skip).
     pub instruction_scale: u64,
+    /// Decode merged answers (D, G_miss, G_reval, G_degraded*) only as far as they are
+    /// checked ([`crate::light`]), so that the servers, not the load generator, bound them.
+    pub light_client: bool,
 }
 
 impl PhaseOptions {
@@ -407,6 +411,8 @@ pub fn no_store<T>(message: T) -> Request<T> {
     request
 }
 
+const LIVE: i32 = pb::Freshness::Live as i32;
+
 fn outcome_ok(outcome: &pb::CustodianOutcome) -> bool {
     outcome.status == pb::OutcomeStatus::Ok as i32
 }
@@ -415,25 +421,24 @@ fn outcome_ok(outcome: &pb::CustodianOutcome) -> bool {
 /// OK except `stalled`, which must have timed out (or, once ejected, be reported
 /// unavailable).
 fn check_merged(
-    answer: &pb::SearchDataSourcesResponse,
+    answer: &MergedView<'_>,
     total: usize,
     custodians: usize,
     stalled: Option<&str>,
 ) -> Result<(), Failure> {
-    if answer.results.len() != total || answer.total_size as usize != total {
+    if answer.results != total || answer.total_size as usize != total {
         return Err(Failure::wrong(format!(
             "merged answer has {} results (total_size {}), expected {total}",
-            answer.results.len(),
-            answer.total_size
+            answer.results, answer.total_size
         )));
     }
-    if answer.custodians.len() != custodians {
+    if answer.outcomes.len() != custodians {
         return Err(Failure::wrong(format!(
             "{} custodian outcomes, expected {custodians}",
-            answer.custodians.len()
+            answer.outcomes.len()
         )));
     }
-    for outcome in &answer.custodians {
+    for outcome in answer.outcomes {
         let want_timeout = stalled == Some(outcome.custodian_id.as_str());
         let ok = if want_timeout {
             outcome.status == pb::OutcomeStatus::Timeout as i32
@@ -451,13 +456,7 @@ fn check_merged(
             )));
         }
     }
-    let mut ids: Vec<&str> = answer
-        .results
-        .iter()
-        .filter_map(|r| r.data_source.as_ref())
-        .filter(|s| s.access_rules.is_some())
-        .map(|s| s.id.as_str())
-        .collect();
+    let mut ids = answer.ids_with_rules.clone();
     ids.sort_unstable();
     ids.dedup();
     if ids.len() != total {
@@ -469,6 +468,69 @@ fn check_merged(
     Ok(())
 }
 
+/// Merges the custodians' pages of D by id and checks them: one page of `per` records from
+/// each, `total` distinct sources, each with access rules.
+fn check_fanned_out<R: Record>(
+    pages: Vec<(Vec<R>, String)>,
+    per: usize,
+    total: usize,
+) -> Result<(), Failure> {
+    let mut merged: Vec<R> = Vec::with_capacity(total);
+    for (records, next_page_token) in pages {
+        if records.len() != per || !next_page_token.is_empty() {
+            return Err(Failure::wrong(format!(
+                "custodian page has {} sources, expected {per} on one page",
+                records.len()
+            )));
+        }
+        merged.extend(records);
+    }
+    merged.sort_unstable_by(|a, b| a.id().cmp(b.id()));
+    merged.dedup_by(|a, b| a.id() == b.id());
+    if merged.len() != total || merged.iter().any(|s| !s.has_access_rules()) {
+        return Err(Failure::wrong(format!(
+            "merged {} sources, expected {total} with access rules",
+            merged.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The ListDataSources request of D.
+fn fan_out_request() -> pb::ListDataSourcesRequest {
+    pb::ListDataSourcesRequest {
+        page_size: 500,
+        view: pb::DataSourceView::Full as i32,
+        ..Default::default()
+    }
+}
+
+/// The SearchDataSources request of the merged phases: every source on one page, FULL.
+fn merged_request() -> pb::SearchDataSourcesRequest {
+    pb::SearchDataSourcesRequest {
+        page_size: 500,
+        view: pb::DataSourceView::Full as i32,
+        ..Default::default()
+    }
+}
+
+/// A merged SearchDataSources on `pool`, its answer decoded fully or (`light`) as checked.
+async fn merged_answer(
+    pool: &GatewayClients,
+    request: Request<pb::SearchDataSourcesRequest>,
+    light: bool,
+    check: impl FnOnce(MergedView<'_>) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    if light {
+        let answer =
+            light::search_data_sources(pool.pick_channel(), request, fleet::MAX_MESSAGE).await?;
+        check(answer.view())
+    } else {
+        let answer = pool.pick().search_data_sources(request).await?.into_inner();
+        check(answer.view())
+    }
+}
+
 impl Clients {
     fn call(&self, phase: Phase, options: &PhaseOptions) -> Option<Call> {
         let per = options.sources;
@@ -477,40 +539,32 @@ impl Clients {
         Some(match phase {
             Phase::D => {
                 let pools = self.custodians.clone();
+                let light = options.light_client;
                 Arc::new(move |_n| {
-                    let clients: Vec<_> = pools.iter().map(|p| p.pick()).collect();
+                    let pools = pools.clone();
                     async move {
-                        let legs = clients.into_iter().map(|mut client| async move {
-                            client
-                                .list_data_sources(pb::ListDataSourcesRequest {
-                                    page_size: 500,
-                                    view: pb::DataSourceView::Full as i32,
-                                    ..Default::default()
-                                })
-                                .await
-                        });
-                        let answers = futures::future::join_all(legs).await;
-                        let mut merged: Vec<pb::DataSource> = Vec::with_capacity(total);
-                        for answer in answers {
-                            let page = answer?.into_inner();
-                            if page.data_sources.len() != per || !page.next_page_token.is_empty() {
-                                return Err(Failure::wrong(format!(
-                                    "custodian page has {} sources, expected {per} on one page",
-                                    page.data_sources.len()
-                                )));
-                            }
-                            merged.extend(page.data_sources);
+                        if light {
+                            let legs = pools.iter().map(|p| async move {
+                                let channel = p.pick_channel();
+                                let page = light::list_data_sources(
+                                    channel,
+                                    fan_out_request(),
+                                    fleet::MAX_MESSAGE,
+                                )
+                                .await?;
+                                Ok::<_, Failure>((page.data_sources, page.next_page_token))
+                            });
+                            let pages = futures::future::try_join_all(legs).await?;
+                            check_fanned_out(pages, per, total)
+                        } else {
+                            let legs = pools.iter().map(|p| async move {
+                                let page = p.pick().list_data_sources(fan_out_request()).await?;
+                                let page = page.into_inner();
+                                Ok::<_, Failure>((page.data_sources, page.next_page_token))
+                            });
+                            let pages = futures::future::try_join_all(legs).await?;
+                            check_fanned_out(pages, per, total)
                         }
-                        merged.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-                        merged.dedup_by(|a, b| a.id == b.id);
-                        if merged.len() != total || merged.iter().any(|s| s.access_rules.is_none())
-                        {
-                            return Err(Failure::wrong(format!(
-                                "merged {} sources, expected {total} with access rules",
-                                merged.len()
-                            )));
-                        }
-                        Ok(())
                     }
                     .boxed()
                 })
@@ -522,48 +576,37 @@ impl Clients {
                     Phase::GDegradedEject => (self.breaker.clone(), stalled, custodians + 1),
                     _ => (self.degraded.clone(), stalled, custodians + 1),
                 };
+                let light = options.light_client;
                 Arc::new(move |_n| {
-                    let mut client = pool.pick();
+                    let pool = pool.clone();
                     let stalled = stalled.clone();
                     async move {
-                        let answer = client
-                            .search_data_sources(no_store(pb::SearchDataSourcesRequest {
-                                page_size: 500,
-                                view: pb::DataSourceView::Full as i32,
-                                ..Default::default()
-                            }))
-                            .await?
-                            .into_inner();
-                        check_merged(&answer, total, asked, stalled.as_deref())
+                        merged_answer(&pool, no_store(merged_request()), light, |answer| {
+                            check_merged(&answer, total, asked, stalled.as_deref())
+                        })
+                        .await
                     }
                     .boxed()
                 })
             }
             Phase::GReval => {
                 let pool = self.gateway.clone();
+                let light = options.light_client;
                 Arc::new(move |_n| {
-                    let mut client = pool.pick();
+                    let pool = pool.clone();
                     async move {
-                        let answer = client
-                            .search_data_sources(no_cache(pb::SearchDataSourcesRequest {
-                                page_size: 500,
-                                view: pb::DataSourceView::Full as i32,
-                                ..Default::default()
-                            }))
-                            .await?
-                            .into_inner();
-                        check_merged(&answer, total, custodians, None)?;
-                        if let Some(o) = answer
-                            .custodians
-                            .iter()
-                            .find(|o| o.freshness != pb::Freshness::Live as i32)
-                        {
-                            return Err(Failure::wrong(format!(
-                                "custodian {} not confirmed live: {o:?}",
-                                o.custodian_id
-                            )));
-                        }
-                        Ok(())
+                        merged_answer(&pool, no_cache(merged_request()), light, |answer| {
+                            check_merged(&answer, total, custodians, None)?;
+                            let stale = answer.outcomes.iter();
+                            match stale.into_iter().find(|o| o.freshness != LIVE) {
+                                Some(o) => Err(Failure::wrong(format!(
+                                    "custodian {} not confirmed live: {o:?}",
+                                    o.custodian_id
+                                ))),
+                                None => Ok(()),
+                            }
+                        })
+                        .await
                     }
                     .boxed()
                 })

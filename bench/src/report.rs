@@ -176,8 +176,8 @@ fn phase_targets(phases: &PhaseReport) -> Vec<Target> {
     out.push(Target {
         name: "Throughput G_miss / D".into(),
         measured: show(r, 2, ""),
-        goal: "≥ 0.80".into(),
-        verdict: verdict(r, &|v| v >= 0.8),
+        goal: "≥ 0.90".into(),
+        verdict: verdict(r, &|v| v >= 0.9),
     });
     let added99 = per_round(phases, |r| {
         Some(open_q(r, Phase::GMiss, 0.99)? - open_q(r, Phase::D, 0.99)?)
@@ -192,8 +192,8 @@ fn phase_targets(phases: &PhaseReport) -> Vec<Target> {
             show(added50, 3, " ms")
         ),
         measured: show(added99, 3, " ms"),
-        goal: "≤ 1 ms".into(),
-        verdict: verdict(added99, &|v| v <= 1.0),
+        goal: "≤ 2 ms".into(),
+        verdict: verdict(added99, &|v| v <= 2.0),
     });
     let miss = ratio(Phase::GMiss, Phase::D);
     let reval = ratio(Phase::GReval, Phase::D);
@@ -229,8 +229,8 @@ fn phase_targets(phases: &PhaseReport) -> Vec<Target> {
     out.push(Target {
         name: "Throughput G_hit / E".into(),
         measured: show(r, 2, ""),
-        goal: "≥ 0.70".into(),
-        verdict: verdict(r, &|v| v >= 0.7),
+        goal: "≥ 0.80".into(),
+        verdict: verdict(r, &|v| v >= 0.8),
     });
     let nginx_skipped = phases.skipped.iter().any(|(p, _)| *p == Phase::N);
     let g99 = per_round(phases, |r| open_q(r, Phase::GPass, 0.99));
@@ -596,6 +596,12 @@ fn render_setup(s: &mut String, phases: &PhaseReport) {
         phases.rates.pass,
         phases.rates.degraded
     );
+    if o.light_client {
+        let _ = writeln!(
+            s,
+            "- Load generator: `--light-client`: the merged answers of D, G_miss, G_reval and G_degraded* decoded only as far as they are checked (each record's id and access rules, the custodian outcomes); every other phase decoded in full"
+        );
+    }
     let _ = writeln!(
         s,
         "- Degraded gateway: custodian c{} stalled ({} ms latency), per-custodian timeout {} ms; main gateway timeout {} ms",
@@ -766,7 +772,7 @@ fn render_slices(s: &mut String, phases: &PhaseReport) {
             (y > 0.0).then(|| x / y)
         }
     };
-    let rows: Vec<(&str, Option<Spread>)> = vec![
+    let mut rows: Vec<(&str, Option<Spread>)> = vec![
         (
             "Throughput G_miss / D",
             per_slice(phases, tput(Phase::GMiss, Phase::D)),
@@ -841,6 +847,10 @@ fn render_slices(s: &mut String, phases: &PhaseReport) {
             ),
         ),
     ];
+    if o.light_client {
+        // The load generator decoded D's answers only as far as it checks them.
+        rows.retain(|(name, _)| !name.starts_with("CPU per merged answer"));
+    }
     for (name, spread) in rows {
         let Some(spread) = spread else { continue };
         let _ = writeln!(

@@ -131,6 +131,8 @@ fn smoke_mode_answers_correctly_in_every_phase() {
     }
 }
 
+/// Also runs the merged phases with `--light-client` (answers decoded only as far as they are
+/// checked), so that its decoding path meets real answers.
 #[test]
 fn smoke_mode_without_nginx_skips_phase_n_and_says_why() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -143,6 +145,7 @@ fn smoke_mode_without_nginx_skips_phase_n_and_says_why() {
             "0.2",
             "--warmup-secs",
             "0.2",
+            "--light-client",
         ],
         Some(path_without_nginx()),
     );
@@ -150,6 +153,16 @@ fn smoke_mode_without_nginx_skips_phase_n_and_says_why() {
     assert!(
         run.report.contains("Phase N skipped: nginx is not on PATH"),
         "{}",
+        run.report
+    );
+    assert!(
+        run.report.contains("- Load generator: `--light-client`"),
+        "{}",
+        run.report
+    );
+    assert!(
+        !run.report.contains("CPU per merged answer"),
+        "a light client's D is not a full decode and merge:\n{}",
         run.report
     );
 }
