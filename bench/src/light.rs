@@ -78,7 +78,7 @@ pub struct MergedView<'a> {
     pub results: usize,
     pub total_size: u32,
     pub outcomes: &'a [pb::CustodianOutcome],
-    /// The ids of the records on the page that carry access rules.
+    /// The distinct ids of the records on the page that carry access rules, sorted.
     pub ids_with_rules: Vec<&'a str>,
 }
 
@@ -89,12 +89,17 @@ impl<'a> MergedView<'a> {
         outcomes: &'a [pb::CustodianOutcome],
         records: impl Iterator<Item = &'a R>,
     ) -> Self {
-        let with_rules = records.filter(|r| r.has_access_rules());
+        let mut ids: Vec<&str> = records
+            .filter(|r| r.has_access_rules())
+            .map(|r| r.id())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
         MergedView {
             results,
             total_size,
             outcomes,
-            ids_with_rules: with_rules.map(|r| r.id()).collect(),
+            ids_with_rules: ids,
         }
     }
 }

@@ -456,13 +456,10 @@ fn check_merged(
             )));
         }
     }
-    let mut ids = answer.ids_with_rules.clone();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.len() != total {
+    let distinct = answer.ids_with_rules.len();
+    if distinct != total {
         return Err(Failure::wrong(format!(
-            "{} distinct sources with access rules, expected {total}",
-            ids.len()
+            "{distinct} distinct sources with access rules, expected {total}"
         )));
     }
     Ok(())
@@ -494,6 +491,22 @@ fn check_fanned_out<R: Record>(
         )));
     }
     Ok(())
+}
+
+/// D: one page from every custodian at once (`leg`), then merged and checked.
+async fn fan_out<'a, R, Leg, Fut>(
+    pools: &'a [CustodianClients],
+    per: usize,
+    total: usize,
+    leg: Leg,
+) -> Result<(), Failure>
+where
+    R: Record,
+    Leg: Fn(&'a CustodianClients) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<R>, String), Failure>>,
+{
+    let pages = futures::future::try_join_all(pools.iter().map(leg)).await?;
+    check_fanned_out(pages, per, total)
 }
 
 /// The ListDataSources request of D.
@@ -544,26 +557,22 @@ impl Clients {
                     let pools = pools.clone();
                     async move {
                         if light {
-                            let legs = pools.iter().map(|p| async move {
+                            fan_out(&pools, per, total, |p| async move {
+                                let request = fan_out_request();
                                 let channel = p.pick_channel();
-                                let page = light::list_data_sources(
-                                    channel,
-                                    fan_out_request(),
-                                    fleet::MAX_MESSAGE,
-                                )
-                                .await?;
-                                Ok::<_, Failure>((page.data_sources, page.next_page_token))
-                            });
-                            let pages = futures::future::try_join_all(legs).await?;
-                            check_fanned_out(pages, per, total)
+                                let page =
+                                    light::list_data_sources(channel, request, fleet::MAX_MESSAGE)
+                                        .await?;
+                                Ok((page.data_sources, page.next_page_token))
+                            })
+                            .await
                         } else {
-                            let legs = pools.iter().map(|p| async move {
+                            fan_out(&pools, per, total, |p| async move {
                                 let page = p.pick().list_data_sources(fan_out_request()).await?;
                                 let page = page.into_inner();
-                                Ok::<_, Failure>((page.data_sources, page.next_page_token))
-                            });
-                            let pages = futures::future::try_join_all(legs).await?;
-                            check_fanned_out(pages, per, total)
+                                Ok((page.data_sources, page.next_page_token))
+                            })
+                            .await
                         }
                     }
                     .boxed()
@@ -597,8 +606,7 @@ impl Clients {
                     async move {
                         merged_answer(&pool, no_cache(merged_request()), light, |answer| {
                             check_merged(&answer, total, custodians, None)?;
-                            let stale = answer.outcomes.iter();
-                            match stale.into_iter().find(|o| o.freshness != LIVE) {
+                            match answer.outcomes.iter().find(|o| o.freshness != LIVE) {
                                 Some(o) => Err(Failure::wrong(format!(
                                     "custodian {} not confirmed live: {o:?}",
                                     o.custodian_id
