@@ -27,6 +27,7 @@ use tonic::transport::Channel;
 
 use crate::{
     cluster::{Child, Launch, Pinning, Ready},
+    phases::NEIGHBOUR,
     roles::ECHO_ID,
     synth,
 };
@@ -215,6 +216,16 @@ impl Fleet {
                 Duration::from_secs(60),
             ),
             wrapper,
+        ))
+    }
+
+    /// Starts a CPU-bound neighbour on the servers' CPU ([`crate::roles::spin`]) that stops
+    /// by itself after `secs` seconds.
+    pub fn neighbour(&self, secs: f64) -> Result<Child> {
+        Child::spawn(self.launch(
+            NEIGHBOUR.into(),
+            vec!["spin".into(), "--secs".into(), format!("{secs:.3}")],
+            Duration::from_secs(10),
         ))
     }
 

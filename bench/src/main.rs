@@ -74,6 +74,8 @@ enum Command {
     ServeGateway(roles::GatewayArgs),
     #[command(hide = true)]
     ServeEcho(roles::EchoArgs),
+    #[command(hide = true)]
+    Spin(roles::SpinArgs),
 }
 
 /// Settings of a run; each defaults by mode (full / smoke).
@@ -256,6 +258,7 @@ fn main() -> ExitCode {
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
         Command::ServeEcho(args) => roles::serve_echo(args).map(|()| ExitCode::SUCCESS),
+        Command::Spin(args) => roles::spin(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! The interleaved phases: what each one sends, how its answers are checked, and the
 //! rounds (warm-up, then `D G_miss G_reval G_hit E N G_pass` closed loop and
-//! `D G_miss G_reval N G_pass G_degraded G_degraded_light G_degraded_eject` open loop, repeated).
+//! `D G_miss G_reval N G_pass G_degraded G_degraded_busy G_degraded_light G_degraded_eject`
+//! open loop, repeated).
 //!
 //! | Phase | Sends | Checks |
 //! |---|---|---|
@@ -12,6 +13,7 @@
 //! | N | nginx → custodian c0 GetDataSource FULL | the source asked for, with access rules |
 //! | G_pass | gateway GetDataSource FULL for the same source, `no-store` | the source, outcome OK and LIVE |
 //! | G_degraded, G_degraded_light | second gateway (one stalled custodian, short per-custodian timeout, failure ejection off) SearchDataSources like G_miss | all healthy sources, stalled outcome TIMEOUT, others OK |
+//! | G_degraded_busy | the same as G_degraded while a neighbour process ([`crate::roles::spin`]) spins on the servers' CPU | the same |
 //! | G_degraded_eject | third gateway, the same with the default failure ejection | the same; the stalled custodian may be UNAVAILABLE (ejected) |
 
 use std::{
@@ -59,6 +61,8 @@ pub const ECHO: &str = "echo";
 pub const NGINX: &str = "nginx";
 /// The bench process itself.
 pub const LOADGEN: &str = "load generator";
+/// The CPU-bound neighbour on the servers' CPU in G_degraded_busy (not a server).
+pub const NEIGHBOUR: &str = "neighbour";
 
 /// Settings of the phases.
 #[derive(Debug, Clone)]
@@ -127,6 +131,8 @@ pub enum Phase {
     GPass,
     /// Gateway with one stalled custodian.
     GDegraded,
+    /// The same with the servers' CPU saturated by a neighbour.
+    GDegradedBusy,
     /// The same at a light, fixed rate.
     GDegradedLight,
     /// The same as G_degraded with the gateway's default failure ejection.
@@ -138,7 +144,7 @@ pub const LIGHT_RATE: f64 = 20.0;
 
 impl Phase {
     /// Every phase, in round order.
-    pub const ALL: [Phase; 10] = [
+    pub const ALL: [Phase; 11] = [
         Phase::D,
         Phase::GMiss,
         Phase::GReval,
@@ -147,6 +153,7 @@ impl Phase {
         Phase::N,
         Phase::GPass,
         Phase::GDegraded,
+        Phase::GDegradedBusy,
         Phase::GDegradedLight,
         Phase::GDegradedEject,
     ];
@@ -162,6 +169,7 @@ impl Phase {
             Phase::N => "N",
             Phase::GPass => "G_pass",
             Phase::GDegraded => "G_degraded",
+            Phase::GDegradedBusy => "G_degraded_busy",
             Phase::GDegradedLight => "G_degraded_light",
             Phase::GDegradedEject => "G_degraded_eject",
         }
@@ -188,6 +196,9 @@ impl Phase {
             Phase::GDegraded => {
                 "gateway SearchDataSources, no-store, one custodian stalled, failure ejection off (the request that starts a call to the stalled custodian meets the per-custodian timeout; requests arriving meanwhile get its failure at once)"
             }
+            Phase::GDegradedBusy => {
+                "the same as G_degraded while a neighbour process spins on the servers' CPU, so that it is saturated (the servers get the share of it the kernel's scheduler gives them)"
+            }
             Phase::GDegradedLight => "the same as G_degraded at a light fixed rate (20 req/s)",
             Phase::GDegradedEject => {
                 "the same as G_degraded with the gateway's default failure ejection (stalled custodian ejected after consecutive timeouts)"
@@ -202,7 +213,7 @@ impl Phase {
             Phase::GMiss | Phase::GReval | Phase::GHit | Phase::GPass => GATEWAY,
             Phase::E => ECHO,
             Phase::N => NGINX,
-            Phase::GDegraded | Phase::GDegradedLight => GATEWAY_DEGRADED,
+            Phase::GDegraded | Phase::GDegradedBusy | Phase::GDegradedLight => GATEWAY_DEGRADED,
             Phase::GDegradedEject => GATEWAY_BREAKER,
         }
     }
@@ -244,7 +255,7 @@ impl Measurement {
         let servers: Duration = self
             .cpu
             .iter()
-            .filter(|(k, _)| **k != LOADGEN)
+            .filter(|(k, _)| **k != LOADGEN && **k != NEIGHBOUR)
             .map(|(_, v)| *v)
             .sum();
         servers.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
@@ -252,10 +263,14 @@ impl Measurement {
 
     /// Share of one CPU used by the load generator.
     pub fn loadgen_utilisation(&self) -> f64 {
+        self.utilisation(LOADGEN).unwrap_or(0.0)
+    }
+
+    /// Share of one CPU used by `process`, if it ran.
+    pub fn utilisation(&self, process: &str) -> Option<f64> {
         self.cpu
-            .get(LOADGEN)
+            .get(process)
             .map(|d| d.as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
-            .unwrap_or(0.0)
     }
 }
 
@@ -578,7 +593,11 @@ impl Clients {
                     .boxed()
                 })
             }
-            Phase::GMiss | Phase::GDegraded | Phase::GDegradedLight | Phase::GDegradedEject => {
+            Phase::GMiss
+            | Phase::GDegraded
+            | Phase::GDegradedBusy
+            | Phase::GDegradedLight
+            | Phase::GDegradedEject => {
                 let stalled = Some(synth::custodian_id(custodians));
                 let (pool, stalled, asked) = match phase {
                     Phase::GMiss => (self.gateway.clone(), None, custodians),
@@ -712,7 +731,8 @@ impl Clients {
     }
 }
 
-struct Bench {
+struct Bench<'f> {
+    fleet: &'f Fleet,
     servers: Servers,
     clients: Clients,
     options: PhaseOptions,
@@ -720,7 +740,7 @@ struct Bench {
     echo_answer_bytes: usize,
 }
 
-impl Bench {
+impl Bench<'_> {
     async fn measure(
         &mut self,
         phase: Phase,
@@ -735,7 +755,14 @@ impl Bench {
             max_requests: 10_000_000,
             call_timeout: Duration::from_secs(10),
         };
+        // G_degraded_busy's neighbour spins from just before the first request until the
+        // last answer; it would stop by itself a few seconds after the phase.
+        let neighbour = match phase {
+            Phase::GDegradedBusy => Some(self.fleet.neighbour(duration.as_secs_f64() + 5.0)?),
+            _ => None,
+        };
         let before = self.servers.cpu();
+        let neighbour_before = neighbour.as_ref().map(Child::cpu_time);
         let started = Instant::now();
         let stats = match kind {
             LoopKind::Closed(concurrency) => loadgen::closed_loop(&call, concurrency, limits).await,
@@ -743,7 +770,7 @@ impl Bench {
         };
         let wall = started.elapsed();
         let after = self.servers.cpu();
-        let cpu = after
+        let mut cpu: BTreeMap<_, _> = after
             .iter()
             .map(|(k, v)| {
                 (
@@ -752,6 +779,10 @@ impl Bench {
                 )
             })
             .collect();
+        if let (Some(neighbour), Some(before)) = (&neighbour, neighbour_before) {
+            cpu.insert(NEIGHBOUR, neighbour.cpu_time().saturating_sub(before));
+        }
+        drop(neighbour);
         self.servers.check_alive()?;
         let m = Measurement {
             phase,
@@ -961,6 +992,7 @@ pub async fn run(
         .encoded_len();
 
     let mut bench = Bench {
+        fleet,
         servers: Servers {
             custodians,
             stalled,
@@ -1028,6 +1060,7 @@ pub async fn run(
     };
     for (phase, rate) in [
         (Phase::GDegraded, rates.degraded),
+        (Phase::GDegradedBusy, rates.degraded),
         (Phase::GDegradedLight, LIGHT_RATE),
         (Phase::GDegradedEject, rates.degraded),
     ] {
@@ -1091,7 +1124,7 @@ pub async fn run(
 }
 
 async fn run_rounds(
-    bench: &mut Bench,
+    bench: &mut Bench<'_>,
     options: &PhaseOptions,
     closed: LoopKind,
     rates: Rates,
@@ -1114,6 +1147,7 @@ async fn run_rounds(
             (Phase::N, LoopKind::Open(rates.pass)),
             (Phase::GPass, LoopKind::Open(rates.pass)),
             (Phase::GDegraded, LoopKind::Open(rates.degraded)),
+            (Phase::GDegradedBusy, LoopKind::Open(rates.degraded)),
             (Phase::GDegradedLight, LoopKind::Open(LIGHT_RATE)),
             (Phase::GDegradedEject, LoopKind::Open(rates.degraded)),
         ];
@@ -1227,7 +1261,7 @@ async fn hit_answer_bytes(gateway: &GatewayClients, custodians: usize) -> Result
 /// Starts a gateway (over the running custodians) and an echo server under callgrind and
 /// counts the instructions per request of each hot path's fixed mix.
 async fn count_instructions(
-    bench: &Bench,
+    bench: &Bench<'_>,
     fleet: &Fleet,
     valgrind: &std::path::Path,
     options: &PhaseOptions,

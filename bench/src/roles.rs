@@ -1,5 +1,6 @@
 //! The hidden server roles the `bench` binary runs when it starts itself
-//! (`serve-custodian`, `serve-gateway`, `serve-echo`). Each links the real library
+//! (`serve-custodian`, `serve-gateway`, `serve-echo`), and the CPU-bound neighbour
+//! (`spin`) that saturates the servers' CPU in G_degraded_busy. Each links the real library
 //! (`custodian_stub::server::serve_with`, `gateway::server::serve`) or, for the echo server, the
 //! same server builder ([`helsedata::grpc_server::builder`]: mutual TLS, HTTP/2 limits,
 //! tracing span per request) around a service that does no work.
@@ -79,6 +80,14 @@ pub struct EchoArgs {
     /// with; 0 (or anything smaller than the bare message) sends the bare message.
     #[arg(long, default_value_t = 0)]
     pub answer_bytes: usize,
+}
+
+/// Arguments of `spin`.
+#[derive(Debug, Clone, Args)]
+pub struct SpinArgs {
+    /// Seconds to spin before stopping by itself (the bench kills it sooner).
+    #[arg(long)]
+    pub secs: f64,
 }
 
 /// The id whose certificate the echo server presents.
@@ -324,6 +333,27 @@ pub fn serve_echo(args: EchoArgs) -> Result<()> {
             .await
             .context("echo server failed")
     })
+}
+
+/// `spin`: one thread that never yields the CPU of its own accord, a neighbour that keeps
+/// the CPU it is pinned to saturated, for at most `secs` seconds. It announces itself with
+/// `READY 127.0.0.1:0` (it serves nothing) and then computes until the time is up.
+pub fn spin(args: SpinArgs) -> Result<()> {
+    if !(args.secs.is_finite() && args.secs > 0.0 && args.secs <= 3600.0) {
+        bail!("--secs must be between 0 and 3600 (got {})", args.secs);
+    }
+    let until = Instant::now() + Duration::from_secs_f64(args.secs);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "READY 127.0.0.1:0").context("cannot write to stdout")?;
+    out.flush().context("cannot write to stdout")?;
+    drop(out);
+    let mut x = 0u64;
+    while Instant::now() < until {
+        for _ in 0..100_000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

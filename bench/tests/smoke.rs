@@ -88,6 +88,18 @@ fn assert_phases_ran(run: &Run, phases: &[&str]) {
     }
 }
 
+/// The share of the CPU the spinning neighbour of G_degraded_busy had, in per cent, as the
+/// report's target row gives it (the median when a spread follows).
+fn neighbour_share(report: &str) -> Option<f64> {
+    let (_, rest) = report.split_once("a spinning neighbour beside them: servers ")?;
+    let (_, rest) = rest.split_once(", neighbour ")?;
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    number.parse().ok()
+}
+
 #[test]
 fn smoke_mode_answers_correctly_in_every_phase() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -101,11 +113,17 @@ fn smoke_mode_answers_correctly_in_every_phase() {
             "E",
             "G_pass",
             "G_degraded",
+            "G_degraded_busy",
             "G_degraded_light",
             "G_degraded_eject",
         ],
     );
     assert!(run.report.contains("## National scale"), "{}", run.report);
+    assert!(
+        neighbour_share(&run.report).is_some_and(|share| share > 0.0),
+        "G_degraded_busy's neighbour did not spin:\n{}",
+        run.report
+    );
     for section in [
         "## CPU per request, every process",
         "## Ratios from alternating slices",
