@@ -258,7 +258,9 @@ fn main() -> ExitCode {
         Command::ServeCustodian(args) => roles::serve_custodian(args).map(|()| ExitCode::SUCCESS),
         Command::ServeGateway(args) => roles::serve_gateway(args).map(|()| ExitCode::SUCCESS),
         Command::ServeEcho(args) => roles::serve_echo(args).map(|()| ExitCode::SUCCESS),
-        Command::Spin(args) => roles::spin(args).map(|()| ExitCode::SUCCESS),
+        Command::Spin(args) => secs(args.secs)
+            .and_then(roles::spin)
+            .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -136,7 +136,11 @@ fn bind(addr: SocketAddr) -> Result<TcpListener> {
 }
 
 fn announce(listener: &TcpListener) -> Result<()> {
-    let addr = listener.local_addr().context("no local address")?;
+    announce_addr(listener.local_addr().context("no local address")?)
+}
+
+/// Tells the parent the role is ready ([`crate::cluster::Ready::Line`]).
+fn announce_addr(addr: SocketAddr) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "READY {addr}").context("cannot write to stdout")?;
     out.flush().context("cannot flush stdout")
@@ -335,18 +339,13 @@ pub fn serve_echo(args: EchoArgs) -> Result<()> {
     })
 }
 
-/// `spin`: one thread that never yields the CPU of its own accord, a neighbour that keeps
-/// the CPU it is pinned to saturated, for at most `secs` seconds. It announces itself with
-/// `READY 127.0.0.1:0` (it serves nothing) and then computes until the time is up.
-pub fn spin(args: SpinArgs) -> Result<()> {
-    if !(args.secs.is_finite() && args.secs > 0.0 && args.secs <= 3600.0) {
-        bail!("--secs must be between 0 and 3600 (got {})", args.secs);
-    }
-    let until = Instant::now() + Duration::from_secs_f64(args.secs);
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "READY 127.0.0.1:0").context("cannot write to stdout")?;
-    out.flush().context("cannot write to stdout")?;
-    drop(out);
+/// `spin` (`--secs`, checked as every duration of the bench is): one thread that never
+/// yields the CPU of its own accord, a neighbour that keeps the CPU it is pinned to
+/// saturated, for at most `length`. It announces itself with `READY 127.0.0.1:0` (it serves
+/// nothing) and then computes until the time is up.
+pub fn spin(length: Duration) -> Result<()> {
+    let until = Instant::now() + length;
+    announce_addr(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     let mut x = 0u64;
     while Instant::now() < until {
         for _ in 0..100_000 {
